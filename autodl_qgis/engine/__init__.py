@@ -1,0 +1,1 @@
+"""The AutoDL engine: plain Python (no QGIS), usable by data scientists directly."""
