@@ -1,0 +1,85 @@
+"""Torch datasets over a :class:`TrainingData` folder: normalised float tensors and index-valued targets."""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+from torchvision import tv_tensors
+
+from . import esri
+from .augment import build_augmentation, photometric_allowed
+from .training_data import TrainingData
+
+
+class ChipDataset(Dataset):
+    """Yields ``(image, target)``: image float32 (bands, H, W) normalised with the band statistics.
+
+    Object detection: target ``{"boxes": (N, 4) XYXY float, "labels": (N,) int64 in 1..K, "masks": (N, H, W)
+    uint8 for RCNN_Masks}``. Pixel classification: target (H, W) int64 in 0..K, 0 = background / NoData.
+    """
+
+    def __init__(self, data: TrainingData, indices: list[int], augment: Callable | None = None):
+        self.data, self.indices, self.augment = data, list(indices), augment
+        stats = data.band_statistics
+        self.mean = torch.tensor(stats.mean, dtype=torch.float32).view(-1, 1, 1)
+        self.std = torch.tensor(stats.std, dtype=torch.float32).clamp_min(1e-6).view(-1, 1, 1)
+        self.keep_uint8 = photometric_allowed(data.header.bands, data.header.dtype)
+        index = data.class_index
+        self._lut = np.zeros(max(index, default=0) + 1, np.int64)
+        for value, i in index.items():
+            self._lut[value] = i
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, item: int):
+        i = self.indices[item]
+        array = self.data.read_image(i)
+        image = tv_tensors.Image(torch.from_numpy(array if self.keep_uint8 else array.astype(np.float32)))
+        target = self._target(i)
+        if self.augment is not None:
+            image, target = self.augment(image, target)
+        image = (image.as_subclass(torch.Tensor).float() - self.mean) / self.std
+        if isinstance(target, dict):
+            target = {k: v.as_subclass(torch.Tensor) for k, v in target.items()}
+        else:
+            target = target.as_subclass(torch.Tensor)
+        return image, target
+
+    def _target(self, i: int):
+        label = self.data.read_label_values(self.data.chips[i])
+        if self.data.task == esri.PIXEL_CLASSIFICATION:
+            return tv_tensors.Mask(torch.from_numpy(self._lut[label.values]))
+        target = {
+            "boxes": tv_tensors.BoundingBoxes(torch.from_numpy(label.boxes), format="XYXY",
+                                              canvas_size=self.data.chip_size),
+            "labels": torch.from_numpy(self._lut[label.values]),
+        }
+        if label.masks is not None:
+            target["masks"] = tv_tensors.Mask(torch.from_numpy(label.masks.astype(np.uint8)))
+        return target
+
+    @property
+    def collate_fn(self) -> Callable:
+        return collate_pixels if self.data.task == esri.PIXEL_CLASSIFICATION else collate_objects
+
+
+def collate_pixels(batch):
+    images, targets = zip(*batch)
+    return torch.stack(images), torch.stack(targets)
+
+
+def collate_objects(batch):
+    images, targets = zip(*batch)
+    return torch.stack(images), list(targets)
+
+
+def make_datasets(data: TrainingData, val_fraction: float = 0.1, seed: int = 42, augment: bool = True,
+                  strength: float = 1.0) -> tuple[ChipDataset, ChipDataset]:
+    """Train (augmented) and validation (plain) datasets over a deterministic split."""
+    train_idx, val_idx = data.split(val_fraction, seed)
+    transform = (build_augmentation(data.task, data.chip_size, data.header.bands, data.header.dtype,
+                                    data.image_space, strength) if augment else None)
+    return ChipDataset(data, train_idx, transform), ChipDataset(data, val_idx)
