@@ -1,0 +1,37 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+# Real files written by ArcGIS live beside the work tree, never in the repository.
+REAL_DATA = Path(os.environ.get("AUTODL_REAL_DATA", REPO.parent / "shared" / "data" / "real"))
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    if not REAL_DATA.is_dir():
+        pytest.skip(f"real ArcGIS files not found at {REAL_DATA} (set AUTODL_REAL_DATA to their folder)")
+    return REAL_DATA
+
+
+@pytest.fixture(scope="session")
+def synthetic(tmp_path_factory):
+    """Factory of synthetic export folders, cached per parameter set for the whole session."""
+    from autodl_qgis.engine.data.synthetic import write_synthetic_dataset
+
+    made = {}
+
+    def make(metadata_format, **options):
+        key = (metadata_format, tuple(sorted(options.items())))
+        if key not in made:
+            folder = tmp_path_factory.mktemp("data") / metadata_format
+            made[key] = write_synthetic_dataset(folder, metadata_format, **options)
+        return made[key]
+
+    return make
