@@ -33,6 +33,15 @@ def _inspect(args) -> int:
     return 0
 
 
+def _make_sample(args) -> int:
+    from .engine.data.synthetic import write_synthetic_dataset
+
+    folder = write_synthetic_dataset(args.out_folder, args.format, num_chips=args.chips, chip_size=args.chip_size,
+                                     bands=args.bands, dtype=args.dtype, num_classes=args.classes, seed=args.seed)
+    print(f"wrote {args.chips} {args.chip_size}x{args.chip_size} px chips ({args.format}) to {folder}")
+    return 0
+
+
 def _doctor(args) -> int:
     from .doctor import run_doctor
 
@@ -40,6 +49,8 @@ def _doctor(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .engine.data.esri import FORMATS
+
     parser = argparse.ArgumentParser(prog="python -m autodl_qgis",
                                      description="AutoDL for QGIS: train and use deep-learning models on rasters.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -48,6 +59,17 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("in_data", help="folder written by 'Export Training Data For Deep Learning'")
     inspect.add_argument("--json", action="store_true", help="print one JSON object")
     inspect.set_defaults(run=_inspect)
+
+    sample = commands.add_parser("make-sample", help="write a small synthetic training-data folder to try things on")
+    sample.add_argument("out_folder", help="new folder to write (must not exist or be empty)")
+    sample.add_argument("--format", default="PASCAL_VOC_rectangles", choices=FORMATS)
+    sample.add_argument("--chips", type=int, default=24)
+    sample.add_argument("--chip-size", type=int, default=64)
+    sample.add_argument("--bands", type=int, default=3)
+    sample.add_argument("--dtype", default="uint8", choices=("uint8", "uint16"))
+    sample.add_argument("--classes", type=int, default=2)
+    sample.add_argument("--seed", type=int, default=0)
+    sample.set_defaults(run=_make_sample)
 
     doctor = commands.add_parser("doctor", help="check that QGIS, GDAL, torch and the model libraries work")
     doctor.add_argument("--json", action="store_true", help="print one JSON object")
