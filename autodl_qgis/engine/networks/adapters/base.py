@@ -1,0 +1,64 @@
+"""What every network looks like to the trainer, whatever library it comes from."""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """What the data asks of a network."""
+
+    num_classes: int  # foreground classes K: detection labels are 1..K, pixel classes 0..K (0 = background)
+    in_channels: int  # bands of the chips (any number; pretrained RGB weights kept for 3)
+    chip_size: tuple[int, int]  # (H, W) of training chips
+    backbone: str
+    pretrained: bool = True
+
+
+class ModelAdapter(nn.Module):
+    """One network behind the trainer's two calls.
+
+    ``images`` are float (B, C, H, W) already normalised by the dataset. Object detection ``targets`` are a list of
+    ``{"boxes": (N, 4) XYXY pixels, "labels": (N,) int64 in 1..K[, "masks": (N, H, W) uint8]}``; pixel
+    classification ``targets`` are (B, H, W) int64 in 0..K.
+    """
+
+    task: str
+
+    def losses(self, images: torch.Tensor, targets) -> dict[str, torch.Tensor]:
+        """Training step: named loss terms whose sum is minimised (the module is in train mode)."""
+        raise NotImplementedError
+
+    def predict(self, images: torch.Tensor):
+        """Evaluation (the module is in eval mode, under no_grad). Object detection: a list of ``{"boxes",
+        "scores", "labels"}`` per image, labels in 1..K. Pixel classification: class scores (B, K + 1, H, W)."""
+        raise NotImplementedError
+
+
+def warn_random_init(what: str, reason: str) -> None:
+    """Pretrained weights could not be had (offline, no local cache): training goes on from random init."""
+    warnings.warn(f"{what}: pretrained weights unavailable ({reason}); starting from random initialisation, "
+                  "which needs more data and time to reach the same accuracy", RuntimeWarning, stacklevel=3)
+
+
+def adapt_first_conv(conv: nn.Conv2d, in_channels: int) -> nn.Conv2d:
+    """A copy of ``conv`` taking ``in_channels`` bands. Pretrained RGB filters are kept for the first three bands
+    and their mean is used for extra bands (scaled so activations keep their magnitude)."""
+    if conv.in_channels == in_channels:
+        return conv
+    new = nn.Conv2d(in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, conv.dilation,
+                    conv.groups, conv.bias is not None, conv.padding_mode)
+    with torch.no_grad():
+        weight = conv.weight
+        mean = weight.mean(dim=1, keepdim=True)
+        new.weight.copy_(mean.repeat(1, in_channels, 1, 1))
+        keep = min(in_channels, weight.shape[1])
+        new.weight[:, :keep] = weight[:, :keep]
+        new.weight.mul_(weight.shape[1] / in_channels)
+        if conv.bias is not None:
+            new.bias.copy_(conv.bias)
+    return new
