@@ -1,0 +1,4 @@
+"""One training loop for every network: deadline, cancel, progress, metrics and batch size live here."""
+from .trainer import CANCELLED, COMPLETED, DEADLINE, EARLY_STOPPED, FAILED, TrainConfig, Trainer, TrainResult
+
+__all__ = ["CANCELLED", "COMPLETED", "DEADLINE", "EARLY_STOPPED", "FAILED", "TrainConfig", "Trainer", "TrainResult"]

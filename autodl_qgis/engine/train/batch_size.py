@@ -1,0 +1,102 @@
+"""Batch-size inference with real training steps.
+
+CUDA: the largest batch that fits (doubling, then binary search between the last fit and the first
+out-of-memory), backed off by 10% for the fragmentation a long run accumulates.
+CPU: the batch with the best measured throughput, while enough RAM stays free.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import torch
+
+MIN_BATCH = 2  # BatchNorm in train mode needs two samples per batch
+CPU_FREE_MEMORY_FLOOR = 0.2  # stop growing the batch when less than this share of RAM is available
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    return isinstance(exc, torch.OutOfMemoryError) or (
+        isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower())
+
+
+def free_memory_fraction() -> float:
+    """Share of RAM still available (Linux /proc/meminfo); 1.0 when it cannot be read."""
+    try:
+        info = {}
+        with open("/proc/meminfo") as f:
+            for line in f:
+                key, value = line.split(":", 1)
+                info[key] = float(value.split()[0])
+        return info["MemAvailable"] / info["MemTotal"]
+    except (OSError, KeyError, ValueError):
+        return 1.0
+
+
+def find_batch_size(step: Callable[[int], None], device: torch.device, max_batch: int,
+                    deadline: Callable[[], bool] = lambda: False, log: Callable[[str], None] = lambda m: None) -> int:
+    """``step(b)`` runs one real training step with batch ``b`` (raising out-of-memory when it does not fit)."""
+    max_batch = max(1, max_batch)
+    if max_batch <= MIN_BATCH:
+        return max_batch
+    if device.type == "cuda":
+        return _largest_fitting(step, max_batch, deadline, log)
+    return _fastest_on_cpu(step, max_batch, deadline, log)
+
+
+def _fits(step, batch: int) -> bool:
+    try:
+        step(batch)
+        return True
+    except Exception as exc:  # noqa: BLE001 - only out-of-memory is an answer; anything else is a real error
+        if not is_out_of_memory(exc):
+            raise
+        torch.cuda.empty_cache()
+        return False
+
+
+def _largest_fitting(step, max_batch: int, deadline, log) -> int:
+    good, bad = 0, max_batch + 1
+    batch = MIN_BATCH
+    while batch < bad and not deadline():
+        if _fits(step, batch):
+            good = batch
+            if batch >= max_batch:
+                break
+            batch = min(batch * 2, max_batch)
+        else:
+            bad = batch
+            break
+    while bad - good > 1 and good and not deadline():
+        middle = (good + bad) // 2
+        if _fits(step, middle):
+            good = middle
+        else:
+            bad = middle
+    if good == 0:
+        if _fits(step, 1):
+            return 1
+        raise torch.OutOfMemoryError("even a batch of one chip does not fit in GPU memory")
+    chosen = good if good == max_batch else max(1, int(good * 0.9))
+    log(f"batch size {chosen}: largest that fits is {good} (backed off 10%)" if chosen != good else
+        f"batch size {chosen}")
+    return chosen
+
+
+def _fastest_on_cpu(step, max_batch: int, deadline, log) -> int:
+    best_batch, best_rate = MIN_BATCH, 0.0
+    batch = MIN_BATCH
+    step(batch)  # warm-up: first-call allocations and lazy initialisation are not throughput
+    while batch <= max_batch and not deadline():
+        start = time.perf_counter()
+        step(batch)
+        rate = batch / max(time.perf_counter() - start, 1e-9)
+        if rate > best_rate * 1.05:
+            best_batch, best_rate = batch, rate
+        elif rate < best_rate * 0.9:
+            break
+        if free_memory_fraction() < CPU_FREE_MEMORY_FLOOR or batch == max_batch:
+            break
+        batch = min(batch * 2, max_batch)
+    log(f"batch size {best_batch}: best measured CPU throughput ({best_rate:.1f} chips/s)")
+    return best_batch

@@ -1,0 +1,96 @@
+"""Validation metrics, computed with torchmetrics (COCO-style AP through pycocotools).
+
+Object detection: AP at IoU 0.5 per class and its mean (the primary metric, ``average_precision``), and COCO
+mAP@[.5:.95]. ArcGIS ranks by AP at IoU 0.1; we use 0.5, which users of other tools expect.
+Pixel classification: per-class IoU, precision, recall and F1 from one confusion matrix; mIoU over the
+foreground classes is the primary metric (``miou``), the background's IoU is reported separately.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+
+def _finite_or_none(value: float) -> float | None:
+    return None if value is None or math.isnan(value) or value < 0 else float(value)
+
+
+class DetectionMetrics:
+    primary = "average_precision"
+
+    def __init__(self, class_names: list[str]):
+        from torchmetrics.detection import MeanAveragePrecision
+
+        self.class_names = class_names
+        self._coco = MeanAveragePrecision(iou_type="bbox", class_metrics=True, backend="pycocotools")
+        self._ap50 = MeanAveragePrecision(iou_type="bbox", iou_thresholds=[0.5], class_metrics=True,
+                                          backend="pycocotools")
+
+    def update(self, predictions: list[dict], targets: list[dict]) -> None:
+        preds = [{k: p[k].detach().cpu().float() if k != "labels" else p[k].detach().cpu().long()
+                  for k in ("boxes", "scores", "labels")} for p in predictions]
+        truth = [{"boxes": t["boxes"].detach().cpu().float(), "labels": t["labels"].detach().cpu().long()}
+                 for t in targets]
+        self._coco.update(preds, truth)
+        self._ap50.update(preds, truth)
+
+    def compute(self) -> dict:
+        coco, ap50 = self._coco.compute(), self._ap50.compute()
+        per_class = {}
+        classes = ap50["classes"].flatten().tolist()
+        ap50_values = ap50["map_per_class"].flatten().tolist()
+        coco_values = dict(zip(coco["classes"].flatten().tolist(), coco["map_per_class"].flatten().tolist()))
+        for label, value in zip(classes, ap50_values):
+            name = self.class_names[label - 1] if 0 < label <= len(self.class_names) else str(label)
+            per_class[name] = {"average_precision": _finite_or_none(value),
+                               "coco_map": _finite_or_none(coco_values.get(label, float("nan")))}
+        known = [v["average_precision"] for v in per_class.values() if v["average_precision"] is not None]
+        return {
+            "average_precision": float(sum(known) / len(known)) if known else 0.0,
+            "coco_map": _finite_or_none(coco["map"].item()) or 0.0,
+            "map_50": _finite_or_none(coco["map_50"].item()) or 0.0,
+            "map_75": _finite_or_none(coco["map_75"].item()) or 0.0,
+            "per_class": per_class,
+        }
+
+
+class PixelMetrics:
+    primary = "miou"
+
+    def __init__(self, class_names: list[str]):
+        from torchmetrics.classification import MulticlassConfusionMatrix
+
+        self.class_names = ["background"] + list(class_names)
+        self._matrix = MulticlassConfusionMatrix(num_classes=len(self.class_names))
+
+    def update(self, scores: torch.Tensor, targets: torch.Tensor) -> None:
+        self._matrix.update(scores.detach().argmax(1).cpu(), targets.detach().cpu())
+
+    def compute(self) -> dict:
+        matrix = self._matrix.compute().double()  # rows: truth, columns: prediction
+        tp = matrix.diag()
+        truth, predicted = matrix.sum(1), matrix.sum(0)
+        union = truth + predicted - tp
+        per_class = {}
+        for i, name in enumerate(self.class_names):
+            present = bool(truth[i] > 0 or predicted[i] > 0)
+            precision = (tp[i] / predicted[i]).item() if predicted[i] > 0 else None
+            recall = (tp[i] / truth[i]).item() if truth[i] > 0 else None
+            f1 = (2 * precision * recall / (precision + recall)
+                  if precision is not None and recall is not None and precision + recall > 0 else
+                  (0.0 if precision is not None or recall is not None else None))
+            per_class[name] = {"iou": (tp[i] / union[i]).item() if present else None,
+                               "precision": precision, "recall": recall, "f1": f1,
+                               "pixels": int(truth[i].item())}
+        foreground = [v["iou"] for k, v in list(per_class.items())[1:] if v["iou"] is not None]
+        return {
+            "miou": float(sum(foreground) / len(foreground)) if foreground else 0.0,
+            "background_iou": per_class["background"]["iou"],
+            "accuracy": (tp.sum() / matrix.sum()).item() if matrix.sum() > 0 else 0.0,
+            "per_class": per_class,
+        }
+
+
+def metrics_for(task: str, class_names: list[str]):
+    return DetectionMetrics(class_names) if task == "object_detection" else PixelMetrics(class_names)

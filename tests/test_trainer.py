@@ -1,0 +1,159 @@
+"""The training loop's mechanics (deadline, cancel, early stop, OOM recovery, non-finite loss, schedule) and the
+metrics, on a small real segmentation network over a synthetic Classified_Tiles folder."""
+import time
+
+import pytest
+import torch
+from torch import nn
+
+from autodl_qgis.engine.budget import TimeBudget
+from autodl_qgis.engine.data import CLASSIFIED_TILES, TrainingData
+from autodl_qgis.engine.data.dataset import make_datasets
+from autodl_qgis.engine.networks.adapters.base import ModelAdapter
+from autodl_qgis.engine.progress import Cancelled, SilentCallbacks
+from autodl_qgis.engine.train import (CANCELLED, COMPLETED, DEADLINE, EARLY_STOPPED, FAILED, TrainConfig,
+                                      Trainer)
+from autodl_qgis.engine.train.batch_size import find_batch_size
+from autodl_qgis.engine.train.metrics import DetectionMetrics, PixelMetrics
+from autodl_qgis.engine.train.trainer import learning_rate_factor
+
+
+class SmallSegmenter(ModelAdapter):
+    task = "pixel_classification"
+
+    def __init__(self, in_channels, classes, fail_above_batch=None, poison_after=None):
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv2d(in_channels, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+                                 nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, classes + 1, 1))
+        self.fail_above_batch, self.poison_after, self.calls = fail_above_batch, poison_after, 0
+
+    def losses(self, images, targets):
+        self.calls += 1
+        if self.fail_above_batch and images.shape[0] > self.fail_above_batch:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        loss = nn.functional.cross_entropy(self.net(images), targets)
+        if self.poison_after is not None and self.calls > self.poison_after:
+            loss = loss * float("nan")
+        return {"loss_ce": loss}
+
+    def predict(self, images):
+        return self.net(images)
+
+
+@pytest.fixture(scope="module")
+def tiles(synthetic):
+    data = TrainingData.open(synthetic(CLASSIFIED_TILES, num_chips=16, bands=4, dtype="uint16"))
+    train, val = make_datasets(data, val_fraction=0.25)
+    return data, train, val
+
+
+def _trainer(tiles, adapter=None, budget=None, callbacks=None, **config):
+    data, train, val = tiles
+    adapter = adapter or SmallSegmenter(4, len(data.classes))
+    return Trainer(adapter, train, val, train.collate_fn, data.task, [c.name for c in data.classes],
+                   torch.device("cpu"), TrainConfig(**config), budget, callbacks)
+
+
+def test_learns_easy_tiles_and_keeps_the_best_epoch(tiles):
+    torch.manual_seed(0)
+    result = _trainer(tiles, max_epochs=12, batch_size=4, learning_rate=1e-2).fit()
+    assert result.status in (COMPLETED, EARLY_STOPPED), result.reason
+    assert result.metric_name == "miou" and result.best_metric >= 0.6, result.history
+    assert result.best_metric == max(h["miou"] for h in result.history)
+    assert result.metrics["per_class"]["background"]["iou"] > 0.8
+    assert result.best_state is not None and result.batch_size == 4 and result.steps == 12 * 3
+
+
+def test_deadline_is_honoured_and_the_best_model_so_far_is_kept(tiles):
+    budget = TimeBudget(3.0)
+    start = time.monotonic()
+    result = _trainer(tiles, budget=budget, batch_size=2).fit()
+    elapsed = time.monotonic() - start
+    assert result.status in (DEADLINE, EARLY_STOPPED) and result.best_state is not None
+    assert elapsed < 3.0 * 1.05 + 0.5, elapsed
+    # the learning rate was planned over the budget: it decayed towards its floor by the end
+    assert result.history[-1]["lr"] < 0.5 * 1e-3 or result.status == EARLY_STOPPED
+
+
+def test_cancel_stops_within_an_iteration(tiles):
+    class CancelAfter(SilentCallbacks):
+        def __init__(self):
+            self.checks = 0
+
+        def is_canceled(self):
+            self.checks += 1
+            return self.checks > 5
+
+    start = time.monotonic()
+    with pytest.raises(Cancelled):
+        _trainer(tiles, callbacks=CancelAfter(), max_epochs=100, batch_size=2).fit()
+    assert time.monotonic() - start < 5
+
+
+def test_non_finite_loss_fails_the_candidate_cleanly(tiles):
+    data = tiles[0]
+    result = _trainer(tiles, SmallSegmenter(4, len(data.classes), poison_after=3), max_epochs=3, batch_size=2).fit()
+    assert result.status == FAILED and "non-finite" in result.reason and "loss_ce=nan" in result.reason
+
+
+def test_out_of_memory_halves_the_batch_and_goes_on(tiles):
+    data = tiles[0]
+    adapter = SmallSegmenter(4, len(data.classes), fail_above_batch=3)
+    result = _trainer(tiles, adapter, max_epochs=2, batch_size=8).fit()
+    assert result.status == COMPLETED, result.reason
+    assert result.batch_size == 2
+
+
+def test_early_stopping_when_the_metric_stops_improving(tiles):
+    result = _trainer(tiles, max_epochs=50, batch_size=4, learning_rate=1e-9, patience=2).fit()
+    assert result.status == EARLY_STOPPED and result.epochs < 50
+    assert result.epochs - result.best_epoch == 2  # stopped after `patience` epochs without improvement
+
+
+def test_batch_size_search_on_cuda_finds_the_largest_fitting_and_backs_off():
+    calls = []
+
+    def step(batch):
+        calls.append(batch)
+        if batch > 37:
+            raise torch.OutOfMemoryError("simulated")
+
+    chosen = find_batch_size(step, torch.device("cuda"), max_batch=256)
+    assert chosen == int(37 * 0.9) and 37 in calls and 38 in calls
+
+
+def test_batch_size_on_cpu_picks_the_measured_best(tiles):
+    result = _trainer(tiles, max_epochs=1).fit()
+    assert result.status == COMPLETED and 2 <= result.batch_size <= 12
+
+
+def test_learning_rate_schedule_warms_up_then_decays():
+    assert learning_rate_factor(0.0, 0.05) == pytest.approx(0.1)
+    assert learning_rate_factor(0.05, 0.05) == pytest.approx(1.0)
+    assert learning_rate_factor(1.0, 0.05) == pytest.approx(0.01)
+    values = [learning_rate_factor(p / 100, 0.05) for p in range(5, 101)]
+    assert values == sorted(values, reverse=True)
+
+
+def test_pixel_metrics_from_a_known_confusion():
+    metrics = PixelMetrics(["water"])
+    target = torch.tensor([[[0, 0, 1, 1]]])
+    scores = torch.nn.functional.one_hot(torch.tensor([[[0, 1, 1, 1]]]), 2).permute(0, 3, 1, 2).float()
+    metrics.update(scores, target)
+    got = metrics.compute()
+    assert got["miou"] == pytest.approx(2 / 3) and got["background_iou"] == pytest.approx(1 / 2)
+    assert got["accuracy"] == pytest.approx(3 / 4)
+    assert got["per_class"]["water"]["precision"] == pytest.approx(2 / 3)
+    assert got["per_class"]["water"]["recall"] == pytest.approx(1.0)
+
+
+def test_detection_metrics_ap50_per_class():
+    metrics = DetectionMetrics(["pool", "car"])
+    truth = [{"boxes": torch.tensor([[0., 0, 10, 10], [20, 20, 30, 30]]), "labels": torch.tensor([1, 2])}]
+    perfect_pool_missed_car = [{"boxes": torch.tensor([[0., 0, 10, 10], [50, 50, 60, 60]]),
+                                "scores": torch.tensor([0.9, 0.8]), "labels": torch.tensor([1, 2])}]
+    metrics.update(perfect_pool_missed_car, truth)
+    got = metrics.compute()
+    assert got["per_class"]["pool"]["average_precision"] == pytest.approx(1.0)
+    assert got["per_class"]["car"]["average_precision"] == pytest.approx(0.0)
+    assert got["average_precision"] == pytest.approx(0.5)
