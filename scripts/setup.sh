@@ -70,7 +70,7 @@ find_wheel() {  # first mmcv wheel for this Python in the given folders
 build_mmcv() {  # build from PyPI's sdist against the installed torch, keep the wheel in $cache
   local work
   work=$(mktemp -d)
-  log "building mmcv $mmcv_version from source with compiled ops (about 30 minutes on 2 cores)"
+  log "building mmcv $mmcv_version from source with compiled ops (7 to 30 minutes on 2 cores)"
   "${pip[@]}" download --no-deps --no-binary :all: -d "$work" "mmcv==$mmcv_version"
   tar -xzf "$work"/mmcv-"$mmcv_version".tar.gz -C "$work"
   # torch >= 2.14 headers require C++20; mmcv 2.1.0's setup.py forces C++17.

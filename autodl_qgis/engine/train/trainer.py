@@ -75,7 +75,7 @@ def learning_rate_factor(progress: float, warmup: float) -> float:
     return 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * decay))
 
 
-def _to_device(targets, device):
+def to_device(targets, device):
     if isinstance(targets, torch.Tensor):
         return targets.to(device, non_blocking=True)
     return [{k: v.to(device, non_blocking=True) for k, v in t.items()} for t in targets]
@@ -127,7 +127,7 @@ class Trainer:
 
     def _step(self, optimizer, images, targets) -> float:
         images = images.to(self.device, non_blocking=True)
-        targets = _to_device(targets, self.device)
+        targets = to_device(targets, self.device)
         optimizer.zero_grad(set_to_none=True)
         with self._autocast():
             losses = self.adapter.losses(images, targets)

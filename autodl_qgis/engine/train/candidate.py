@@ -1,0 +1,62 @@
+"""Train one network (a "candidate") on a training-data folder: data, network and loop put together."""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import torch
+
+from ..budget import TimeBudget
+from ..data import TrainingData
+from ..data.dataset import make_datasets
+from ..networks import UnsupportedNetworkError, build_network
+from ..networks.registry import get_spec
+from ..progress import Callbacks, SilentCallbacks
+from .trainer import FAILED, TrainConfig, Trainer, TrainResult
+
+
+@dataclass
+class Candidate:
+    network: str
+    backbone: str
+    result: TrainResult
+    warnings: list[str]
+    model: torch.nn.Module | None = None  # the adapter holding the best weights; None when it failed
+
+    def summary(self) -> dict:
+        return {"network": self.network, "backbone": self.backbone, "warnings": self.warnings,
+                **self.result.summary()}
+
+
+def train_candidate(data: TrainingData, network: str, device: torch.device, config: TrainConfig | None = None,
+                    budget: TimeBudget | None = None, callbacks: Callbacks | None = None,
+                    backbone: str | None = None, pretrained: bool = True, val_fraction: float = 0.1,
+                    augment_strength: float = 1.0) -> Candidate:
+    """Never raises for a network that cannot be trained: the reason is in ``result.reason`` (status failed).
+    Only cancellation propagates."""
+    config = config or TrainConfig()
+    callbacks = callbacks or SilentCallbacks()
+    spec = get_spec(network)
+    backbone = backbone or spec.default_backbone
+    if data.format not in spec.formats:
+        raise UnsupportedNetworkError(f"{spec.name} does not suit {data.format} training data", data.folder,
+                                      "Networks for it: python -m autodl_qgis networks")
+    train, val = make_datasets(data, val_fraction, config.seed, strength=augment_strength)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        try:
+            model = build_network(spec.name, len(data.classes), data.header.bands, data.chip_size, backbone,
+                                  pretrained, device)
+        except UnsupportedNetworkError as exc:
+            return Candidate(spec.name, backbone, TrainResult(FAILED, "", reason=str(exc)), [])
+        except Exception as exc:  # noqa: BLE001 - a network that cannot be built is one failed candidate
+            return Candidate(spec.name, backbone, TrainResult(FAILED, "", reason=f"could not build: {exc}"), [])
+    notes = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    for note in notes:
+        callbacks.log(f"warning: {note}")
+    trainer = Trainer(model, train, val, train.collate_fn, data.task, [c.name for c in data.classes], device,
+                      config, budget, callbacks, name=f"{spec.name} ({backbone})")
+    result = trainer.fit()
+    if result.best_state is not None:
+        model.load_state_dict(result.best_state)
+    return Candidate(spec.name, backbone, result, notes, model if result.status != FAILED else None)

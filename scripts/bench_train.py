@@ -1,0 +1,113 @@
+"""Throughput of the engine's training loop against a bare hand-written PyTorch loop.
+
+Same network, batch size, optimizer and in-memory chips; the two loops run alternately, several rounds, and the
+median of each is compared (the machines are noisy). Target: engine / bare >= 0.95.
+
+    .venv/bin/python scripts/bench_train.py [--networks UnetClassifier,FasterRCNN] [--rounds 3] [--device auto]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from autodl_qgis.engine.data.dataset import collate_objects, collate_pixels  # noqa: E402
+from autodl_qgis.engine.data.esri import ClassInfo  # noqa: E402
+from autodl_qgis.engine.data.synthetic import synthetic_chip  # noqa: E402
+from autodl_qgis.engine.devices import resolve_device  # noqa: E402
+from autodl_qgis.engine.networks import build_network  # noqa: E402
+from autodl_qgis.engine.networks.registry import get_spec  # noqa: E402
+from autodl_qgis.engine.train import TrainConfig, Trainer  # noqa: E402
+from autodl_qgis.engine.train.trainer import to_device  # noqa: E402
+
+
+def in_memory_chips(task: str, count: int, size: int, seed: int = 0) -> list:
+    rng = np.random.default_rng(seed)
+    classes = [ClassInfo(1, "pool", (0, 0, 255)), ClassInfo(2, "roof", (255, 0, 0))]
+    chips = []
+    for _ in range(count):
+        image, class_map, boxes, values, _ = synthetic_chip(rng, size, 3, "uint8", classes)
+        x = (torch.from_numpy(image).float() - 100.0) / 50.0
+        if task == "object_detection":
+            chips.append((x, {"boxes": torch.from_numpy(boxes), "labels": torch.from_numpy(values)}))
+        else:
+            chips.append((x, torch.from_numpy(class_map)))
+    return chips
+
+
+def bare_loop(model, chips, collate, batch: int, epochs: int, device) -> float:
+    """What a data scientist would write: loader, forward, backward, clip, step."""
+    loader = torch.utils.data.DataLoader(chips, batch_size=batch, shuffle=True, collate_fn=collate)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4, weight_decay=1e-4)
+    model.train()
+    start = time.perf_counter()
+    for _ in range(epochs):
+        for images, targets in loader:
+            optimizer.zero_grad(set_to_none=True)
+            loss = sum(model.losses(images.to(device), to_device(targets, device)).values())
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+            optimizer.step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+def engine_loop(model, chips, val, collate, task, batch: int, epochs: int, device) -> float:
+    config = TrainConfig(max_epochs=epochs, batch_size=batch, learning_rate=1e-4, patience=10 ** 6)
+    trainer = Trainer(model, chips, val, collate, task, ["pool", "roof"], device, config)
+    start = time.perf_counter()
+    result = trainer.fit()
+    elapsed = time.perf_counter() - start - (trainer._val_seconds or 0.0) * result.epochs
+    if result.status == "failed":
+        raise RuntimeError(result.reason)
+    return elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--networks", default="UnetClassifier,FasterRCNN")
+    parser.add_argument("--chips", type=int, default=32)
+    parser.add_argument("--size", type=int, default=128)
+    parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args()
+    device = resolve_device(args.device)
+    torch.manual_seed(0)
+    print(f"device {device}, {args.chips} chips of {args.size} px, batch {args.batch}, {args.epochs} epoch(s), "
+          f"{args.rounds} alternating rounds")
+    ratios = []
+    for name in [n.strip() for n in args.networks.split(",") if n.strip()]:
+        spec = get_spec(name)
+        chips = in_memory_chips(spec.task, args.chips, args.size)
+        val = chips[:1]
+        collate = collate_objects if spec.task == "object_detection" else collate_pixels
+        model = build_network(name, 2, 3, (args.size, args.size), pretrained=False, device=device)
+        initial = {k: v.clone() for k, v in model.state_dict().items()}
+        bare, engine = [], []
+        for _ in range(args.rounds):
+            model.load_state_dict(initial)
+            bare.append(bare_loop(model, chips, collate, args.batch, args.epochs, device))
+            model.load_state_dict(initial)
+            engine.append(engine_loop(model, chips, val, collate, spec.task, args.batch, args.epochs, device))
+        images = args.chips * args.epochs
+        bare_rate, engine_rate = images / statistics.median(bare), images / statistics.median(engine)
+        ratio = engine_rate / bare_rate
+        ratios.append(ratio)
+        print(f"{name:<18} bare {bare_rate:7.2f} chips/s   engine {engine_rate:7.2f} chips/s   "
+              f"ratio {ratio:.3f}")
+    print(f"median ratio engine/bare: {statistics.median(ratios):.3f} (target >= 0.95)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
