@@ -1,0 +1,46 @@
+"""The QGIS plugin: registers the Processing provider (the shape of QGIS' own otbprovider plugin)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from qgis.core import QgsApplication, QgsSettings
+from qgis.PyQt.QtCore import QCoreApplication, QTranslator
+
+PLUGIN_DIR = Path(__file__).resolve().parent
+
+
+def install_translator() -> QTranslator | None:
+    """Loads i18n/autodl_qgis_<lang>.qm for the QGIS locale, when there is one."""
+    locale = str(QgsSettings().value("locale/userLocale", "") or "")[:2]
+    qm = PLUGIN_DIR / "i18n" / f"autodl_qgis_{locale}.qm"
+    if not locale or not qm.is_file():
+        return None
+    translator = QTranslator()
+    if not translator.load(str(qm)):
+        return None
+    QCoreApplication.installTranslator(translator)
+    return translator
+
+
+class AutodlPlugin:
+    def __init__(self, iface=None):
+        self.iface = iface
+        self.provider = None
+        self.translator = install_translator()
+
+    def initProcessing(self):  # noqa: N802 - QGIS API name
+        from .processing.provider import AutodlProvider
+
+        self.provider = AutodlProvider()
+        QgsApplication.processingRegistry().addProvider(self.provider)
+
+    def initGui(self):  # noqa: N802 - QGIS API name
+        self.initProcessing()
+
+    def unload(self):
+        if self.provider is not None:
+            QgsApplication.processingRegistry().removeProvider(self.provider)
+            self.provider = None
+        if self.translator is not None:
+            QCoreApplication.removeTranslator(self.translator)
+            self.translator = None

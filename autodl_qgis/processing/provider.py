@@ -1,0 +1,32 @@
+"""Processing provider "autodl". Algorithms import the engine only when they run, so the provider loads fast and
+lists its algorithms even where torch is missing."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from qgis.core import QgsProcessingProvider
+from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtGui import QIcon
+
+ICON = Path(__file__).resolve().parents[1] / "icon.svg"
+
+# One class per algorithm module; later steps add Train Using AutoDL, detect, classify and export.
+ALGORITHMS: tuple = ()
+
+
+class AutodlProvider(QgsProcessingProvider):
+    def id(self) -> str:
+        return "autodl"
+
+    def name(self) -> str:
+        return QCoreApplication.translate("AutodlProvider", "AutoDL")
+
+    def longName(self) -> str:  # noqa: N802 - QGIS API name
+        return QCoreApplication.translate("AutodlProvider", "AutoDL: deep learning for rasters")
+
+    def icon(self) -> QIcon:
+        return QIcon(str(ICON))
+
+    def loadAlgorithms(self) -> None:  # noqa: N802 - QGIS API name
+        for algorithm in ALGORITHMS:
+            self.addAlgorithm(algorithm())

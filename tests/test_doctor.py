@@ -1,0 +1,34 @@
+"""`doctor` reports the stack and fails, with a fix, when a part is missing."""
+import io
+import json
+
+import autodl_qgis.doctor as doctor
+from autodl_qgis.cli import main
+
+
+def test_complete_stack_reports_every_component(capsys):
+    assert main(["doctor", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    expected = {label for label, _, _ in doctor.COMPONENTS}
+    assert set(report["components"]) == expected and report["ok"] is True
+    assert all(c["ok"] and c["version"] for c in report["components"].values())
+    assert report["components"]["mmcv"]["version"].endswith("(compiled ops load)")
+    assert report["devices"][0] == "cpu"
+
+
+def test_missing_component_is_named_with_a_fix(monkeypatch):
+    real_import = doctor.import_module
+
+    def without_optuna(name):
+        if name == "optuna":
+            raise ModuleNotFoundError("No module named 'optuna'")
+        return real_import(name)
+
+    monkeypatch.setattr(doctor, "import_module", without_optuna)
+    out = io.StringIO()
+    assert doctor.run_doctor(stream=out) == 1
+    lines = out.getvalue().splitlines()
+    missing = [line for line in lines if line.startswith("MISSING")]
+    assert missing == ["MISSING  optuna: ModuleNotFoundError: No module named 'optuna' — run scripts/setup.sh "
+                       "(or install it into QGIS' Python)"]
+    assert lines[-1] == "the stack is incomplete: see the MISSING lines"

@@ -1,0 +1,66 @@
+"""The plugin loads in QGIS (headless) and in qgis_process, without heavy imports."""
+import configparser
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+from qgis_app import qgis_app
+
+QGIS_PROCESS = "/usr/bin/qgis_process.bin"  # /usr/bin/qgis_process is a broken Debian wrapper on 3.22
+
+
+def test_class_factory_imports_no_deep_learning_library():
+    code = ("import sys; import autodl_qgis; autodl_qgis.classFactory; "
+            "import autodl_qgis.plugin, autodl_qgis.processing.provider; "
+            "heavy = [m for m in ('torch', 'mmdet', 'mmseg', 'segmentation_models_pytorch', 'optuna', 'numpy') "
+            "if m in sys.modules]; print(heavy); sys.exit(1 if heavy else 0)")
+    run = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_provider_registers_and_unloads():
+    qgis_app()
+    from qgis.core import QgsApplication
+
+    import autodl_qgis
+
+    plugin = autodl_qgis.classFactory(None)
+    plugin.initProcessing()
+    try:
+        provider = QgsApplication.processingRegistry().providerById("autodl")
+        assert provider is not None and provider.name() == "AutoDL" and not provider.icon().isNull()
+    finally:
+        plugin.unload()
+    assert QgsApplication.processingRegistry().providerById("autodl") is None
+
+
+def test_metadata_is_complete_and_inside_the_plugin_folder():
+    parser = configparser.ConfigParser()
+    parser.read(REPO / "metadata.txt", encoding="utf-8")
+    general = parser["general"]
+    for key in ("name", "description", "about", "version", "author", "email", "repository", "tracker", "tags",
+                "category", "icon", "experimental"):
+        assert general.get(key), key
+    assert general["qgisMinimumVersion"] == "3.22" and general["hasProcessingProvider"] == "yes"
+    assert (REPO / "autodl_qgis" / "metadata.txt").read_text() == (REPO / "metadata.txt").read_text()
+    assert (REPO / "autodl_qgis" / general["icon"]).is_file()
+
+
+def test_qgis_process_lists_the_provider(tmp_path):
+    if not shutil.which(QGIS_PROCESS):
+        pytest.skip(f"{QGIS_PROCESS} is not installed (apt-get install qgis)")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "QGIS_PLUGINPATH": str(REPO),
+           "QGIS_CUSTOM_CONFIG_PATH": str(tmp_path)}
+    enable = subprocess.run([QGIS_PROCESS, "plugins", "enable", "autodl_qgis"], env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert enable.returncode == 0, enable.stderr
+    plugins = subprocess.run([QGIS_PROCESS, "plugins"], env=env, capture_output=True, text=True, timeout=300)
+    assert "* autodl_qgis" in plugins.stdout.splitlines()
+    listing = subprocess.run([QGIS_PROCESS, "list"], env=env, capture_output=True, text=True, timeout=300)
+    assert listing.returncode == 0, listing.stderr
+    assert "AutoDL" in [line.strip() for line in listing.stdout.splitlines()]
