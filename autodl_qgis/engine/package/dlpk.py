@@ -1,0 +1,194 @@
+"""``.dlpk`` deep-learning packages: a zip of the model folder (one .emd, the weights, leaderboard, report).
+
+Writing is atomic (a temporary name renamed when complete). Reading treats the package as untrusted data: entries
+are checked before anything is extracted (no absolute paths, no ``..``, no links, bounded sizes), weights load as
+tensors only (safetensors, or ``torch.load(weights_only=True)``), and nothing in the package is ever executed.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import torch
+
+from ..data.esri import ClassInfo, read_json
+from ..errors import InputDataError
+from .emd import MODEL_FILE, validate_model_definition
+
+MAX_ENTRIES = 10_000
+MAX_TOTAL_BYTES = 8 * 2 ** 30
+MAX_COMPRESSION_RATIO = 200  # beyond this an entry is treated as a zip bomb
+FIX = "Use a .dlpk written by Train Using AutoDL for QGIS"
+
+
+def write_package(out_path: str | os.PathLike, emd: dict, state_dict: dict[str, torch.Tensor],
+                  extra_files: dict[str, bytes] | None = None) -> Path:
+    """Writes ``out_path`` (.dlpk) atomically: an existing file is replaced only once the new one is complete."""
+    from safetensors.torch import save as save_safetensors
+
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in state_dict.items()}
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=out_path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(f"{out_path.stem}.emd", json.dumps(emd, indent=2, default=_json_default))
+            archive.writestr(zipfile.ZipInfo(emd["ModelFile"]), save_safetensors(tensors), zipfile.ZIP_STORED)
+            for name, data in (extra_files or {}).items():
+                archive.writestr(name, data)
+        os.replace(tmp, out_path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return out_path
+
+
+def _json_default(value):
+    if isinstance(value, torch.Tensor):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _check_entries(archive: zipfile.ZipFile, path: Path) -> list[zipfile.ZipInfo]:
+    entries = archive.infolist()
+    if len(entries) > MAX_ENTRIES:
+        raise InputDataError(f"holds {len(entries)} entries (more than {MAX_ENTRIES})", path, FIX)
+    total = 0
+    for info in entries:
+        name = info.filename
+        parts = PurePosixPath(name.replace("\\", "/")).parts
+        if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or ".." in parts:
+            raise InputDataError(f"has an entry that would be written outside its folder ({name!r}); it was not "
+                                 "extracted", path, FIX)
+        if stat.S_ISLNK(info.external_attr >> 16):
+            raise InputDataError(f"has a symbolic link entry ({name!r}); it was not extracted", path, FIX)
+        total += info.file_size
+        if info.compress_size and info.file_size / info.compress_size > MAX_COMPRESSION_RATIO:
+            raise InputDataError(f"entry {name!r} expands {info.file_size // info.compress_size}-fold (a zip bomb?)",
+                                 path, FIX)
+    if total > MAX_TOTAL_BYTES:
+        raise InputDataError(f"would expand to {total / 2 ** 30:.1f} GiB (limit {MAX_TOTAL_BYTES / 2 ** 30:.0f})",
+                             path, FIX)
+    return entries
+
+
+@dataclass
+class ModelPackage:
+    """A model definition and its weights, from a .dlpk (extracted to a private temporary folder) or a .emd."""
+
+    path: Path
+    emd: dict
+    classes: list[ClassInfo]
+    folder: Path
+    _tmp: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
+
+    @property
+    def info(self) -> dict:
+        return self.emd["AutoDL"]
+
+    @property
+    def network(self) -> str:
+        return self.info["network"]
+
+    @property
+    def backbone(self) -> str:
+        return self.info["backbone"]
+
+    @property
+    def task(self) -> str:
+        return self.info["task"]
+
+    @property
+    def chip_size(self) -> tuple[int, int]:
+        return tuple(self.info["chip_size"])
+
+    @property
+    def in_channels(self) -> int:
+        return self.info["in_channels"]
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        weights = self.folder / self.emd["ModelFile"]
+        if not weights.is_file():
+            raise InputDataError(f"names the weights file {self.emd['ModelFile']!r}, which is not in the package",
+                                 self.path, FIX)
+        try:
+            if weights.suffix == ".safetensors":
+                from safetensors.torch import load_file
+
+                return load_file(str(weights), device="cpu")
+            return torch.load(weights, map_location="cpu", weights_only=True)
+        except Exception as exc:  # noqa: BLE001 - a pickle payload or corrupt file is refused, never run
+            raise InputDataError(f"has weights that cannot be loaded as plain tensors ({type(exc).__name__}: "
+                                 f"{str(exc).splitlines()[0][:200]})", weights, FIX) from None
+
+    def build(self, device: torch.device | str = "cpu"):
+        """The exact network, with the package's weights, in eval mode."""
+        from ..networks import build_network
+
+        model = build_network(self.network, self.info["num_classes"], self.in_channels, self.chip_size,
+                              self.backbone, pretrained=False, device=device)
+        try:
+            model.load_state_dict(self.state_dict(), strict=True)
+        except RuntimeError as exc:
+            raise InputDataError(f"has weights that do not fit {self.network} ({self.backbone}): "
+                                 f"{str(exc).splitlines()[0][:300]}", self.path, FIX) from None
+        return model.eval()
+
+    def close(self) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> "ModelPackage":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open_package(path: str | os.PathLike) -> ModelPackage:
+    """Opens a .dlpk or .emd written by autodl_qgis, validating it; use as a context manager."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise InputDataError("does not exist" if not path.exists() else "is not a file", path,
+                             "Give the .dlpk (or .emd) written by Train Using AutoDL")
+    if path.suffix.lower() == ".emd":
+        emd = read_json(path)
+        return ModelPackage(path, emd, validate_model_definition(emd, path), path.parent)
+    if not zipfile.is_zipfile(path):
+        raise InputDataError("is not a .dlpk (zip) package", path, FIX)
+    tmp = tempfile.TemporaryDirectory(prefix="autodl-dlpk-")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = _check_entries(archive, path)
+            emds = [e for e in entries if e.filename.lower().endswith(".emd") and not e.is_dir()]
+            if len(emds) != 1:
+                raise InputDataError(f"must hold exactly one .emd model definition, found {len(emds)}", path, FIX)
+            for info in entries:
+                target = Path(tmp.name, *PurePosixPath(info.filename.replace("\\", "/")).parts)
+                if info.is_dir():
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with archive.open(info) as source, open(target, "wb") as out:
+                    shutil.copyfileobj(source, out)
+        emd_path = Path(tmp.name, *PurePosixPath(emds[0].filename.replace("\\", "/")).parts)
+        emd = read_json(emd_path)
+        classes = validate_model_definition(emd, path)
+        return ModelPackage(path, emd, classes, emd_path.parent, tmp)
+    except (zipfile.BadZipFile, EOFError) as exc:
+        tmp.cleanup()
+        raise InputDataError(f"is a damaged zip archive ({exc})", path, FIX) from None
+    except BaseException:
+        tmp.cleanup()
+        raise
