@@ -53,7 +53,7 @@ def _pix(name, library, config, backbone, backbones=RESNETS, cuda_only=None) -> 
 
 _SPECS = (
     # object detection
-    _det("SingleShotDetector", "torchvision", "ssd", "resnet34", RESNETS + ("mobilenet_v3_large",)),
+    _det("SingleShotDetector", "torchvision", "ssd", "resnet34"),
     _det("RetinaNet", "torchvision", "retinanet", "resnet50"),
     _det("FasterRCNN", "torchvision", "fasterrcnn", "resnet50", RESNETS + ("mobilenet_v3_large",)),
     _det("MaskRCNN", "torchvision", "maskrcnn", "resnet50", formats=(RCNN_MASKS,)),

@@ -1,4 +1,5 @@
 """One training loop for every network: deadline, cancel, progress, metrics and batch size live here."""
-from .trainer import CANCELLED, COMPLETED, DEADLINE, EARLY_STOPPED, FAILED, TrainConfig, Trainer, TrainResult
+from .trainer import (CANCELLED, COMPLETED, DEADLINE, EARLY_STOPPED, FAILED, PRUNED, TrainConfig, Trainer,
+                      TrainResult)
 
-__all__ = ["CANCELLED", "COMPLETED", "DEADLINE", "EARLY_STOPPED", "FAILED", "TrainConfig", "Trainer", "TrainResult"]
+__all__ = ["CANCELLED", "COMPLETED", "DEADLINE", "EARLY_STOPPED", "FAILED", "PRUNED", "TrainConfig", "Trainer", "TrainResult"]

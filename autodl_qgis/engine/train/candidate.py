@@ -31,7 +31,7 @@ class Candidate:
 def train_candidate(data: TrainingData, network: str, device: torch.device, config: TrainConfig | None = None,
                     budget: TimeBudget | None = None, callbacks: Callbacks | None = None,
                     backbone: str | None = None, pretrained: bool = True, val_fraction: float = 0.1,
-                    augment_strength: float = 1.0) -> Candidate:
+                    augment_strength: float = 1.0, on_epoch=None) -> Candidate:
     """Never raises for a network that cannot be trained: the reason is in ``result.reason`` (status failed).
     Only cancellation propagates."""
     config = config or TrainConfig()
@@ -55,7 +55,7 @@ def train_candidate(data: TrainingData, network: str, device: torch.device, conf
     for note in notes:
         callbacks.log(f"warning: {note}")
     trainer = Trainer(model, train, val, train.collate_fn, data.task, [c.name for c in data.classes], device,
-                      config, budget, callbacks, name=f"{spec.name} ({backbone})")
+                      config, budget, callbacks, name=f"{spec.name} ({backbone})", on_epoch=on_epoch)
     result = trainer.fit()
     if result.best_state is not None:
         model.load_state_dict(result.best_state)

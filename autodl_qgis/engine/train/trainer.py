@@ -19,7 +19,8 @@ from ..progress import Callbacks, Cancelled, SilentCallbacks, check_cancel
 from .batch_size import MIN_BATCH, find_batch_size, is_out_of_memory
 from .metrics import metrics_for
 
-COMPLETED, DEADLINE, EARLY_STOPPED, FAILED, CANCELLED = "completed", "deadline", "early_stopped", "failed", "cancelled"
+COMPLETED, DEADLINE, EARLY_STOPPED, PRUNED = "completed", "deadline", "early_stopped", "pruned"
+FAILED, CANCELLED = "failed", "cancelled"
 
 
 class CandidateFailed(Exception):
@@ -86,8 +87,11 @@ class Trainer:
 
     def __init__(self, adapter, train_data: Dataset, val_data: Dataset, collate_fn: Callable, task: str,
                  class_names: list[str], device: torch.device, config: TrainConfig | None = None,
-                 budget: TimeBudget | None = None, callbacks: Callbacks | None = None, name: str = "model"):
+                 budget: TimeBudget | None = None, callbacks: Callbacks | None = None, name: str = "model",
+                 on_epoch: Callable[[int, float], bool] | None = None):
+        """``on_epoch(epoch, metric)`` is told each validation result; returning True stops training (pruning)."""
         self.adapter, self.train_data, self.val_data = adapter, train_data, val_data
+        self.on_epoch = on_epoch
         self.collate_fn, self.task, self.class_names = collate_fn, task, class_names
         self.device, self.config = device, config or TrainConfig()
         self.budget = budget or TimeBudget(None)
@@ -266,7 +270,9 @@ class Trainer:
             else:
                 patience_left -= 1
             if stop is None:
-                if self.config.max_epochs and epoch >= self.config.max_epochs:
+                if self.on_epoch is not None and self.on_epoch(epoch, score):
+                    stop = PRUNED
+                elif self.config.max_epochs and epoch >= self.config.max_epochs:
                     stop = COMPLETED
                 elif patience_left <= 0:
                     stop = EARLY_STOPPED

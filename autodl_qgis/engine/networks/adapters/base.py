@@ -1,6 +1,9 @@
 """What every network looks like to the trainer, whatever library it comes from."""
 from __future__ import annotations
 
+import contextlib
+import functools
+import socket
 import warnings
 from dataclasses import dataclass
 
@@ -62,3 +65,28 @@ def adapt_first_conv(conv: nn.Conv2d, in_channels: int) -> nn.Conv2d:
         if conv.bias is not None:
             new.bias.copy_(conv.bias)
     return new
+
+
+@functools.lru_cache(maxsize=None)
+def host_reachable(host: str, port: int = 443, timeout: float = 2.0) -> bool:
+    """Whether a weights host answers at all; asked once per process so offline machines fail fast."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def hugging_face_offline_unless_reachable():
+    """The Hugging Face hub retries for half a minute when offline; use its local cache only when it is
+    unreachable (a cached download still loads)."""
+    import huggingface_hub.constants as hub
+
+    previous = hub.HF_HUB_OFFLINE
+    if not host_reachable("huggingface.co"):
+        hub.HF_HUB_OFFLINE = True
+    try:
+        yield
+    finally:
+        hub.HF_HUB_OFFLINE = previous

@@ -1,0 +1,200 @@
+"""torchvision: FasterRCNN, MaskRCNN, RetinaNet, SingleShotDetector (SSD) and DeepLab (DeepLabV3)."""
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+
+from torch import nn
+from torch.nn import functional as F
+
+from .base import BuildRequest, ModelAdapter, adapt_first_conv, warn_random_init
+
+
+def _weights_or_none(make, what: str, pretrained: bool):
+    """``make(weights)`` with ImageNet weights (torch hub cache first, then download), else random init."""
+    if pretrained:
+        try:
+            return make("DEFAULT")
+        except Exception as exc:  # noqa: BLE001 - offline and not cached
+            warn_random_init(what, f"{type(exc).__name__}: {str(exc)[:120]}")
+    return make(None)
+
+
+def _anchor_sizes(chip_size, defaults=(32, 64, 128, 256, 512)) -> tuple[int, ...]:
+    """torchvision's anchors assume images resized to 800 px; chips are used at their own size, so anchors shrink
+    with small chips (never below 8 px)."""
+    factor = min(1.0, max(0.25, min(chip_size) / 512))
+    return tuple(max(8, round(s * factor)) for s in defaults)
+
+
+def _first_conv_owner(backbone: nn.Module) -> tuple[nn.Module, str]:
+    """The module holding the first convolution, and its attribute name."""
+    for name, module in backbone.named_modules():
+        for child_name, child in module.named_children():
+            if isinstance(child, nn.Conv2d):
+                return module, child_name
+    raise ValueError("no convolution found in the backbone")
+
+
+def _adapt_bands(backbone: nn.Module, in_channels: int) -> None:
+    owner, name = _first_conv_owner(backbone)
+    setattr(owner, name, adapt_first_conv(getattr(owner, name), in_channels))
+
+
+def _fpn_backbone(request: BuildRequest, spec_name: str, **fpn_options):
+    from torchvision.ops import misc
+    from torchvision.models.detection.backbone_utils import mobilenet_backbone, resnet_fpn_backbone
+
+    def make(weights):
+        norm = misc.FrozenBatchNorm2d if weights else nn.BatchNorm2d  # frozen stats only mean something pretrained
+        layers = 3 if weights else 5
+        if request.backbone.startswith("mobilenet"):
+            return mobilenet_backbone(backbone_name=request.backbone, weights=weights, fpn=True, norm_layer=norm,
+                                      trainable_layers=6 if not weights else 3)
+        return resnet_fpn_backbone(backbone_name=request.backbone, weights=weights, norm_layer=norm,
+                                   trainable_layers=layers, **fpn_options)
+
+    backbone = _weights_or_none(make, f"{spec_name} backbone {request.backbone}", request.pretrained)
+    _adapt_bands(backbone.body, request.in_channels)
+    return backbone
+
+
+def _transform_options(request: BuildRequest) -> dict:
+    # chips are already normalised and must not be resized
+    return {"min_size": min(request.chip_size), "max_size": max(request.chip_size),
+            "image_mean": [0.0] * request.in_channels, "image_std": [1.0] * request.in_channels}
+
+
+def _rcnn(spec, request: BuildRequest, masks: bool):
+    from torchvision.models.detection import FasterRCNN, MaskRCNN
+    from torchvision.models.detection.anchor_utils import AnchorGenerator
+
+    backbone = _fpn_backbone(request, spec.name)
+    levels = len(backbone.fpn.layer_blocks) + 1  # + the max-pool level
+    sizes = _anchor_sizes(request.chip_size)[:levels]
+    anchors = AnchorGenerator(tuple((s,) for s in sizes), ((0.5, 1.0, 2.0),) * len(sizes))
+    model_class = MaskRCNN if masks else FasterRCNN
+    return model_class(backbone, num_classes=request.num_classes + 1, rpn_anchor_generator=anchors,
+                       **_transform_options(request))
+
+
+def _retinanet(spec, request: BuildRequest):
+    from torchvision.models.detection import RetinaNet
+    from torchvision.models.detection.anchor_utils import AnchorGenerator
+    from torchvision.ops.feature_pyramid_network import LastLevelP6P7
+
+    if request.backbone.startswith("mobilenet"):
+        raise ValueError("RetinaNet is built on ResNet backbones here")
+    backbone = _fpn_backbone(request, spec.name, returned_layers=[2, 3, 4], extra_blocks=LastLevelP6P7(256, 256))
+    sizes = _anchor_sizes(request.chip_size)
+    anchors = AnchorGenerator(tuple((s, int(s * 2 ** (1 / 3)), int(s * 2 ** (2 / 3))) for s in sizes),
+                              ((0.5, 1.0, 2.0),) * len(sizes))
+    return RetinaNet(backbone, num_classes=request.num_classes + 1, anchor_generator=anchors,
+                     **_transform_options(request))
+
+
+class _SsdFeatures(nn.Module):
+    """A torchvision classification trunk cut at stride 16 and 32, plus extra stride-2 blocks down to about 1 px,
+    as many as the chip size allows: the feature pyramid SSD predicts from."""
+
+    def __init__(self, trunk: nn.Module, channels: tuple[int, int], extra_levels: int):
+        super().__init__()
+        self.stem_to_16, self.to_32 = trunk
+        self.extras = nn.ModuleList()
+        self.out_channels = list(channels) + [256] * extra_levels  # SSD's heads are sized from this
+        in_ch = channels[1]
+        for _ in range(extra_levels):
+            self.extras.append(nn.Sequential(nn.Conv2d(in_ch, 128, 1), nn.BatchNorm2d(128), nn.ReLU(inplace=True),
+                                             nn.Conv2d(128, 256, 3, stride=2, padding=1), nn.BatchNorm2d(256),
+                                             nn.ReLU(inplace=True)))
+            in_ch = 256
+
+    def forward(self, x):
+        features = OrderedDict()
+        x = self.stem_to_16(x)
+        features["0"] = x
+        x = self.to_32(x)
+        features["1"] = x
+        for i, block in enumerate(self.extras, start=2):
+            x = block(x)
+            features[str(i)] = x
+        return features
+
+
+def _ssd(spec, request: BuildRequest):
+    import torchvision
+    from torchvision.models.detection.ssd import SSD
+    from torchvision.models.detection.anchor_utils import DefaultBoxGenerator
+
+    def make(weights):
+        return getattr(torchvision.models, request.backbone)(weights=weights)
+
+    net = _weights_or_none(make, f"{spec.name} backbone {request.backbone}", request.pretrained)
+    trunk = (nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool, net.layer1, net.layer2, net.layer3),
+             net.layer4)
+    last = net.layer3[-1]
+    channels = ((last.conv3 if hasattr(last, "conv3") else last.conv2).out_channels, net.fc.in_features)
+    extra_levels = max(0, min(3, int(math.log2(max(1, min(request.chip_size) // 32)))))
+    features = _SsdFeatures(trunk, channels, extra_levels)
+    _adapt_bands(features, request.in_channels)
+    levels = 2 + extra_levels
+    anchors = DefaultBoxGenerator([[2]] * levels, min_ratio=0.1, max_ratio=0.9)
+    return SSD(features, anchors, tuple(request.chip_size), num_classes=request.num_classes + 1,
+               **{k: v for k, v in _transform_options(request).items() if k.startswith("image_")})
+
+
+def _deeplab(spec, request: BuildRequest):
+    from torchvision.models import segmentation
+
+    builder = getattr(segmentation, f"deeplabv3_{request.backbone}")
+
+    def make(weights):
+        return builder(weights=None, weights_backbone=weights, num_classes=request.num_classes + 1, aux_loss=True)
+
+    model = _weights_or_none(make, f"{spec.name} backbone {request.backbone}", request.pretrained)
+    _adapt_bands(model.backbone, request.in_channels)
+    return model
+
+
+class DetectionAdapter(ModelAdapter):
+    task = "object_detection"
+
+    def __init__(self, model: nn.Module, uses_masks: bool):
+        super().__init__()
+        self.model, self.uses_masks = model, uses_masks
+
+    def losses(self, images, targets):
+        keys = ("boxes", "labels", "masks") if self.uses_masks else ("boxes", "labels")
+        return self.model(list(images), [{k: t[k] for k in keys} for t in targets])
+
+    def predict(self, images):
+        return self.model(list(images))
+
+
+class DeepLabAdapter(ModelAdapter):
+    task = "pixel_classification"
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def losses(self, images, targets):
+        out = self.model(images)
+        return {"loss_ce": F.cross_entropy(out["out"], targets),
+                "loss_aux": 0.5 * F.cross_entropy(out["aux"], targets)}
+
+    def predict(self, images):
+        return self.model(images)["out"]
+
+
+_BUILDERS = {
+    "fasterrcnn": lambda spec, request: DetectionAdapter(_rcnn(spec, request, masks=False), False),
+    "maskrcnn": lambda spec, request: DetectionAdapter(_rcnn(spec, request, masks=True), True),
+    "retinanet": lambda spec, request: DetectionAdapter(_retinanet(spec, request), False),
+    "ssd": lambda spec, request: DetectionAdapter(_ssd(spec, request), False),
+    "deeplabv3": lambda spec, request: DeepLabAdapter(_deeplab(spec, request)),
+}
+
+
+def build(spec, request: BuildRequest) -> ModelAdapter:
+    return _BUILDERS[spec.config](spec, request)
