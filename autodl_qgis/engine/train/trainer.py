@@ -152,7 +152,8 @@ class Trainer:
             return min(self.config.batch_size, len(self.train_data))
         state = copy.deepcopy(self.adapter.state_dict())
         optimizer = self._optimizer()
-        max_batch = min(self.config.max_batch_size, len(self.train_data))
+        # small datasets need several optimiser steps per epoch more than they need throughput
+        max_batch = min(self.config.max_batch_size, max(MIN_BATCH, len(self.train_data) // 8))
         probe_budget = self.budget.child(max(5.0, 0.05 * self.budget.remaining()))
 
         def step(batch: int) -> None:

@@ -75,7 +75,16 @@ def _rcnn(spec, request: BuildRequest, masks: bool):
     anchors = AnchorGenerator(tuple((s,) for s in sizes), ((0.5, 1.0, 2.0),) * len(sizes))
     model_class = MaskRCNN if masks else FasterRCNN
     return model_class(backbone, num_classes=request.num_classes + 1, rpn_anchor_generator=anchors,
-                       **_transform_options(request))
+                       **_proposal_options(request.chip_size), **_transform_options(request))
+
+
+def _proposal_options(chip_size) -> dict:
+    """torchvision's proposal counts are sized for 800 px images; small chips hold few objects, and sampling 512
+    regions per chip would spend most of the time in the box head."""
+    share = min(1.0, max(0.15, chip_size[0] * chip_size[1] / 512 ** 2))
+    return {"rpn_pre_nms_top_n_train": int(2000 * share), "rpn_post_nms_top_n_train": int(2000 * share),
+            "rpn_pre_nms_top_n_test": int(1000 * share), "rpn_post_nms_top_n_test": int(1000 * share),
+            "box_batch_size_per_image": max(64, int(512 * share))}
 
 
 def _retinanet(spec, request: BuildRequest):
