@@ -3,15 +3,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qgis.core import QgsApplication, QgsSettings
+from qgis.core import QgsApplication
 from qgis.PyQt.QtCore import QCoreApplication, QTranslator
 
 PLUGIN_DIR = Path(__file__).resolve().parent
 
 
+def qgis_language() -> str:
+    """QGIS' own choice: the override in its options when set, else the system locale."""
+    return (QgsApplication.locale() or "")[:2]
+
+
 def install_translator() -> QTranslator | None:
     """Loads i18n/autodl_qgis_<lang>.qm for the QGIS locale, when there is one."""
-    locale = str(QgsSettings().value("locale/userLocale", "") or "")[:2]
+    locale = qgis_language()
     qm = PLUGIN_DIR / "i18n" / f"autodl_qgis_{locale}.qm"
     if not locale or not qm.is_file():
         return None
@@ -26,6 +31,7 @@ class AutodlPlugin:
     def __init__(self, iface=None):
         self.iface = iface
         self.provider = None
+        # Here rather than in initGui: qgis_process never calls initGui, and its algorithms' texts need it too.
         self.translator = install_translator()
 
     def initProcessing(self):  # noqa: N802 - QGIS API name
