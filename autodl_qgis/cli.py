@@ -59,45 +59,55 @@ def _networks(args) -> int:
 
 
 def _train(args) -> int:
-    from .engine.budget import TimeBudget
-    from .engine.data import TrainingData
-    from .engine.devices import resolve_device
-    from .engine.networks.registry import get_spec
     from .engine.progress import TerminalCallbacks
-    from .engine.train import TrainConfig
-    from .engine.train.candidate import train_candidate
+    from .engine.search import AutoDL, SearchFailed
 
-    if args.epochs is None and args.time_limit is None:
-        raise InputDataError("give --epochs N or --time-limit HOURS", None, "For example: --time-limit 0.5")
-    data = TrainingData.open(args.in_data)
-    names = [get_spec(n.strip()).name for n in args.networks.split(",") if n.strip()]
-    device = resolve_device(args.device)
-    out = Path(args.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    budget = TimeBudget(args.time_limit * 3600 if args.time_limit is not None else None)
-    callbacks = TerminalCallbacks()
-    report = []
-    for i, name in enumerate(names):
-        share = budget.child(budget.remaining() / (len(names) - i)) if args.time_limit is not None else None
-        config = TrainConfig(max_epochs=args.epochs, batch_size=args.batch_size)
-        candidate = train_candidate(data, name, device, config, share, callbacks, backbone=args.backbone,
-                                    pretrained=not args.no_pretrained)
-        if candidate.model is not None:
-            import torch
-
-            weights = out / f"{name}.pth"
-            torch.save(candidate.result.best_state, weights.with_suffix(".pth.tmp"))
-            weights.with_suffix(".pth.tmp").replace(weights)
-        report.append(candidate.summary())
-        callbacks.log(f"{name}: {candidate.result.status}"
-                      + (f" ({candidate.result.reason})" if candidate.result.reason else "")
-                      + (f", {candidate.result.metric_name} {candidate.result.best_metric:.4f}"
-                         if candidate.result.best_metric is not None else ""))
-    text = json.dumps(report, indent=2, default=str)
-    (out / "metrics.json").write_text(text)
+    out = Path(args.out_model)
+    if out.suffix.lower() != ".dlpk":
+        out = out.with_name(out.name + ".dlpk")
+    if out.is_dir():
+        raise InputDataError("is a folder", out, "Give a file name for the model, e.g. model.dlpk")
+    autodl = AutoDL(args.in_data, total_time_limit=args.total_time_limit, mode=args.autodl_mode,
+                    networks=args.networks, pretrained_model=args.pretrained_model,
+                    save_evaluated_models=args.save_evaluated_models, device=args.device,
+                    callbacks=TerminalCallbacks(), work_dir=args.work_dir, storage=args.storage,
+                    pretrained_backbones=not args.no_pretrained_backbones, max_epochs=args.max_epochs)
+    try:
+        autodl.fit()
+    except SearchFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    path = autodl.save(out)
+    best = autodl.best
     if args.json:
-        print(text)
-    return 0 if any(r["status"] != "failed" for r in report) else 1
+        print(json.dumps({"output_model_file": str(path),
+                          "best": {k: best[k] for k in ("network", "backbone", "metric_name", "metric")},
+                          "leaderboard": autodl.leaderboard()}, indent=2, default=str))
+    else:
+        print(f"{path}: {best['network']} ({best['backbone']}), validation {best['metric_name']} "
+              f"{best['metric']:.4f}")
+    return 0
+
+
+def _show(args) -> int:
+    from .engine.package import open_package
+
+    with open_package(args.model) as package:
+        emd = package.emd
+        info = {"model": str(package.path), "network": package.network, "backbone": package.backbone,
+                "task": package.task, "model_type": emd["ModelType"], "chip_size": list(package.chip_size),
+                "bands": package.in_channels, "classes": [c.as_dict() for c in package.classes],
+                "metric_name": package.info.get("metric_name"), "metric": package.info.get("metric"),
+                "metrics": package.info.get("metrics"), "training": package.info.get("training"),
+                "versions": package.info.get("versions")}
+    if args.json:
+        print(json.dumps(info, indent=2, default=str))
+    else:
+        for key in ("model", "network", "backbone", "task", "model_type", "chip_size", "bands", "metric_name",
+                    "metric"):
+            print(f"{key:<12} {info[key]}")
+        print("classes      " + ", ".join(f"{c['value']} {c['name']}" for c in info["classes"]))
+    return 0
 
 
 def _doctor(args) -> int:
@@ -133,18 +143,28 @@ def build_parser() -> argparse.ArgumentParser:
     networks.add_argument("--json", action="store_true", help="print one JSON list")
     networks.set_defaults(run=_networks)
 
-    train = commands.add_parser("train", help="train one or more networks (no search; see Step 3's AutoDL)")
+    train = commands.add_parser("train", help="Train Using AutoDL: search networks within a time limit, write a .dlpk")
     train.add_argument("in_data", help="folder written by 'Export Training Data For Deep Learning'")
-    train.add_argument("out_dir", help="folder for the weights (<network>.pth) and metrics.json")
-    train.add_argument("--networks", required=True, help="comma-separated network names")
-    train.add_argument("--epochs", type=int, help="epochs per network")
-    train.add_argument("--time-limit", type=float, help="hours in total, shared by the networks")
-    train.add_argument("--backbone", help="backbone instead of each network's default")
-    train.add_argument("--batch-size", type=int, help="fixed batch size (default: inferred)")
+    train.add_argument("out_model", help="the .dlpk to write (.dlpk is added when missing)")
+    train.add_argument("--pretrained-model", help="fine-tune from this .dlpk or .emd (same network and backbone)")
+    train.add_argument("--total-time-limit", type=float, default=2.0, help="hours for the whole search (default 2)")
+    train.add_argument("--autodl-mode", default="BASIC", type=str.upper, choices=("BASIC", "ADVANCED"))
+    train.add_argument("--networks", help="comma-separated networks (default: all that suit the data)")
+    train.add_argument("--save-evaluated-models", action="store_true",
+                       help="also save every evaluated model, in <out_model>_evaluated_models/")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    train.add_argument("--no-pretrained", action="store_true", help="do not look for pretrained weights")
-    train.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    train.add_argument("--work-dir", help="folder for the search's state (default: a temporary folder)")
+    train.add_argument("--storage", help="Optuna storage URL for ADVANCED tuning (default: SQLite in the work dir)")
+    train.add_argument("--max-epochs", type=int, help="cap on epochs per candidate (default: the time decides)")
+    train.add_argument("--no-pretrained-backbones", action="store_true",
+                       help="start from random weights instead of looking for ImageNet weights")
+    train.add_argument("--json", action="store_true", help="print the result as JSON")
     train.set_defaults(run=_train)
+
+    show = commands.add_parser("show", help="describe a .dlpk or .emd model")
+    show.add_argument("model")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(run=_show)
 
     doctor = commands.add_parser("doctor", help="check that QGIS, GDAL, torch and the model libraries work")
     doctor.add_argument("--json", action="store_true", help="print one JSON object")
@@ -160,5 +180,5 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("cancelled", file=sys.stderr)
+        print("cancelled: nothing was written", file=sys.stderr)
         return 130

@@ -44,6 +44,9 @@ def write_package(out_path: str | os.PathLike, emd: dict, state_dict: dict[str, 
             archive.writestr(zipfile.ZipInfo(emd["ModelFile"]), save_safetensors(tensors), zipfile.ZIP_STORED)
             for name, data in (extra_files or {}).items():
                 archive.writestr(name, data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's private mode is not what a shared model file needs
         os.replace(tmp, out_path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -31,7 +31,8 @@ class Candidate:
 def train_candidate(data: TrainingData, network: str, device: torch.device, config: TrainConfig | None = None,
                     budget: TimeBudget | None = None, callbacks: Callbacks | None = None,
                     backbone: str | None = None, pretrained: bool = True, val_fraction: float = 0.1,
-                    augment_strength: float = 1.0, on_epoch=None) -> Candidate:
+                    augment_strength: float = 1.0, on_epoch=None,
+                    initial_state: dict[str, torch.Tensor] | None = None) -> Candidate:
     """Never raises for a network that cannot be trained: the reason is in ``result.reason`` (status failed).
     Only cancellation propagates."""
     config = config or TrainConfig()
@@ -54,9 +55,22 @@ def train_candidate(data: TrainingData, network: str, device: torch.device, conf
     notes = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
     for note in notes:
         callbacks.log(f"warning: {note}")
+    if initial_state is not None:
+        callbacks.log(_start_from(model, initial_state))
     trainer = Trainer(model, train, val, train.collate_fn, data.task, [c.name for c in data.classes], device,
                       config, budget, callbacks, name=f"{spec.name} ({backbone})", on_epoch=on_epoch)
     result = trainer.fit()
     if result.best_state is not None:
         model.load_state_dict(result.best_state)
     return Candidate(spec.name, backbone, result, notes, model if result.status != FAILED else None)
+
+
+def _start_from(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> str:
+    """Fine-tuning: every tensor of the pretrained model that fits is copied; heads sized for other classes start
+    fresh (the classes were put in the pretrained model's order, so a same-named class keeps its head rows)."""
+    own = model.state_dict()
+    fitting = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    model.load_state_dict(fitting, strict=False)
+    fresh = [k for k in own if k not in fitting]
+    text = f"fine-tuning: {len(fitting)} of {len(own)} tensors taken from the pretrained model"
+    return text + (f"; {len(fresh)} start fresh (e.g. {fresh[0]})" if fresh else "")

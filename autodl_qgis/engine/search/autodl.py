@@ -1,0 +1,361 @@
+"""AutoDL: train the networks that suit a training-data folder within a total time limit, tune the best, and
+package the winner. Parameters mirror ``arcpy.geoai.TrainUsingAutoDL``.
+
+BASIC: every selected network on its default backbone, no tuning; the time left is shared out again each time a
+candidate finishes (early, by failure or by being skipped). ADVANCED: the first half evaluates the networks as in
+BASIC; the second half runs an Optuna study (TPE sampler, median pruner fed per-epoch validation metrics) over the
+best two networks, their other backbones, learning rate, batch size and augmentation strength. The best model so far
+wins when time runs out.
+"""
+from __future__ import annotations
+
+import csv
+import gc
+import io
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ..budget import TimeBudget
+from ..data import TrainingData
+from ..data.dataset import make_datasets
+from ..devices import resolve_device
+from ..errors import InputDataError
+from ..networks.registry import NETWORKS, NetworkSpec, check_device, get_spec, networks_for
+from ..networks import UnsupportedNetworkError
+from ..package import build_model_definition, open_package, write_package
+from ..progress import Callbacks, SilentCallbacks, check_cancel
+from ..train import FAILED, TrainConfig
+from ..train.candidate import Candidate, train_candidate
+from . import report
+
+BASIC, ADVANCED = "BASIC", "ADVANCED"
+SKIPPED = "skipped"
+MIN_TRIAL_SECONDS = 20.0  # below this a tuning trial cannot train and validate anything useful
+
+
+class SearchFailed(Exception):
+    """Every candidate failed: there is no model to package."""
+
+
+class _SearchCallbacks:
+    """Forwards a candidate's reports, with progress measured on the whole search's clock."""
+
+    def __init__(self, parent: Callbacks, budget: TimeBudget):
+        self.parent, self.budget = parent, budget
+
+    def progress(self, fraction: float, message: str) -> None:
+        self.parent.progress(self.budget.fraction_used(), message)
+
+    def log(self, message: str) -> None:
+        self.parent.log(message)
+
+    def is_canceled(self) -> bool:
+        return self.parent.is_canceled()
+
+
+@dataclass
+class _Best:
+    candidate: Candidate
+    state: dict
+    row: dict
+
+
+class AutoDL:
+    """``AutoDL(data, total_time_limit=2, mode="BASIC", networks=None).fit().save("model.dlpk")``."""
+
+    def __init__(self, data: TrainingData | str | os.PathLike, total_time_limit: float = 2.0, mode: str = BASIC,
+                 networks: list[str] | str | None = None, pretrained_model: str | os.PathLike | None = None,
+                 save_evaluated_models: bool = False, device: str = "auto", callbacks: Callbacks | None = None,
+                 work_dir: str | os.PathLike | None = None, storage: str | None = None, seed: int = 42,
+                 val_fraction: float = 0.1, pretrained_backbones: bool = True, max_epochs: int | None = None):
+        self.data = data if isinstance(data, TrainingData) else TrainingData.open(data)
+        if not (isinstance(total_time_limit, (int, float)) and total_time_limit > 0):
+            raise InputDataError(f"total_time_limit must be a positive number of hours, not {total_time_limit!r}",
+                                 None, "For example 2 (hours) or 0.5")
+        self.total_seconds = float(total_time_limit) * 3600.0
+        self.mode = str(mode).upper()
+        if self.mode not in (BASIC, ADVANCED):
+            raise InputDataError(f"autodl_mode must be BASIC or ADVANCED, not {mode!r}", None, "Use BASIC or ADVANCED")
+        self.device = resolve_device(device)
+        self.callbacks = callbacks or SilentCallbacks()
+        self.save_evaluated_models = save_evaluated_models
+        self.work_dir = Path(work_dir) if work_dir else None
+        self.storage = storage
+        self.seed, self.val_fraction = seed, val_fraction
+        self.pretrained_backbones, self.max_epochs = pretrained_backbones, max_epochs
+        self.pretrained = open_package(pretrained_model) if pretrained_model else None
+        self.specs = self._select_networks(networks)
+        self._rows: list[dict] = []
+        self._best: _Best | None = None
+        self._evaluated: list[Path] = []
+        self._fitted = False
+
+    # -- selection -------------------------------------------------------------------------------------------------
+
+    def _select_networks(self, networks) -> list[NetworkSpec]:
+        suitable = networks_for(self.data.task, self.data.format)
+        if self.pretrained is not None:
+            return [self._check_fine_tuning()]
+        if networks is None or networks == [] or networks == "":
+            return suitable
+        names = networks.split(",") if isinstance(networks, str) else list(networks)
+        chosen = []
+        for name in (n.strip() for n in names if n and n.strip()):
+            spec = get_spec(name)
+            if spec not in suitable:
+                raise InputDataError(
+                    f"network {spec.name} does not suit {self.data.format} training data ({self.data.task})",
+                    self.data.folder, "Networks that do: " + ", ".join(s.name for s in suitable))
+            if spec not in chosen:
+                chosen.append(spec)
+        return chosen
+
+    def _check_fine_tuning(self) -> NetworkSpec:
+        package = self.pretrained
+        spec = get_spec(package.network)
+        if package.task != self.data.task or self.data.format not in spec.formats:
+            raise InputDataError(f"is a {package.task} model ({spec.name}) but the training data is "
+                                 f"{self.data.format} ({self.data.task})", package.path,
+                                 "Fine-tune from a model of the same type as the training data")
+        if package.in_channels != self.data.header.bands:
+            raise InputDataError(f"was trained on {package.in_channels} band(s) but the chips have "
+                                 f"{self.data.header.bands}", package.path,
+                                 "Export the training data with the bands the model was trained on")
+        # classes matched by name: known classes keep the model's order (and so its head rows), new ones follow
+        order = {c.name.casefold(): i for i, c in enumerate(package.classes)}
+        self.data.classes.sort(key=lambda c: (order.get(c.name.casefold(), len(order)), c.value))
+        return spec
+
+    # -- the search ------------------------------------------------------------------------------------------------
+
+    def fit(self) -> "AutoDL":
+        budget = TimeBudget(self.total_seconds)
+        self._budget = budget
+        self._staging = Path(self._work_dir(), "evaluated")
+        self.callbacks.log(f"AutoDL {self.mode}: {len(self.specs)} network(s), {self.total_seconds / 3600:.3g} h, "
+                           f"device {self.device}, {len(self.data.chips)} chips ({self.data.format})")
+        if self.mode == BASIC or self.pretrained is not None:
+            self._evaluate(self.specs, budget)
+        else:
+            self._evaluate(self.specs, budget.child(budget.remaining() / 2))
+            self._tune(budget)
+        self._fitted = True
+        if self._best is None:
+            reasons = "; ".join(f"{r['network']}: {r['reason']}" for r in self._rows)
+            raise SearchFailed(f"every candidate failed ({reasons})")
+        self.callbacks.progress(1.0, f"best: {self._best.row['network']} ({self._best.row['backbone']}) "
+                                     f"{self._best.row['metric_name']} {self._best.row['metric']:.4f}")
+        return self
+
+    def _evaluate(self, specs: list[NetworkSpec], phase: TimeBudget) -> None:
+        for i, spec in enumerate(specs):
+            check_cancel(self.callbacks)
+            try:
+                check_device(spec, self.device)
+            except UnsupportedNetworkError as exc:
+                self.callbacks.log(f"skipping {spec.name}: {exc}")
+                self._record(spec.name, spec.default_backbone, None, {}, "evaluation", status=SKIPPED,
+                             reason=str(exc))
+                continue
+            left = [s for s in specs[i:] if s.cpu or self.device.type == "cuda"]
+            share = phase.child(phase.remaining() / max(1, len(left)))
+            self.callbacks.log(f"training {spec.name} ({spec.default_backbone}) for up to {share.total:.0f} s")
+            backbone = self.pretrained.backbone if self.pretrained is not None else spec.default_backbone
+            candidate = self._train(spec, backbone, TrainConfig(max_epochs=self.max_epochs, seed=self.seed), share)
+            self._record_candidate(candidate, {}, "evaluation")
+
+    def _train(self, spec, backbone, config, budget, strength: float = 1.0, on_epoch=None) -> Candidate:
+        callbacks = _SearchCallbacks(self.callbacks, self._budget)
+        initial = self.pretrained.state_dict() if self.pretrained is not None else None
+        return train_candidate(self.data, spec.name, self.device, config, budget, callbacks, backbone=backbone,
+                               pretrained=self.pretrained_backbones and self.pretrained is None,
+                               val_fraction=self.val_fraction, augment_strength=strength, on_epoch=on_epoch,
+                               initial_state=initial)
+
+    def _tune(self, budget: TimeBudget) -> None:
+        import optuna
+
+        ranked = sorted((r for r in self._rows if r["metric"] is not None), key=lambda r: -r["metric"])
+        top = []
+        for row in ranked:
+            if row["network"] not in top:
+                top.append(row["network"])
+        top = top[:2]
+        if not top:
+            self.callbacks.log("no network trained successfully in the evaluation half: nothing to tune")
+            return
+        seconds_per_network = {r["network"]: max(MIN_TRIAL_SECONDS, r["train_seconds"]) for r in ranked}
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        storage = self.storage or f"sqlite:///{Path(self._work_dir(), 'optuna.db')}"
+        study = optuna.create_study(study_name=f"autodl-{self.data.folder.name}-{int(time.time())}",
+                                    storage=storage, direction="maximize",
+                                    sampler=optuna.samplers.TPESampler(seed=self.seed),
+                                    pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1))
+        self.callbacks.log(f"tuning {', '.join(top)} with Optuna for {budget.remaining():.0f} s ({storage})")
+        number = 0
+        while budget.remaining() >= MIN_TRIAL_SECONDS:
+            check_cancel(self.callbacks)
+            trial = study.ask()
+            spec = NETWORKS[trial.suggest_categorical("network", top)]
+            backbone = trial.suggest_categorical(f"{spec.name}.backbone", list(spec.backbones))
+            learning_rate = trial.suggest_float("learning_rate", 1e-5, 1e-2, log=True)
+            batch_size = trial.suggest_categorical("batch_size", [0, 2, 4, 8, 16])  # 0: inferred
+            strength = trial.suggest_float("augment_strength", 0.0, 1.0)
+            params = {"learning_rate": learning_rate, "batch_size": batch_size or None,
+                      "augment_strength": strength}
+            share = budget.child(min(budget.remaining(), seconds_per_network[spec.name]))
+            number += 1
+            self.callbacks.log(f"trial {number}: {spec.name} ({backbone}) lr {learning_rate:.2g}, "
+                               f"batch {batch_size or 'auto'}, augmentation {strength:.2f}")
+
+            def report_epoch(epoch: int, score: float, trial=trial) -> bool:
+                trial.report(score, epoch)
+                return trial.should_prune()
+
+            config = TrainConfig(max_epochs=self.max_epochs, learning_rate=learning_rate,
+                                 batch_size=batch_size or None, seed=self.seed + number)
+            candidate = self._train(spec, backbone, config, share, strength, report_epoch)
+            result = candidate.result
+            if result.status == FAILED or result.best_metric is None:
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            elif result.status == "pruned":
+                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            else:
+                study.tell(trial, result.best_metric)
+            self._record_candidate(candidate, params, "tuning", trial=number)
+
+    # -- bookkeeping -----------------------------------------------------------------------------------------------
+
+    def _record(self, network, backbone, result, params, phase, status=None, reason=None, trial=None) -> dict:
+        row = {
+            "network": network, "backbone": backbone, "status": status or result.status, "phase": phase,
+            "trial": trial, "metric_name": result.metric_name if result else None,
+            "metric": result.best_metric if result else None,
+            "epochs": result.epochs if result else 0, "batch_size": result.batch_size if result else None,
+            "train_seconds": round(result.train_seconds, 2) if result else 0.0,
+            "learning_rate": params.get("learning_rate"), "augment_strength": params.get("augment_strength", 1.0),
+            "reason": reason if reason is not None else (result.reason if result else None),
+        }
+        self._rows.append(row)
+        return row
+
+    def _record_candidate(self, candidate: Candidate, params: dict, phase: str, trial=None) -> None:
+        result = candidate.result
+        row = self._record(candidate.network, candidate.backbone, result, params, phase, trial=trial)
+        message = f"{candidate.network} ({candidate.backbone}): {result.status}"
+        if result.best_metric is not None:
+            message += f", {result.metric_name} {result.best_metric:.4f}"
+        if result.reason:
+            message += f" ({result.reason})"
+        self.callbacks.log(message)
+        if candidate.model is not None and result.best_state is not None:
+            if self.save_evaluated_models:
+                name = f"{len(self._evaluated) + 1:02d}_{candidate.network}_{candidate.backbone}.dlpk"
+                self._evaluated.append(self._write(self._staging / name, candidate, result.best_state, row))
+            if self._best is None or result.best_metric > self._best.row["metric"]:
+                self._best = _Best(candidate, result.best_state, row)
+        if self._best is None or self._best.candidate is not candidate:
+            candidate.model = None  # release weights that will not be packaged
+            result.best_state = None
+        gc.collect()
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+
+    def _work_dir(self) -> Path:
+        if self.work_dir is None:
+            import tempfile
+
+            self.work_dir = Path(tempfile.mkdtemp(prefix="autodl-work-"))
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        return self.work_dir
+
+    # -- results ---------------------------------------------------------------------------------------------------
+
+    def leaderboard(self) -> list[dict]:
+        """Every candidate, best first (failed and skipped ones last, with their reasons)."""
+        ordered = sorted(self._rows, key=lambda r: (r["metric"] is None, -(r["metric"] or 0.0)))
+        return [{"rank": i, **row} for i, row in enumerate(ordered, start=1)]
+
+    def best_model(self):
+        """The best network (an adapter in eval mode holding its best weights)."""
+        if self._best is None:
+            raise SearchFailed("fit() has not produced a model")
+        return self._best.candidate.model.eval()
+
+    @property
+    def best(self) -> dict:
+        return dict(self._best.row) if self._best else {}
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Writes the best model as a .dlpk (atomically); with save_evaluated_models, every evaluated model too, in
+        ``<name>_evaluated_models/`` beside it."""
+        if self._best is None:
+            raise SearchFailed("fit() has not produced a model")
+        path = Path(path)
+        if path.suffix.lower() != ".dlpk":
+            path = path.with_name(path.name + ".dlpk")
+        out = self._write(path, self._best.candidate, self._best.state, self._best.row, with_report=True)
+        if self.save_evaluated_models and self._evaluated:
+            folder = path.with_name(f"{path.stem}_evaluated_models")
+            folder.mkdir(parents=True, exist_ok=True)
+            for staged in self._evaluated:
+                shutil.copy2(staged, folder / staged.name)
+        return out
+
+    def _write(self, path: Path, candidate: Candidate, state: dict, row: dict, with_report: bool = False) -> Path:
+        spec = get_spec(candidate.network)
+        result = candidate.result
+        leaderboard = self.leaderboard()
+        training = {
+            "autodl_mode": self.mode, "total_time_limit_hours": self.total_seconds / 3600,
+            "epochs": result.epochs, "best_epoch": result.best_epoch, "batch_size": result.batch_size,
+            "learning_rate": row.get("learning_rate"), "train_seconds": result.train_seconds,
+            "history": result.history, "device": str(self.device), "seed": self.seed,
+            "training_data": str(self.data.folder), "num_chips": len(self.data.chips),
+            "fine_tuned_from": str(self.pretrained.path) if self.pretrained is not None else None,
+            "leaderboard": [{k: r[k] for k in ("rank", "network", "backbone", "status", "metric")}
+                            for r in leaderboard],
+        }
+        emd = build_model_definition(
+            network=spec.name, library=spec.library, backbone=candidate.backbone, task=self.data.task,
+            classes=self.data.classes, chip_size=self.data.chip_size, bands=self.data.header.bands,
+            dtype=self.data.header.dtype, image_space=self.data.image_space,
+            statistics=self.data.band_statistics, metrics=result.metrics, metric_name=result.metric_name,
+            training=training, data_format=self.data.format)
+        extras = {"leaderboard.json": json.dumps(leaderboard, indent=2).encode(),
+                  "leaderboard.csv": _csv(leaderboard).encode()}
+        if with_report:
+            extras["report.html"] = self._report(candidate, leaderboard).encode()
+        return write_package(path, emd, state, extras)
+
+    def _report(self, candidate: Candidate, leaderboard: list[dict]) -> str:
+        result = candidate.result
+        predictions = None
+        if candidate.model is not None:
+            _, val = make_datasets(self.data, self.val_fraction, self.seed, augment=False)
+            predictions = report.predictions_chart(candidate.model, val, self.data.classes, self.data.task,
+                                                   self.device)
+        summary = {"network": candidate.network, "backbone": candidate.backbone,
+                   f"validation {result.metric_name}": f"{result.best_metric:.4f}",
+                   "training data": f"{self.data.folder} ({self.data.format}, {len(self.data.chips)} chips)",
+                   "mode": self.mode, "time limit (hours)": f"{self.total_seconds / 3600:.3g}",
+                   "device": str(self.device)}
+        return report.render_report(title=f"AutoDL model: {candidate.network}", summary=summary, rows=leaderboard,
+                                    metric_name=result.metric_name, history=result.history,
+                                    predictions_png=predictions)
+
+
+def _csv(rows: list[dict]) -> str:
+    buffer = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return buffer.getvalue()
+
