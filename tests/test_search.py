@@ -1,0 +1,190 @@
+"""AutoDL end to end on tiny synthetic folders: BASIC and ADVANCED, the deadline, failures, packages, fine-tuning."""
+import json
+import time
+import warnings
+
+import pytest
+import torch
+
+from autodl_qgis.cli import main
+from autodl_qgis.engine.data import CLASSIFIED_TILES, KITTI, PASCAL_VOC, RCNN_MASKS, TrainingData
+from autodl_qgis.engine.data.dataset import make_datasets
+from autodl_qgis.engine.errors import InputDataError
+from autodl_qgis.engine.package import open_package
+from autodl_qgis.engine.progress import Cancelled, SilentCallbacks
+from autodl_qgis.engine.search import AutoDL, SearchFailed
+from autodl_qgis.engine.train import candidate as candidate_module
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+
+def _autodl(folder, **options):
+    options.setdefault("pretrained_backbones", False)
+    options.setdefault("max_epochs", 2)
+    options.setdefault("total_time_limit", 0.05)
+    return AutoDL(folder, **options)
+
+
+def _same_predictions(model_a, model_b, images):
+    model_a.eval()
+    model_b.eval()
+    with torch.no_grad():
+        a, b = model_a.predict(images), model_b.predict(images)
+    if isinstance(a, torch.Tensor):
+        return torch.allclose(a, b, atol=1e-5)
+    return all(torch.allclose(x["boxes"], y["boxes"], atol=1e-4) and torch.equal(x["labels"], y["labels"])
+               for x, y in zip(a, b))
+
+
+@pytest.mark.parametrize("fmt,network", [(CLASSIFIED_TILES, "UnetClassifier"), (PASCAL_VOC, "FasterRCNN"),
+                                         (KITTI, "SingleShotDetector"), (RCNN_MASKS, "MaskRCNN")])
+def test_basic_search_writes_a_package_that_round_trips(synthetic, tmp_path, fmt, network):
+    folder = synthetic(fmt, num_chips=12)
+    autodl = _autodl(folder, networks=[network]).fit()
+    best = autodl.best
+    assert best["network"] == network and best["metric"] is not None
+    path = autodl.save(tmp_path / "model")  # .dlpk is added
+    assert path.name == "model.dlpk"
+    data = TrainingData.open(folder)
+    _, val = make_datasets(data, augment=False)
+    images = torch.stack([val[i][0] for i in range(len(val))])
+    with open_package(path) as package:
+        assert package.network == network and package.emd["ModelName"] == network
+        assert [c.name for c in package.classes] == [c.name for c in data.classes]
+        assert package.emd["AutoDL"]["metric"] == pytest.approx(best["metric"])
+        rebuilt = package.build()
+        assert _same_predictions(autodl.best_model(), rebuilt, images)
+        names = set(p.name for p in package.folder.iterdir())
+        assert {"leaderboard.csv", "leaderboard.json", "report.html", "model.safetensors"} <= names
+        report = (package.folder / "report.html").read_text()
+        assert report.count("data:image/png;base64,") == 3 and network in report
+
+
+def test_deadline_holds_with_unbounded_epochs(synthetic):
+    folder = synthetic(CLASSIFIED_TILES, num_chips=12)
+    limit_hours = 0.004  # 14.4 s for three networks
+    start = time.monotonic()
+    autodl = _autodl(folder, networks="UnetClassifier,PSPNetClassifier,DeepLabV3Plus",
+                     total_time_limit=limit_hours, max_epochs=None).fit()
+    elapsed = time.monotonic() - start
+    assert elapsed <= limit_hours * 3600 * 1.05 + 1.0, elapsed
+    assert len(autodl.leaderboard()) == 3
+
+
+def test_failing_candidates_are_recorded_and_the_search_goes_on(synthetic, monkeypatch):
+    real_build = candidate_module.build_network
+
+    def faulty_build(name, *args, **kwargs):
+        model = real_build(name, *args, **kwargs)
+        healthy = model.losses
+        if name == "PSPNetClassifier":
+            model.losses = lambda images, targets: (_ for _ in ()).throw(ValueError("injected crash"))
+        elif name == "DeepLabV3Plus":
+            model.losses = lambda images, targets: {k: v * float("nan") for k, v in healthy(images, targets).items()}
+        elif name == "DeepLab":
+            model.losses = lambda images, targets: (_ for _ in ()).throw(
+                torch.OutOfMemoryError("CUDA out of memory (injected)"))
+        return model
+
+    monkeypatch.setattr(candidate_module, "build_network", faulty_build)
+    folder = synthetic(CLASSIFIED_TILES, num_chips=12)
+    autodl = _autodl(folder, networks="PSPNetClassifier,DeepLabV3Plus,DeepLab,UnetClassifier").fit()
+    rows = {r["network"]: r for r in autodl.leaderboard()}
+    assert rows["UnetClassifier"]["status"] != "failed" and rows["UnetClassifier"]["rank"] == 1
+    assert rows["PSPNetClassifier"]["status"] == "failed" and "injected crash" in rows["PSPNetClassifier"]["reason"]
+    assert rows["DeepLabV3Plus"]["status"] == "failed" and "non-finite" in rows["DeepLabV3Plus"]["reason"]
+    assert rows["DeepLab"]["status"] == "failed" and "out of memory" in rows["DeepLab"]["reason"]
+    assert autodl.best["network"] == "UnetClassifier"
+
+
+def test_cuda_only_network_is_skipped_with_its_reason(synthetic):
+    autodl = _autodl(synthetic(PASCAL_VOC, num_chips=12), networks="CARAFE,FasterRCNN", device="cpu").fit()
+    rows = {r["network"]: r for r in autodl.leaderboard()}
+    assert rows["CARAFE"]["status"] == "skipped" and "no CPU implementation" in rows["CARAFE"]["reason"]
+    assert autodl.best["network"] == "FasterRCNN"
+
+
+def test_every_candidate_failing_is_an_error(synthetic, monkeypatch, tmp_path, capsys):
+    def broken(name, *args, **kwargs):
+        raise RuntimeError("no luck")
+
+    monkeypatch.setattr(candidate_module, "build_network", broken)
+    folder = synthetic(CLASSIFIED_TILES, num_chips=12)
+    with pytest.raises(SearchFailed, match="every candidate failed"):
+        _autodl(folder, networks="UnetClassifier").fit()
+    code = main(["train", str(folder), str(tmp_path / "m.dlpk"), "--networks", "UnetClassifier",
+                 "--total-time-limit", "0.01", "--max-epochs", "1", "--no-pretrained-backbones"])
+    assert code == 1 and "every candidate failed" in capsys.readouterr().err
+    assert not (tmp_path / "m.dlpk").exists()
+
+
+def test_advanced_mode_tunes_the_best_two_with_optuna(synthetic, tmp_path):
+    folder = synthetic(CLASSIFIED_TILES, num_chips=12)
+    autodl = _autodl(folder, mode="ADVANCED", networks="UnetClassifier,PSPNetClassifier,DeepLabV3Plus",
+                     total_time_limit=0.025, max_epochs=1, work_dir=tmp_path / "work").fit()
+    rows = autodl.leaderboard()
+    evaluated = [r for r in rows if r["phase"] == "evaluation"]
+    tuned = [r for r in rows if r["phase"] == "tuning"]
+    assert len(evaluated) == 3 and tuned, rows
+    top_two = {r["network"] for r in sorted(evaluated, key=lambda r: -(r["metric"] or -1))[:2]}
+    assert {r["network"] for r in tuned} <= top_two
+    assert all(r["learning_rate"] is not None for r in tuned)
+    assert (tmp_path / "work" / "optuna.db").is_file()
+
+
+def test_network_that_does_not_suit_the_data_is_a_clear_error(synthetic):
+    with pytest.raises(InputDataError, match="does not suit PASCAL_VOC_rectangles"):
+        AutoDL(synthetic(PASCAL_VOC), networks="UnetClassifier")
+    with pytest.raises(InputDataError, match="unknown network 'Yolo9000'"):
+        AutoDL(synthetic(PASCAL_VOC), networks="Yolo9000")
+
+
+def test_fine_tuning_accepts_the_same_network_and_refuses_a_mismatch(synthetic, tmp_path):
+    tiles = synthetic(CLASSIFIED_TILES, num_chips=12)
+    first = _autodl(tiles, networks="UnetClassifier").fit()
+    package = first.save(tmp_path / "first.dlpk")
+    logs = []
+
+    class Recorder(SilentCallbacks):
+        def log(self, message):
+            logs.append(message)
+
+    # with a pretrained model, training uses that network only (whatever networks says)
+    tuned = _autodl(tiles, pretrained_model=package, callbacks=Recorder()).fit()
+    assert [r["network"] for r in tuned.leaderboard()] == ["UnetClassifier"]
+    assert any("tensors taken from the pretrained model" in m for m in logs)
+    with pytest.raises(InputDataError, match="is a pixel_classification model"):
+        _autodl(synthetic(PASCAL_VOC), pretrained_model=package)
+    with pytest.raises(InputDataError, match="was trained on 3 band"):
+        _autodl(synthetic(CLASSIFIED_TILES, bands=4, dtype="uint16"), pretrained_model=package)
+
+
+def test_cancel_writes_nothing_and_keeps_an_existing_model(synthetic, tmp_path):
+    out = tmp_path / "model.dlpk"
+    out.write_bytes(b"previous model")
+
+    class CancelSoon(SilentCallbacks):
+        calls = 0
+
+        def is_canceled(self):
+            self.calls += 1
+            return self.calls > 3
+
+    with pytest.raises(Cancelled):
+        _autodl(synthetic(CLASSIFIED_TILES, num_chips=12), networks="UnetClassifier", callbacks=CancelSoon()).fit()
+    assert out.read_bytes() == b"previous model" and [p.name for p in tmp_path.iterdir()] == ["model.dlpk"]
+
+
+def test_command_line_train_and_show(synthetic, tmp_path, capsys):
+    folder = synthetic(KITTI, num_chips=12)
+    code = main(["train", str(folder), str(tmp_path / "pools"), "--networks", "FasterRCNN", "--total-time-limit",
+                 "0.02", "--max-epochs", "1", "--no-pretrained-backbones", "--json"])
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["output_model_file"].endswith("pools.dlpk")
+    assert result["best"]["network"] == "FasterRCNN" and result["best"]["metric_name"] == "average_precision"
+    assert result["leaderboard"][0]["rank"] == 1
+    assert main(["show", result["output_model_file"], "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["network"] == "FasterRCNN" and shown["model_type"] == "ObjectDetection"
+    assert main(["train", str(tmp_path / "nothing"), str(tmp_path / "x.dlpk")]) == 2
