@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-
-import torch
+from typing import TYPE_CHECKING
 
 from ..data.esri import CLASSIFIED_TILES, KITTI, OBJECT_DETECTION, PASCAL_VOC, PIXEL_CLASSIFICATION, RCNN_MASKS
 from ..errors import InputDataError
-from .adapters.base import BuildRequest, ModelAdapter
+
+if TYPE_CHECKING:  # torch is imported only when a network is built, so QGIS can list networks without it
+    import torch
+
+    from .adapters.base import ModelAdapter
 
 BOXES = (PASCAL_VOC, KITTI, RCNN_MASKS)  # RCNN_Masks give boxes too (the masks' extents)
 TILES = (CLASSIFIED_TILES,)
@@ -134,7 +137,7 @@ def networks_for(task: str, metadata_format: str) -> list[NetworkSpec]:
     return [s for s in _SPECS if s.task == task and metadata_format in s.formats]
 
 
-def check_device(spec: NetworkSpec, device: torch.device) -> None:
+def check_device(spec: NetworkSpec, device: "torch.device") -> None:
     if spec.cuda_only and device.type != "cuda":
         raise UnsupportedNetworkError(f"{spec.name} cannot run on {device.type}: {spec.cuda_only}", None,
                                       "Run it on a machine with an NVIDIA GPU (device cuda) or choose another network")
@@ -142,8 +145,12 @@ def check_device(spec: NetworkSpec, device: torch.device) -> None:
 
 def build_network(name: str, num_classes: int, in_channels: int, chip_size: tuple[int, int],
                   backbone: str | None = None, pretrained: bool = True,
-                  device: torch.device | str = "cpu") -> ModelAdapter:
+                  device: "torch.device | str" = "cpu") -> "ModelAdapter":
     """Builds the named network for the data, through its library's adapter, on ``device``."""
+    import torch
+
+    from .adapters.base import BuildRequest
+
     spec = get_spec(name)
     device = torch.device(device)
     check_device(spec, device)
