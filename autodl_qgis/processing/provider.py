@@ -10,8 +10,10 @@ from qgis.PyQt.QtGui import QIcon
 
 ICON = Path(__file__).resolve().parents[1] / "icon.svg"
 
-# One class per algorithm module; later steps add Train Using AutoDL, detect, classify and export.
-ALGORITHMS: tuple = ()
+from .train_using_autodl import TrainUsingAutoDL
+
+# One class per algorithm module.
+ALGORITHMS = (TrainUsingAutoDL,)
 
 
 class AutodlProvider(QgsProcessingProvider):

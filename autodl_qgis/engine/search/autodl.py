@@ -135,7 +135,8 @@ class AutoDL:
     # -- the search ------------------------------------------------------------------------------------------------
 
     def fit(self) -> "AutoDL":
-        budget = TimeBudget(self.total_seconds)
+        # 3% held back for what happens between iterations (building networks, the last validation, bookkeeping)
+        budget = TimeBudget(self.total_seconds * 0.97)
         self._budget = budget
         self._staging = Path(self._work_dir(), "evaluated")
         self.callbacks.log(f"AutoDL {self.mode}: {len(self.specs)} network(s), {self.total_seconds / 3600:.3g} h, "
@@ -292,23 +293,32 @@ class AutoDL:
     def best(self) -> dict:
         return dict(self._best.row) if self._best else {}
 
-    def save(self, path: str | os.PathLike) -> Path:
+    def save(self, path: str | os.PathLike, sidecars: bool = False) -> Path:
         """Writes the best model as a .dlpk (atomically); with save_evaluated_models, every evaluated model too, in
-        ``<name>_evaluated_models/`` beside it."""
+        ``<name>_evaluated_models/`` beside it; with ``sidecars``, the report and leaderboard beside it as well
+        (see :func:`sidecar_paths`)."""
         if self._best is None:
             raise SearchFailed("fit() has not produced a model")
         path = Path(path)
         if path.suffix.lower() != ".dlpk":
             path = path.with_name(path.name + ".dlpk")
-        out = self._write(path, self._best.candidate, self._best.state, self._best.row, with_report=True)
+        extras = {}
+        out = self._write(path, self._best.candidate, self._best.state, self._best.row, with_report=True,
+                          extras_out=extras)
         if self.save_evaluated_models and self._evaluated:
             folder = path.with_name(f"{path.stem}_evaluated_models")
             folder.mkdir(parents=True, exist_ok=True)
             for staged in self._evaluated:
                 shutil.copy2(staged, folder / staged.name)
+        if sidecars:
+            for target, name in zip(sidecar_paths(out), ("report.html", "leaderboard.csv")):
+                tmp = target.with_name(f".{target.name}.tmp")
+                tmp.write_bytes(extras[name])
+                os.replace(tmp, target)
         return out
 
-    def _write(self, path: Path, candidate: Candidate, state: dict, row: dict, with_report: bool = False) -> Path:
+    def _write(self, path: Path, candidate: Candidate, state: dict, row: dict, with_report: bool = False,
+               extras_out: dict | None = None) -> Path:
         spec = get_spec(candidate.network)
         result = candidate.result
         leaderboard = self.leaderboard()
@@ -332,6 +342,8 @@ class AutoDL:
                   "leaderboard.csv": _csv(leaderboard).encode()}
         if with_report:
             extras["report.html"] = self._report(candidate, leaderboard).encode()
+        if extras_out is not None:
+            extras_out.update(extras)
         return write_package(path, emd, state, extras)
 
     def _report(self, candidate: Candidate, leaderboard: list[dict]) -> str:
@@ -349,6 +361,11 @@ class AutoDL:
         return report.render_report(title=f"AutoDL model: {candidate.network}", summary=summary, rows=leaderboard,
                                     metric_name=result.metric_name, history=result.history,
                                     predictions_png=predictions)
+
+
+def sidecar_paths(dlpk: Path) -> tuple[Path, Path]:
+    """The report and leaderboard written beside a .dlpk when asked (QGIS shows them as outputs)."""
+    return dlpk.with_name(f"{dlpk.stem}_report.html"), dlpk.with_name(f"{dlpk.stem}_leaderboard.csv")
 
 
 def _csv(rows: list[dict]) -> str:

@@ -1,0 +1,139 @@
+"""Train Using AutoDL in QGIS, headless: parameters, processing.run, cancel, validation, and qgis_process."""
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+
+import pytest
+
+from autodl_qgis.engine.data import CLASSIFIED_TILES, PASCAL_VOC
+from conftest import REPO
+from qgis_app import qgis_app
+
+QGIS_PROCESS = "/usr/bin/qgis_process.bin"
+ALGORITHM = "autodl:trainusingautodl"
+
+
+@pytest.fixture(scope="module")
+def processing_ready():
+    qgis_app()
+    sys.path.append("/usr/share/qgis/python/plugins")
+    from processing.core.Processing import Processing
+    from qgis.core import QgsApplication
+
+    import autodl_qgis
+
+    Processing.initialize()
+    plugin = autodl_qgis.classFactory(None)
+    plugin.initProcessing()
+    yield QgsApplication.processingRegistry()
+    plugin.unload()
+
+
+def test_parameters_are_named_like_arcpy_with_its_defaults(processing_ready):
+    from qgis.core import QgsProcessingParameterDefinition
+
+    algorithm = processing_ready.algorithmById(ALGORITHM)
+    assert algorithm.displayName() == "Train Using AutoDL" and algorithm.groupId() == "deeplearning"
+    defs = {d.name(): d for d in algorithm.parameterDefinitions()}
+    assert list(defs) == ["in_data", "out_model", "pretrained_model", "total_time_limit", "autodl_mode", "networks",
+                          "save_evaluated_models", "device"]
+    assert defs["total_time_limit"].defaultValue() == 2.0
+    assert defs["autodl_mode"].options() == ["BASIC", "ADVANCED"] and defs["autodl_mode"].usesStaticStrings()
+    assert defs["autodl_mode"].defaultValue() == "BASIC"
+    assert len(defs["networks"].options()) == 45 and defs["networks"].allowMultiple()
+    assert defs["networks"].flags() & QgsProcessingParameterDefinition.FlagOptional
+    assert defs["pretrained_model"].flags() & QgsProcessingParameterDefinition.FlagOptional
+    assert defs["save_evaluated_models"].defaultValue() is False
+    assert defs["device"].defaultValue() == "auto"
+    assert defs["device"].flags() & QgsProcessingParameterDefinition.FlagAdvanced
+    # out_model is listed too: QGIS adds an output for every destination parameter
+    assert {o.name() for o in algorithm.outputDefinitions()} == {"out_model", "output_model_file", "report_file",
+                                                                  "leaderboard_file"}
+    assert "in_data" in algorithm.shortHelpString() and "ADVANCED" in algorithm.shortHelpString()
+
+
+def test_processing_run_writes_a_loadable_package(processing_ready, synthetic, tmp_path):
+    import processing
+    from qgis.core import QgsProcessingFeedback
+
+    from autodl_qgis.engine.package import open_package
+
+    messages = []
+
+    class Feedback(QgsProcessingFeedback):
+        def pushInfo(self, info):  # noqa: N802 - QGIS API name
+            messages.append(info)
+
+    result = processing.run(ALGORITHM, {"in_data": str(synthetic(CLASSIFIED_TILES, num_chips=12)),
+                                        "out_model": str(tmp_path / "tiles"), "total_time_limit": 0.004,
+                                        "networks": ["UnetClassifier"]}, feedback=Feedback())
+    assert result["output_model_file"] == str(tmp_path / "tiles.dlpk")  # .dlpk added
+    assert (tmp_path / "tiles_report.html").is_file() and (tmp_path / "tiles_leaderboard.csv").is_file()
+    with open_package(result["output_model_file"]) as package:
+        assert package.network == "UnetClassifier"
+    assert any("UnetClassifier" in m for m in messages)
+
+
+def test_cancel_through_feedback_stops_quickly_and_writes_nothing(processing_ready, synthetic, tmp_path):
+    import processing
+    from qgis.core import QgsProcessingException, QgsProcessingFeedback
+
+    feedback = QgsProcessingFeedback()
+    cancelled_at = []
+
+    def cancel_later():
+        time.sleep(4)
+        cancelled_at.append(time.monotonic())
+        feedback.cancel()
+
+    threading.Thread(target=cancel_later, daemon=True).start()
+    with pytest.raises(QgsProcessingException, match="Cancelled"):
+        processing.run(ALGORITHM, {"in_data": str(synthetic(CLASSIFIED_TILES, num_chips=12)),
+                                   "out_model": str(tmp_path / "never.dlpk"), "total_time_limit": 1.0,
+                                   "networks": ["UnetClassifier"]}, feedback=feedback)
+    assert cancelled_at and time.monotonic() - cancelled_at[0] < 5
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_validation_errors_are_clear(processing_ready, synthetic, tmp_path):
+    from qgis.core import QgsProcessingContext
+
+    algorithm = processing_ready.algorithmById(ALGORITHM)
+    context = QgsProcessingContext()
+    ok, message = algorithm.checkParameterValues(
+        {"in_data": str(tmp_path / "missing"), "out_model": str(tmp_path / "m.dlpk")}, context)
+    assert not ok and "missing: does not exist" in message
+    ok, message = algorithm.checkParameterValues(
+        {"in_data": str(synthetic(PASCAL_VOC)), "out_model": str(tmp_path / "m.dlpk"),
+         "networks": ["UnetClassifier"]}, context)
+    assert not ok and "UnetClassifier do(es) not suit PASCAL_VOC_rectangles" in message
+    (tmp_path / "fake.dlpk").write_text("not a zip")
+    ok, message = algorithm.checkParameterValues(
+        {"in_data": str(synthetic(PASCAL_VOC)), "out_model": str(tmp_path / "m.dlpk"),
+         "pretrained_model": str(tmp_path / "fake.dlpk")}, context)
+    assert not ok and "is not a .dlpk (zip) package" in message
+
+
+def test_qgis_process_runs_the_algorithm(synthetic, tmp_path):
+    if not shutil.which(QGIS_PROCESS):
+        pytest.skip(f"{QGIS_PROCESS} is not installed (apt-get install qgis)")
+    import torch
+
+    site_packages = str(os.path.dirname(os.path.dirname(torch.__file__)))
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "QGIS_PLUGINPATH": str(REPO),
+           "QGIS_CUSTOM_CONFIG_PATH": str(tmp_path / "profile"), "PYTHONPATH": site_packages}
+    subprocess.run([QGIS_PROCESS, "plugins", "enable", "autodl_qgis"], env=env, check=True, capture_output=True,
+                   timeout=300)
+    help_text = subprocess.run([QGIS_PROCESS, "help", ALGORITHM], env=env, capture_output=True, text=True,
+                               timeout=300).stdout
+    assert "total_time_limit" in help_text and "autodl_mode" in help_text
+    out = tmp_path / "model.dlpk"
+    run = subprocess.run([QGIS_PROCESS, "run", ALGORITHM, "--", f"in_data={synthetic(CLASSIFIED_TILES, num_chips=12)}",
+                          f"out_model={out}", "total_time_limit=0.003", "networks=UnetClassifier"],
+                         env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    assert zipfile.is_zipfile(out) and f"output_model_file:\t{out}" in run.stdout
