@@ -272,7 +272,9 @@ class AutoDL:
         if self.work_dir is None:
             import tempfile
 
-            self.work_dir = Path(tempfile.mkdtemp(prefix="autodl-work-"))
+            # removed when this AutoDL object is garbage-collected (or at exit)
+            self._own_work_dir = tempfile.TemporaryDirectory(prefix="autodl-work-")
+            self.work_dir = Path(self._own_work_dir.name)
         self.work_dir.mkdir(parents=True, exist_ok=True)
         return self.work_dir
 
