@@ -16,6 +16,7 @@ CASES = [
     ("RetinaNet", "resnet18", 40, 5e-4, 0.5),
     ("UnetClassifier", "resnet18", 12, None, 0.6),
     ("DeepLab", "resnet50", 15, None, 0.6),
+    ("SemFPN", "resnet50", 10, None, 0.6),
 ]
 
 

@@ -7,7 +7,7 @@ from collections import OrderedDict
 from torch import nn
 from torch.nn import functional as F
 
-from .base import BuildRequest, ModelAdapter, adapt_first_conv, warn_random_init
+from .base import BuildRequest, ModelAdapter, adapt_input_bands, warn_random_init
 
 
 def _weights_or_none(make, what: str, pretrained: bool):
@@ -27,20 +27,6 @@ def _anchor_sizes(chip_size, defaults=(32, 64, 128, 256, 512)) -> tuple[int, ...
     return tuple(max(8, round(s * factor)) for s in defaults)
 
 
-def _first_conv_owner(backbone: nn.Module) -> tuple[nn.Module, str]:
-    """The module holding the first convolution, and its attribute name."""
-    for name, module in backbone.named_modules():
-        for child_name, child in module.named_children():
-            if isinstance(child, nn.Conv2d):
-                return module, child_name
-    raise ValueError("no convolution found in the backbone")
-
-
-def _adapt_bands(backbone: nn.Module, in_channels: int) -> None:
-    owner, name = _first_conv_owner(backbone)
-    setattr(owner, name, adapt_first_conv(getattr(owner, name), in_channels))
-
-
 def _fpn_backbone(request: BuildRequest, spec_name: str, **fpn_options):
     from torchvision.ops import misc
     from torchvision.models.detection.backbone_utils import mobilenet_backbone, resnet_fpn_backbone
@@ -55,7 +41,7 @@ def _fpn_backbone(request: BuildRequest, spec_name: str, **fpn_options):
                                    trainable_layers=layers, **fpn_options)
 
     backbone = _weights_or_none(make, f"{spec_name} backbone {request.backbone}", request.pretrained)
-    _adapt_bands(backbone.body, request.in_channels)
+    adapt_input_bands(backbone.body, request.in_channels)
     return backbone
 
 
@@ -145,7 +131,7 @@ def _ssd(spec, request: BuildRequest):
     channels = ((last.conv3 if hasattr(last, "conv3") else last.conv2).out_channels, net.fc.in_features)
     extra_levels = max(0, min(3, int(math.log2(max(1, min(request.chip_size) // 32)))))
     features = _SsdFeatures(trunk, channels, extra_levels)
-    _adapt_bands(features, request.in_channels)
+    adapt_input_bands(features, request.in_channels)
     levels = 2 + extra_levels
     anchors = DefaultBoxGenerator([[2]] * levels, min_ratio=0.1, max_ratio=0.9)
     return SSD(features, anchors, tuple(request.chip_size), num_classes=request.num_classes + 1,
@@ -161,7 +147,7 @@ def _deeplab(spec, request: BuildRequest):
         return builder(weights=None, weights_backbone=weights, num_classes=request.num_classes + 1, aux_loss=True)
 
     model = _weights_or_none(make, f"{spec.name} backbone {request.backbone}", request.pretrained)
-    _adapt_bands(model.backbone, request.in_channels)
+    adapt_input_bands(model.backbone, request.in_channels)
     return model
 
 
