@@ -15,10 +15,12 @@ def qgis_language() -> str:
 
 
 def install_translator() -> QTranslator | None:
-    """Loads i18n/autodl_qgis_<lang>.qm for the QGIS locale, when there is one."""
+    """Loads autodl_qgis_<lang>.qm for the QGIS locale, when there is one: from i18n/ inside the installed plugin,
+    or beside the package in a source checkout."""
     locale = qgis_language()
-    qm = PLUGIN_DIR / "i18n" / f"autodl_qgis_{locale}.qm"
-    if not locale or not qm.is_file():
+    found = [d / f"autodl_qgis_{locale}.qm" for d in (PLUGIN_DIR / "i18n", PLUGIN_DIR.parent / "i18n")]
+    qm = next((q for q in found if q.is_file()), None)
+    if not locale or qm is None:
         return None
     translator = QTranslator()
     if not translator.load(str(qm)):

@@ -40,42 +40,27 @@ def test_provider_registers_and_unloads():
     assert QgsApplication.processingRegistry().providerById("autodl") is None
 
 
-TS = """<?xml version="1.0" encoding="utf-8"?>
-<!DOCTYPE TS>
-<TS version="2.1" language="ja">
-<context>
-  <name>AutodlProvider</name>
-  <message><source>AutoDL: deep learning for rasters</source><translation>AutoDL: ラスターの深層学習</translation></message>
-</context>
-</TS>
-"""
-
-
-def test_translator_follows_the_qgis_locale(tmp_path, monkeypatch):
-    lrelease = shutil.which("lrelease")
-    if not lrelease:
-        pytest.skip("lrelease is not installed (apt-get install qttools5-dev-tools)")
+def test_japanese_catalogue_loads_for_a_japanese_qgis(monkeypatch):
     qgis_app()
     import autodl_qgis
     from autodl_qgis import plugin as plugin_module
 
-    (tmp_path / "i18n").mkdir()
-    (tmp_path / "i18n" / "autodl_qgis_ja.ts").write_text(TS, encoding="utf-8")
-    subprocess.run([lrelease, str(tmp_path / "i18n" / "autodl_qgis_ja.ts")], check=True, capture_output=True)
-    monkeypatch.setattr(plugin_module, "PLUGIN_DIR", tmp_path)
+    assert (REPO / "i18n" / "autodl_qgis_ja.qm").is_file(), "compile it: scripts/i18n.sh"
     monkeypatch.setattr(plugin_module, "qgis_language", lambda: "ja")
-
     plugin = autodl_qgis.classFactory(None)
     plugin.initProcessing()
     try:
-        assert plugin.provider.longName() == "AutoDL: ラスターの深層学習"
+        assert plugin.provider.longName() == "AutoDL: ラスターのための深層学習"
+        algorithm = plugin.provider.algorithm("trainusingautodl")
+        assert algorithm.displayName() == "AutoDL を使用したトレーニング"
+        assert algorithm.parameterDefinition("total_time_limit").description() == "合計時間制限 (時間)"
+        assert "入力トレーニング データ" in algorithm.shortHelpString()
     finally:
         plugin.unload()
     from autodl_qgis.processing.provider import AutodlProvider
 
     assert AutodlProvider().longName() == "AutoDL: deep learning for rasters"
-
-    # No .qm for the language: nothing installed, no error.
+    # no catalogue for the language: nothing installed, no error
     monkeypatch.setattr(plugin_module, "qgis_language", lambda: "de")
     assert autodl_qgis.classFactory(None).translator is None
 
