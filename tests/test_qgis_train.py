@@ -137,3 +137,53 @@ def test_qgis_process_runs_the_algorithm(synthetic, tmp_path):
                          env=env, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     assert zipfile.is_zipfile(out) and f"output_model_file:\t{out}" in run.stdout
+
+
+def test_modeler_chains_training_into_fine_tuning(processing_ready, synthetic, tmp_path):
+    """A .model3 that trains, then fine-tunes from the first step's output model, loaded from file and run."""
+    import processing
+    from qgis.core import (QgsProcessingModelAlgorithm, QgsProcessingModelChildAlgorithm,
+                           QgsProcessingModelChildDependency, QgsProcessingModelChildParameterSource,
+                           QgsProcessingModelOutput,
+                           QgsProcessingModelParameter, QgsProcessingParameterFile)
+
+    from autodl_qgis.engine.package import open_package
+
+    def static(value):
+        return [QgsProcessingModelChildParameterSource.fromStaticValue(value)]
+
+    model = QgsProcessingModelAlgorithm("train then fine-tune", "autodl tests")
+    model.addModelParameter(QgsProcessingParameterFile("chips", "Chips", behavior=QgsProcessingParameterFile.Folder),
+                            QgsProcessingModelParameter("chips"))
+    chips = [QgsProcessingModelChildParameterSource.fromModelParameter("chips")]
+    first = QgsProcessingModelChildAlgorithm(ALGORITHM)
+    first.setChildId("train")
+    first.addParameterSources("in_data", chips)
+    first.addParameterSources("out_model", static(str(tmp_path / "first.dlpk")))
+    first.addParameterSources("total_time_limit", static(0.003))
+    first.addParameterSources("networks", static(["UnetClassifier"]))
+    model.addChildAlgorithm(first)
+    second = QgsProcessingModelChildAlgorithm(ALGORITHM)
+    second.setChildId("finetune")
+    second.addParameterSources("in_data", chips)
+    second.addParameterSources("pretrained_model", [
+        QgsProcessingModelChildParameterSource.fromChildOutput("train", "output_model_file")])
+    second.addParameterSources("total_time_limit", static(0.003))
+    output = QgsProcessingModelOutput("tuned", "Fine-tuned model")
+    output.setChildId("finetune")
+    output.setChildOutputName("out_model")
+    second.setModelOutputs({"tuned": output})
+    second.setDependencies([QgsProcessingModelChildDependency("train")])
+    model.addChildAlgorithm(second)
+    path = tmp_path / "chain.model3"
+    assert model.toFile(str(path))
+
+    loaded = QgsProcessingModelAlgorithm()
+    assert loaded.fromFile(str(path))
+    result = processing.run(loaded, {"chips": str(synthetic(CLASSIFIED_TILES, num_chips=12)),
+                                     "finetune:tuned": str(tmp_path / "tuned.dlpk")})
+    tuned = result["finetune:tuned"]
+    assert tuned.endswith("tuned.dlpk") and (tmp_path / "first.dlpk").is_file()
+    with open_package(tuned) as package:
+        assert package.network == "UnetClassifier"
+        assert package.info["training"]["fine_tuned_from"].endswith("first.dlpk")

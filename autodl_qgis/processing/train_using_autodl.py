@@ -164,5 +164,5 @@ class TrainUsingAutoDL(QgsProcessingAlgorithm):
         except (InputDataError, SearchFailed) as exc:
             raise QgsProcessingException(str(exc))
         report, leaderboard = sidecar_paths(written)
-        return {self.OUTPUT_MODEL_FILE: str(written), self.REPORT_FILE: str(report),
+        return {self.OUT_MODEL: str(written), self.OUTPUT_MODEL_FILE: str(written), self.REPORT_FILE: str(report),
                 self.LEADERBOARD_FILE: str(leaderboard)}
