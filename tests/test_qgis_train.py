@@ -187,3 +187,32 @@ def test_modeler_chains_training_into_fine_tuning(processing_ready, synthetic, t
     with open_package(tuned) as package:
         assert package.network == "UnetClassifier"
         assert package.info["training"]["fine_tuned_from"].endswith("first.dlpk")
+
+
+def test_provider_lists_the_algorithm_without_torch_and_running_says_what_to_install(synthetic, tmp_path):
+    code = f"""
+import sys
+sys.modules["torch"] = None  # as in a QGIS whose Python has no PyTorch
+sys.path.append("/usr/share/qgis/python/plugins")
+from qgis.testing import start_app
+start_app()
+from processing.core.Processing import Processing
+Processing.initialize()
+import processing
+from qgis.core import QgsApplication, QgsProcessingException
+import autodl_qgis
+plugin = autodl_qgis.classFactory(None)
+plugin.initProcessing()
+assert QgsApplication.processingRegistry().algorithmById("{ALGORITHM}") is not None
+try:
+    processing.run("{ALGORITHM}", {{"in_data": r"{synthetic(CLASSIFIED_TILES, num_chips=12)}",
+                                    "out_model": r"{tmp_path / 'm.dlpk'}"}})
+except QgsProcessingException as exc:
+    print("MESSAGE", exc)
+"""
+    run = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert run.returncode == 0, run.stderr[-2000:]
+    message = next(line for line in run.stdout.splitlines() if line.startswith("MESSAGE"))
+    assert "A library is missing" in message and "scripts/setup.sh" in message
+    assert not (tmp_path / "m.dlpk").exists()
