@@ -60,7 +60,7 @@ _SPECS = (
     _det("RetinaNet", "torchvision", "retinanet", "resnet50"),
     _det("FasterRCNN", "torchvision", "fasterrcnn", "resnet50", RESNETS + ("mobilenet_v3_large",)),
     _det("MaskRCNN", "torchvision", "maskrcnn", "resnet50", formats=(RCNN_MASKS,)),
-    _det("YOLOv3", "mmdet", "yolo/yolov3_d53_8xb8-320-273e_coco.py", "darknet53", ("darknet53", "mobilenet_v2")),
+    _det("YOLOv3", "mmdet", "yolo/yolov3_d53_8xb8-320-273e_coco.py", "darknet53", ("darknet53",)),
     _det("ATSS", "mmdet", "atss/atss_r50_fpn_1x_coco.py", "resnet50"),
     _det("CARAFE", "mmdet", "carafe/faster-rcnn_r50_fpn-carafe_1x_coco.py", "resnet50",
          cuda_only="mmcv's CARAFE upsampling operator has no CPU implementation"),
