@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from autodl_qgis.engine.data import CLASSIFIED_TILES, PASCAL_VOC, TrainingData
+from autodl_qgis.engine.networks import NETWORKS
 from autodl_qgis.engine.train import TrainConfig
 from autodl_qgis.engine.train.candidate import train_candidate
 
@@ -17,12 +18,13 @@ CASES = [
     ("UnetClassifier", "resnet18", 12, None, 0.6),
     ("DeepLab", "resnet50", 15, None, 0.6),
     ("SemFPN", "resnet50", 10, None, 0.6),
+    ("ATSS", "resnet18", 20, None, 0.5),
 ]
 
 
 @pytest.mark.parametrize("network,backbone,epochs,lr,threshold", CASES, ids=[c[0] for c in CASES])
 def test_network_learns_easy_synthetic_data(synthetic, network, backbone, epochs, lr, threshold):
-    fmt = PASCAL_VOC if network in ("FasterRCNN", "RetinaNet") else CLASSIFIED_TILES
+    fmt = PASCAL_VOC if NETWORKS[network].task == "object_detection" else CLASSIFIED_TILES
     data = TrainingData.open(synthetic(fmt, num_chips=48))
     config = TrainConfig(max_epochs=epochs, learning_rate=lr, batch_size=5, patience=epochs)
     torch.manual_seed(0)
