@@ -51,6 +51,8 @@ COMPONENTS = (
     ("mmdet", "mmdet", _version),
     ("mmseg", "mmseg", _version),
     ("segmentation_models_pytorch", "segmentation_models_pytorch", _version),
+    ("transformers", "transformers", _version),
+    ("segment_anything", "segment_anything", lambda m: "available"),
     ("optuna", "optuna", _version),
     ("torchmetrics", "torchmetrics", _version),
     ("pycocotools", "pycocotools.coco", lambda m: "available"),

@@ -1,0 +1,129 @@
+"""SamLoRA: the Segment Anything (SAM) image encoder, frozen, with low-rank adapters (LoRA) on its attention
+projections, and a trainable decoder that turns the image embedding into class scores at chip resolution.
+
+SAM weights are never downloaded: they load from the checkpoint Meta publishes (sam_vit_b_01ec64.pth, ...) when the
+file is found at $AUTODL_SAM_CHECKPOINT or in ~/.cache/autodl_qgis/sam/, as plain tensors (weights_only).
+"""
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .base import BuildRequest, ModelAdapter, adapt_first_conv, warn_random_init
+
+PATCH = 16
+EMBEDDING_CHANNELS = 256  # SAM's image embedding
+LORA_RANK = 4
+# backbone -> (embedding width, blocks, heads, blocks with global attention, Meta's checkpoint file)
+_VITS = {
+    "vit_b": (768, 12, 12, (2, 5, 8, 11), "sam_vit_b_01ec64.pth"),
+    "vit_l": (1024, 24, 16, (5, 11, 17, 23), "sam_vit_l_0b3195.pth"),
+    "vit_h": (1280, 32, 16, (7, 15, 23, 31), "sam_vit_h_4b8939.pth"),
+}
+
+
+class LoRALinear(nn.Module):
+    """``base(x) + scale * B(A(x))`` with ``base`` frozen; B starts at zero so training starts from SAM itself."""
+
+    def __init__(self, base: nn.Linear, rank: int = LORA_RANK, alpha: float = LORA_RANK):
+        super().__init__()
+        self.base = base
+        for parameter in base.parameters():
+            parameter.requires_grad_(False)
+        self.down = nn.Linear(base.in_features, rank, bias=False)
+        self.up = nn.Linear(rank, base.out_features, bias=False)
+        nn.init.kaiming_uniform_(self.down.weight, a=math.sqrt(5))
+        nn.init.zeros_(self.up.weight)
+        self.scale = alpha / rank
+
+    def forward(self, x):
+        return self.base(x) + self.scale * self.up(self.down(x))
+
+
+class SamLoRA(ModelAdapter):
+    task = "pixel_classification"
+
+    def __init__(self, encoder: nn.Module, num_outputs: int, grid: tuple[int, int]):
+        super().__init__()
+        self.encoder, self.grid = encoder, grid
+        layers, width = [], EMBEDDING_CHANNELS
+        for _ in range(int(math.log2(PATCH))):  # four x2 steps back from stride 16
+            layers += [nn.ConvTranspose2d(width, max(width // 2, 32), 2, stride=2), nn.BatchNorm2d(max(width // 2, 32)),
+                       nn.GELU()]
+            width = max(width // 2, 32)
+        self.decoder = nn.Sequential(*layers, nn.Conv2d(width, num_outputs, 1))
+
+    def _scores(self, images):
+        height, width = images.shape[-2:]
+        size = (self.grid[0] * PATCH, self.grid[1] * PATCH)
+        padded = F.pad(images, (0, size[1] - width, 0, size[0] - height)) if (height, width) != size else images
+        return self.decoder(self.encoder(padded))[..., :height, :width]
+
+    def losses(self, images, targets):
+        return {"loss_ce": F.cross_entropy(self._scores(images), targets)}
+
+    def predict(self, images):
+        return self._scores(images)
+
+
+def checkpoint_path(backbone: str) -> Path:
+    named = os.environ.get("AUTODL_SAM_CHECKPOINT")
+    if named:
+        return Path(named).expanduser()
+    return Path.home() / ".cache" / "autodl_qgis" / "sam" / _VITS[backbone][4]
+
+
+def _resize_for(state: dict, encoder: nn.Module) -> dict:
+    """SAM's positional embeddings and relative-position tables are for 1024 px inputs: resized to the chips."""
+    own = encoder.state_dict()
+    fitted = {}
+    for key, value in state.items():
+        if key not in own or own[key].shape == value.shape:
+            fitted[key] = value
+        elif key == "pos_embed":  # (1, h, w, C)
+            grid = own[key].shape[1:3]
+            fitted[key] = F.interpolate(value.permute(0, 3, 1, 2), size=grid, mode="bicubic",
+                                        align_corners=False).permute(0, 2, 3, 1)
+        elif key.endswith(("rel_pos_h", "rel_pos_w")):  # (2 * size - 1, head dim)
+            fitted[key] = F.interpolate(value.T.unsqueeze(0), size=own[key].shape[0], mode="linear",
+                                        align_corners=False)[0].T
+    return fitted
+
+
+def build(spec, request: BuildRequest) -> SamLoRA:
+    from segment_anything.modeling import ImageEncoderViT
+
+    width, depth, heads, global_blocks, _ = _VITS[request.backbone]
+    side = math.ceil(max(request.chip_size) / PATCH)  # SAM's encoder is square: other chips are padded
+    grid = (side, side)
+    encoder = ImageEncoderViT(img_size=side * PATCH, patch_size=PATCH, in_chans=3, embed_dim=width, depth=depth,
+                              num_heads=heads, mlp_ratio=4, out_chans=EMBEDDING_CHANNELS, qkv_bias=True,
+                              norm_layer=lambda d: nn.LayerNorm(d, eps=1e-6), use_rel_pos=True,
+                              global_attn_indexes=global_blocks, window_size=14)
+    if request.pretrained:
+        path = checkpoint_path(request.backbone)
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            state = {k[len("image_encoder."):]: v for k, v in state.items() if k.startswith("image_encoder.")}
+            missing = encoder.load_state_dict(_resize_for(state, encoder), strict=False).missing_keys
+            if missing:
+                raise KeyError(f"{len(missing)} encoder tensors missing, e.g. {missing[0]}")
+        except Exception as exc:  # noqa: BLE001 - no local checkpoint (never downloaded here) or a wrong file
+            warn_random_init(f"{spec.name} {request.backbone}",
+                             f"no usable SAM checkpoint at {path} ({type(exc).__name__}); set AUTODL_SAM_CHECKPOINT "
+                             f"to Meta's {_VITS[request.backbone][4]}")
+    for parameter in encoder.parameters():
+        parameter.requires_grad_(False)
+    for block in encoder.blocks:
+        block.attn.qkv = LoRALinear(block.attn.qkv)
+    if request.in_channels != 3:
+        encoder.patch_embed.proj = adapt_first_conv(encoder.patch_embed.proj, request.in_channels)
+        encoder.patch_embed.proj.requires_grad_(True)  # new bands must be learned
+    for parameter in encoder.neck.parameters():
+        parameter.requires_grad_(True)
+    return SamLoRA(encoder, request.num_classes + 1, grid)

@@ -1,0 +1,81 @@
+"""Hugging Face transformers: RTDetrV2 (RT-DETRv2, a real-time DETR) with a ResNet backbone."""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .base import BuildRequest, ModelAdapter, adapt_input_bands, hugging_face_offline_unless_reachable, warn_random_init
+
+# backbone -> (block type, blocks per stage, stage widths) of transformers' RTDetrResNet, and the hub checkpoint
+_RESNETS = {
+    "resnet18": ("basic", [2, 2, 2, 2], [64, 128, 256, 512], "PekingU/rtdetr_v2_r18vd"),
+    "resnet34": ("basic", [3, 4, 6, 3], [64, 128, 256, 512], "PekingU/rtdetr_v2_r34vd"),
+    "resnet50": ("bottleneck", [3, 4, 6, 3], [256, 512, 1024, 2048], "PekingU/rtdetr_v2_r50vd"),
+    "resnet101": ("bottleneck", [3, 4, 23, 3], [256, 512, 1024, 2048], "PekingU/rtdetr_v2_r101vd"),
+}
+MAX_DETECTIONS = 100
+
+
+class RTDetrAdapter(ModelAdapter):
+    task = "object_detection"
+
+    def __init__(self, model, num_classes: int):
+        super().__init__()
+        self.model, self.num_classes = model, num_classes
+
+    def losses(self, images, targets):
+        height, width = images.shape[-2:]
+        scale = images.new_tensor([width, height, width, height])
+        labels = []
+        for target in targets:
+            boxes = target["boxes"].float() / scale  # transformers wants centre x, y, width, height in 0-1
+            cxcywh = torch.cat([(boxes[:, :2] + boxes[:, 2:]) / 2, boxes[:, 2:] - boxes[:, :2]], dim=1)
+            labels.append({"class_labels": target["labels"] - 1, "boxes": cxcywh})
+        # the model's own weighted total: the matching, auxiliary and denoising losses with their weights
+        return {"loss": self.model(pixel_values=images, labels=labels).loss}
+
+    def predict(self, images):
+        height, width = images.shape[-2:]
+        output = self.model(pixel_values=images)
+        scores = output.logits.sigmoid()  # (B, queries, K): focal-loss classification, no background column
+        scale = images.new_tensor([width, height, width, height])
+        results = []
+        for image_scores, boxes in zip(scores, output.pred_boxes):
+            top = image_scores.flatten().topk(min(MAX_DETECTIONS, image_scores.numel()))
+            query, label = top.indices // self.num_classes, top.indices % self.num_classes
+            cx, cy, w, h = boxes[query].unbind(-1)
+            xyxy = torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], dim=-1) * scale
+            results.append({"boxes": xyxy, "scores": top.values, "labels": label + 1})
+        return results
+
+
+def build(spec, request: BuildRequest) -> RTDetrAdapter:
+    from transformers import RTDetrResNetConfig, RTDetrV2Config, RTDetrV2ForObjectDetection
+
+    block, depths, widths, checkpoint = _RESNETS[request.backbone]
+    labels = {i: f"class_{i + 1}" for i in range(request.num_classes)}
+    # queries are picked among the encoder's tokens (strides 8, 16, 32), which small chips have few of
+    tokens = sum(math.ceil(request.chip_size[0] / s) * math.ceil(request.chip_size[1] / s) for s in (8, 16, 32))
+    queries = min(300, tokens)
+    model = None
+    if request.pretrained:
+        try:
+            with hugging_face_offline_unless_reachable():
+                model = RTDetrV2ForObjectDetection.from_pretrained(checkpoint, id2label=labels, num_queries=queries,
+                                                                   ignore_mismatched_sizes=True)
+        except Exception as exc:  # noqa: BLE001 - offline and not in the Hugging Face cache
+            warn_random_init(f"{spec.name} ({checkpoint})", f"{type(exc).__name__}: {str(exc)[:120]}")
+    if model is None:
+        backbone = RTDetrResNetConfig(num_channels=request.in_channels, layer_type=block, depths=depths,
+                                      hidden_sizes=widths, out_features=["stage2", "stage3", "stage4"])
+        config = RTDetrV2Config(backbone_config=backbone, encoder_in_channels=widths[1:], id2label=labels,
+                                num_queries=queries,
+                                freeze_backbone_batch_norms=False)  # frozen statistics only suit pretrained
+        model = RTDetrV2ForObjectDetection(config)
+    elif request.in_channels != 3:
+        adapt_input_bands(model.model.backbone, request.in_channels)
+        for module in model.model.backbone.modules():  # the embeddings check the band count they were built for
+            if getattr(module, "num_channels", None) == 3:
+                module.num_channels = request.in_channels
+    return RTDetrAdapter(model, request.num_classes)
