@@ -52,3 +52,38 @@ def test_cuda_only_network_refuses_the_cpu_in_one_clear_line():
     message = str(error.value)
     assert message.startswith("CARAFE cannot run on cpu: mmcv's CARAFE upsampling operator has no CPU implementation")
     assert "\n" not in message
+
+
+def test_detreg_self_supervised_objective_on_unlabelled_chips(synthetic):
+    from torchvision.ops import box_iou
+
+    from autodl_qgis.engine.data import PASCAL_VOC, TrainingData
+    from autodl_qgis.engine.networks.adapters.detreg import region_proposals
+
+    data = TrainingData.open(synthetic(PASCAL_VOC))
+    # the label-free proposals find the objects the labels hold
+    hits = total = 0
+    for i, chip in enumerate(data.chips):
+        truth = torch.from_numpy(data.read_label_values(chip).boxes)
+        proposals = region_proposals(torch.from_numpy(data.read_image(i)).float())
+        hits += int((box_iou(truth, proposals).max(1).values > 0.7).sum())
+        total += len(truth)
+    assert hits >= 0.8 * total, (hits, total)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = build_network("DETReg", num_classes=2, in_channels=3, chip_size=(64, 64), pretrained=False)
+    objective = model.self_supervised_objective()
+    images = torch.stack([torch.from_numpy(data.read_image(i)).float() / 255 for i in range(2)])
+    objective.train()
+    losses = objective.losses(images)
+    assert "embedding.loss_l1" in losses and any(k.startswith("localisation.") for k in losses)
+    total_loss = sum(losses.values())
+    assert torch.isfinite(total_loss)
+    total_loss.backward()
+    first_conv = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
+    assert first_conv.weight.grad is not None and first_conv.weight.grad.abs().sum() > 0
+    assert all(p.grad is None for p in objective.teacher.parameters())  # the teacher stays frozen
+    before = [b.weight.clone() for b in model.model.bbox_head.cls_branches]
+    objective.reset_classification()
+    assert all(not torch.equal(a, b.weight) for a, b in zip(before, model.model.bbox_head.cls_branches))

@@ -11,7 +11,7 @@ from ..data import TrainingData
 from ..data.dataset import make_datasets
 from ..networks import UnsupportedNetworkError, build_network
 from ..networks.registry import get_spec
-from ..progress import Callbacks, SilentCallbacks
+from ..progress import Callbacks, Cancelled, SilentCallbacks
 from .trainer import FAILED, TrainConfig, Trainer, TrainResult
 
 
@@ -59,6 +59,9 @@ def train_candidate(data: TrainingData, network: str, device: torch.device, conf
         callbacks.log(_start_from(model, initial_state))
     trainer = Trainer(model, train, val, train.collate_fn, data.task, [c.name for c in data.classes], device,
                       config, budget, callbacks, name=f"{spec.name} ({backbone})", on_epoch=on_epoch)
+    make_objective = getattr(model, "self_supervised_objective", None)
+    if make_objective is not None and config.self_supervised_share > 0:
+        _pretrain(trainer, make_objective(), budget, config, callbacks, spec.name)
     result = trainer.fit()
     if result.best_state is not None:
         model.load_state_dict(result.best_state)
@@ -74,3 +77,19 @@ def _start_from(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> str:
     fresh = [k for k in own if k not in fitting]
     text = f"fine-tuning: {len(fitting)} of {len(own)} tensors taken from the pretrained model"
     return text + (f"; {len(fresh)} start fresh (e.g. {fresh[0]})" if fresh else "")
+
+
+def _pretrain(trainer: Trainer, objective, budget: TimeBudget | None, config: TrainConfig, callbacks,
+              name: str) -> None:
+    """A share of the candidate's time (or a quarter of its epochs) for the network's label-free pre-training on
+    the training chips; a failure there is logged and supervised training goes on from where it got."""
+    share = budget.child(budget.remaining() * config.self_supervised_share) if budget is not None else None
+    epochs = max(1, (config.max_epochs or 4) // 4)
+    try:
+        steps = trainer.self_supervised(objective, share, epochs)
+        callbacks.log(f"{name}: {steps} step(s) of self-supervised pre-training on the training chips")
+    except Cancelled:
+        raise
+    except Exception as exc:  # noqa: BLE001 - pre-training is a bonus, never a reason to fail the candidate
+        callbacks.log(f"{name}: self-supervised pre-training stopped ({type(exc).__name__}: {exc})")
+    objective.reset_classification()

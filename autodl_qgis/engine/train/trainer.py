@@ -36,6 +36,7 @@ class TrainConfig:
     batch_size: int | None = None  # None: inferred with real steps (batch_size.py)
     max_batch_size: int = 64
     grad_clip: float = 10.0
+    self_supervised_share: float = 0.25  # of a candidate's time, for networks with a label-free pre-training
     patience: int = 8  # epochs without improvement of the validation metric before stopping
     warmup: float = 0.05  # share of the schedule spent warming the learning rate up
     amp: bool = True  # mixed precision, on CUDA only
@@ -77,6 +78,8 @@ def learning_rate_factor(progress: float, warmup: float) -> float:
 
 
 def to_device(targets, device):
+    if targets is None:
+        return None
     if isinstance(targets, torch.Tensor):
         return targets.to(device, non_blocking=True)
     return [{k: v.to(device, non_blocking=True) for k, v in t.items()} for t in targets]
@@ -129,12 +132,12 @@ class Trainer:
             return torch.autocast(self.device.type, enabled=False)
         return torch.autocast("cuda", dtype=self.amp_dtype)
 
-    def _step(self, optimizer, images, targets) -> float:
+    def _step(self, optimizer, images, targets, objective=None) -> float:
         images = images.to(self.device, non_blocking=True)
         targets = to_device(targets, self.device)
         optimizer.zero_grad(set_to_none=True)
         with self._autocast():
-            losses = self.adapter.losses(images, targets)
+            losses = objective.losses(images) if objective is not None else self.adapter.losses(images, targets)
             loss = sum(losses.values())
         if not torch.isfinite(loss):
             terms = ", ".join(f"{k}={v.item():.4g}" for k, v in losses.items())
@@ -142,7 +145,8 @@ class Trainer:
         self.scaler.scale(loss).backward()
         if self.config.grad_clip:
             self.scaler.unscale_(optimizer)
-            torch.nn.utils.clip_grad_norm_(self.adapter.parameters(), self.config.grad_clip)
+            clipped = [p for group in optimizer.param_groups for p in group["params"]]
+            torch.nn.utils.clip_grad_norm_(clipped, self.config.grad_clip)
         self.scaler.step(optimizer)
         self.scaler.update()
         return loss.item()
@@ -168,6 +172,25 @@ class Trainer:
         finally:
             self.adapter.load_state_dict(state)  # probing steps must not count as training
             del optimizer
+
+    def self_supervised(self, objective: torch.nn.Module, budget: TimeBudget | None, epochs: int) -> int:
+        """Label-free pre-training: steps on ``objective.losses(images)`` over the training chips until ``budget``
+        ends (or for ``epochs`` without one), with the same deadline, cancel and failure handling. Returns steps."""
+        objective.to(self.device).train()
+        params = [p for p in objective.parameters() if p.requires_grad]
+        optimizer = torch.optim.AdamW(params, lr=self.base_lr, weight_decay=self.config.weight_decay)
+        loader = self._loader(self.train_data, self.config.batch_size or MIN_BATCH, shuffle=True)
+        steps = 0
+        for epoch in range(1, (epochs if budget is None else 10 ** 9) + 1):
+            for images, _ in loader:
+                check_cancel(self.callbacks)
+                if budget is not None and budget.expired():
+                    return steps
+                loss = self._step(optimizer, images, None, objective)
+                steps += 1
+                self.callbacks.progress(budget.fraction_used() if budget is not None else epoch / epochs,
+                                        f"{self.name}: self-supervised pre-training, step {steps}, loss {loss:.4f}")
+        return steps
 
     @torch.no_grad()
     def evaluate(self, batch_size: int) -> dict:

@@ -10,6 +10,9 @@ import torch
 from .base import BuildRequest, ModelAdapter
 from .openmmlab import build_detector_or_segmentor, image_metas, load_model_config, loss_terms, pad_to_divisor, walk
 
+# networks trained with a label-free pre-training on the chips before the supervised training
+SELF_SUPERVISED = {"DETReg"}
+
 # smallest input some networks' operators accept (mmcv's CPU deformable convolution needs >= 3x3 stride-32 maps)
 MINIMUM_INPUT = {"DCN": 128}
 
@@ -86,4 +89,9 @@ def build(spec, request: BuildRequest) -> MMDetAdapter:
         tokens = sum(math.ceil(size[0] / stride) * math.ceil(size[1] / stride) for stride in (8, 16, 32, 64))
         config.num_queries = min(config.num_queries, tokens)
     model = build_detector_or_segmentor(MODELS, config, request, f"{spec.name} backbone {request.backbone}")
-    return MMDetAdapter(model, minimum)
+    adapter = MMDetAdapter(model, minimum)
+    if spec.name in SELF_SUPERVISED:
+        from .detreg import DetRegObjective
+
+        adapter.self_supervised_objective = lambda: DetRegObjective(adapter)
+    return adapter
