@@ -56,7 +56,8 @@ def test_parameters_are_named_like_arcpy_with_its_defaults(processing_ready):
     assert "in_data" in algorithm.shortHelpString() and "ADVANCED" in algorithm.shortHelpString()
 
 
-def test_processing_run_writes_a_loadable_package(processing_ready, synthetic, tmp_path):
+@pytest.mark.parametrize("fmt,network", [(CLASSIFIED_TILES, "UnetClassifier"), (PASCAL_VOC, "FasterRCNN")])
+def test_processing_run_writes_a_loadable_package(processing_ready, synthetic, tmp_path, fmt, network):
     import processing
     from qgis.core import QgsProcessingFeedback
 
@@ -68,14 +69,14 @@ def test_processing_run_writes_a_loadable_package(processing_ready, synthetic, t
         def pushInfo(self, info):  # noqa: N802 - QGIS API name
             messages.append(info)
 
-    result = processing.run(ALGORITHM, {"in_data": str(synthetic(CLASSIFIED_TILES, num_chips=12)),
-                                        "out_model": str(tmp_path / "tiles"), "total_time_limit": 0.004,
-                                        "networks": ["UnetClassifier"]}, feedback=Feedback())
-    assert result["output_model_file"] == str(tmp_path / "tiles.dlpk")  # .dlpk added
-    assert (tmp_path / "tiles_report.html").is_file() and (tmp_path / "tiles_leaderboard.csv").is_file()
+    result = processing.run(ALGORITHM, {"in_data": str(synthetic(fmt, num_chips=12)),
+                                        "out_model": str(tmp_path / "model"), "total_time_limit": 0.004,
+                                        "networks": [network]}, feedback=Feedback())
+    assert result["output_model_file"] == str(tmp_path / "model.dlpk")  # .dlpk added
+    assert (tmp_path / "model_report.html").is_file() and (tmp_path / "model_leaderboard.csv").is_file()
     with open_package(result["output_model_file"]) as package:
-        assert package.network == "UnetClassifier"
-    assert any("UnetClassifier" in m for m in messages)
+        assert package.network == network
+    assert any(network in m for m in messages)
 
 
 def test_cancel_through_feedback_stops_quickly_and_writes_nothing(processing_ready, synthetic, tmp_path):
@@ -118,7 +119,8 @@ def test_validation_errors_are_clear(processing_ready, synthetic, tmp_path):
     assert not ok and "is not a .dlpk (zip) package" in message
 
 
-def test_qgis_process_runs_the_algorithm(synthetic, tmp_path):
+@pytest.mark.parametrize("fmt,network", [(CLASSIFIED_TILES, "UnetClassifier"), (PASCAL_VOC, "SingleShotDetector")])
+def test_qgis_process_runs_the_algorithm(synthetic, tmp_path, fmt, network):
     if not shutil.which(QGIS_PROCESS):
         pytest.skip(f"{QGIS_PROCESS} is not installed (apt-get install qgis)")
     import torch
@@ -132,8 +134,8 @@ def test_qgis_process_runs_the_algorithm(synthetic, tmp_path):
                                timeout=300).stdout
     assert "total_time_limit" in help_text and "autodl_mode" in help_text
     out = tmp_path / "model.dlpk"
-    run = subprocess.run([QGIS_PROCESS, "run", ALGORITHM, "--", f"in_data={synthetic(CLASSIFIED_TILES, num_chips=12)}",
-                          f"out_model={out}", "total_time_limit=0.003", "networks=UnetClassifier"],
+    run = subprocess.run([QGIS_PROCESS, "run", ALGORITHM, "--", f"in_data={synthetic(fmt, num_chips=12)}",
+                          f"out_model={out}", "total_time_limit=0.003", f"networks={network}"],
                          env=env, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     assert zipfile.is_zipfile(out) and f"output_model_file:\t{out}" in run.stdout

@@ -158,7 +158,7 @@ class Trainer:
         optimizer = self._optimizer()
         # small datasets need several optimiser steps per epoch more than they need throughput
         max_batch = min(self.config.max_batch_size, max(MIN_BATCH, len(self.train_data) // 8))
-        probe_budget = self.budget.child(max(5.0, 0.05 * self.budget.remaining()))
+        probe_budget = self.budget.child(0.1 * self.budget.remaining())  # inf when the budget is unlimited
 
         def step(batch: int) -> None:
             check_cancel(self.callbacks)
