@@ -67,11 +67,12 @@ def test_deadline_holds_with_unbounded_epochs(synthetic):
 
     for name in networks:  # a fresh interpreter's first imports of the libraries are not the search's time
         build_network(name, 2, 3, (64, 64), pretrained=False)
-    limit_hours = 0.004  # 14.4 s for three networks
+    limit_hours = 0.01  # 36 s for three networks
     start = time.monotonic()
     autodl = _autodl(folder, networks=networks, total_time_limit=limit_hours, max_epochs=None).fit()
     elapsed = time.monotonic() - start
-    assert elapsed <= limit_hours * 3600 * 1.05 + 1.0, elapsed
+    # the 5% the search promises, plus one uninterruptible network build
+    assert elapsed <= limit_hours * 3600 * 1.05 + 2.0, elapsed
     assert len(autodl.leaderboard()) == 3
 
 
