@@ -218,3 +218,33 @@ except QgsProcessingException as exc:
     message = next(line for line in run.stdout.splitlines() if line.startswith("MESSAGE"))
     assert "A library is missing" in message and "scripts/setup.sh" in message
     assert not (tmp_path / "m.dlpk").exists()
+
+
+def test_ctrl_c_in_qgis_process_stops_quickly_and_writes_nothing(synthetic, tmp_path):
+    if not shutil.which(QGIS_PROCESS):
+        pytest.skip(f"{QGIS_PROCESS} is not installed (apt-get install qgis)")
+    import signal
+
+    import torch
+
+    site_packages = str(os.path.dirname(os.path.dirname(torch.__file__)))
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "QGIS_PLUGINPATH": str(REPO),
+           "QGIS_CUSTOM_CONFIG_PATH": str(tmp_path / "profile"), "PYTHONPATH": site_packages}
+    subprocess.run([QGIS_PROCESS, "plugins", "enable", "autodl_qgis"], env=env, check=True, capture_output=True,
+                   timeout=300)
+    out = tmp_path / "out" / "model.dlpk"
+    out.parent.mkdir()
+    process = subprocess.Popen([QGIS_PROCESS, "run", ALGORITHM, "--",
+                                f"in_data={synthetic(CLASSIFIED_TILES, num_chips=12)}", f"out_model={out}",
+                                "total_time_limit=1", "networks=UnetClassifier"],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:  # give it time to start QGIS, load torch and begin training (it would run for an hour)
+        process.wait(timeout=25)
+    except subprocess.TimeoutExpired:
+        pass
+    assert process.poll() is None, process.stderr.read()[-2000:]
+    process.send_signal(signal.SIGINT)
+    sent = time.monotonic()
+    process.communicate(timeout=60)
+    assert time.monotonic() - sent < 5
+    assert list(out.parent.iterdir()) == []
