@@ -110,6 +110,23 @@ def _show(args) -> int:
     return 0
 
 
+def _use_model(args) -> int:
+    from .engine import infer
+    from .engine.progress import TerminalCallbacks
+
+    options = dict(tile_size=args.tile_size, overlap=args.overlap, batch_size=args.batch_size,
+                   extent=tuple(args.extent) if args.extent else None, device=args.device,
+                   callbacks=TerminalCallbacks())
+    if args.command == "detect":
+        result = infer.detect_objects(args.model, args.raster, args.out, confidence=args.confidence,
+                                      nms_threshold=args.nms, **options)
+        print(f"{result.path}: {result.objects} object(s) from {result.tiles} tile(s)")
+    else:
+        result = infer.classify_pixels(args.model, args.raster, args.out, **options)
+        print(f"{result.path}: {result.tiles} tile(s) classified")
+    return 0
+
+
 def _doctor(args) -> int:
     from .doctor import run_doctor
 
@@ -165,6 +182,24 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("model")
     show.add_argument("--json", action="store_true")
     show.set_defaults(run=_show)
+
+    for name, help_text, out_help in (
+            ("detect", "detect objects on a raster with a .dlpk (polygons)", "output .gpkg, .shp, .geojson or .fgb"),
+            ("classify", "classify the pixels of a raster with a .dlpk (GeoTIFF)", "output .tif")):
+        use = commands.add_parser(name, help=help_text)
+        use.add_argument("model", help=".dlpk or .emd written by Train Using AutoDL")
+        use.add_argument("raster", help="any raster GDAL reads, with the bands the model was trained on")
+        use.add_argument("out", help=out_help)
+        use.add_argument("--tile-size", type=int, help="tile size in pixels (default: the model's chip size)")
+        use.add_argument("--overlap", type=int, help="overlap of neighbouring tiles (default: a quarter tile)")
+        use.add_argument("--batch-size", type=int, default=4)
+        use.add_argument("--extent", type=float, nargs=4, metavar=("XMIN", "YMIN", "XMAX", "YMAX"),
+                         help="process only this area (in the raster's coordinate reference system)")
+        use.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+        if name == "detect":
+            use.add_argument("--confidence", type=float, default=0.5, help="minimum score kept (default 0.5)")
+            use.add_argument("--nms", type=float, default=0.3, help="overlap (IoU) above which duplicates go")
+        use.set_defaults(run=_use_model)
 
     doctor = commands.add_parser("doctor", help="check that QGIS, GDAL, torch and the model libraries work")
     doctor.add_argument("--json", action="store_true", help="print one JSON object")

@@ -17,6 +17,8 @@ if TYPE_CHECKING:  # torch is imported only when a network is built, so QGIS can
 BOXES = (PASCAL_VOC, KITTI, RCNN_MASKS)  # RCNN_Masks give boxes too (the masks' extents)
 TILES = (CLASSIFIED_TILES,)
 RESNETS = ("resnet18", "resnet34", "resnet50", "resnet101")
+MMSEG_RESNETS = ("resnet18", "resnet50", "resnet101")  # ResNetV1c: OpenMMLab publishes no ResNet-34 weights of it
+HRNETS = ("hrnetv2_w18", "hrnetv2_w18_small", "hrnetv2_w48")  # mmseg's hr18 / hr18s / hr48 configs
 
 
 class UnsupportedNetworkError(InputDataError):
@@ -56,19 +58,18 @@ def _pix(name, library, config, backbone, backbones=RESNETS, cuda_only=None) -> 
 
 _SPECS = (
     # object detection
-    _det("SingleShotDetector", "torchvision", "ssd", "resnet34"),
+    _det("SingleShotDetector", "torchvision", "ssd", "resnet34", RESNETS + ("mobilenet_v3_large",)),
     _det("RetinaNet", "torchvision", "retinanet", "resnet50"),
     _det("FasterRCNN", "torchvision", "fasterrcnn", "resnet50", RESNETS + ("mobilenet_v3_large",)),
     _det("MaskRCNN", "torchvision", "maskrcnn", "resnet50", formats=(RCNN_MASKS,)),
-    _det("YOLOv3", "mmdet", "yolo/yolov3_d53_8xb8-320-273e_coco.py", "darknet53", ("darknet53",)),
+    _det("YOLOv3", "mmdet", "yolo/yolov3_d53_8xb8-320-273e_coco.py", "darknet53", ("darknet53", "mobilenet_v2")),
     _det("ATSS", "mmdet", "atss/atss_r50_fpn_1x_coco.py", "resnet50"),
     _det("CARAFE", "mmdet", "carafe/faster-rcnn_r50_fpn-carafe_1x_coco.py", "resnet50",
          cuda_only="mmcv's CARAFE upsampling operator has no CPU implementation"),
     _det("CascadeRCNN", "mmdet", "cascade_rcnn/cascade-rcnn_r50_fpn_1x_coco.py", "resnet50"),
     _det("CascadeRPN", "mmdet", "cascade_rpn/cascade-rpn_faster-rcnn_r50-caffe_fpn_1x_coco.py", "resnet50"),
     _det("DCN", "mmdet", "dcn/faster-rcnn_r50-dconv-c3-c5_fpn_1x_coco.py", "resnet50", ("resnet50", "resnet101")),
-    _det("DETReg", "mmdet", "deformable_detr/deformable-detr-refine-twostage_r50_16xb2-50e_coco.py", "resnet50",
-         ("resnet50", "resnet101")),
+    _det("DETReg", "mmdet", "deformable_detr/deformable-detr-refine-twostage_r50_16xb2-50e_coco.py", "resnet50"),
     _det("DynamicRCNN", "mmdet", "dynamic_rcnn/dynamic-rcnn_r50_fpn_1x_coco.py", "resnet50"),
     _det("EmpiricalAttention", "mmdet", "empirical_attention/faster-rcnn_r50-attn1111_fpn_1x_coco.py", "resnet50",
          ("resnet50", "resnet101")),
@@ -88,34 +89,33 @@ _SPECS = (
     _pix("DeepLabV3Plus", "smp", "DeepLabV3Plus", "resnet50", RESNETS + ("efficientnet-b0", "mobilenet_v2")),
     _pix("PSPNetClassifier", "smp", "PSPNet", "resnet50", RESNETS + ("efficientnet-b0", "mobilenet_v2")),
     _pix("DeepLab", "torchvision", "deeplabv3", "resnet101", ("resnet101", "resnet50", "mobilenet_v3_large")),
-    _pix("HRNet", "mmseg", "hrnet/fcn_hr18_4xb2-40k_cityscapes-512x1024.py", "hrnetv2_w18", ("hrnetv2_w18",)),
-    _pix("ANN", "mmseg", "ann/ann_r50-d8_4xb2-40k_cityscapes-512x1024.py", "resnet50", ("resnet50", "resnet101")),
+    _pix("HRNet", "mmseg", "hrnet/fcn_hr18_4xb2-40k_cityscapes-512x1024.py", "hrnetv2_w18", HRNETS),
+    _pix("ANN", "mmseg", "ann/ann_r50-d8_4xb2-40k_cityscapes-512x1024.py", "resnet50", MMSEG_RESNETS),
     _pix("APCNet", "mmseg", "apcnet/apcnet_r50-d8_4xb2-40k_cityscapes-512x1024.py", "resnet50",
-         ("resnet50", "resnet101")),
+         MMSEG_RESNETS),
     _pix("CCNet", "mmseg", "ccnet/ccnet_r50-d8_4xb2-40k_cityscapes-512x1024.py", "resnet50",
-         ("resnet50", "resnet101")),
+         MMSEG_RESNETS),
     _pix("CGNet", "mmseg", "cgnet/cgnet_fcn_4xb4-60k_cityscapes-680x680.py", "cgnet", ("cgnet",)),
     _pix("DMNet", "mmseg", "dmnet/dmnet_r50-d8_4xb2-40k_cityscapes-512x1024.py", "resnet50",
-         ("resnet50", "resnet101")),
+         MMSEG_RESNETS),
     _pix("DNLNet", "mmseg", "dnlnet/dnl_r50-d8_4xb2-40k_cityscapes-512x1024.py", "resnet50",
-         ("resnet50", "resnet101")),
+         MMSEG_RESNETS),
     _pix("FastSCNN", "mmseg", "fastscnn/fast_scnn_8xb4-160k_cityscapes-512x1024.py", "fastscnn", ("fastscnn",)),
-    _pix("FCN", "mmseg", "fcn/fcn_r50-d8_4xb2-40k_cityscapes-512x1024.py", "resnet50", ("resnet50", "resnet101")),
+    _pix("FCN", "mmseg", "fcn/fcn_r50-d8_4xb2-40k_cityscapes-512x1024.py", "resnet50", MMSEG_RESNETS),
     _pix("GCNet", "mmseg", "gcnet/gcnet_r50-d8_4xb2-40k_cityscapes-512x1024.py", "resnet50",
-         ("resnet50", "resnet101")),
+         MMSEG_RESNETS),
     _pix("MobileNetV2", "mmseg", "mobilenet_v2/mobilenet-v2-d8_deeplabv3_4xb4-160k_ade20k-512x512.py",
          "mobilenet_v2", ("mobilenet_v2",)),
     _pix("NonLocalNet", "mmseg", "nonlocal_net/nonlocal_r50-d8_4xb2-40k_cityscapes-512x1024.py", "resnet50",
-         ("resnet50", "resnet101")),
-    _pix("OCRNet", "mmseg", "ocrnet/ocrnet_hr18_4xb2-40k_cityscapes-512x1024.py", "hrnetv2_w18", ("hrnetv2_w18",)),
-    _pix("Mask2Former", "mmseg", "mask2former/mask2former_r50_8xb2-160k_ade20k-512x512.py", "resnet50",
-         ("resnet50", "resnet101")),
+         MMSEG_RESNETS),
+    _pix("OCRNet", "mmseg", "ocrnet/ocrnet_hr18_4xb2-40k_cityscapes-512x1024.py", "hrnetv2_w18", HRNETS),
+    _pix("Mask2Former", "mmseg", "mask2former/mask2former_r50_8xb2-160k_ade20k-512x512.py", "resnet50", RESNETS),
     _pix("PSANet", "mmseg", "psanet/psanet_r50-d8_4xb2-40k_cityscapes-512x1024.py", "resnet50",
-         ("resnet50", "resnet101")),
+         MMSEG_RESNETS),
     _pix("SemFPN", "mmseg", "sem_fpn/fpn_r50_4xb2-80k_cityscapes-512x1024.py", "resnet50",
-         ("resnet50", "resnet101")),
+         MMSEG_RESNETS),
     _pix("UperNet", "mmseg", "upernet/upernet_r50_4xb2-40k_cityscapes-512x1024.py", "resnet50",
-         ("resnet50", "resnet101")),
+         MMSEG_RESNETS),
     _pix("SamLoRA", "segment_anything", "sam_lora", "vit_b", ("vit_b", "vit_l", "vit_h")),
 )
 

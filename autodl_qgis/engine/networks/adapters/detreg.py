@@ -99,7 +99,7 @@ class DetRegObjective(nn.Module):
         stride = padded.shape[-1] / features.shape[-1]
         predicted, wanted = [], []
         for b, boxes in enumerate(proposals):
-            truth = _cxcywh(boxes, padded.shape[-1], padded.shape[-2])
+            truth = _cxcywh(boxes, width, height)  # mmdet's DETR heads normalise by the unpadded image size
             guess = coords[-1, b]
             cost = torch.cdist(guess, truth, p=1) - generalized_box_iou(_to_xyxy(guess), _to_xyxy(truth))
             rows, cols = linear_sum_assignment(cost.detach().cpu().numpy())
@@ -121,3 +121,4 @@ class DetRegObjective(nn.Module):
 def _to_xyxy(boxes: torch.Tensor) -> torch.Tensor:
     centre, size = boxes[:, :2], boxes[:, 2:]
     return torch.cat([centre - size / 2, centre + size / 2], dim=1)
+

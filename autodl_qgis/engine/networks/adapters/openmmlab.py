@@ -2,13 +2,17 @@
 a single process (plain BatchNorm) and the data, and building with pretrained backbones when they can be had."""
 from __future__ import annotations
 
+import contextlib
 import copy
+import logging
+import os
 from pathlib import Path
+from urllib.parse import urlparse
 
 import torch
 from torch.nn import functional as F
 
-from .base import BuildRequest, adapt_input_bands, warn_random_init
+from .base import BuildRequest, adapt_input_bands, host_reachable, warn_random_init
 
 SIZE_DIVISOR = 32
 
@@ -38,9 +42,63 @@ def load_model_config(package, relative: str):
     return model
 
 
-def _pretrained_source(model) -> str | None:
-    init = model.backbone.get("init_cfg") or {}
-    return model.get("pretrained") or (init.get("checkpoint") if isinstance(init, dict) else None)
+def _pretrained_source(config) -> tuple[dict, str] | tuple[None, None]:
+    """Where the config names its pretrained backbone: (the dict holding it, its key)."""
+    if config.get("pretrained"):  # mmseg's segmentors
+        return config, "pretrained"
+    init = config.backbone.get("init_cfg")
+    if isinstance(init, dict) and init.get("checkpoint"):
+        return init, "checkpoint"
+    return None, None
+
+
+def checkpoint_url(checkpoint: str) -> str | None:
+    """The download address of an mmengine checkpoint name (open-mmlab://, torchvision://, mmcls://, http)."""
+    from mmengine.runner import checkpoint as mm
+
+    for prefix in ("open-mmlab://", "openmmlab://"):
+        if checkpoint.startswith(prefix):
+            name = checkpoint[len(prefix):]
+            name = mm.get_deprecated_model_names().get(name, name)
+            url = mm.get_external_models().get(name)
+            return url if url and url.startswith(("http://", "https://")) else None
+    if checkpoint.startswith(("torchvision://", "modelzoo://")):
+        return mm.get_torchvision_models().get(checkpoint.split("://", 1)[1])
+    if checkpoint.startswith("mmcls://"):
+        return mm.get_mmcls_models().get(checkpoint[len("mmcls://"):])
+    return checkpoint if checkpoint.startswith(("http://", "https://")) else None
+
+
+def _unavailable(checkpoint: str) -> str | None:
+    """Why the backbone's weights cannot be had without waiting (None when a local file, the torch hub cache or an
+    answering host has them): an offline download can hang on a silent network."""
+    if os.path.isfile(checkpoint):
+        return None
+    url = checkpoint_url(checkpoint)
+    if url is None:
+        return f"no published checkpoint {checkpoint}"
+    cached = os.path.join(torch.hub.get_dir(), "checkpoints", os.path.basename(urlparse(url).path))
+    host = urlparse(url).hostname or ""
+    if os.path.isfile(cached) or host_reachable(host):
+        return None
+    return f"{checkpoint}: {host} unreachable and not in the local cache {cached}"
+
+
+@contextlib.contextmanager
+def _quiet_mmengine():
+    """mmengine logs every parameter's initialisation at INFO: keep warnings only while building."""
+    from mmengine.logging import MMLogger
+
+    MMLogger.get_current_instance()  # the logger init_weights writes to, created when there is none yet
+    loggers = list(MMLogger._instance_dict.values())
+    levels = [one.level for one in loggers]
+    for one in loggers:
+        one.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for one, level in zip(loggers, levels):
+            one.setLevel(level)
 
 
 def _accepts_in_channels(registry, backbone_type: str) -> bool:
@@ -50,25 +108,33 @@ def _accepts_in_channels(registry, backbone_type: str) -> bool:
 
 
 def build_detector_or_segmentor(registry, model_config, request: BuildRequest, what: str):
-    """Builds with the config's pretrained backbone when asked and reachable (download or local torch hub cache),
-    else from random init with a warning. Backbones taking ``in_channels`` get the band count (their first
-    convolution then starts fresh when pretrained weights are for RGB); the others are built for RGB and their first
-    convolution adapted afterwards, keeping RGB filters."""
-    takes_bands = _accepts_in_channels(registry, model_config.backbone["type"])
-    if takes_bands:
-        model_config.backbone["in_channels"] = request.in_channels
+    """Builds with the config's pretrained backbone when asked and at hand (local file, torch hub cache, or a host
+    that answers), else from random init with a warning. Pretrained RGB weights load as they are and the first
+    convolution is then widened to the bands, keeping the RGB filters; from random init, backbones taking
+    ``in_channels`` are built for the bands directly."""
+    holder, key = _pretrained_source(model_config)
     model = None
-    source = _pretrained_source(model_config)
-    if request.in_channels != 3 and "frozen_stages" in model_config.backbone:
-        model_config.backbone["frozen_stages"] = -1  # the first convolution is new: it must learn
-    if request.pretrained and source:
-        try:
-            model = registry.build(copy.deepcopy(model_config))  # building writes into the config
-            model.init_weights()
-        except Exception as exc:  # noqa: BLE001 - offline and not cached, or a checkpoint that will not load
-            warn_random_init(what, f"{source}: {type(exc).__name__}: {str(exc)[:120]}")
-            model = None
+    if request.pretrained:
+        reason = "the config names no pretrained backbone" if holder is None else _unavailable(holder[key])
+        if reason is not None:
+            warn_random_init(what, reason)
+        else:
+            if request.in_channels != 3 and "frozen_stages" in model_config.backbone:
+                model_config.backbone["frozen_stages"] = -1  # the widened first convolution must learn
+            try:
+                # the checkpoint name stays: mmengine loads it from the cache (or downloads it) with the processing
+                # its scheme needs (mmcls:// strips a prefix)
+                with _quiet_mmengine():
+                    model = registry.build(copy.deepcopy(model_config))  # building writes into the config
+                    model.init_weights()
+                adapt_input_bands(model.backbone, request.in_channels)
+            except Exception as exc:  # noqa: BLE001 - a download that failed, or a checkpoint that will not load
+                warn_random_init(what, f"{holder[key]}: {type(exc).__name__}: {str(exc)[:120]}")
+                model = None
     if model is None:
+        takes_bands = _accepts_in_channels(registry, model_config.backbone["type"])
+        if takes_bands:
+            model_config.backbone["in_channels"] = request.in_channels
         if "pretrained" in model_config:  # mmseg's segmentors take it, mmdet's detectors do not
             model_config["pretrained"] = None
         model_config.backbone["init_cfg"] = None
@@ -77,12 +143,22 @@ def build_detector_or_segmentor(registry, model_config, request: BuildRequest, w
         for key, value in (("frozen_stages", -1), ("norm_eval", False)):
             if key in model_config.backbone:
                 model_config.backbone[key] = value
-        model = registry.build(model_config)
-        model.init_weights()
+        with _quiet_mmengine():
+            model = registry.build(model_config)
+            model.init_weights()
         _zero_init_residual_branches(model.backbone)
-    if not takes_bands and request.in_channels != 3:
-        adapt_input_bands(model.backbone, request.in_channels)
+        _unfreeze_norms(model.backbone)
+        if not takes_bands:
+            adapt_input_bands(model.backbone, request.in_channels)
     return model
+
+
+def _unfreeze_norms(backbone: torch.nn.Module) -> None:
+    """Norm layers a config freezes for fine-tuning (``requires_grad=False``, e.g. Mask2Former's ResNet) must learn
+    from random init: with the residual branches starting at zero (below) they would stay dead."""
+    for module in backbone.modules():
+        if isinstance(module, torch.nn.modules.batchnorm._NormBase):
+            module.requires_grad_(True)
 
 
 def _zero_init_residual_branches(backbone: torch.nn.Module) -> None:

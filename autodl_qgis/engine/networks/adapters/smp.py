@@ -16,11 +16,13 @@ class SmpAdapter(ModelAdapter):
         self.model, self.stride = model, stride
 
     def _scores(self, images: torch.Tensor) -> torch.Tensor:
-        # the encoders need sizes divisible by their output stride: pad, then crop the scores back
+        # the encoders need sizes divisible by their output stride (32 for Unet, 16 for DeepLabV3Plus, 8 for PSPNet's
+        # three-stage encoder): pad, then crop the scores back
         height, width = images.shape[-2:]
         pad_h, pad_w = -height % self.stride, -width % self.stride
         if pad_h or pad_w:
-            images = F.pad(images, (0, pad_w, 0, pad_h), mode="reflect" if min(height, width) > 1 else "constant")
+            reflect = pad_h < height and pad_w < width  # reflection needs more pixels than it adds
+            images = F.pad(images, (0, pad_w, 0, pad_h), mode="reflect" if reflect else "constant")
         return self.model(images)[..., :height, :width]
 
     def losses(self, images, targets):
@@ -45,7 +47,8 @@ def build(spec, request: BuildRequest) -> SmpAdapter:
             with hugging_face_offline_unless_reachable():
                 model = make("imagenet")
         except Exception as exc:  # noqa: BLE001 - offline, no cache, or no weights for this encoder
-            warn_random_init(f"{spec.name} encoder {request.backbone}", f"{type(exc).__name__}: {str(exc)[:120]}")
+            reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+            warn_random_init(f"{spec.name} encoder {request.backbone}", reason)
     if model is None:
         model = make(None)
-    return SmpAdapter(model, stride=2 ** 5)
+    return SmpAdapter(model, stride=model.encoder.output_stride)

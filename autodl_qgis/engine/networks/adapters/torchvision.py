@@ -3,20 +3,37 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from pathlib import Path
+from urllib.parse import urlparse
 
+import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .base import BuildRequest, ModelAdapter, adapt_input_bands, warn_random_init
+from .base import BuildRequest, ModelAdapter, adapt_input_bands, host_reachable, warn_random_init
 
 
-def _weights_or_none(make, what: str, pretrained: bool):
-    """``make(weights)`` with ImageNet weights (torch hub cache first, then download), else random init."""
-    if pretrained:
+def _imagenet_weights(backbone: str):
+    """torchvision's ImageNet weights enum for ``backbone``, if its file is in the torch hub cache or its host answers:
+    an offline download can hang on a silent network, so unreachable hosts are given up in seconds."""
+    from torchvision.models import get_model_weights
+
+    weights = get_model_weights(backbone).DEFAULT
+    url = urlparse(weights.url)
+    cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(url.path).name
+    if not cached.is_file() and not host_reachable(url.hostname):
+        raise ConnectionError(f"{url.hostname} unreachable and {cached.name} not in {cached.parent}")
+    return weights
+
+
+def _weights_or_none(make, what: str, request: BuildRequest):
+    """``make(weights)`` with the backbone's ImageNet weights (torch hub cache first, then download), else
+    ``make(None)``: random init, with a warning when weights were asked for."""
+    if request.pretrained:
         try:
-            return make("DEFAULT")
+            return make(_imagenet_weights(request.backbone))
         except Exception as exc:  # noqa: BLE001 - offline and not cached
-            warn_random_init(what, f"{type(exc).__name__}: {str(exc)[:120]}")
+            warn_random_init(what, " ".join(f"{type(exc).__name__}: {exc}".split())[:200])
     return make(None)
 
 
@@ -32,15 +49,16 @@ def _fpn_backbone(request: BuildRequest, spec_name: str, **fpn_options):
     from torchvision.models.detection.backbone_utils import mobilenet_backbone, resnet_fpn_backbone
 
     def make(weights):
-        norm = misc.FrozenBatchNorm2d if weights else nn.BatchNorm2d  # frozen stats only mean something pretrained
-        layers = 3 if weights else 5
+        pretrained = weights is not None
+        norm = misc.FrozenBatchNorm2d if pretrained else nn.BatchNorm2d  # frozen stats only mean something pretrained
+        layers = 3 if pretrained else 5
         if request.backbone.startswith("mobilenet"):
             return mobilenet_backbone(backbone_name=request.backbone, weights=weights, fpn=True, norm_layer=norm,
-                                      trainable_layers=6 if not weights else 3)
+                                      trainable_layers=3 if pretrained else 6)
         return resnet_fpn_backbone(backbone_name=request.backbone, weights=weights, norm_layer=norm,
                                    trainable_layers=layers, **fpn_options)
 
-    backbone = _weights_or_none(make, f"{spec_name} backbone {request.backbone}", request.pretrained)
+    backbone = _weights_or_none(make, f"{spec_name} backbone {request.backbone}", request)
     adapt_input_bands(backbone.body, request.in_channels)
     return backbone
 
@@ -88,11 +106,19 @@ def _retinanet(spec, request: BuildRequest):
                      **_transform_options(request))
 
 
-class _SsdFeatures(nn.Module):
-    """A torchvision classification trunk cut at stride 16 and 32, plus extra stride-2 blocks down to about 1 px,
-    as many as the chip size allows: the feature pyramid SSD predicts from."""
+# SSD trunks: an ImageNet classifier cut into (input -> stride 16, stride 16 -> 32), keyed by backbone family
+_SSD_TRUNKS = {
+    "resnet": lambda net: (nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool, net.layer1, net.layer2,
+                                         net.layer3), net.layer4),
+    "mobilenet_v3": lambda net: (net.features[:13], net.features[13:]),
+}
 
-    def __init__(self, trunk: nn.Module, channels: tuple[int, int], extra_levels: int):
+
+class _SsdFeatures(nn.Module):
+    """A classification trunk cut at stride 16 and 32, plus extra stride-2 blocks down to about 1 px, as many as the
+    chip size allows: the feature pyramid SSD predicts from."""
+
+    def __init__(self, trunk: tuple[nn.Module, nn.Module], channels: tuple[int, int], extra_levels: int):
         super().__init__()
         self.stem_to_16, self.to_32 = trunk
         self.extras = nn.ModuleList()
@@ -118,23 +144,29 @@ class _SsdFeatures(nn.Module):
 
 def _ssd(spec, request: BuildRequest):
     import torchvision
-    from torchvision.models.detection.ssd import SSD
     from torchvision.models.detection.anchor_utils import DefaultBoxGenerator
+    from torchvision.models.detection.ssd import SSD
 
     def make(weights):
         return getattr(torchvision.models, request.backbone)(weights=weights)
 
-    net = _weights_or_none(make, f"{spec.name} backbone {request.backbone}", request.pretrained)
-    trunk = (nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool, net.layer1, net.layer2, net.layer3),
-             net.layer4)
-    last = net.layer3[-1]
-    channels = ((last.conv3 if hasattr(last, "conv3") else last.conv2).out_channels, net.fc.in_features)
+    net = _weights_or_none(make, f"{spec.name} backbone {request.backbone}", request)
+    family = next(f for f in _SSD_TRUNKS if request.backbone.startswith(f))
+    to_16, to_32 = _SSD_TRUNKS[family](net)
+    with torch.no_grad():  # the widths SSD's heads need, from a dry run
+        was_training = net.training
+        net.eval()
+        probe = to_16(torch.zeros(1, 3, 64, 64))
+        channels = (probe.shape[1], to_32(probe).shape[1])
+        net.train(was_training)
+    # SSD's default boxes are fractions of the chip (0.1 to 0.9 of its side), so they follow the chip size
     extra_levels = max(0, min(3, int(math.log2(max(1, min(request.chip_size) // 32)))))
-    features = _SsdFeatures(trunk, channels, extra_levels)
+    features = _SsdFeatures((to_16, to_32), channels, extra_levels)
     adapt_input_bands(features, request.in_channels)
     levels = 2 + extra_levels
     anchors = DefaultBoxGenerator([[2]] * levels, min_ratio=0.1, max_ratio=0.9)
-    return SSD(features, anchors, tuple(request.chip_size), num_classes=request.num_classes + 1,
+    width_height = (request.chip_size[1], request.chip_size[0])  # SSD's fixed size is (W, H): chips kept as they are
+    return SSD(features, anchors, width_height, num_classes=request.num_classes + 1,
                **{k: v for k, v in _transform_options(request).items() if k.startswith("image_")})
 
 
@@ -146,7 +178,7 @@ def _deeplab(spec, request: BuildRequest):
     def make(weights):
         return builder(weights=None, weights_backbone=weights, num_classes=request.num_classes + 1, aux_loss=True)
 
-    model = _weights_or_none(make, f"{spec.name} backbone {request.backbone}", request.pretrained)
+    model = _weights_or_none(make, f"{spec.name} backbone {request.backbone}", request)
     adapt_input_bands(model.backbone, request.in_channels)
     return model
 

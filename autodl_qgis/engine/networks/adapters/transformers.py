@@ -15,6 +15,9 @@ _RESNETS = {
     "resnet101": ("bottleneck", [3, 4, 23, 3], [256, 512, 1024, 2048], "PekingU/rtdetr_v2_r101vd"),
 }
 MAX_DETECTIONS = 100
+# RT-DETR's own class-bias init (focal-loss prior 0.01); transformers' default, 1 / (K + 1), starts few-class models
+# with a classification loss near 25 that swamps the box losses in the first steps
+PRIOR_PROB = 0.01
 
 
 class RTDetrAdapter(ModelAdapter):
@@ -36,6 +39,8 @@ class RTDetrAdapter(ModelAdapter):
         return {"loss": self.model(pixel_values=images, labels=labels).loss}
 
     def predict(self, images):
+        # what RTDetrImageProcessor.post_process_object_detection does (sigmoid scores, top-k over queries x
+        # classes), without a threshold (the engine filters scores) and without needing the image processor
         height, width = images.shape[-2:]
         output = self.model(pixel_values=images)
         scores = output.logits.sigmoid()  # (B, queries, K): focal-loss classification, no background column
@@ -45,7 +50,7 @@ class RTDetrAdapter(ModelAdapter):
             top = image_scores.flatten().topk(min(MAX_DETECTIONS, image_scores.numel()))
             query, label = top.indices // self.num_classes, top.indices % self.num_classes
             cx, cy, w, h = boxes[query].unbind(-1)
-            xyxy = torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], dim=-1) * scale
+            xyxy = torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], dim=-1).clamp(0, 1) * scale
             results.append({"boxes": xyxy, "scores": top.values, "labels": label + 1})
         return results
 
@@ -58,19 +63,31 @@ def build(spec, request: BuildRequest) -> RTDetrAdapter:
     # queries are picked among the encoder's tokens (strides 8, 16, 32), which small chips have few of
     tokens = sum(math.ceil(request.chip_size[0] / s) * math.ceil(request.chip_size[1] / s) for s in (8, 16, 32))
     queries = min(300, tokens)
+    # denoising queries in RT-DETR's proportion (100 for 300 queries): small chips would otherwise run the decoder
+    # on two to three times more denoising than matching queries
+    denoising = max(1, round(100 * queries / 300))
     model = None
     if request.pretrained:
         try:
             with hugging_face_offline_unless_reachable():
+                # anchors made for each input's own size, not precomputed for 640 px
                 model = RTDetrV2ForObjectDetection.from_pretrained(checkpoint, id2label=labels, num_queries=queries,
+                                                                   num_denoising=denoising,
+                                                                   anchor_image_size=None,
+                                                                   initializer_bias_prior_prob=PRIOR_PROB,
                                                                    ignore_mismatched_sizes=True)
+                # the class heads are new (K classes, not COCO's 80) but re-initialised without the prior
+                bias = -math.log((1 - PRIOR_PROB) / PRIOR_PROB)
+                with torch.no_grad():
+                    for head in (*model.model.decoder.class_embed, model.model.enc_score_head):
+                        head.bias.fill_(bias)
         except Exception as exc:  # noqa: BLE001 - offline and not in the Hugging Face cache
-            warn_random_init(f"{spec.name} ({checkpoint})", f"{type(exc).__name__}: {str(exc)[:120]}")
+            warn_random_init(f"{spec.name} ({checkpoint})", " ".join(f"{type(exc).__name__}: {exc}".split())[:200])
     if model is None:
         backbone = RTDetrResNetConfig(num_channels=request.in_channels, layer_type=block, depths=depths,
                                       hidden_sizes=widths, out_features=["stage2", "stage3", "stage4"])
         config = RTDetrV2Config(backbone_config=backbone, encoder_in_channels=widths[1:], id2label=labels,
-                                num_queries=queries,
+                                num_queries=queries, num_denoising=denoising, initializer_bias_prior_prob=PRIOR_PROB,
                                 freeze_backbone_batch_norms=False)  # frozen statistics only suit pretrained
         model = RTDetrV2ForObjectDetection(config)
     elif request.in_channels != 3:

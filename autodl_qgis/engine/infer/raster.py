@@ -1,0 +1,169 @@
+"""Reading a raster in overlapping tiles, in the bands and normalisation a model package was trained with.
+
+Memory stays bounded by the batch of tiles, whatever the raster's size."""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+from osgeo import gdal, ogr
+
+from ..errors import InputDataError
+
+
+@dataclass(frozen=True)
+class Window:
+    x: int
+    y: int
+    width: int
+    height: int
+
+
+@dataclass
+class RasterSource:
+    """An open GDAL raster: size, georeferencing and the bands to read."""
+
+    path: Path
+    dataset: object
+    bands: list[int]  # 1-based GDAL band numbers, in the order the model expects
+
+    @property
+    def width(self) -> int:
+        return self.dataset.RasterXSize
+
+    @property
+    def height(self) -> int:
+        return self.dataset.RasterYSize
+
+    @property
+    def geotransform(self) -> tuple:
+        return self.dataset.GetGeoTransform()
+
+    @property
+    def crs_wkt(self) -> str:
+        return self.dataset.GetProjection() or ""
+
+    def read(self, window: Window, tile: int) -> np.ndarray:
+        """The window's bands as float32 (bands, tile, tile), zero-padded past the raster's edge."""
+        out = np.zeros((len(self.bands), tile, tile), np.float32)
+        for i, band in enumerate(self.bands):
+            data = self.dataset.GetRasterBand(band).ReadAsArray(window.x, window.y, window.width, window.height)
+            if data is None:
+                raise InputDataError(f"cannot be read at pixel {window.x}, {window.y}", self.path,
+                                     "The raster is damaged or unreadable: check it with gdalinfo -checksum")
+            out[i, :window.height, :window.width] = data
+        return out
+
+
+def open_raster(path: str | os.PathLike, extract_bands: list[int]) -> RasterSource:
+    path = Path(path)
+    dataset = gdal.OpenEx(str(path), gdal.OF_RASTER | gdal.OF_READONLY) if path.exists() else None
+    if dataset is None:
+        raise InputDataError("is not a readable raster" if path.exists() else "does not exist", path,
+                             "Give a raster GDAL can open (GeoTIFF, JPEG2000, VRT, ...)")
+    if max(extract_bands, default=-1) >= dataset.RasterCount:
+        raise InputDataError(f"has {dataset.RasterCount} band(s) but the model reads bands "
+                             f"{[b + 1 for b in extract_bands]}", path,
+                             "Use a raster with the bands the model was trained on, in the same order")
+    return RasterSource(path, dataset, [b + 1 for b in extract_bands])
+
+
+def region_window(geotransform, width: int, height: int, extent=None) -> Window:
+    """The pixels of the raster inside ``extent`` (xmin, ymin, xmax, ymax in the raster's CRS), or all of them."""
+    if extent is None:
+        return Window(0, 0, width, height)
+    x0, dx, _, y0, _, dy = geotransform
+    xs = sorted(((extent[0] - x0) / dx, (extent[2] - x0) / dx))
+    ys = sorted(((extent[1] - y0) / dy, (extent[3] - y0) / dy))
+    left, top = max(0, math.floor(xs[0])), max(0, math.floor(ys[0]))
+    right, bottom = min(width, math.ceil(xs[1])), min(height, math.ceil(ys[1]))
+    if right <= left or bottom <= top:
+        raise InputDataError(f"the processing extent {tuple(extent)} does not overlap the raster", None,
+                             "Give an extent inside the raster, in its coordinate reference system")
+    return Window(left, top, right - left, bottom - top)
+
+
+def tile_windows(region: Window, tile: int, overlap: int) -> Iterator[Window]:
+    """Windows of ``tile`` px over ``region`` stepping by ``tile - overlap``, the last ones flush with its edge."""
+    if overlap < 0 or overlap >= tile:
+        raise InputDataError(f"overlap {overlap} must be at least 0 and less than the tile size {tile}", None,
+                             "Use an overlap of about a quarter of the tile size")
+    step = tile - overlap
+
+    def starts(size: int) -> list[int]:
+        if size <= tile:
+            return [0]
+        last = size - tile
+        return sorted(set(list(range(0, last, step)) + [last]))
+
+    for y in starts(region.height):
+        for x in starts(region.width):
+            yield Window(region.x + x, region.y + y, min(tile, region.width - x), min(tile, region.height - y))
+
+
+def core(window: Window, overlap: int, region: Window) -> tuple[int, int, int, int]:
+    """The part of a window its tile is trusted for (x0, y0, x1, y1 in raster pixels): the overlap is halved off
+    the edges it shares with neighbours, so each pixel and object centre belongs to exactly one tile."""
+    half = overlap // 2
+    x0 = window.x + (half if window.x > region.x else 0)
+    y0 = window.y + (half if window.y > region.y else 0)
+    x1 = window.x + window.width - (half if window.x + window.width < region.x + region.width else 0)
+    y1 = window.y + window.height - (half if window.y + window.height < region.y + region.height else 0)
+    return x0, y0, x1, y1
+
+
+class Mask:
+    """Polygons (WKT, in the raster's CRS) outside which nothing is detected or classified."""
+
+    def __init__(self, wkt: str, geotransform):
+        self.geometry = ogr.CreateGeometryFromWkt(wkt)
+        if self.geometry is None or self.geometry.IsEmpty():
+            raise InputDataError("the mask is not a valid, non-empty polygon geometry", None,
+                                 "Give polygons in the raster's coordinate reference system")
+        self.geotransform = geotransform
+        self._source = ogr.GetDriverByName("Memory").CreateDataSource("mask")
+        self._layer = self._source.CreateLayer("mask", geom_type=ogr.wkbMultiPolygon)
+        feature = ogr.Feature(self._layer.GetLayerDefn())
+        feature.SetGeometry(self.geometry)
+        self._layer.CreateFeature(feature)
+
+    def _polygon(self, x0: float, y0: float, x1: float, y1: float):
+        ring = ogr.Geometry(ogr.wkbLinearRing)
+        for px, py in ((x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)):
+            ring.AddPoint_2D(*pixel_to_map(self.geotransform, px, py))
+        polygon = ogr.Geometry(ogr.wkbPolygon)
+        polygon.AddGeometry(ring)
+        return polygon
+
+    def touches(self, window: Window) -> bool:
+        return self.geometry.Intersects(self._polygon(window.x, window.y, window.x + window.width,
+                                                      window.y + window.height))
+
+    def contains(self, x: float, y: float) -> bool:
+        point = ogr.Geometry(ogr.wkbPoint)
+        point.AddPoint_2D(*pixel_to_map(self.geotransform, x, y))
+        return self.geometry.Contains(point)
+
+    def pixels(self, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+        """(y1 - y0, x1 - x0) booleans: which pixels of that block have their centre inside the mask."""
+        block = gdal.GetDriverByName("MEM").Create("", x1 - x0, y1 - y0, 1, gdal.GDT_Byte)
+        gx, dx, rx, gy, ry, dy = self.geotransform
+        block.SetGeoTransform((gx + x0 * dx + y0 * rx, dx, rx, gy + x0 * ry + y0 * dy, ry, dy))
+        gdal.RasterizeLayer(block, [1], self._layer, burn_values=[1])
+        return block.GetRasterBand(1).ReadAsArray().astype(bool)
+
+
+def normaliser(stats: dict, bands: int):
+    """(x - mean) / std with the package's NormalizationStats, as the training chips were."""
+    mean = np.asarray(stats["band_mean_values"][:bands], np.float32).reshape(-1, 1, 1)
+    std = np.maximum(np.asarray(stats["band_std_values"][:bands], np.float32), 1e-6).reshape(-1, 1, 1)
+    return lambda tile: (tile - mean) / std
+
+
+def pixel_to_map(geotransform, x: float, y: float) -> tuple[float, float]:
+    x0, dx, rx, y0, ry, dy = geotransform
+    return x0 + x * dx + y * rx, y0 + x * ry + y * dy
