@@ -8,9 +8,7 @@ import sys
 import pytest
 
 from conftest import REPO
-from qgis_app import qgis_app
-
-QGIS_PROCESS = "/usr/bin/qgis_process.bin"  # /usr/bin/qgis_process is a broken Debian wrapper on 3.22
+from qgis_app import QGIS_PROCESS, qgis_app
 
 
 def test_class_factory_imports_no_deep_learning_library():

@@ -1,6 +1,5 @@
 """Train Using AutoDL in QGIS, headless: parameters, processing.run, cancel, validation, and qgis_process."""
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -11,26 +10,14 @@ import pytest
 
 from autodl_qgis.engine.data import CLASSIFIED_TILES, PASCAL_VOC
 from conftest import REPO
-from qgis_app import qgis_app
+from qgis_app import QGIS_PROCESS, processing_registry, qgis_process_env
 
-QGIS_PROCESS = "/usr/bin/qgis_process.bin"
 ALGORITHM = "autodl:trainusingautodl"
 
 
 @pytest.fixture(scope="module")
 def processing_ready():
-    qgis_app()
-    sys.path.append("/usr/share/qgis/python/plugins")
-    from processing.core.Processing import Processing
-    from qgis.core import QgsApplication
-
-    import autodl_qgis
-
-    Processing.initialize()
-    plugin = autodl_qgis.classFactory(None)
-    plugin.initProcessing()
-    yield QgsApplication.processingRegistry()
-    plugin.unload()
+    return processing_registry()
 
 
 def test_parameters_are_named_like_arcpy_with_its_defaults(processing_ready):
@@ -120,18 +107,7 @@ def test_validation_errors_are_clear(processing_ready, synthetic, tmp_path):
 
 
 def _qgis_process_env(tmp_path):
-    """qgis_process.bin with this checkout as plugin folder, a throw-away profile with the plugin enabled, and the
-    venv's packages importable (it embeds the system Python, which does not see the venv)."""
-    if not shutil.which(QGIS_PROCESS):
-        pytest.skip(f"{QGIS_PROCESS} is not installed (apt-get install qgis)")
-    import torch
-
-    site_packages = str(os.path.dirname(os.path.dirname(torch.__file__)))
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "QGIS_PLUGINPATH": str(REPO),
-           "QGIS_CUSTOM_CONFIG_PATH": str(tmp_path / "profile"), "PYTHONPATH": site_packages}
-    subprocess.run([QGIS_PROCESS, "plugins", "enable", "autodl_qgis"], env=env, check=True, capture_output=True,
-                   timeout=300)
-    return env
+    return qgis_process_env(tmp_path, REPO)
 
 
 @pytest.mark.parametrize("fmt,network", [(CLASSIFIED_TILES, "UnetClassifier"), (PASCAL_VOC, "SingleShotDetector")])

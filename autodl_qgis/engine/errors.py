@@ -16,3 +16,7 @@ class InputDataError(Exception):
     def __str__(self) -> str:
         text = f"{self.path}: {self.problem}" if self.path else self.problem
         return f"{text}. {self.fix}" if self.fix else text
+
+
+class SearchFailed(Exception):
+    """Every candidate failed: there is no model to package."""

@@ -10,10 +10,14 @@ from qgis.PyQt.QtGui import QIcon
 
 ICON = Path(__file__).resolve().parents[1] / "icon.svg"
 
+from .classify_pixels_using_deep_learning import ClassifyPixelsUsingDeepLearning
+from .detect_objects_using_deep_learning import DetectObjectsUsingDeepLearning
+from .export_training_data_for_deep_learning import ExportTrainingDataForDeepLearning
 from .train_using_autodl import TrainUsingAutoDL
 
 # One class per algorithm module.
-ALGORITHMS = (TrainUsingAutoDL,)
+ALGORITHMS = (TrainUsingAutoDL, DetectObjectsUsingDeepLearning, ClassifyPixelsUsingDeepLearning,
+              ExportTrainingDataForDeepLearning)
 
 
 class AutodlProvider(QgsProcessingProvider):
@@ -28,6 +32,12 @@ class AutodlProvider(QgsProcessingProvider):
 
     def icon(self) -> QIcon:
         return QIcon(str(ICON))
+
+    def supportedOutputRasterLayerExtensions(self) -> list[str]:  # noqa: N802 - QGIS API name
+        return ["tif"]  # the classified raster is written by GDAL's GeoTIFF driver
+
+    def supportedOutputVectorLayerExtensions(self) -> list[str]:  # noqa: N802 - QGIS API name
+        return ["gpkg", "shp", "geojson", "fgb"]  # what the engine's detections writer knows
 
     def loadAlgorithms(self) -> None:  # noqa: N802 - QGIS API name
         for algorithm in ALGORITHMS:

@@ -3,17 +3,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qgis.core import (QgsProcessingAlgorithm, QgsProcessingException, QgsProcessingOutputFile,
-                       QgsProcessingParameterBoolean, QgsProcessingParameterDefinition, QgsProcessingParameterEnum,
+from qgis.core import (QgsProcessingOutputFile, QgsProcessingParameterBoolean, QgsProcessingParameterEnum,
                        QgsProcessingParameterFile, QgsProcessingParameterFileDestination,
-                       QgsProcessingParameterNumber, QgsProcessingParameterString)
-from qgis.PyQt.QtCore import QCoreApplication
+                       QgsProcessingParameterNumber)
 
 from ..engine.networks.registry import NETWORKS
-from .task import EngineTask
+from .algorithm import AutodlAlgorithm
 
 MODES = ["BASIC", "ADVANCED"]
-SETUP_HINT = "install PyTorch and the model libraries into QGIS' Python (see scripts/setup.sh in the README)"
 
 
 def dlpk_path(path: str) -> Path:
@@ -21,14 +18,11 @@ def dlpk_path(path: str) -> Path:
     return out if out.suffix.lower() == ".dlpk" else out.with_name(out.name + ".dlpk")
 
 
-class TrainUsingAutoDL(QgsProcessingAlgorithm):
+class TrainUsingAutoDL(AutodlAlgorithm):
     IN_DATA, OUT_MODEL, PRETRAINED_MODEL = "in_data", "out_model", "pretrained_model"
     TOTAL_TIME_LIMIT, AUTODL_MODE, NETWORKS = "total_time_limit", "autodl_mode", "networks"
-    SAVE_EVALUATED_MODELS, DEVICE = "save_evaluated_models", "device"
+    SAVE_EVALUATED_MODELS = "save_evaluated_models"
     OUTPUT_MODEL_FILE, REPORT_FILE, LEADERBOARD_FILE = "output_model_file", "report_file", "leaderboard_file"
-
-    def tr(self, text: str) -> str:
-        return QCoreApplication.translate("TrainUsingAutoDL", text)
 
     def name(self) -> str:
         return "trainusingautodl"
@@ -36,17 +30,8 @@ class TrainUsingAutoDL(QgsProcessingAlgorithm):
     def displayName(self) -> str:
         return self.tr("Train Using AutoDL")
 
-    def group(self) -> str:
-        return self.tr("Deep learning")
-
-    def groupId(self) -> str:
-        return "deeplearning"
-
     def tags(self) -> list[str]:
         return self.tr("deep learning,automl,train,object detection,pixel classification,dlpk").split(",")
-
-    def createInstance(self):
-        return TrainUsingAutoDL()
 
     def shortHelpString(self) -> str:
         return self.tr(
@@ -88,9 +73,7 @@ class TrainUsingAutoDL(QgsProcessingAlgorithm):
             usesStaticStrings=True))
         self.addParameter(QgsProcessingParameterBoolean(
             self.SAVE_EVALUATED_MODELS, self.tr("Save Evaluated Models"), defaultValue=False))
-        device = QgsProcessingParameterString(self.DEVICE, self.tr("Device"), defaultValue="auto")
-        device.setFlags(device.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-        self.addParameter(device)
+        self.add_device_parameter()
         self.addOutput(QgsProcessingOutputFile(self.OUTPUT_MODEL_FILE, self.tr("Output model file")))
         self.addOutput(QgsProcessingOutputFile(self.REPORT_FILE, self.tr("Training report")))
         self.addOutput(QgsProcessingOutputFile(self.LEADERBOARD_FILE, self.tr("Leaderboard")))
@@ -105,7 +88,7 @@ class TrainUsingAutoDL(QgsProcessingAlgorithm):
             # an unset multiple enum reads as [""] in 3.22
             "networks": [n for n in self.parameterAsEnumStrings(parameters, self.NETWORKS, context) if n] or None,
             "save_evaluated_models": self.parameterAsBool(parameters, self.SAVE_EVALUATED_MODELS, context),
-            "device": self.parameterAsString(parameters, self.DEVICE, context) or "auto",
+            "device": self.device(parameters, context),
         }
 
     def checkParameterValues(self, parameters, context):  # noqa: N802 - QGIS API name
@@ -131,23 +114,18 @@ class TrainUsingAutoDL(QgsProcessingAlgorithm):
         except InputDataError as exc:
             return False, str(exc)
         except ImportError as exc:
-            return False, self.tr("A library is missing ({0}): {1}").format(exc, SETUP_HINT)
+            return False, self.missing_library(exc)
         if options["out_model"].is_dir():
             return False, self.tr("{0} is a folder: give a file name such as model.dlpk").format(options["out_model"])
         return True, ""
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
         options = self._options(parameters, context)
-        try:
-            from ..engine.errors import InputDataError
-            from ..engine.progress import Cancelled
-            from ..engine.search import AutoDL, SearchFailed
-            from ..engine.search.autodl import sidecar_paths
-        except ImportError as exc:
-            raise QgsProcessingException(self.tr("A library is missing ({0}): {1}").format(exc, SETUP_HINT))
         out_model = options.pop("out_model")
 
         def work(callbacks):
+            from ..engine.search import AutoDL
+
             autodl = AutoDL(options["in_data"], total_time_limit=options["total_time_limit"],
                             mode=options["autodl_mode"], networks=options["networks"],
                             pretrained_model=options["pretrained_model"],
@@ -156,13 +134,9 @@ class TrainUsingAutoDL(QgsProcessingAlgorithm):
             autodl.fit()
             return autodl.save(out_model, sidecars=True)
 
-        task = EngineTask(self.tr("Train Using AutoDL"), work, feedback)
-        try:
-            written = task.run_here()
-        except Cancelled:
-            raise QgsProcessingException(self.tr("Cancelled: nothing was written."))
-        except (InputDataError, SearchFailed) as exc:
-            raise QgsProcessingException(str(exc))
+        written = self.run_engine(self.tr("Train Using AutoDL"), work, feedback)
+        from ..engine.search.autodl import sidecar_paths
+
         report, leaderboard = sidecar_paths(written)
         return {self.OUT_MODEL: str(written), self.OUTPUT_MODEL_FILE: str(written), self.REPORT_FILE: str(report),
                 self.LEADERBOARD_FILE: str(leaderboard)}

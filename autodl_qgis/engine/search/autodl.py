@@ -25,7 +25,7 @@ from ..budget import TimeBudget
 from ..data import TrainingData
 from ..data.dataset import make_datasets
 from ..devices import resolve_device
-from ..errors import InputDataError
+from ..errors import InputDataError, SearchFailed
 from ..networks.registry import NETWORKS, NetworkSpec, check_device, get_spec, networks_for
 from ..networks import UnsupportedNetworkError
 from ..package import build_model_definition, open_package, write_package
@@ -37,10 +37,6 @@ from . import report
 BASIC, ADVANCED = "BASIC", "ADVANCED"
 SKIPPED = "skipped"
 MIN_TRIAL_SECONDS = 20.0  # below this a tuning trial cannot train and validate anything useful
-
-
-class SearchFailed(Exception):
-    """Every candidate failed: there is no model to package."""
 
 
 class _SearchCallbacks:

@@ -1,0 +1,60 @@
+"""Detect Objects Using Deep Learning (autodl:detectobjectsusingdeeplearning): a .dlpk's detector over a raster,
+objects out as polygons."""
+from __future__ import annotations
+
+from qgis.core import QgsProcessingParameterNumber, QgsProcessingParameterVectorDestination
+
+from .inference import ModelOnRasterAlgorithm
+
+
+class DetectObjectsUsingDeepLearning(ModelOnRasterAlgorithm):
+    OUT_DETECTED_OBJECTS = "out_detected_objects"
+    THRESHOLD, MAX_OVERLAP_RATIO = "threshold", "max_overlap_ratio"
+
+    def name(self) -> str:
+        return "detectobjectsusingdeeplearning"
+
+    def displayName(self) -> str:  # noqa: N802 - QGIS API name
+        return self.tr("Detect Objects Using Deep Learning")
+
+    def tags(self) -> list[str]:
+        return self.tr("deep learning,object detection,inference,dlpk").split(",")
+
+    def shortHelpString(self) -> str:  # noqa: N802 - QGIS API name
+        return self.tr(
+            "Runs a trained object detection model on a raster and writes the objects it finds as polygons in the "
+            "raster's coordinate reference system, with their class name (Class), class value (ClassValue) and "
+            "confidence (Confidence). Objects found twice where tiles overlap are kept once.\n\n"
+            "<b>Output Detected Objects</b> (out_detected_objects): a GeoPackage, Shapefile, GeoJSON or "
+            "FlatGeobuf file.\n"
+            "<b>Threshold</b> (threshold): the lowest confidence kept, 0.5 by default.\n"
+            "<b>Max Overlap Ratio</b> (max_overlap_ratio): two objects of one class overlapping more than this "
+            "(intersection over union) are one object; the more confident is kept.\n") + self.common_help()
+
+    def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API name
+        self.add_model_parameters()
+        self.addParameter(QgsProcessingParameterVectorDestination(
+            self.OUT_DETECTED_OBJECTS, self.tr("Output Detected Objects")))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.THRESHOLD, self.tr("Threshold"), type=QgsProcessingParameterNumber.Double, defaultValue=0.5,
+            minValue=0.0, maxValue=1.0))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.MAX_OVERLAP_RATIO, self.tr("Max Overlap Ratio"), type=QgsProcessingParameterNumber.Double,
+            defaultValue=0.3, minValue=0.0, maxValue=1.0))
+        self.add_tiling_parameters()
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
+        options = self.engine_options(parameters, context)
+        out = self.parameterAsOutputLayer(parameters, self.OUT_DETECTED_OBJECTS, context)
+        threshold = self.parameterAsDouble(parameters, self.THRESHOLD, context)
+        overlap_ratio = self.parameterAsDouble(parameters, self.MAX_OVERLAP_RATIO, context)
+
+        def work(callbacks):
+            from ..engine.infer import detect_objects
+
+            return detect_objects(out_path=out, confidence=threshold, nms_threshold=overlap_ratio,
+                                  callbacks=callbacks, **options)
+
+        result = self.run_engine(self.displayName(), work, feedback)
+        feedback.pushInfo(self.tr("{0} objects found").format(result.objects))
+        return {self.OUT_DETECTED_OBJECTS: str(result.path)}

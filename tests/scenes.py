@@ -1,0 +1,95 @@
+"""Georeferenced test scenes: mosaics of synthetic chips with known objects, their label polygons, and small
+trained packages to run on them."""
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from osgeo import ogr, osr
+
+from autodl_qgis.engine.data import TrainingData
+from autodl_qgis.engine.data.esri import ClassInfo
+from autodl_qgis.engine.data.synthetic import synthetic_chip
+from autodl_qgis.engine.data.writer import write_raster
+from autodl_qgis.engine.networks.registry import get_spec
+from autodl_qgis.engine.package import build_model_definition, write_package
+from autodl_qgis.engine.train import TrainConfig
+from autodl_qgis.engine.train.candidate import train_candidate
+
+GEOTRANSFORM = (500000.0, 0.5, 0.0, 4100000.0, 0.0, -0.5)
+CLASSES = [ClassInfo(1, "pool", (230, 159, 0)), ClassInfo(2, "building", (86, 180, 233))]
+
+
+def package_from(data: TrainingData, network: str, backbone: str, epochs: int, path: Path) -> Path:
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        candidate = train_candidate(data, network, torch.device("cpu"), TrainConfig(max_epochs=epochs, batch_size=5),
+                                    backbone=backbone, pretrained=False, val_fraction=0.15)
+    result = candidate.result
+    emd = build_model_definition(
+        network=network, library=get_spec(network).library, backbone=backbone, task=data.task,
+        classes=data.classes, chip_size=data.chip_size, bands=data.header.bands, dtype=data.header.dtype,
+        image_space=data.image_space, statistics=data.band_statistics, metrics=result.metrics,
+        metric_name=result.metric_name, training={}, data_format=data.format)
+    return write_package(path, emd, result.best_state)
+
+
+def mosaic_scene(tmp_path: Path, crs: bool = True):
+    """A 192 px mosaic of 3 x 3 synthetic chips (objects of the training sizes) plus one object across the seam
+    of the first inference tiles (64 px tiles, 16 px overlap: windows start at 0, 48, 96, ...)."""
+    rng = np.random.default_rng(11)
+    image = np.zeros((3, 192, 192), np.uint8)
+    class_map = np.zeros((192, 192), np.int64)
+    boxes, values = [], []
+    for row in range(3):
+        for col in range(3):
+            chip, chip_map, chip_boxes, chip_values, _ = synthetic_chip(rng, 64, 3, "uint8", CLASSES)
+            image[:, row * 64:(row + 1) * 64, col * 64:(col + 1) * 64] = chip
+            class_map[row * 64:(row + 1) * 64, col * 64:(col + 1) * 64] = chip_map
+            boxes += (chip_boxes + [col * 64, row * 64, col * 64, row * 64]).tolist()
+            values += chip_values.tolist()
+    seam = [54.0, 100.0, 74.0, 114.0]  # spans x = 56..64, where tiles 0 and 48 meet
+    boxes, values = zip(*[(b, v) for b, v in zip(boxes, values)
+                          if b[2] <= seam[0] or b[0] >= seam[2] or b[3] <= seam[1] or b[1] >= seam[3]])
+    x0, y0, x1, y1 = (int(v) for v in seam)
+    reference = image[:, class_map == 1][:, 0] if (class_map == 1).any() else np.array([210, 150, 90])
+    image[:, y0:y1, x0:x1] = reference[:, None, None]
+    class_map[y0:y1, x0:x1] = 1
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(32633)
+    path = tmp_path / "scene.tif"
+    write_raster(path, image, GEOTRANSFORM, srs.ExportToWkt() if crs else None)
+    return path, class_map, list(boxes) + [seam], list(values) + [1]
+
+
+def map_box(box):
+    """Pixel box (x0, y0, x1, y1) of the scene as map coordinates (xmin, ymin, xmax, ymax)."""
+    x0, dx, _, y0, _, dy = GEOTRANSFORM
+    return [x0 + box[0] * dx, y0 + box[3] * dy, x0 + box[2] * dx, y0 + box[1] * dy]
+
+
+def write_label_polygons(path: Path, boxes, values) -> Path:
+    """The scene's objects as a GeoPackage of polygons with a class value field and a Classname field."""
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(32633)
+    source = ogr.GetDriverByName("GPKG").CreateDataSource(str(path))
+    layer = source.CreateLayer("objects", srs, ogr.wkbPolygon)
+    layer.CreateField(ogr.FieldDefn("classvalue", ogr.OFTInteger))
+    layer.CreateField(ogr.FieldDefn("Classname", ogr.OFTString))
+    names = {c.value: c.name for c in CLASSES}
+    for box, value in zip(boxes, values):
+        xmin, ymin, xmax, ymax = map_box(box)
+        feature = ogr.Feature(layer.GetLayerDefn())
+        feature.SetField("classvalue", int(value))
+        feature.SetField("Classname", names[value])
+        feature.SetGeometry(ogr.CreateGeometryFromWkt(
+            f"POLYGON(({xmin} {ymin},{xmax} {ymin},{xmax} {ymax},{xmin} {ymax},{xmin} {ymin}))"))
+        layer.CreateFeature(feature)
+    source = None
+    return path
+
+
+def iou(a, b) -> float:
+    inter = max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
