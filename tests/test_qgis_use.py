@@ -101,8 +101,9 @@ def test_export_train_detect_chain_finds_objects_in_their_footprints(scene, tmp_
                     f'{{"type": "Polygon", "coordinates": [[[{x0}, {y0}], [{x0 + 128 * dx}, {y0}], '
                     f'[{x0 + 128 * dx}, {y0 + 192 * dy}], [{x0}, {y0 + 192 * dy}], [{x0}, {y0}]]]}}}}], '
                     '"crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32633"}}}')
-    out = processing.run(DETECT, {"in_raster": str(raster), "in_model_definition": str(model), "mask": str(mask),
-                                  "threshold": 0.3, "out_detected_objects": str(tmp_path / "objects.gpkg")})["out_detected_objects"]
+    out = processing.run(DETECT, {"in_raster": str(raster), "in_model_definition": str(model),
+                                  "mask": str(mask), "threshold": 0.3,
+                                  "out_detected_objects": str(tmp_path / "objects.gpkg")})["out_detected_objects"]
     source = ogr.Open(out)
     layer = source.GetLayer(0)
     assert layer.GetSpatialRef().GetAuthorityCode(None) == "32633"

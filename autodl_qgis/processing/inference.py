@@ -10,8 +10,8 @@ from qgis.PyQt.QtCore import QCoreApplication
 from .algorithm import AutodlAlgorithm
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("ModelOnRasterAlgorithm", text)
+# the strings both algorithms share, in one context (pylupdate5 reads it from each call)
+translate = QCoreApplication.translate
 
 
 class ModelOnRasterAlgorithm(AutodlAlgorithm):
@@ -21,42 +21,49 @@ class ModelOnRasterAlgorithm(AutodlAlgorithm):
 
     @staticmethod
     def common_help() -> str:
-        return _tr(
-            "<b>Input Raster</b> (in_raster): the raster to process, with the bands the model was trained on.\n"
-            "<b>Model Definition</b> (in_model_definition): a deep learning package (.dlpk) written by Train Using "
-            "AutoDL.\n"
-            "<b>Processing Extent</b> (extent): only this area is processed; the whole raster by default.\n"
-            "<b>Processing Mask</b> (mask): polygons outside which nothing is processed.\n"
-            "<b>Tile Size</b> (tile_size): pixels per tile; 0 uses the model's chip size.\n"
-            "<b>Overlap</b> (overlap): pixels shared by neighbouring tiles; each tile is trusted in its centre "
-            "only, so nothing shows at tile seams. -1 uses a quarter of the tile.\n"
-            "<b>Batch Size</b> (batch_size): tiles per forward pass; lower it when the GPU runs out of memory.\n"
-            "<b>Device</b> (device, advanced): auto (a GPU when there is one), cpu, or cuda:N.")
+        return translate("ModelOnRasterAlgorithm", "<b>Input Raster</b> (in_raster): the raster to process, with the "
+                         "bands the model was trained on.\n"
+                         "<b>Model Definition</b> (in_model_definition): a deep learning package (.dlpk) written by "
+                         "Train Using AutoDL.\n"
+                         "<b>Processing Extent</b> (extent): only this area is processed; the whole raster by "
+                         "default.\n"
+                         "<b>Processing Mask</b> (mask): polygons outside which nothing is processed.\n"
+                         "<b>Tile Size</b> (tile_size): pixels per tile; 0 uses the model's chip size.\n"
+                         "<b>Overlap</b> (overlap): pixels shared by neighbouring tiles; each tile is trusted in its "
+                         "centre only, so nothing shows at tile seams. -1 uses a quarter of the tile.\n"
+                         "<b>Batch Size</b> (batch_size): tiles per forward pass; lower it when the GPU runs out of "
+                         "memory.\n"
+                         "<b>Device</b> (device, advanced): auto (a GPU when there is one), cpu, or cuda:N.")
 
     def add_model_parameters(self) -> None:
-        self.addParameter(QgsProcessingParameterRasterLayer(self.IN_RASTER, _tr("Input Raster")))
+        self.addParameter(QgsProcessingParameterRasterLayer(
+            self.IN_RASTER, translate("ModelOnRasterAlgorithm", "Input Raster")))
         self.addParameter(QgsProcessingParameterFile(
-            self.IN_MODEL_DEFINITION, _tr("Model Definition"), behavior=QgsProcessingParameterFile.File,
-            fileFilter=_tr("Deep learning package (*.dlpk)")))
+            self.IN_MODEL_DEFINITION, translate("ModelOnRasterAlgorithm", "Model Definition"),
+            behavior=QgsProcessingParameterFile.File,
+            fileFilter=translate("ModelOnRasterAlgorithm", "Deep learning package (*.dlpk)")))
 
     def add_tiling_parameters(self) -> None:
-        self.addParameter(QgsProcessingParameterExtent(self.EXTENT, _tr("Processing Extent"), optional=True))
+        self.addParameter(QgsProcessingParameterExtent(
+            self.EXTENT, translate("ModelOnRasterAlgorithm", "Processing Extent"), optional=True))
         self.addParameter(QgsProcessingParameterFeatureSource(
-            self.MASK, _tr("Processing Mask"), [QgsProcessing.TypeVectorPolygon], optional=True))
+            self.MASK, translate("ModelOnRasterAlgorithm", "Processing Mask"), [QgsProcessing.TypeVectorPolygon],
+            optional=True))
         self.addParameter(QgsProcessingParameterNumber(
-            self.TILE_SIZE, _tr("Tile Size"), defaultValue=0, minValue=0))
+            self.TILE_SIZE, translate("ModelOnRasterAlgorithm", "Tile Size"), defaultValue=0, minValue=0))
         self.addParameter(QgsProcessingParameterNumber(
-            self.OVERLAP, _tr("Overlap"), defaultValue=-1, minValue=-1))
+            self.OVERLAP, translate("ModelOnRasterAlgorithm", "Overlap"), defaultValue=-1, minValue=-1))
         self.addParameter(QgsProcessingParameterNumber(
-            self.BATCH_SIZE, _tr("Batch Size"), defaultValue=4, minValue=1))
+            self.BATCH_SIZE, translate("ModelOnRasterAlgorithm", "Batch Size"), defaultValue=4, minValue=1))
         self.add_device_parameter()
 
     def engine_options(self, parameters, context) -> dict:
         """The keyword arguments both engine functions take, plus the model and raster paths."""
         layer = self.parameterAsRasterLayer(parameters, self.IN_RASTER, context)
         if layer is None or layer.providerType() != "gdal":
-            raise QgsProcessingException(_tr("The input raster must be a raster layer GDAL reads (a file or a GDAL "
-                                             "data source), not a web or database service."))
+            raise QgsProcessingException(translate(
+                "ModelOnRasterAlgorithm", "The input raster must be a raster layer GDAL reads (a file or a GDAL data "
+                "source), not a web or database service."))
         extent = None
         if parameters.get(self.EXTENT):
             rect = self.parameterAsExtent(parameters, self.EXTENT, context, layer.crs())
@@ -67,7 +74,8 @@ class ModelOnRasterAlgorithm(AutodlAlgorithm):
             request = QgsFeatureRequest().setDestinationCrs(layer.crs(), context.transformContext())
             union = QgsGeometry.unaryUnion([f.geometry() for f in source.getFeatures(request) if f.hasGeometry()])
             if union.isEmpty():
-                raise QgsProcessingException(_tr("The processing mask has no polygons."))
+                raise QgsProcessingException(
+                    translate("ModelOnRasterAlgorithm", "The processing mask has no polygons."))
             mask = union.asWkt()
         tile = self.parameterAsInt(parameters, self.TILE_SIZE, context)
         overlap = self.parameterAsInt(parameters, self.OVERLAP, context)

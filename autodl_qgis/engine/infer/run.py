@@ -55,10 +55,13 @@ class _Run:
     def batches(self, batch_size: int, callbacks: Callbacks, what: str) -> Iterator[tuple[list[Window], torch.Tensor]]:
         """Batches of tiles as normalised tensors on the device, with cancel checks and progress."""
         normalise = normaliser(self.package.emd["NormalizationStats"], len(self.source.bands))
-        done = 0
+        done, row = 0, None
         for start in range(0, len(self.windows), batch_size):
             check_cancel(callbacks)
             batch = self.windows[start:start + batch_size]
+            if batch[0].y != row:  # a new row of tiles: GDAL's cache would otherwise keep every block read
+                self.source.dataset.FlushCache()
+                row = batch[0].y
             images = np.stack([normalise(self.source.read(w, self.tile)) for w in batch])
             yield batch, torch.from_numpy(images).to(self.device)
             done += len(batch)
@@ -177,6 +180,42 @@ def _write_detections(path: Path, driver: str, source, boxes, scores, labels, va
     data = None  # closes and flushes the file
 
 
+class _BlockRowWriter:
+    """Writes a single-band raster from the tiles' cores, which arrive row of tiles by row of tiles: rows are
+    buffered until whole rows of the file's blocks are complete, so each (compressed) block is written once and
+    memory holds about one block row, whatever the raster's size."""
+
+    def __init__(self, dataset, dtype):
+        self.dataset, self.band = dataset, dataset.GetRasterBand(1)
+        self.block_rows = self.band.GetBlockSize()[1]
+        self.buffer = np.zeros((0, dataset.RasterXSize), dtype)
+        self.top = 0  # file row of the buffer's first row
+
+    def put(self, x: int, y: int, values: np.ndarray) -> None:
+        bottom = y - self.top + values.shape[0]
+        if bottom > self.buffer.shape[0]:
+            grown = np.zeros((bottom, self.buffer.shape[1]), self.buffer.dtype)
+            grown[:self.buffer.shape[0]] = self.buffer
+            self.buffer = grown
+        self.buffer[y - self.top:bottom, x:x + values.shape[1]] = values
+
+    def complete_above(self, y: int) -> None:
+        """Rows above ``y`` are final: write the whole block rows among them."""
+        rows = (y - self.top) // self.block_rows * self.block_rows
+        if rows > 0:
+            self._write(rows)
+
+    def close(self) -> None:
+        if self.buffer.shape[0]:
+            self._write(self.buffer.shape[0])
+        self.dataset.FlushCache()
+
+    def _write(self, rows: int) -> None:
+        self.band.WriteArray(self.buffer[:rows], 0, self.top)
+        self.dataset.FlushCache()  # to disk now, not held in GDAL's cache
+        self.buffer, self.top = self.buffer[rows:].copy(), self.top + rows
+
+
 def classify_pixels(model_path, raster_path, out_path, *, tile_size: int | None = None, overlap: int | None = None,
                     batch_size: int = 4, extent: tuple[float, float, float, float] | None = None,
                     mask_wkt: str | None = None, device: str = "auto",
@@ -191,6 +230,7 @@ def classify_pixels(model_path, raster_path, out_path, *, tile_size: int | None 
                 callbacks)
     lut = np.array([0] + [c.value for c in run.package.classes])  # index 0 = background / NoData
     dtype, numpy_type = (gdal.GDT_Byte, np.uint8) if lut.max() < 256 else (gdal.GDT_UInt16, np.uint16)
+    lut = lut.astype(numpy_type)
     region = run.region
     counts: dict[int, int] = {}
     with run.package, _written_in_place(out_path) as tmp:
@@ -207,18 +247,20 @@ def classify_pixels(model_path, raster_path, out_path, *, tile_size: int | None 
             table.SetColorEntry(int(c.value), (*c.color, 255))
         band.SetRasterColorTable(table)
         band.SetNoDataValue(0)
+        writer = _BlockRowWriter(target, numpy_type)
         with torch.no_grad():
             for batch, images in run.batches(batch_size, callbacks, "classifying pixels"):
                 indices = run.model.predict(images).argmax(1).cpu().numpy()
                 for window, index in zip(batch, indices):
                     cx0, cy0, cx1, cy1 = core(window, run.overlap, region)
+                    writer.complete_above(cy0 - region.y)
                     values = lut[index[cy0 - window.y:cy1 - window.y, cx0 - window.x:cx1 - window.x]]
                     if run.mask is not None:
                         values[~run.mask.pixels(cx0, cy0, cx1, cy1)] = 0
-                    band.WriteArray(values.astype(numpy_type), cx0 - region.x, cy0 - region.y)
+                    writer.put(cx0 - region.x, cy0 - region.y, values)
                     for value, number in zip(*np.unique(values, return_counts=True)):
                         counts[int(value)] = counts.get(int(value), 0) + int(number)
-        band.FlushCache()
-        band = target = None  # closes the file before it moves
+        writer.close()
+        band = target = writer = None  # closes the file before it moves
     callbacks.log(f"classified raster written to {out_path}")
     return InferenceResult(out_path, len(run.windows), class_pixels=counts)
