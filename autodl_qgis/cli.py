@@ -45,6 +45,20 @@ def _make_sample(args) -> int:
     return 0
 
 
+def _export(args) -> int:
+    from .engine.data.export import export_training_data
+    from .engine.progress import TerminalCallbacks
+
+    result = export_training_data(args.raster, args.out_folder, args.labels, class_field=args.class_field,
+                                  labels_layer=args.labels_layer, metadata_format=args.format,
+                                  chip_size=args.chip_size, stride=args.stride, image_format=args.image_format,
+                                  only_chips_with_features=not args.all_tiles, buffer_radius=args.buffer_radius,
+                                  callbacks=TerminalCallbacks())
+    print(f"{result.folder}: {result.chips} chips, {len(result.classes)} classes "
+          f"({result.skipped} windows without features skipped)")
+    return 0
+
+
 def _networks(args) -> int:
     from .engine.networks import NETWORKS
 
@@ -155,6 +169,21 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--classes", type=int, default=2)
     sample.add_argument("--seed", type=int, default=0)
     sample.set_defaults(run=_make_sample)
+
+    export = commands.add_parser("export", help="cut a raster and its labels into a training-data folder")
+    export.add_argument("raster", help="georeferenced imagery GDAL reads")
+    export.add_argument("labels", help="labelled polygons (any OGR vector) or a classified raster")
+    export.add_argument("out_folder", help="new folder to write (must not exist or be empty)")
+    export.add_argument("--class-field", help="field with each feature's class (whole numbers or names)")
+    export.add_argument("--labels-layer", help="layer of a multi-layer vector file (default: the first)")
+    export.add_argument("--format", default="Classified_Tiles", choices=FORMATS)
+    export.add_argument("--chip-size", type=int, default=256)
+    export.add_argument("--stride", type=int, help="step between chips in pixels (default: the chip size)")
+    export.add_argument("--image-format", default="tif", choices=("tif", "png", "jpg"))
+    export.add_argument("--all-tiles", action="store_true", help="keep chips without any labelled feature too")
+    export.add_argument("--buffer-radius", type=float, default=0.0,
+                        help="map units: turns points and lines into polygons")
+    export.set_defaults(run=_export)
 
     networks = commands.add_parser("networks", help="list the networks AutoDL can train")
     networks.add_argument("--json", action="store_true", help="print one JSON list")

@@ -107,3 +107,20 @@ def test_outputs_replace_existing_files_only_when_complete(classifier, tmp_path)
         "classes.tif", "scene.tfw", "scene.tif"]
     with pytest.raises(InputDataError, match="not a vector format"):
         detect_objects(classifier, scene, tmp_path / "objects.txt", device="cpu")
+
+
+def test_cli_exports_chips_and_detects(detector, tmp_path, capsys):
+    from scenes import write_label_polygons
+
+    scene, _, boxes, values = mosaic_scene(tmp_path)
+    labels = write_label_polygons(tmp_path / "objects.gpkg", boxes, values)
+    assert main(["export", str(scene), str(labels), str(tmp_path / "chips"), "--class-field", "classvalue",
+                 "--format", PASCAL_VOC, "--chip-size", "64", "--stride", "32"]) == 0
+    assert TrainingData.open(tmp_path / "chips").format == PASCAL_VOC
+    assert main(["export", str(scene), str(labels), str(tmp_path / "again"), "--class-field", "missing",
+                 "--chip-size", "64"]) == 2
+    assert "missing" in capsys.readouterr().err and not (tmp_path / "again").exists()
+    assert main(["detect", str(detector), str(scene), str(tmp_path / "objects.geojson"), "--device", "cpu"]) == 0
+    assert "object(s) from 16 tile(s)" in capsys.readouterr().out
+    source = ogr.Open(str(tmp_path / "objects.geojson"))
+    assert source.GetLayer(0).GetFeatureCount() > 0

@@ -50,12 +50,11 @@ class RasterSource:
     def read(self, window: Window, tile: int) -> np.ndarray:
         """The window's bands as float32 (bands, tile, tile), zero-padded past the raster's edge."""
         out = np.zeros((len(self.bands), tile, tile), np.float32)
-        for i, band in enumerate(self.bands):
-            data = self.dataset.GetRasterBand(band).ReadAsArray(window.x, window.y, window.width, window.height)
-            if data is None:
-                raise InputDataError(f"cannot be read at pixel {window.x}, {window.y}", self.path,
-                                     "The raster is damaged or unreadable: check it with gdalinfo -checksum")
-            out[i, :window.height, :window.width] = data
+        data = self.dataset.ReadAsArray(window.x, window.y, window.width, window.height, band_list=self.bands)
+        if data is None:
+            raise InputDataError(f"cannot be read at pixel {window.x}, {window.y}", self.path,
+                                 "The raster is damaged or unreadable: check it with gdalinfo -checksum")
+        out[:, :window.height, :window.width] = data.reshape(len(self.bands), window.height, window.width)
         return out
 
 

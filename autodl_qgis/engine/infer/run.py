@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,19 +54,28 @@ class _Run:
     mask: Mask | None
 
     def batches(self, batch_size: int, callbacks: Callbacks, what: str) -> Iterator[tuple[list[Window], torch.Tensor]]:
-        """Batches of tiles as normalised tensors on the device, with cancel checks and progress."""
+        """Batches of tiles as normalised tensors on the device, with cancel checks and progress. The next batch is
+        read on another thread while the model works on this one (GDAL reads without holding the GIL)."""
         normalise = normaliser(self.package.emd["NormalizationStats"], len(self.source.bands))
-        done, row = 0, None
-        for start in range(0, len(self.windows), batch_size):
-            check_cancel(callbacks)
-            batch = self.windows[start:start + batch_size]
-            if batch[0].y != row:  # a new row of tiles: GDAL's cache would otherwise keep every block read
+        batches = [self.windows[start:start + batch_size] for start in range(0, len(self.windows), batch_size)]
+        row = [batches[0][0].y] if batches else []
+
+        def read(batch: list[Window]) -> np.ndarray:
+            if batch[0].y != row[0]:  # a new row of tiles: GDAL's cache would otherwise keep every block read
                 self.source.dataset.FlushCache()
-                row = batch[0].y
-            images = np.stack([normalise(self.source.read(w, self.tile)) for w in batch])
-            yield batch, torch.from_numpy(images).to(self.device)
-            done += len(batch)
-            callbacks.progress(done / len(self.windows), f"{what}: tile {done} of {len(self.windows)}")
+                row[0] = batch[0].y
+            return np.stack([normalise(self.source.read(w, self.tile)) for w in batch])
+
+        done = 0
+        with ThreadPoolExecutor(max_workers=1) as reader:
+            pending = reader.submit(read, batches[0]) if batches else None
+            for i, batch in enumerate(batches):
+                check_cancel(callbacks)
+                images = pending.result()
+                pending = reader.submit(read, batches[i + 1]) if i + 1 < len(batches) else None
+                yield batch, torch.from_numpy(images).to(self.device)
+                done += len(batch)
+                callbacks.progress(done / len(self.windows), f"{what}: tile {done} of {len(self.windows)}")
 
 
 def _open(model_path, raster_path, task: str, tile_size, overlap, device, extent, mask_wkt, callbacks) -> _Run:
@@ -232,7 +242,7 @@ def classify_pixels(model_path, raster_path, out_path, *, tile_size: int | None 
     dtype, numpy_type = (gdal.GDT_Byte, np.uint8) if lut.max() < 256 else (gdal.GDT_UInt16, np.uint16)
     lut = lut.astype(numpy_type)
     region = run.region
-    counts: dict[int, int] = {}
+    counts = np.zeros(len(lut), np.int64)  # pixels per class index written
     with run.package, _written_in_place(out_path) as tmp:
         target = gdal.GetDriverByName("GTiff").Create(str(tmp), region.width, region.height, 1, dtype,
                                                       options=["COMPRESS=LZW", "TILED=YES", "BIGTIFF=IF_SAFER"])
@@ -254,13 +264,13 @@ def classify_pixels(model_path, raster_path, out_path, *, tile_size: int | None 
                 for window, index in zip(batch, indices):
                     cx0, cy0, cx1, cy1 = core(window, run.overlap, region)
                     writer.complete_above(cy0 - region.y)
-                    values = lut[index[cy0 - window.y:cy1 - window.y, cx0 - window.x:cx1 - window.x]]
+                    kept = index[cy0 - window.y:cy1 - window.y, cx0 - window.x:cx1 - window.x]
                     if run.mask is not None:
-                        values[~run.mask.pixels(cx0, cy0, cx1, cy1)] = 0
-                    writer.put(cx0 - region.x, cy0 - region.y, values)
-                    for value, number in zip(*np.unique(values, return_counts=True)):
-                        counts[int(value)] = counts.get(int(value), 0) + int(number)
+                        kept = np.where(run.mask.pixels(cx0, cy0, cx1, cy1), kept, 0)
+                    writer.put(cx0 - region.x, cy0 - region.y, lut[kept])
+                    counts += np.bincount(kept.ravel(), minlength=len(lut))
         writer.close()
         band = target = writer = None  # closes the file before it moves
     callbacks.log(f"classified raster written to {out_path}")
-    return InferenceResult(out_path, len(run.windows), class_pixels=counts)
+    return InferenceResult(out_path, len(run.windows),
+                           class_pixels={int(v): int(n) for v, n in zip(lut, counts) if n})

@@ -1,0 +1,177 @@
+"""Inference benchmark: throughput of Classify Pixels against the bare model forward on the same tiles, and peak
+memory on a small and a large raster, measured side by side in one run.
+
+    .venv/bin/python scripts/bench_infer.py [--throughput-size 2048] [--small 4096] [--large 16384]
+
+Targets (issue 6): pipeline pixels/s >= 0.90 x raw forward; peak RSS(large) <= 1.2 x peak RSS(small).
+The model is a randomly initialised package (accuracy does not matter here, only the work per tile).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+GEOTRANSFORM = (500000.0, 0.5, 0.0, 4100000.0, 0.0, -0.5)
+
+
+def make_package(path: Path, network: str, backbone: str, tile: int) -> Path:
+    import torch
+
+    from autodl_qgis.engine.data import CLASSIFIED_TILES, PIXEL_CLASSIFICATION, BandStatistics, ClassInfo
+    from autodl_qgis.engine.networks import build_network
+    from autodl_qgis.engine.networks.registry import get_spec
+    from autodl_qgis.engine.package import build_model_definition, write_package
+
+    torch.manual_seed(0)
+    classes = [ClassInfo(1, "water", (0, 0, 255)), ClassInfo(2, "building", (255, 0, 0))]
+    model = build_network(network, num_classes=2, in_channels=3, chip_size=(tile, tile), backbone=backbone,
+                          pretrained=False)
+    stats = BandStatistics(mean=(120.0,) * 3, std=(50.0,) * 3, min=(0.0,) * 3, max=(255.0,) * 3, source="benchmark")
+    emd = build_model_definition(
+        network=network, library=get_spec(network).library, backbone=backbone, task=PIXEL_CLASSIFICATION,
+        classes=classes, chip_size=(tile, tile), bands=3, dtype="uint8", image_space="MAP_SPACE", statistics=stats,
+        metrics={}, metric_name="mIoU", training={}, data_format=CLASSIFIED_TILES)
+    return write_package(path, emd, model.state_dict())
+
+
+def make_raster(path: Path, size: int) -> Path:
+    """A size x size 3-band GeoTIFF written a strip at a time (noise with bright squares)."""
+    import numpy as np
+    from osgeo import gdal, osr
+
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(32633)
+    ds = gdal.GetDriverByName("GTiff").Create(str(path), size, size, 3, gdal.GDT_Byte,
+                                              options=["TILED=YES", "COMPRESS=LZW", "BIGTIFF=IF_SAFER"])
+    ds.SetGeoTransform(GEOTRANSFORM)
+    ds.SetProjection(srs.ExportToWkt())
+    rng = np.random.default_rng(0)
+    strip = 1024
+    for y in range(0, size, strip):
+        rows = min(strip, size - y)
+        block = rng.integers(60, 120, (3, rows, size), dtype=np.uint8)
+        block[:, ::64, :] = 230
+        for band in range(3):
+            ds.GetRasterBand(band + 1).WriteArray(block[band], 0, y)
+        ds.FlushCache()
+    ds = None
+    return path
+
+
+def child_classify(model: str, raster: str, out: str, tile: int, batch: int) -> None:
+    """Runs in a fresh process: one classification, then prints peak RSS and time as JSON."""
+    import resource
+
+    from autodl_qgis.engine.infer import classify_pixels
+    from autodl_qgis.engine.progress import SilentCallbacks
+
+    class SetupClock(SilentCallbacks):
+        """Notes when the package is open and the model built (the engine logs the tiling then)."""
+        ready = None
+
+        def log(self, message: str) -> None:
+            self.ready = self.ready or time.perf_counter()
+
+    clock = SetupClock()
+    start = time.perf_counter()
+    result = classify_pixels(model, raster, out, tile_size=tile, batch_size=batch, device="cpu", callbacks=clock)
+    end = time.perf_counter()
+    print(json.dumps({"seconds": end - start, "tiling_seconds": end - clock.ready, "tiles": result.tiles,
+                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def classify_in_child(model: Path, raster: Path, out: Path, tile: int, batch: int) -> dict:
+    code = (f"import sys; sys.path.insert(0, {str(REPO)!r}); sys.path.insert(0, {str(REPO / 'scripts')!r}); "
+            f"import bench_infer; bench_infer.child_classify({str(model)!r}, {str(raster)!r}, {str(out)!r}, "
+            f"{tile}, {batch})")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    if run.returncode:
+        raise SystemExit(run.stderr[-3000:])
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def raw_forward_seconds(model_path: Path, raster: Path, tile: int, batch: int) -> tuple[float, int]:
+    """The bare model on the very tiles the pipeline reads, already in memory and normalised."""
+    import numpy as np
+    import torch
+
+    from autodl_qgis.engine.infer.raster import normaliser, open_raster, region_window, tile_windows
+    from autodl_qgis.engine.package import open_package
+
+    with open_package(model_path) as package:
+        model = package.build("cpu")
+        source = open_raster(raster, package.emd["ExtractBands"])
+        normalise = normaliser(package.emd["NormalizationStats"], 3)
+        windows = list(tile_windows(region_window(source.geotransform, source.width, source.height), tile,
+                                    tile // 4))
+        tiles = [torch.from_numpy(np.stack([normalise(source.read(w, tile)) for w in windows[i:i + batch]]))
+                 for i in range(0, len(windows), batch)]
+        start = time.perf_counter()
+        with torch.no_grad():
+            for images in tiles:
+                model.predict(images).argmax(1)
+        return time.perf_counter() - start, len(windows)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--network", default="UnetClassifier")
+    parser.add_argument("--backbone", default="resnet18")
+    parser.add_argument("--tile", type=int, default=256)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--throughput-size", type=int, default=2048)
+    parser.add_argument("--small", type=int, default=4096)
+    parser.add_argument("--large", type=int, default=16384)
+    parser.add_argument("--memory-tile", type=int, default=1024,
+                        help="tile size of the memory runs (fewer, larger tiles keep the 16384 px run short on CPU)")
+    parser.add_argument("--throughput-only", action="store_true", help="skip the (long, on CPU) memory runs")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="autodl-bench-infer-") as work:
+        work = Path(work)
+        model = make_package(work / "model.dlpk", args.network, args.backbone, args.tile)
+        raster = make_raster(work / "throughput.tif", args.throughput_size)
+        # throughput: pipeline and raw forward alternate, twice each; the best of each is compared. The pipeline's
+        # tiling time runs from the model being ready to the output being closed: reading, normalising,
+        # forward, argmax, writing; opening the package and building the network is reported apart
+        pipeline, setup, raw = [], [], []
+        for _ in range(2):
+            measured = classify_in_child(model, raster, work / "out.tif", args.tile, args.batch)
+            pipeline.append(round(measured["tiling_seconds"], 2))
+            setup.append(round(measured["seconds"] - measured["tiling_seconds"], 2))
+            seconds, tiles = raw_forward_seconds(model, raster, args.tile, args.batch)
+            raw.append(round(seconds, 2))
+        pixels = args.throughput_size ** 2
+        print(f"throughput on {args.throughput_size}^2 px, {tiles} tiles of {args.tile} px, {args.network} "
+              f"({args.backbone}), CPU:")
+        print(f"  Classify Pixels pipeline: {pixels / min(pipeline):12.0f} px/s  (runs {pipeline} s, plus "
+              f"{setup} s to open the package and build the model)")
+        print(f"  raw model forward:        {pixels / min(raw):12.0f} px/s  (runs {raw} s)")
+        ratio = min(raw) / min(pipeline)
+        print(f"  ratio pipeline / raw: {ratio:.3f} (target >= 0.90)")
+
+        if args.throughput_only:
+            return 0 if ratio >= 0.90 else 1
+        peaks = {}
+        for size in (args.small, args.large):
+            big = make_raster(work / f"raster_{size}.tif", size)
+            measured = classify_in_child(model, big, work / f"classes_{size}.tif", args.memory_tile, 2)
+            peaks[size] = measured["peak_rss_mb"]
+            print(f"peak RSS classifying {size}^2 px ({measured['tiles']} tiles of {args.memory_tile} px): "
+                  f"{measured['peak_rss_mb']:.0f} MB in {measured['seconds']:.0f} s")
+            big.unlink()
+        growth = peaks[args.large] / peaks[args.small]
+        print(f"  ratio peak RSS {args.large}^2 / {args.small}^2: {growth:.3f} (target <= 1.2)")
+    return 0 if ratio >= 0.90 and growth <= 1.2 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
