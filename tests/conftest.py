@@ -35,3 +35,20 @@ def synthetic(tmp_path_factory):
         return made[key]
 
     return make
+
+
+class CancelAfter:
+    """Engine callbacks that ask to cancel once ``checks`` cancel checks have passed (a user pressing Cancel)."""
+
+    def __init__(self, checks: int):
+        self.checks, self.calls = checks, 0
+
+    def progress(self, fraction: float, message: str) -> None:
+        pass
+
+    def log(self, message: str) -> None:
+        pass
+
+    def is_canceled(self) -> bool:
+        self.calls += 1
+        return self.calls > self.checks

@@ -8,6 +8,7 @@ from autodl_qgis.engine.data import CLASSIFIED_TILES, FORMATS, KITTI, PASCAL_VOC
 from autodl_qgis.engine.data.export import export_training_data
 from autodl_qgis.engine.errors import InputDataError
 from autodl_qgis.engine.progress import Cancelled, SilentCallbacks
+from conftest import CancelAfter
 
 WIDTH, HEIGHT, PIXEL, X0, Y0, CHIP = 256, 192, 0.5, 500000.0, 4100000.0, 64
 NAMES = {1: "pool", 2: "building"}
@@ -182,15 +183,8 @@ def test_stride_and_progress(inputs, tmp_path):
 
 
 def test_cancel_leaves_nothing(inputs, tmp_path):
-    class CancelSoon(SilentCallbacks):
-        calls = 0
-
-        def is_canceled(self):
-            self.calls += 1
-            return self.calls > 3
-
     with pytest.raises(Cancelled):
-        _export(inputs, tmp_path / "out", only_chips_with_features=False, callbacks=CancelSoon())
+        _export(inputs, tmp_path / "out", only_chips_with_features=False, callbacks=CancelAfter(3))
     assert list(tmp_path.iterdir()) == []
 
 

@@ -14,6 +14,7 @@ from autodl_qgis.engine.package import open_package
 from autodl_qgis.engine.progress import Cancelled, SilentCallbacks
 from autodl_qgis.engine.search import AutoDL, SearchFailed
 from autodl_qgis.engine.train import candidate as candidate_module
+from conftest import CancelAfter
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -168,15 +169,8 @@ def test_cancel_writes_nothing_and_keeps_an_existing_model(synthetic, tmp_path):
     out = tmp_path / "model.dlpk"
     out.write_bytes(b"previous model")
 
-    class CancelSoon(SilentCallbacks):
-        calls = 0
-
-        def is_canceled(self):
-            self.calls += 1
-            return self.calls > 3
-
     with pytest.raises(Cancelled):
-        _autodl(synthetic(CLASSIFIED_TILES, num_chips=12), networks="UnetClassifier", callbacks=CancelSoon()).fit()
+        _autodl(synthetic(CLASSIFIED_TILES, num_chips=12), networks="UnetClassifier", callbacks=CancelAfter(3)).fit()
     assert out.read_bytes() == b"previous model" and [p.name for p in tmp_path.iterdir()] == ["model.dlpk"]
 
 

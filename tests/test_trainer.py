@@ -10,12 +10,13 @@ from autodl_qgis.engine.budget import TimeBudget
 from autodl_qgis.engine.data import CLASSIFIED_TILES, TrainingData
 from autodl_qgis.engine.data.dataset import make_datasets
 from autodl_qgis.engine.networks.adapters.base import ModelAdapter
-from autodl_qgis.engine.progress import Cancelled, SilentCallbacks
+from autodl_qgis.engine.progress import Cancelled
 from autodl_qgis.engine.train import (CANCELLED, COMPLETED, DEADLINE, EARLY_STOPPED, FAILED, TrainConfig,
                                       Trainer)
 from autodl_qgis.engine.train.batch_size import find_batch_size
 from autodl_qgis.engine.train.metrics import DetectionMetrics, PixelMetrics
 from autodl_qgis.engine.train.trainer import learning_rate_factor
+from conftest import CancelAfter
 
 
 class SmallSegmenter(ModelAdapter):
@@ -76,17 +77,9 @@ def test_deadline_is_honoured_and_the_best_model_so_far_is_kept(tiles):
 
 
 def test_cancel_stops_within_an_iteration(tiles):
-    class CancelAfter(SilentCallbacks):
-        def __init__(self):
-            self.checks = 0
-
-        def is_canceled(self):
-            self.checks += 1
-            return self.checks > 5
-
     start = time.monotonic()
     with pytest.raises(Cancelled):
-        _trainer(tiles, callbacks=CancelAfter(), max_epochs=100, batch_size=2).fit()
+        _trainer(tiles, callbacks=CancelAfter(5), max_epochs=100, batch_size=2).fit()
     assert time.monotonic() - start < 5
 
 
