@@ -76,16 +76,18 @@ def _train(args) -> int:
     from .engine.progress import TerminalCallbacks
     from .engine.search import AutoDL, SearchFailed
 
+    from .engine.outputs import check_output_location
+
     out = Path(args.out_model)
     if out.suffix.lower() != ".dlpk":
         out = out.with_name(out.name + ".dlpk")
-    if out.is_dir():
-        raise InputDataError("is a folder", out, "Give a file name for the model, e.g. model.dlpk")
+    check_output_location(out)
     autodl = AutoDL(args.in_data, total_time_limit=args.total_time_limit, mode=args.autodl_mode,
                     networks=args.networks, pretrained_model=args.pretrained_model,
                     save_evaluated_models=args.save_evaluated_models, device=args.device,
                     callbacks=TerminalCallbacks(), work_dir=args.work_dir, storage=args.storage,
-                    pretrained_backbones=not args.no_pretrained_backbones, max_epochs=args.max_epochs)
+                    pretrained_backbones=not args.no_pretrained_backbones, max_epochs=args.max_epochs,
+                    study_name=args.study, resume=args.resume)
     try:
         autodl.fit()
     except SearchFailed as exc:
@@ -100,6 +102,15 @@ def _train(args) -> int:
     else:
         print(f"{path}: {best['network']} ({best['backbone']}), validation {best['metric_name']} "
               f"{best['metric']:.4f}")
+    return 0
+
+
+def _worker(args) -> int:
+    from .engine.progress import TerminalCallbacks
+    from .engine.search import AutoDL
+
+    trained = AutoDL.join(args.storage, args.study, device=args.device, callbacks=TerminalCallbacks()).work()
+    print(f"worker done: {trained} candidate(s) trained for {args.study}")
     return 0
 
 
@@ -199,13 +210,25 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--save-evaluated-models", action="store_true",
                        help="also save every evaluated model, in <out_model>_evaluated_models/")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    train.add_argument("--work-dir", help="folder for the search's state (default: a temporary folder)")
-    train.add_argument("--storage", help="Optuna storage URL for ADVANCED tuning (default: SQLite in the work dir)")
+    train.add_argument("--work-dir", help="folder for the search's record and candidates (default: a temporary "
+                                          "folder); shared with workers on other machines")
+    train.add_argument("--storage", help="Optuna storage URL workers can reach, e.g. postgresql://user:pw@host/db "
+                                         "(default: SQLite in the work folder)")
+    train.add_argument("--study", help="name of the search in the storage (workers join it by this name)")
+    train.add_argument("--resume", action="store_true",
+                       help="continue the search recorded in --work-dir (after a crash) instead of starting one")
     train.add_argument("--max-epochs", type=int, help="cap on epochs per candidate (default: the time decides)")
     train.add_argument("--no-pretrained-backbones", action="store_true",
                        help="start from random weights instead of looking for ImageNet weights")
     train.add_argument("--json", action="store_true", help="print the result as JSON")
     train.set_defaults(run=_train)
+
+    worker = commands.add_parser("worker", help="join a search started with --storage/--study and train some of "
+                                                "its candidates")
+    worker.add_argument("--storage", required=True, help="the Optuna storage URL the search was started with")
+    worker.add_argument("--study", required=True, help="the search's name")
+    worker.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    worker.set_defaults(run=_worker)
 
     show = commands.add_parser("show", help="describe a .dlpk or .emd model")
     show.add_argument("model")

@@ -20,7 +20,8 @@ log() { printf '[setup %4ss] %s\n' "$(( $(date +%s) - t0 ))" "$*"; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 apt_packages=(qgis python3-qgis qgis-providers gdal-bin python3-gdal python3-venv python3-dev
-              qttools5-dev-tools pyqt5-dev-tools build-essential)
+              qttools5-dev-tools pyqt5-dev-tools build-essential
+              postgresql)  # shared searches; the tests start a throw-away server of their own
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

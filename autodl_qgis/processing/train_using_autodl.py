@@ -101,6 +101,9 @@ class TrainUsingAutoDL(AutodlAlgorithm):
             from ..engine.errors import InputDataError
             from ..engine.networks.registry import networks_for
 
+            from ..engine.outputs import check_output_location
+
+            check_output_location(options["out_model"])
             data = TrainingData.open(options["in_data"])
             suitable = {s.name for s in networks_for(data.task, data.format)}
             wrong = [n for n in options["networks"] or [] if n not in suitable]
@@ -115,8 +118,6 @@ class TrainUsingAutoDL(AutodlAlgorithm):
             return False, str(exc)
         except ImportError as exc:
             return False, self.missing_library(exc)
-        if options["out_model"].is_dir():
-            return False, self.tr("{0} is a folder: give a file name such as model.dlpk").format(options["out_model"])
         return True, ""
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name

@@ -6,6 +6,10 @@ candidate finishes (early, by failure or by being skipped). ADVANCED: the first 
 BASIC; the second half runs an Optuna study (TPE sampler, median pruner fed per-epoch validation metrics) over the
 best two networks, their other backbones, learning rate, batch size and augmentation strength. The best model so far
 wins when time runs out.
+
+Every candidate is recorded as it finishes (see record.py): a search killed mid-way resumes from its work folder, and
+workers on other processes or machines can share it through a common Optuna storage (e.g. PostgreSQL) and work
+folder; the process that started the search packages the best model.
 """
 from __future__ import annotations
 
@@ -15,8 +19,8 @@ import io
 import json
 import os
 import shutil
+import socket
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -30,9 +34,10 @@ from ..networks.registry import NETWORKS, NetworkSpec, check_device, get_spec, n
 from ..networks import UnsupportedNetworkError
 from ..package import build_model_definition, open_package, write_package
 from ..progress import Callbacks, SilentCallbacks, check_cancel
-from ..train import FAILED, TrainConfig
+from ..train import TrainConfig, TrainResult
 from ..train.candidate import Candidate, train_candidate
 from . import report
+from .record import EVALUATION, TUNING, SearchRecord
 
 BASIC, ADVANCED = "BASIC", "ADVANCED"
 SKIPPED = "skipped"
@@ -55,13 +60,6 @@ class _SearchCallbacks:
         return self.parent.is_canceled()
 
 
-@dataclass
-class _Best:
-    candidate: Candidate
-    state: dict
-    row: dict
-
-
 class AutoDL:
     """``AutoDL(data, total_time_limit=2, mode="BASIC", networks=None).fit().save("model.dlpk")``."""
 
@@ -69,7 +67,11 @@ class AutoDL:
                  networks: list[str] | str | None = None, pretrained_model: str | os.PathLike | None = None,
                  save_evaluated_models: bool = False, device: str = "auto", callbacks: Callbacks | None = None,
                  work_dir: str | os.PathLike | None = None, storage: str | None = None, seed: int = 42,
-                 val_fraction: float = 0.1, pretrained_backbones: bool = True, max_epochs: int | None = None):
+                 val_fraction: float = 0.1, pretrained_backbones: bool = True, max_epochs: int | None = None,
+                 study_name: str | None = None, resume: bool = False):
+        """``work_dir`` keeps the search's record and candidates (a temporary folder by default); ``storage`` is an
+        Optuna storage URL shared with workers (default: SQLite in the work folder); ``resume`` continues the search
+        recorded in ``work_dir`` instead of starting one."""
         self.data = data if isinstance(data, TrainingData) else TrainingData.open(data)
         if not (isinstance(total_time_limit, (int, float)) and total_time_limit > 0):
             raise InputDataError(f"total_time_limit must be a positive number of hours, not {total_time_limit!r}",
@@ -82,15 +84,40 @@ class AutoDL:
         self.callbacks = callbacks or SilentCallbacks()
         self.save_evaluated_models = save_evaluated_models
         self.work_dir = Path(work_dir) if work_dir else None
-        self.storage = storage
+        if resume and self.work_dir is None:
+            raise InputDataError("resuming needs the work folder of the search", None, "Give work_dir (--work-dir)")
+        self.storage, self.study_name, self.resume = storage, study_name, resume
         self.seed, self.val_fraction = seed, val_fraction
         self.pretrained_backbones, self.max_epochs = pretrained_backbones, max_epochs
         self.pretrained = open_package(pretrained_model) if pretrained_model else None
         self.specs = self._select_networks(networks)
-        self._rows: list[dict] = []
-        self._best: _Best | None = None
-        self._evaluated: list[Path] = []
-        self._fitted = False
+        self._record: SearchRecord | None = None
+        self._best_model = None
+
+    @classmethod
+    def join(cls, storage: str, study_name: str, device: str = "auto",
+             callbacks: Callbacks | None = None) -> "AutoDL":
+        """A worker for the search that another process started with this storage and study name."""
+        record = SearchRecord.join(storage, study_name)
+        plan = record.plan
+        autodl = cls(plan["data"], total_time_limit=max(plan["ends"] - time.time(), 1.0) / 3600, mode=plan["mode"],
+                     networks=plan["networks"], pretrained_model=plan["pretrained_model"], device=device,
+                     callbacks=callbacks, work_dir=record.work_dir, storage=storage, seed=plan["seed"],
+                     val_fraction=plan["val_fraction"], pretrained_backbones=plan["pretrained_backbones"],
+                     max_epochs=plan["max_epochs"], study_name=study_name)
+        autodl._record = record
+        return autodl
+
+    def work(self) -> int:
+        """As a worker: trains candidates of the shared search until none is left or its time is up; returns how
+        many this process trained. The process that started the search packages the result."""
+        plan = self._record.plan
+        budget = TimeBudget(max(0.0, plan["ends"] - time.time()))
+        self._budget = budget
+        before = len(self._record.rows())
+        self.callbacks.log(f"worker joined {self._record.study.study_name}: {budget.remaining():.0f} s left")
+        self._search(budget)
+        return len(self._record.rows()) - before
 
     # -- selection -------------------------------------------------------------------------------------------------
 
@@ -134,51 +161,83 @@ class AutoDL:
         # 3% held back for what happens between iterations (building networks, the last validation, bookkeeping)
         budget = TimeBudget(self.total_seconds * 0.97)
         self._budget = budget
-        self._staging = Path(self._work_dir(), "evaluated")
+        self._open_record(budget)
         self.callbacks.log(f"AutoDL {self.mode}: {len(self.specs)} network(s), {self.total_seconds / 3600:.3g} h, "
-                           f"device {self.device}, {len(self.data.chips)} chips ({self.data.format})")
-        if self.mode == BASIC or self.pretrained is not None:
-            self._evaluate(self.specs, budget)
-        else:
-            self._evaluate(self.specs, budget.child(budget.remaining() / 2))
-            self._tune(budget)
-        self._fitted = True
-        if self._best is None:
-            reasons = "; ".join(f"{r['network']}: {r['reason']}" for r in self._rows)
+                           f"device {self.device}, {len(self.data.chips)} chips ({self.data.format}); record in "
+                           f"{self._record.work_dir}")
+        self._search(budget)
+        while self._record.running() and not budget.expired():  # workers finishing their candidates
+            check_cancel(self.callbacks)
+            time.sleep(1.0)
+        best = self._record.best()
+        if best is None:
+            reasons = "; ".join(f"{r['network']}: {r['reason']}" for r in self._record.rows())
             raise SearchFailed(f"every candidate failed ({reasons})")
-        self.callbacks.progress(1.0, f"best: {self._best.row['network']} ({self._best.row['backbone']}) "
-                                     f"{self._best.row['metric_name']} {self._best.row['metric']:.4f}")
+        row = best.user_attrs["row"]
+        self.callbacks.progress(1.0, f"best: {row['network']} ({row['backbone']}) {row['metric_name']} "
+                                     f"{row['metric']:.4f}")
         return self
 
-    def _evaluate(self, specs: list[NetworkSpec], phase: TimeBudget) -> None:
-        for i, spec in enumerate(specs):
-            check_cancel(self.callbacks)
+    def _open_record(self, budget: TimeBudget) -> None:
+        now = time.time()
+        deadlines = {"ends": now + budget.total,
+                     "evaluation_ends": now + (budget.total / 2 if self._tunes() else budget.total)}
+        if self.resume:
+            self._record = SearchRecord.resume(self.work_dir, self.seed)
+            for key, value in deadlines.items():  # a resumed search has the time limit given now
+                self._record.study.set_user_attr(key, value)
+            self.callbacks.log(f"resuming: {len(self._record.rows())} candidate(s) already done")
+            return
+        plan = {"data": str(self.data.folder), "mode": self.mode, "networks": [s.name for s in self.specs],
+                "pretrained_model": str(self.pretrained.path) if self.pretrained is not None else None,
+                "seed": self.seed, "val_fraction": self.val_fraction, "max_epochs": self.max_epochs,
+                "pretrained_backbones": self.pretrained_backbones, **deadlines}
+        runnable, skipped = [], []
+        for spec in self.specs:
             try:
                 check_device(spec, self.device)
+                backbone = self.pretrained.backbone if self.pretrained is not None else spec.default_backbone
+                runnable.append((spec.name, backbone))
             except UnsupportedNetworkError as exc:
                 self.callbacks.log(f"skipping {spec.name}: {exc}")
-                self._record(spec.name, spec.default_backbone, None, {}, "evaluation", status=SKIPPED,
-                             reason=str(exc))
-                continue
-            left = [s for s in specs[i:] if s.cpu or self.device.type == "cuda"]
-            share = phase.child(phase.remaining() / max(1, len(left)))
-            self.callbacks.log(f"training {spec.name} ({spec.default_backbone}) for up to {share.total:.0f} s")
-            backbone = self.pretrained.backbone if self.pretrained is not None else spec.default_backbone
-            candidate = self._train(spec, backbone, TrainConfig(max_epochs=self.max_epochs, seed=self.seed), share)
-            self._record_candidate(candidate, {}, "evaluation")
+                skipped.append(_row(spec.name, spec.default_backbone, None, {}, EVALUATION, status=SKIPPED,
+                                    reason=str(exc)))
+        self._record = SearchRecord.start(self._work_dir(), self.storage, self.study_name, plan, runnable,
+                                          self.seed)
+        for row in skipped:
+            self._record.add_finished(row)
 
-    def _train(self, spec, backbone, config, budget, strength: float = 1.0, on_epoch=None) -> Candidate:
+    def _tunes(self) -> bool:
+        return self.mode == ADVANCED and self.pretrained is None
+
+    def _search(self, budget: TimeBudget) -> None:
+        """Evaluation candidates while any is queued, then (ADVANCED) tuning trials: the part every worker runs."""
+        phase = budget.child(max(0.0, min(budget.remaining(), self._record.plan["evaluation_ends"] - time.time())))
+        while (trial := self._record.next_evaluation()) is not None:
+            spec, backbone = get_spec(trial.user_attrs["network"]), trial.user_attrs["backbone"]
+            share = phase.child(phase.remaining() / (self._record.waiting_evaluations() + 1))
+            self.callbacks.log(f"training {spec.name} ({backbone}) for up to {share.total:.0f} s")
+            candidate = self._train(trial, spec, backbone, TrainConfig(max_epochs=self.max_epochs, seed=self.seed),
+                                    share)
+            self._finish(trial, candidate, {}, EVALUATION)
+        if self._tunes():
+            self._tune(budget)
+
+    def _train(self, trial, spec, backbone, config, budget, strength: float = 1.0, on_epoch=None) -> Candidate:
         callbacks = _SearchCallbacks(self.callbacks, self._budget)
         initial = self.pretrained.state_dict() if self.pretrained is not None else None
-        return train_candidate(self.data, spec.name, self.device, config, budget, callbacks, backbone=backbone,
-                               pretrained=self.pretrained_backbones and self.pretrained is None,
-                               val_fraction=self.val_fraction, augment_strength=strength, on_epoch=on_epoch,
-                               initial_state=initial)
+        try:
+            return train_candidate(self.data, spec.name, self.device, config, budget, callbacks, backbone=backbone,
+                                   pretrained=self.pretrained_backbones and self.pretrained is None,
+                                   val_fraction=self.val_fraction, augment_strength=strength, on_epoch=on_epoch,
+                                   initial_state=initial)
+        except BaseException:  # cancelled (or interrupted): the trial is not left running for the others
+            self._record.abandon(trial)
+            raise
 
     def _tune(self, budget: TimeBudget) -> None:
-        import optuna
-
-        ranked = sorted((r for r in self._rows if r["metric"] is not None), key=lambda r: -r["metric"])
+        rows = self._record.rows()
+        ranked = sorted((r for r in rows if r["metric"] is not None), key=lambda r: -r["metric"])
         top = []
         for row in ranked:
             if row["network"] not in top:
@@ -188,14 +247,8 @@ class AutoDL:
             self.callbacks.log("no network trained successfully in the evaluation half: nothing to tune")
             return
         seconds_per_network = {r["network"]: max(MIN_TRIAL_SECONDS, r["train_seconds"]) for r in ranked}
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        storage = self.storage or f"sqlite:///{Path(self._work_dir(), 'optuna.db')}"
-        study = optuna.create_study(study_name=f"autodl-{self.data.folder.name}-{int(time.time())}",
-                                    storage=storage, direction="maximize",
-                                    sampler=optuna.samplers.TPESampler(seed=self.seed),
-                                    pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1))
-        self.callbacks.log(f"tuning {', '.join(top)} with Optuna for {budget.remaining():.0f} s ({storage})")
-        number = 0
+        study = self._record.study
+        self.callbacks.log(f"tuning {', '.join(top)} with Optuna for {budget.remaining():.0f} s")
         while budget.remaining() >= MIN_TRIAL_SECONDS:
             check_cancel(self.callbacks)
             trial = study.ask()
@@ -207,8 +260,7 @@ class AutoDL:
             params = {"learning_rate": learning_rate, "batch_size": batch_size or None,
                       "augment_strength": strength}
             share = budget.child(min(budget.remaining(), seconds_per_network[spec.name]))
-            number += 1
-            self.callbacks.log(f"trial {number}: {spec.name} ({backbone}) lr {learning_rate:.2g}, "
+            self.callbacks.log(f"trial {trial.number}: {spec.name} ({backbone}) lr {learning_rate:.2g}, "
                                f"batch {batch_size or 'auto'}, augmentation {strength:.2f}")
 
             def report_epoch(epoch: int, score: float, trial=trial) -> bool:
@@ -216,50 +268,28 @@ class AutoDL:
                 return trial.should_prune()
 
             config = TrainConfig(max_epochs=self.max_epochs, learning_rate=learning_rate,
-                                 batch_size=batch_size or None, seed=self.seed + number)
-            candidate = self._train(spec, backbone, config, share, strength, report_epoch)
-            result = candidate.result
-            if result.status == FAILED or result.best_metric is None:
-                study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            elif result.status == "pruned":
-                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-            else:
-                study.tell(trial, result.best_metric)
-            self._record_candidate(candidate, params, "tuning", trial=number)
+                                 batch_size=batch_size or None, seed=self.seed + trial.number)
+            candidate = self._train(trial, spec, backbone, config, share, strength, report_epoch)
+            self._finish(trial, candidate, params, TUNING)
 
     # -- bookkeeping -----------------------------------------------------------------------------------------------
 
-    def _record(self, network, backbone, result, params, phase, status=None, reason=None, trial=None) -> dict:
-        row = {
-            "network": network, "backbone": backbone, "status": status or result.status, "phase": phase,
-            "trial": trial, "metric_name": result.metric_name if result else None,
-            "metric": result.best_metric if result else None,
-            "epochs": result.epochs if result else 0, "batch_size": result.batch_size if result else None,
-            "train_seconds": round(result.train_seconds, 2) if result else 0.0,
-            "learning_rate": params.get("learning_rate"), "augment_strength": params.get("augment_strength", 1.0),
-            "reason": reason if reason is not None else (result.reason if result else None),
-        }
-        self._rows.append(row)
-        return row
-
-    def _record_candidate(self, candidate: Candidate, params: dict, phase: str, trial=None) -> None:
+    def _finish(self, trial, candidate: Candidate, params: dict, phase: str) -> None:
+        """Records the candidate (its weights as a package in the work folder) and lets its model go."""
         result = candidate.result
-        row = self._record(candidate.network, candidate.backbone, result, params, phase, trial=trial)
+        row = _row(candidate.network, candidate.backbone, result, params, phase, trial=trial.number)
+        package = None
+        if candidate.model is not None and result.best_state is not None:
+            package = self._write(self._record.package_path(trial), candidate, result.best_state, row)
+        self._record.finish(trial, row, json.loads(json.dumps(result.summary(), default=float)), package)
         message = f"{candidate.network} ({candidate.backbone}): {result.status}"
         if result.best_metric is not None:
             message += f", {result.metric_name} {result.best_metric:.4f}"
         if result.reason:
             message += f" ({result.reason})"
         self.callbacks.log(message)
-        if candidate.model is not None and result.best_state is not None:
-            if self.save_evaluated_models:
-                name = f"{len(self._evaluated) + 1:02d}_{candidate.network}_{candidate.backbone}.dlpk"
-                self._evaluated.append(self._write(self._staging / name, candidate, result.best_state, row))
-            if self._best is None or result.best_metric > self._best.row["metric"]:
-                self._best = _Best(candidate, result.best_state, row)
-        if self._best is None or self._best.candidate is not candidate:
-            candidate.model = None  # release weights that will not be packaged
-            result.best_state = None
+        # the weights are on disk: memory does not grow from one candidate to the next
+        candidate.model = result.best_state = None
         gc.collect()
         if self.device.type == "cuda":
             torch.cuda.empty_cache()
@@ -278,36 +308,48 @@ class AutoDL:
 
     def leaderboard(self) -> list[dict]:
         """Every candidate, best first (failed and skipped ones last, with their reasons)."""
-        ordered = sorted(self._rows, key=lambda r: (r["metric"] is None, -(r["metric"] or 0.0)))
+        rows = self._record.rows() if self._record is not None else []
+        ordered = sorted(rows, key=lambda r: (r["metric"] is None, -(r["metric"] or 0.0)))
         return [{"rank": i, **row} for i, row in enumerate(ordered, start=1)]
+
+    def _best_candidate(self) -> tuple[Candidate, dict, dict]:
+        """The best candidate rebuilt from its package (model on the device), its weights and its row."""
+        best = self._record.best() if self._record is not None else None
+        if best is None:
+            raise SearchFailed("fit() has not produced a model")
+        row = dict(best.user_attrs["row"])
+        with open_package(self._record.candidates / best.user_attrs["package"]) as package:
+            state = package.state_dict()
+            model = package.build(self.device)
+        result = TrainResult(**best.user_attrs["result"])
+        return Candidate(row["network"], row["backbone"], result, [], model), state, row
 
     def best_model(self):
         """The best network (an adapter in eval mode holding its best weights)."""
-        if self._best is None:
-            raise SearchFailed("fit() has not produced a model")
-        return self._best.candidate.model.eval()
+        if self._best_model is None:
+            self._best_model = self._best_candidate()[0].model
+        return self._best_model.eval()
 
     @property
     def best(self) -> dict:
-        return dict(self._best.row) if self._best else {}
+        best = self._record.best() if self._record is not None else None
+        return dict(best.user_attrs["row"]) if best is not None else {}
 
     def save(self, path: str | os.PathLike, sidecars: bool = False) -> Path:
         """Writes the best model as a .dlpk (atomically); with save_evaluated_models, every evaluated model too, in
         ``<name>_evaluated_models/`` beside it; with ``sidecars``, the report and leaderboard beside it as well
         (see :func:`sidecar_paths`)."""
-        if self._best is None:
-            raise SearchFailed("fit() has not produced a model")
+        candidate, state, row = self._best_candidate()
         path = Path(path)
         if path.suffix.lower() != ".dlpk":
             path = path.with_name(path.name + ".dlpk")
         extras = {}
-        out = self._write(path, self._best.candidate, self._best.state, self._best.row, with_report=True,
-                          extras_out=extras)
-        if self.save_evaluated_models and self._evaluated:
+        out = self._write(path, candidate, state, row, with_report=True, extras_out=extras)
+        if self.save_evaluated_models:
             folder = path.with_name(f"{path.stem}_evaluated_models")
             folder.mkdir(parents=True, exist_ok=True)
-            for staged in self._evaluated:
-                shutil.copy2(staged, folder / staged.name)
+            for i, (staged, done) in enumerate(self._record.packages(), start=1):
+                shutil.copy2(staged, folder / f"{i:02d}_{done['network']}_{done['backbone']}.dlpk")
         if sidecars:
             for target, name in zip(sidecar_paths(out), ("report.html", "leaderboard.csv")):
                 tmp = target.with_name(f".{target.name}.tmp")
@@ -359,6 +401,20 @@ class AutoDL:
         return report.render_report(title=f"AutoDL model: {candidate.network}", summary=summary, rows=leaderboard,
                                     metric_name=result.metric_name, history=result.history,
                                     predictions_png=predictions)
+
+
+def _row(network, backbone, result, params, phase, status=None, reason=None, trial=None) -> dict:
+    """One leaderboard row (``worker``: the process that trained it, host:pid)."""
+    return {
+        "network": network, "backbone": backbone, "status": status or result.status, "phase": phase,
+        "trial": trial, "metric_name": result.metric_name if result else None,
+        "metric": result.best_metric if result else None,
+        "epochs": result.epochs if result else 0, "batch_size": result.batch_size if result else None,
+        "train_seconds": round(result.train_seconds, 2) if result else 0.0,
+        "learning_rate": params.get("learning_rate"), "augment_strength": params.get("augment_strength", 1.0),
+        "reason": reason if reason is not None else (result.reason if result else None),
+        "worker": f"{socket.gethostname()}:{os.getpid()}",
+    }
 
 
 def sidecar_paths(dlpk: Path) -> tuple[Path, Path]:
