@@ -72,8 +72,25 @@ def _networks(args) -> int:
     return 0
 
 
+def _join_torchrun(device: str) -> tuple[str, bool]:
+    """``--distributed``: the process group torchrun set up, this rank's device, and whether it is rank 0."""
+    import os
+
+    import torch
+
+    from .engine.train import distributed
+
+    cuda = device.startswith("cuda") or (device == "auto" and torch.cuda.is_available())
+    if distributed.init_from_environment("cuda" if cuda else "cpu") is None:
+        raise InputDataError("--distributed needs several processes started by torchrun", None,
+                             "Run: torchrun --nproc_per_node=N -m autodl_qgis train ... --distributed")
+    if cuda:
+        device = f"cuda:{os.environ.get('LOCAL_RANK', '0')}"
+    return device, distributed.rank() == 0
+
+
 def _train(args) -> int:
-    from .engine.progress import TerminalCallbacks
+    from .engine.progress import SilentCallbacks, TerminalCallbacks
     from .engine.search import AutoDL, SearchFailed
 
     from .engine.outputs import check_output_location
@@ -82,10 +99,15 @@ def _train(args) -> int:
     if out.suffix.lower() != ".dlpk":
         out = out.with_name(out.name + ".dlpk")
     check_output_location(out)
+    device, callbacks = args.device, TerminalCallbacks()
+    if args.distributed:
+        device, lead = _join_torchrun(device)
+        if not lead:
+            callbacks = SilentCallbacks()  # rank 0 reports and writes the model
     autodl = AutoDL(args.in_data, total_time_limit=args.total_time_limit, mode=args.autodl_mode,
                     networks=args.networks, pretrained_model=args.pretrained_model,
-                    save_evaluated_models=args.save_evaluated_models, device=args.device,
-                    callbacks=TerminalCallbacks(), work_dir=args.work_dir, storage=args.storage,
+                    save_evaluated_models=args.save_evaluated_models, device=device, callbacks=callbacks,
+                    work_dir=args.work_dir, storage=args.storage,
                     pretrained_backbones=not args.no_pretrained_backbones, max_epochs=args.max_epochs,
                     study_name=args.study, resume=args.resume)
     try:
@@ -93,6 +115,8 @@ def _train(args) -> int:
     except SearchFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    if args.distributed and not lead:
+        return 0
     path = autodl.save(out)
     best = autodl.best
     if args.json:
@@ -215,6 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--storage", help="Optuna storage URL workers can reach, e.g. postgresql://user:pw@host/db "
                                          "(default: SQLite in the work folder)")
     train.add_argument("--study", help="name of the search in the storage (workers join it by this name)")
+    train.add_argument("--distributed", action="store_true",
+                       help="train each candidate on all the processes torchrun starts (DistributedDataParallel: "
+                            "one per GPU, or CPU processes with gloo)")
     train.add_argument("--resume", action="store_true",
                        help="continue the search recorded in --work-dir (after a crash) instead of starting one")
     train.add_argument("--max-epochs", type=int, help="cap on epochs per candidate (default: the time decides)")

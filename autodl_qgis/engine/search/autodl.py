@@ -14,6 +14,7 @@ folder; the process that started the search packages the best model.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import gc
 import io
 import json
@@ -34,7 +35,7 @@ from ..networks.registry import NETWORKS, NetworkSpec, check_device, get_spec, n
 from ..networks import UnsupportedNetworkError
 from ..package import build_model_definition, open_package, write_package
 from ..progress import Callbacks, SilentCallbacks, check_cancel
-from ..train import TrainConfig, TrainResult
+from ..train import TrainConfig, TrainResult, distributed
 from ..train.candidate import Candidate, train_candidate
 from . import report
 from .record import EVALUATION, TUNING, SearchRecord
@@ -158,6 +159,24 @@ class AutoDL:
     # -- the search ------------------------------------------------------------------------------------------------
 
     def fit(self) -> "AutoDL":
+        if distributed.rank() != 0:
+            self._follow()
+            return self
+        try:
+            return self._fit()
+        finally:
+            distributed.from_rank0(None)  # the other ranks stop following
+
+    def _follow(self) -> None:
+        """Ranks other than 0 (torchrun): train each candidate rank 0 announces, in step with it, until it is
+        done. Rank 0 keeps the results."""
+        while (job := distributed.from_rank0()) is not None:
+            train_candidate(self.data, job["network"], self.device, TrainConfig(**job["config"]),
+                            TimeBudget(job["seconds"]), self.callbacks, backbone=job["backbone"],
+                            pretrained=job["pretrained"], val_fraction=self.val_fraction,
+                            augment_strength=job["strength"], initial_state=job["initial_state"])
+
+    def _fit(self) -> "AutoDL":
         # 3% held back for what happens between iterations (building networks, the last validation, bookkeeping)
         budget = TimeBudget(self.total_seconds * 0.97)
         self._budget = budget
@@ -226,11 +245,15 @@ class AutoDL:
     def _train(self, trial, spec, backbone, config, budget, strength: float = 1.0, on_epoch=None) -> Candidate:
         callbacks = _SearchCallbacks(self.callbacks, self._budget)
         initial = self.pretrained.state_dict() if self.pretrained is not None else None
+        pretrained = self.pretrained_backbones and self.pretrained is None
+        if distributed.active():  # the other ranks train the same candidate with it
+            distributed.from_rank0({"network": spec.name, "backbone": backbone, "config": dataclasses.asdict(config),
+                                    "seconds": budget.remaining(), "pretrained": pretrained, "strength": strength,
+                                    "initial_state": initial})
         try:
             return train_candidate(self.data, spec.name, self.device, config, budget, callbacks, backbone=backbone,
-                                   pretrained=self.pretrained_backbones and self.pretrained is None,
-                                   val_fraction=self.val_fraction, augment_strength=strength, on_epoch=on_epoch,
-                                   initial_state=initial)
+                                   pretrained=pretrained, val_fraction=self.val_fraction, augment_strength=strength,
+                                   on_epoch=on_epoch, initial_state=initial)
         except BaseException:  # cancelled (or interrupted): the trial is not left running for the others
             self._record.abandon(trial)
             raise

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from ..budget import TimeBudget
 from ..progress import Callbacks, Cancelled, SilentCallbacks, check_cancel
+from . import distributed
 from .batch_size import MIN_BATCH, find_batch_size, is_out_of_memory
 from .metrics import metrics_for
 
@@ -109,6 +110,9 @@ class Trainer:
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
         self.base_lr = self.config.lr_for(task)
         self._val_seconds = None
+        # launched by torchrun: each rank trains on its share of the chips, gradients averaged by DDP
+        self.distributed = distributed.active()
+        self._losses = self.adapter.losses
 
     # -- pieces ------------------------------------------------------------------------------------------------------
 
@@ -121,11 +125,15 @@ class Trainer:
         if workers is None:
             workers = 4 if self.device.type == "cuda" else 0
         generator = torch.Generator().manual_seed(self.config.seed)
+        sampler = None
+        if shuffle and self.distributed:  # every rank the same number of batches, of different chips
+            sampler = DistributedSampler(data, shuffle=True, seed=self.config.seed)
+        size = len(sampler) if sampler is not None else len(data)
         # a trailing batch of one chip breaks BatchNorm in train mode
-        drop_last = shuffle and len(data) > batch_size and len(data) % batch_size == 1
-        return DataLoader(data, batch_size=batch_size, shuffle=shuffle, collate_fn=self.collate_fn,
-                          num_workers=workers, generator=generator, drop_last=drop_last,
-                          pin_memory=self.device.type == "cuda", persistent_workers=False)
+        drop_last = shuffle and size > batch_size and size % batch_size == 1
+        return DataLoader(data, batch_size=batch_size, shuffle=shuffle and sampler is None, sampler=sampler,
+                          collate_fn=self.collate_fn, num_workers=workers, generator=generator,
+                          drop_last=drop_last, pin_memory=self.device.type == "cuda", persistent_workers=False)
 
     def _autocast(self):
         if self.amp_dtype is None:
@@ -137,9 +145,12 @@ class Trainer:
         targets = to_device(targets, self.device)
         optimizer.zero_grad(set_to_none=True)
         with self._autocast():
-            losses = objective.losses(images) if objective is not None else self.adapter.losses(images, targets)
+            losses = objective.losses(images) if objective is not None else self._losses(images, targets)
             loss = sum(losses.values())
-        if not torch.isfinite(loss):
+        non_finite = not torch.isfinite(loss)
+        if self.distributed and objective is None:
+            non_finite, = distributed.any_rank(non_finite)  # all ranks give up together
+        if non_finite:
             terms = ", ".join(f"{k}={v.item():.4g}" for k, v in losses.items())
             raise CandidateFailed(f"the loss became non-finite ({terms}); a lower learning rate may help")
         self.scaler.scale(loss).backward()
@@ -236,9 +247,11 @@ class Trainer:
     def _fit(self, result: TrainResult) -> None:
         torch.manual_seed(self.config.seed)
         self.callbacks.progress(0.0, f"{self.name}: choosing the batch size")
-        batch_size = self._probe_batch_size()
+        batch_size = distributed.smallest(self._probe_batch_size())
         result.batch_size = batch_size
         optimizer = self._optimizer()
+        if self.distributed:
+            self._losses = distributed.wrap(self.adapter, self.device)
         loader = self._loader(self.train_data, batch_size, shuffle=True)
         steps_per_epoch = max(1, len(loader))
         total_steps = self.config.max_epochs * steps_per_epoch if self.config.max_epochs else None
@@ -250,10 +263,14 @@ class Trainer:
         while stop is None:
             epoch += 1
             self.adapter.train()
+            if isinstance(loader.sampler, DistributedSampler):
+                loader.sampler.set_epoch(epoch)
             losses = []
             for images, targets in loader:
-                check_cancel(self.callbacks)
-                if self._out_of_training_time():
+                cancelled, late = distributed.any_rank(self.callbacks.is_canceled(), self._out_of_training_time())
+                if cancelled:
+                    raise Cancelled("cancelled by the user")
+                if late:
                     stop = DEADLINE
                     break
                 progress = self._progress(step, total_steps, started)
@@ -262,7 +279,7 @@ class Trainer:
                 try:
                     losses.append(self._step(optimizer, images, targets))
                 except Exception as exc:  # noqa: BLE001
-                    if not (is_out_of_memory(exc) and batch_size > 1):
+                    if not (is_out_of_memory(exc) and batch_size > 1) or self.distributed:
                         raise
                     batch_size = max(1, batch_size // 2)
                     result.batch_size = batch_size
@@ -279,6 +296,7 @@ class Trainer:
                     continue  # the epoch restarted after halving the batch
                 break
             metrics = self.evaluate(batch_size)
+            metrics = distributed.from_rank0(metrics)  # one set of decisions for all ranks
             score = metrics[result.metric_name]
             result.history.append({"epoch": epoch, "train_loss": sum(losses) / len(losses),
                                    result.metric_name: score, "lr": optimizer.param_groups[0]["lr"],
@@ -302,6 +320,8 @@ class Trainer:
                     stop = EARLY_STOPPED
                 elif self._out_of_training_time():
                     stop = DEADLINE
+            stop = distributed.from_rank0(stop)  # pruning and the clock are rank 0's
+        self._losses = self.adapter.losses
         result.status = stop
 
     def _progress(self, step: int, total_steps: int | None, started: float) -> float:
