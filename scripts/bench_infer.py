@@ -18,34 +18,15 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-
-GEOTRANSFORM = (500000.0, 0.5, 0.0, 4100000.0, 0.0, -0.5)
-
-
-def make_package(path: Path, network: str, backbone: str, tile: int) -> Path:
-    import torch
-
-    from autodl_qgis.engine.data import CLASSIFIED_TILES, PIXEL_CLASSIFICATION, BandStatistics, ClassInfo
-    from autodl_qgis.engine.networks import build_network
-    from autodl_qgis.engine.networks.registry import get_spec
-    from autodl_qgis.engine.package import build_model_definition, write_package
-
-    torch.manual_seed(0)
-    classes = [ClassInfo(1, "water", (0, 0, 255)), ClassInfo(2, "building", (255, 0, 0))]
-    model = build_network(network, num_classes=2, in_channels=3, chip_size=(tile, tile), backbone=backbone,
-                          pretrained=False)
-    stats = BandStatistics(mean=(120.0,) * 3, std=(50.0,) * 3, min=(0.0,) * 3, max=(255.0,) * 3, source="benchmark")
-    emd = build_model_definition(
-        network=network, library=get_spec(network).library, backbone=backbone, task=PIXEL_CLASSIFICATION,
-        classes=classes, chip_size=(tile, tile), bands=3, dtype="uint8", image_space="MAP_SPACE", statistics=stats,
-        metrics={}, metric_name="mIoU", training={}, data_format=CLASSIFIED_TILES)
-    return write_package(path, emd, model.state_dict())
+sys.path.insert(0, str(REPO / "tests"))
 
 
 def make_raster(path: Path, size: int) -> Path:
     """A size x size 3-band GeoTIFF written a strip at a time (noise with bright squares)."""
     import numpy as np
     from osgeo import gdal, osr
+
+    from scenes import GEOTRANSFORM
 
     srs = osr.SpatialReference()
     srs.ImportFromEPSG(32633)
@@ -137,7 +118,9 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="autodl-bench-infer-") as work:
         work = Path(work)
-        model = make_package(work / "model.dlpk", args.network, args.backbone, args.tile)
+        from scenes import untrained_package
+
+        model = untrained_package(work / "model.dlpk", args.network, args.backbone, args.tile)
         raster = make_raster(work / "throughput.tif", args.throughput_size)
         # throughput: pipeline and raw forward alternate, twice each; the best of each is compared. The pipeline's
         # tiling time runs from the model being ready to the output being closed: reading, normalising,

@@ -93,3 +93,22 @@ def write_label_polygons(path: Path, boxes, values) -> Path:
 def iou(a, b) -> float:
     inter = max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
     return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def untrained_package(path: Path, network: str = "UnetClassifier", backbone: str = "resnet18", tile: int = 64) -> Path:
+    """A package of a randomly initialised network (3 bands, the scene's classes): for runs where accuracy does not
+    matter (errors, throughput, memory)."""
+    from autodl_qgis.engine.data import CLASSIFIED_TILES, PASCAL_VOC, PIXEL_CLASSIFICATION, BandStatistics
+    from autodl_qgis.engine.networks import build_network
+
+    torch.manual_seed(0)
+    spec = get_spec(network)
+    model = build_network(network, num_classes=len(CLASSES), in_channels=3, chip_size=(tile, tile),
+                          backbone=backbone, pretrained=False)
+    stats = BandStatistics(mean=(120.0,) * 3, std=(50.0,) * 3, min=(0.0,) * 3, max=(255.0,) * 3, source="test")
+    pixels = spec.task == PIXEL_CLASSIFICATION
+    emd = build_model_definition(
+        network=network, library=spec.library, backbone=backbone, task=spec.task, classes=CLASSES,
+        chip_size=(tile, tile), bands=3, dtype="uint8", image_space="MAP_SPACE", statistics=stats, metrics={},
+        metric_name="mIoU" if pixels else "AP50", training={}, data_format=CLASSIFIED_TILES if pixels else PASCAL_VOC)
+    return write_package(path, emd, model.state_dict())

@@ -1,4 +1,6 @@
-"""Bad training-data folders: each gives one clear line naming the file and the fix, exit code 2, no traceback."""
+"""Bad input, gathered in one place: each case gives one clear line naming what is wrong, where and how to fix it,
+exit code 2, no traceback. Training-data folders (inspect), then model packages, rasters, labels and options of
+every command. (Engine-level checks of the same errors sit beside the code they test.)"""
 import json
 import shutil
 import subprocess
@@ -155,3 +157,64 @@ def test_no_traceback_from_the_command_line(tmp_path, synthetic):
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 2 and "Traceback" not in run.stderr and expected in run.stderr
     assert run.stdout == ""
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    """A scene with its label polygons, an untrained classifier and detector, and a one-band raster."""
+    import numpy as np
+
+    from autodl_qgis.engine.data.writer import write_raster
+    from scenes import GEOTRANSFORM, mosaic_scene, untrained_package, write_label_polygons
+
+    folder = tmp_path_factory.mktemp("bad_inputs")
+    scene, _, boxes, values = mosaic_scene(folder)
+    write_raster(folder / "grey.tif", np.zeros((1, 64, 64), np.uint8), GEOTRANSFORM, None)
+    (folder / "full").mkdir()
+    (folder / "full" / "keep.txt").write_text("earlier work")
+    (folder / "model.dlpk").mkdir()
+    (folder / "broken.dlpk").write_bytes(b"not a zip at all")
+    return {"folder": folder, "scene": scene, "labels": write_label_polygons(folder / "objects.gpkg", boxes, values),
+            "classifier": untrained_package(folder / "classifier.dlpk"),
+            "detector": untrained_package(folder / "detector.dlpk", "FasterRCNN")}
+
+
+# (name, command line with {placeholders} from the inputs fixture, expected text of the error line)
+COMMAND_CASES = [
+    ("package-not-a-zip", "show {folder}/broken.dlpk", "broken.dlpk: "),
+    ("package-missing", "show {folder}/absent.dlpk", "absent.dlpk: does not exist"),
+    ("classify-with-a-detector", "classify {detector} {scene} {folder}/x.tif", "is a object detection model. Use it "
+                                                                               "with Detect Objects"),
+    ("too-few-bands", "classify {classifier} {folder}/grey.tif {folder}/x.tif", "has 1 band(s) but the model reads"),
+    ("extent-outside", "classify {classifier} {scene} {folder}/x.tif --extent 0 0 1 1", "does not overlap the raster"),
+    ("classify-to-png", "classify {classifier} {scene} {folder}/x.png", "x.png: is not a GeoTIFF file name"),
+    ("detect-to-txt", "detect {detector} {scene} {folder}/x.txt", "x.txt: is not a vector format"),
+    ("raster-missing", "classify {classifier} {folder}/absent.tif {folder}/x.tif", "absent.tif: does not exist"),
+    ("class-field-missing", "export {scene} {labels} {folder}/chips1 --class-field kind --chip-size 64", "kind"),
+    ("chip-larger-than-raster", "export {scene} {labels} {folder}/chips2 --class-field classvalue",
+     "smaller than the 256 px chip size"),
+    ("export-into-used-folder", "export {scene} {labels} {folder}/full --class-field classvalue --chip-size 64",
+     "already exists and is not empty"),
+    ("model-path-is-a-folder", "train {data} {folder}/model.dlpk", "model.dlpk: is a folder"),
+    ("unknown-network", "train {data} {folder}/m.dlpk --networks YOLOv9", "YOLOv9"),
+    ("network-for-another-task", "train {data} {folder}/m.dlpk --networks UnetClassifier",
+     "network UnetClassifier does not suit PASCAL_VOC_rectangles"),
+    ("negative-time-limit", "train {data} {folder}/m.dlpk --total-time-limit -1",
+     "total_time_limit must be a positive number of hours"),
+    ("resume-without-record", "train {data} {folder}/m.dlpk --work-dir {folder}/full --resume",
+     "holds no search to resume"),
+    ("worker-for-no-search", "worker --storage sqlite:///{folder}/none.db --study pools", "no search named 'pools'"),
+    ("distributed-without-torchrun", "train {data} {folder}/m.dlpk --distributed",
+     "--distributed needs several processes started by torchrun"),
+]
+
+
+@pytest.mark.parametrize("command,expected", [c[1:] for c in COMMAND_CASES], ids=[c[0] for c in COMMAND_CASES])
+def test_bad_command_input_gives_one_clear_line(command, expected, inputs, synthetic, capsys):
+    argv = command.format(data=synthetic(PASCAL_VOC), **{k: str(v) for k, v in inputs.items()}).split()
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert lines and lines[-1].startswith("error: ") and "Traceback" not in captured.err, captured.err
+    assert expected in lines[-1], lines[-1]
+    assert not (inputs["folder"] / "m.dlpk").exists() and not (inputs["folder"] / "x.tif").exists()
