@@ -302,7 +302,7 @@
 <context>
     <name>TrainUsingAutoDL</name>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="137"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="138"/>
         <source>Train Using AutoDL</source>
         <translation>AutoDL を使用したトレーニング</translation>
     </message>
@@ -399,14 +399,9 @@ Object detection models are ranked by average precision at IoU 0.5, pixel classi
         <translation>リーダーボード</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="108"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="111"/>
         <source>{0} do(es) not suit {1} training data; networks that do: {2}</source>
         <translation>{0} は {1} トレーニング データに適していません。適しているネットワーク: {2}</translation>
-    </message>
-    <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="119"/>
-        <source>{0} is a folder: give a file name such as model.dlpk</source>
-        <translation>{0} はフォルダーです。model.dlpk のようなファイル名を指定してください</translation>
     </message>
 </context>
 </TS>
