@@ -148,6 +148,7 @@ def test_two_workers_share_a_search_through_postgresql(synthetic, tmp_path, post
                              "pools", "--device", "cpu"], env=_env(), capture_output=True, text=True, timeout=900)
     primary_output = primary.communicate(timeout=900)[0]
     assert worker.returncode == 0, worker.stdout[-3000:] + worker.stderr[-3000:]
+    assert "worker done: " in worker.stdout and "worker done: 0 " not in worker.stdout
     assert primary.returncode == 0, primary_output[-3000:]
     rows = SearchRecord.join(postgres_url, "pools").rows()
     assert sorted(r["network"] for r in rows) == sorted(networks.split(","))  # every candidate once

@@ -115,10 +115,9 @@ class AutoDL:
         plan = self._record.plan
         budget = TimeBudget(max(0.0, plan["ends"] - time.time()))
         self._budget = budget
-        before = len(self._record.rows())
         self.callbacks.log(f"worker joined {self._record.study.study_name}: {budget.remaining():.0f} s left")
         self._search(budget)
-        return len(self._record.rows()) - before
+        return sum(row.get("worker") == _worker_id() for row in self._record.rows())
 
     # -- selection -------------------------------------------------------------------------------------------------
 
@@ -436,8 +435,13 @@ def _row(network, backbone, result, params, phase, status=None, reason=None, tri
         "train_seconds": round(result.train_seconds, 2) if result else 0.0,
         "learning_rate": params.get("learning_rate"), "augment_strength": params.get("augment_strength", 1.0),
         "reason": reason if reason is not None else (result.reason if result else None),
-        "worker": f"{socket.gethostname()}:{os.getpid()}",
+        "worker": _worker_id(),
     }
+
+
+def _worker_id() -> str:
+    """The process that trained a candidate, as host:pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def sidecar_paths(dlpk: Path) -> tuple[Path, Path]:
