@@ -7,6 +7,16 @@ import sys
 from pathlib import Path
 
 from .engine.errors import InputDataError
+from .engine.progress import Cancelled
+
+_EVENTS = None  # EventCallbacks when a parent process (QGIS) asked for --events
+
+
+def _callbacks():
+    """How commands report: JSON events to the parent that started us, else lines on the terminal."""
+    from .engine.progress import TerminalCallbacks
+
+    return _EVENTS if _EVENTS is not None else TerminalCallbacks()
 
 
 def _inspect(args) -> int:
@@ -47,13 +57,12 @@ def _make_sample(args) -> int:
 
 def _export(args) -> int:
     from .engine.data.export import export_training_data
-    from .engine.progress import TerminalCallbacks
 
     result = export_training_data(args.raster, args.out_folder, args.labels, class_field=args.class_field,
                                   labels_layer=args.labels_layer, metadata_format=args.format,
                                   chip_size=args.chip_size, stride=args.stride, image_format=args.image_format,
                                   only_chips_with_features=not args.all_tiles, buffer_radius=args.buffer_radius,
-                                  callbacks=TerminalCallbacks())
+                                  callbacks=_callbacks())
     print(f"{result.folder}: {result.chips} chips, {len(result.classes)} classes "
           f"({result.skipped} windows without features skipped)")
     return 0
@@ -90,7 +99,7 @@ def _join_torchrun(device: str) -> tuple[str, bool]:
 
 
 def _train(args) -> int:
-    from .engine.progress import SilentCallbacks, TerminalCallbacks
+    from .engine.progress import SilentCallbacks
     from .engine.search import AutoDL, SearchFailed
 
     from .engine.outputs import check_output_location
@@ -99,7 +108,7 @@ def _train(args) -> int:
     if out.suffix.lower() != ".dlpk":
         out = out.with_name(out.name + ".dlpk")
     check_output_location(out)
-    device, callbacks = args.device, TerminalCallbacks()
+    device, callbacks = args.device, _callbacks()
     if args.distributed:
         device, lead = _join_torchrun(device)
         if not lead:
@@ -117,7 +126,8 @@ def _train(args) -> int:
         return 1
     if args.distributed and not lead:
         return 0
-    path = autodl.save(out)
+    callbacks.progress(1.0, "writing the model package (best weights, report, leaderboard)")
+    path = autodl.save(out, sidecars=args.report)
     best = autodl.best
     if args.json:
         print(json.dumps({"output_model_file": str(path),
@@ -130,10 +140,9 @@ def _train(args) -> int:
 
 
 def _worker(args) -> int:
-    from .engine.progress import TerminalCallbacks
     from .engine.search import AutoDL
 
-    trained = AutoDL.join(args.storage, args.study, device=args.device, callbacks=TerminalCallbacks()).work()
+    trained = AutoDL.join(args.storage, args.study, device=args.device, callbacks=_callbacks()).work()
     print(f"worker done: {trained} candidate(s) trained for {args.study}")
     return 0
 
@@ -161,11 +170,11 @@ def _show(args) -> int:
 
 def _use_model(args) -> int:
     from .engine import infer
-    from .engine.progress import TerminalCallbacks
 
+    mask = Path(args.mask_wkt).read_text(encoding="utf-8") if args.mask_wkt else None
     options = dict(tile_size=args.tile_size, overlap=args.overlap, batch_size=args.batch_size,
-                   extent=tuple(args.extent) if args.extent else None, device=args.device,
-                   callbacks=TerminalCallbacks())
+                   extent=tuple(args.extent) if args.extent else None, mask_wkt=mask, device=args.device,
+                   callbacks=_callbacks())
     if args.command == "detect":
         result = infer.detect_objects(args.model, args.raster, args.out, confidence=args.confidence,
                                       nms_threshold=args.nms, **options)
@@ -174,6 +183,14 @@ def _use_model(args) -> int:
         result = infer.classify_pixels(args.model, args.raster, args.out, **options)
         print(f"{result.path}: {result.tiles} tile(s) classified")
     return 0
+
+
+def _devices(args) -> int:
+    from .doctor import devices
+
+    found = devices()
+    print(json.dumps(found) if args.json else "\n".join(found or ["none: torch is not usable"]))
+    return 0 if found else 1
 
 
 def _doctor(args) -> int:
@@ -187,6 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="python -m autodl_qgis",
                                      description="AutoDL for QGIS: train and use deep-learning models on rasters.")
+    parser.add_argument("--events", type=int, metavar="FD",
+                        help="for programs that start the engine (QGIS): write progress as JSON lines to this "
+                             "file descriptor (a handle on Windows) and cancel cleanly on SIGINT/SIGTERM")
     commands = parser.add_subparsers(dest="command", required=True)
 
     inspect = commands.add_parser("inspect", help="describe a training-data folder and check it for errors")
@@ -247,6 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--max-epochs", type=int, help="cap on epochs per candidate (default: the time decides)")
     train.add_argument("--no-pretrained-backbones", action="store_true",
                        help="start from random weights instead of looking for ImageNet weights")
+    train.add_argument("--report", action="store_true",
+                       help="also write <name>_report.html and <name>_leaderboard.csv beside the model")
     train.add_argument("--json", action="store_true", help="print the result as JSON")
     train.set_defaults(run=_train)
 
@@ -274,11 +296,17 @@ def build_parser() -> argparse.ArgumentParser:
         use.add_argument("--batch-size", type=int, default=4)
         use.add_argument("--extent", type=float, nargs=4, metavar=("XMIN", "YMIN", "XMAX", "YMAX"),
                          help="process only this area (in the raster's coordinate reference system)")
+        use.add_argument("--mask-wkt", metavar="FILE",
+                         help="a text file with polygons (WKT, in the raster's CRS) outside which nothing is done")
         use.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
         if name == "detect":
             use.add_argument("--confidence", type=float, default=0.5, help="minimum score kept (default 0.5)")
             use.add_argument("--nms", type=float, default=0.3, help="overlap (IoU) above which duplicates go")
         use.set_defaults(run=_use_model)
+
+    devices = commands.add_parser("devices", help="list the devices the engine can train and infer on")
+    devices.add_argument("--json", action="store_true", help="print one JSON list")
+    devices.set_defaults(run=_devices)
 
     doctor = commands.add_parser("doctor", help="check that QGIS, GDAL, torch and the model libraries work")
     doctor.add_argument("--json", action="store_true", help="print one JSON object")
@@ -287,12 +315,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global _EVENTS
     args = build_parser().parse_args(argv)
+    if args.events is not None:
+        from .engine.progress import EventCallbacks
+
+        _EVENTS = EventCallbacks.open_descriptor(args.events)
     try:
         return args.run(args)
     except InputDataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Cancelled):
         print("cancelled: nothing was written", file=sys.stderr)
         return 130
+    except ModuleNotFoundError as exc:
+        print(f"error: a library is missing ({exc}) in {sys.executable}. Run scripts/setup.sh, or choose a "
+              "Python that has the engine's libraries", file=sys.stderr)
+        return 2

@@ -2,7 +2,11 @@
 QGIS feedback, the terminal and tests each implement it."""
 from __future__ import annotations
 
+import json
+import os
+import signal
 import sys
+import threading
 from typing import Protocol
 
 
@@ -51,3 +55,77 @@ class TerminalCallbacks(SilentCallbacks):
 def check_cancel(callbacks: Callbacks) -> None:
     if callbacks.is_canceled():
         raise Cancelled("cancelled by the user")
+
+
+# The events a child engine process writes for the program that started it (QGIS), one JSON object a line.
+PROGRESS_EVENT, LOG_EVENT = "progress", "log"
+
+
+class EventCallbacks(SilentCallbacks):
+    """Progress and log lines as JSON events on ``stream`` (a pipe the parent reads), cancellation from the parent.
+
+    The parent cancels with SIGINT / SIGTERM (CTRL_BREAK on Windows): the first one sets the flag the engine checks
+    every step, so the run stops the usual way (nothing written); a second one interrupts at once. A parent that
+    goes away (its end of our stdin closes) cancels as well, so an orphaned engine does not train on for hours.
+    """
+
+    def __init__(self, stream, watch_stdin: bool = True):
+        self.stream = stream
+        self._cancelled = threading.Event()
+        self._last = None
+        for name in ("SIGINT", "SIGTERM", "SIGBREAK"):
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), self._on_signal)
+        if watch_stdin and _stdin_is_pipe():
+            threading.Thread(target=self._watch_stdin, name="autodl-parent-watch", daemon=True).start()
+
+    @classmethod
+    def open_descriptor(cls, descriptor: int) -> "EventCallbacks":
+        """On the file descriptor (POSIX) or inherited handle (Windows) the parent passed."""
+        if os.name == "nt":
+            import msvcrt
+
+            descriptor = msvcrt.open_osfhandle(descriptor, os.O_WRONLY)
+        return cls(os.fdopen(descriptor, "w", encoding="utf-8", buffering=1))
+
+    def _on_signal(self, signum, frame) -> None:
+        if self._cancelled.is_set():
+            raise KeyboardInterrupt
+        self._cancelled.set()
+
+    def _watch_stdin(self) -> None:
+        try:
+            while sys.stdin is not None and sys.stdin.buffer.read(1024):
+                pass
+        except (OSError, ValueError):
+            pass
+        self._cancelled.set()
+
+    def _emit(self, event: dict) -> None:
+        try:
+            self.stream.write(json.dumps(event, ensure_ascii=False) + "\n")
+            self.stream.flush()
+        except (OSError, ValueError):  # the parent stopped reading: it has gone, so stop as if cancelled
+            self._cancelled.set()
+
+    def progress(self, fraction: float, message: str) -> None:
+        key = (round(fraction, 3), message)
+        if key != self._last:  # the engine reports every step; the parent needs changes only
+            self._last = key
+            self._emit({"event": PROGRESS_EVENT, "fraction": max(0.0, min(1.0, fraction)), "message": message})
+
+    def log(self, message: str) -> None:
+        self._emit({"event": LOG_EVENT, "message": message})
+
+    def is_canceled(self) -> bool:
+        return self._cancelled.is_set()
+
+
+def _stdin_is_pipe() -> bool:
+    """Only a pipe from the parent says by its end that the parent is gone (a terminal or /dev/null says nothing)."""
+    import stat
+
+    try:
+        return stat.S_ISFIFO(os.fstat(0).st_mode)
+    except (OSError, ValueError):
+        return False
