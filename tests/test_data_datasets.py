@@ -55,7 +55,7 @@ def test_split_is_deterministic_and_keeps_one_chip_each_side(synthetic):
 def test_detection_dataset_yields_normalised_tensors_and_index_labels(synthetic):
     data = TrainingData.open(synthetic(PASCAL_VOC, num_classes=3, num_chips=12))
     train, val = make_datasets(data)
-    assert len(train) + len(val) == 12
+    assert len(val) >= 1 and 10 <= len(train) + len(val) < 12  # the chips abut: those touching validation are left out
     image, target = val[0]
     assert image.dtype == torch.float32 and image.shape == (3, 64, 64)
     assert abs(float(image.mean())) < 2 and target["boxes"].shape[1] == 4

@@ -10,6 +10,7 @@ from torchvision import tv_tensors
 
 from . import esri
 from .augment import build_augmentation, photometric_allowed
+from .split import DataSplit, split_chips
 from .training_data import TrainingData
 
 
@@ -77,9 +78,11 @@ def collate_objects(batch):
 
 
 def make_datasets(data: TrainingData, val_fraction: float = 0.1, seed: int = 42, augment: bool = True,
-                  strength: float = 1.0) -> tuple[ChipDataset, ChipDataset]:
-    """Train (augmented) and validation (plain) datasets over a deterministic split."""
-    train_idx, val_idx = data.split(val_fraction, seed)
+                  strength: float = 1.0, split: DataSplit | None = None) -> tuple[ChipDataset, ChipDataset]:
+    """Train (augmented) and validation (plain) datasets over ``split`` (default: :func:`split_chips` with this
+    fraction and seed). A search computes the split once and passes it, so every candidate sees the same chips;
+    its test chips, when held out, are ``ChipDataset(data, split.test)``."""
+    split = split or split_chips(data, val_fraction, seed)
     transform = (build_augmentation(data.task, data.chip_size, data.header.bands, data.header.dtype,
                                     data.image_space, strength) if augment else None)
-    return ChipDataset(data, train_idx, transform), ChipDataset(data, val_idx)
+    return ChipDataset(data, split.train, transform), ChipDataset(data, split.val)
