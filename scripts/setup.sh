@@ -99,5 +99,11 @@ else
   mmcv_ok || { echo "mmcv $mmcv_version was installed but its compiled ops do not load" >&2; exit 1; }
 fi
 
+# The engine as an editable install: `python -m autodl_qgis` from any folder, always this checkout's code.
+if ! (cd / && "$py" -c "import autodl_qgis, sys; sys.exit(0 if autodl_qgis.__file__.startswith('$repo/') else 1)") 2>/dev/null; then
+  log "installing autodl_qgis (editable) into $venv"
+  "${pip[@]}" install --no-deps --no-build-isolation -e "$repo"
+fi
+
 log "done; checking the stack"
 (cd "$repo" && "$py" -m autodl_qgis doctor)

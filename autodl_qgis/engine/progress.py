@@ -94,10 +94,10 @@ class EventCallbacks(SilentCallbacks):
         self._cancelled.set()
 
     def _watch_stdin(self) -> None:
-        try:
-            while sys.stdin is not None and sys.stdin.buffer.read(1024):
+        try:  # the raw descriptor: a buffered sys.stdin read would hold its lock at interpreter shutdown
+            while os.read(0, 1024):
                 pass
-        except (OSError, ValueError):
+        except OSError:
             pass
         self._cancelled.set()
 

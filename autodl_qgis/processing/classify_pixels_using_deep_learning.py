@@ -9,6 +9,7 @@ from .inference import ModelOnRasterAlgorithm
 
 class ClassifyPixelsUsingDeepLearning(ModelOnRasterAlgorithm):
     OUT_CLASSIFIED_RASTER = "out_classified_raster"
+    COMMAND, OUTPUT = "classify", OUT_CLASSIFIED_RASTER
 
     def name(self) -> str:
         return "classifypixelsusingdeeplearning"
@@ -31,15 +32,3 @@ class ClassifyPixelsUsingDeepLearning(ModelOnRasterAlgorithm):
         self.addParameter(QgsProcessingParameterRasterDestination(
             self.OUT_CLASSIFIED_RASTER, self.tr("Output Classified Raster")))
         self.add_tiling_parameters()
-
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
-        options = self.engine_options(parameters, context)
-        out = self.parameterAsOutputLayer(parameters, self.OUT_CLASSIFIED_RASTER, context)
-
-        def work(callbacks):
-            from ..engine.infer import classify_pixels
-
-            return classify_pixels(out_path=out, callbacks=callbacks, **options)
-
-        result = self.run_engine(self.displayName(), work, feedback)
-        return {self.OUT_CLASSIFIED_RASTER: str(result.path)}

@@ -10,6 +10,7 @@ from .inference import ModelOnRasterAlgorithm
 class DetectObjectsUsingDeepLearning(ModelOnRasterAlgorithm):
     OUT_DETECTED_OBJECTS = "out_detected_objects"
     THRESHOLD, MAX_OVERLAP_RATIO = "threshold", "max_overlap_ratio"
+    COMMAND, OUTPUT = "detect", OUT_DETECTED_OBJECTS
 
     def name(self) -> str:
         return "detectobjectsusingdeeplearning"
@@ -43,18 +44,7 @@ class DetectObjectsUsingDeepLearning(ModelOnRasterAlgorithm):
             defaultValue=0.3, minValue=0.0, maxValue=1.0))
         self.add_tiling_parameters()
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
-        options = self.engine_options(parameters, context)
-        out = self.parameterAsOutputLayer(parameters, self.OUT_DETECTED_OBJECTS, context)
-        threshold = self.parameterAsDouble(parameters, self.THRESHOLD, context)
-        overlap_ratio = self.parameterAsDouble(parameters, self.MAX_OVERLAP_RATIO, context)
-
-        def work(callbacks):
-            from ..engine.infer import detect_objects
-
-            return detect_objects(out_path=out, confidence=threshold, nms_threshold=overlap_ratio,
-                                  callbacks=callbacks, **options)
-
-        result = self.run_engine(self.displayName(), work, feedback)
-        feedback.pushInfo(self.tr("{0} objects found").format(result.objects))
-        return {self.OUT_DETECTED_OBJECTS: str(result.path)}
+    def engine_arguments(self, parameters, context, feedback, folder):
+        return super().engine_arguments(parameters, context, feedback, folder) + [
+            "--confidence", repr(self.parameterAsDouble(parameters, self.THRESHOLD, context)),
+            "--nms", repr(self.parameterAsDouble(parameters, self.MAX_OVERLAP_RATIO, context))]

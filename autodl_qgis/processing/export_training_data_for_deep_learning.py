@@ -2,10 +2,9 @@
 raster and a labelled vector layer or classified raster, in the Esri folder layouts Train Using AutoDL reads."""
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
-from qgis.core import (QgsProcessingException, QgsProcessingParameterBoolean, QgsProcessingParameterEnum,
+from qgis.core import (QgsProcessingException, QgsProcessingParameterEnum,
                        QgsProcessingParameterField, QgsProcessingParameterFolderDestination,
                        QgsProcessingParameterMapLayer, QgsProcessingParameterNumber,
                        QgsProcessingParameterRasterLayer, QgsProviderRegistry, QgsVectorFileWriter, QgsVectorLayer)
@@ -95,30 +94,26 @@ class ExportTrainingDataForDeepLearning(AutodlAlgorithm):
             raise QgsProcessingException(self.tr("Could not copy the class data: {0}").format(error[1]))
         return str(copy), None
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
+    def engine_arguments(self, parameters, context, feedback, folder):
         raster = self.parameterAsRasterLayer(parameters, self.IN_RASTER, context)
         if raster is None or raster.providerType() != "gdal":
             raise QgsProcessingException(self.tr("The input raster must be a raster layer GDAL reads."))
-        out_folder = self.parameterAsString(parameters, self.OUT_FOLDER, context)
-        options = dict(
-            class_field=self.parameterAsString(parameters, self.CLASS_VALUE_FIELD, context) or None,
-            metadata_format=self.parameterAsEnumString(parameters, self.METADATA_FORMAT, context),
-            chip_size=self.parameterAsInt(parameters, self.TILE_SIZE, context),
-            stride=self.parameterAsInt(parameters, self.STRIDE, context),
-            image_format=CHIP_FORMATS[self.parameterAsEnumString(parameters, self.IMAGE_CHIP_FORMAT, context)],
-            only_chips_with_features=self.parameterAsEnumString(
-                parameters, self.OUTPUT_NOFEATURE_TILES, context) == "ONLY_TILES_WITH_FEATURES",
-            buffer_radius=self.parameterAsDouble(parameters, self.BUFFER_RADIUS, context))
-        with tempfile.TemporaryDirectory(prefix="autodl-labels-") as scratch:
-            labels, labels_layer = self._labels(parameters, context, Path(scratch))
+        labels, labels_layer = self._labels(parameters, context, folder)
+        arguments = ["export", raster.source(), labels, self.parameterAsString(parameters, self.OUT_FOLDER, context),
+                     "--format", self.parameterAsEnumString(parameters, self.METADATA_FORMAT, context),
+                     "--chip-size", str(self.parameterAsInt(parameters, self.TILE_SIZE, context)),
+                     "--stride", str(self.parameterAsInt(parameters, self.STRIDE, context)),
+                     "--image-format",
+                     CHIP_FORMATS[self.parameterAsEnumString(parameters, self.IMAGE_CHIP_FORMAT, context)],
+                     "--buffer-radius", repr(self.parameterAsDouble(parameters, self.BUFFER_RADIUS, context))]
+        class_field = self.parameterAsString(parameters, self.CLASS_VALUE_FIELD, context)
+        if class_field:
+            arguments += ["--class-field", class_field]
+        if labels_layer:
+            arguments += ["--labels-layer", labels_layer]
+        if self.parameterAsEnumString(parameters, self.OUTPUT_NOFEATURE_TILES, context) == "ALL_TILES":
+            arguments.append("--all-tiles")
+        return arguments
 
-            def work(callbacks):
-                from ..engine.data.export import export_training_data
-
-                return export_training_data(raster.source(), out_folder, labels, labels_layer=labels_layer,
-                                            callbacks=callbacks, **options)
-
-            result = self.run_engine(self.displayName(), work, feedback)
-        feedback.pushInfo(self.tr("{0} chips written, {1} windows without features skipped").format(
-            result.chips, result.skipped))
-        return {self.OUT_FOLDER: str(result.folder)}
+    def engine_outputs(self, parameters, context, feedback, run):
+        return {self.OUT_FOLDER: self.parameterAsString(parameters, self.OUT_FOLDER, context)}

@@ -1,6 +1,9 @@
 """What Detect Objects and Classify Pixels share: the raster, the model package, where to look (extent, mask) and
-how to tile it, read into the engine's arguments."""
+how to tile it, read into the arguments of the engine's ``detect`` / ``classify`` commands; the output styled with
+the model's classes when QGIS loads it."""
 from __future__ import annotations
+
+from pathlib import Path
 
 from qgis.core import (QgsFeatureRequest, QgsGeometry, QgsProcessing, QgsProcessingException,
                        QgsProcessingParameterExtent, QgsProcessingParameterFeatureSource, QgsProcessingParameterFile,
@@ -8,6 +11,7 @@ from qgis.core import (QgsFeatureRequest, QgsGeometry, QgsProcessing, QgsProcess
 from qgis.PyQt.QtCore import QCoreApplication
 
 from .algorithm import AutodlAlgorithm
+from .styles import style_on_load
 
 
 # the strings both algorithms share, in one context (pylupdate5 reads it from each call)
@@ -15,6 +19,7 @@ translate = QCoreApplication.translate
 
 
 class ModelOnRasterAlgorithm(AutodlAlgorithm):
+    COMMAND = OUTPUT = ""  # the engine command and the output parameter, set by each algorithm
     IN_RASTER, IN_MODEL_DEFINITION = "in_raster", "in_model_definition"
     EXTENT, MASK = "extent", "mask"
     TILE_SIZE, OVERLAP, BATCH_SIZE = "tile_size", "overlap", "batch_size"
@@ -33,7 +38,8 @@ class ModelOnRasterAlgorithm(AutodlAlgorithm):
                          "centre only, so nothing shows at tile seams. -1 uses a quarter of the tile.\n"
                          "<b>Batch Size</b> (batch_size): tiles per forward pass; lower it when the GPU runs out of "
                          "memory.\n"
-                         "<b>Device</b> (device, advanced): auto (a GPU when there is one), cpu, or cuda:N.")
+                         "<b>Device</b> (device, advanced): auto (a GPU when there is one), cpu, or one of the GPUs "
+                         "found.")
 
     def add_model_parameters(self) -> None:
         self.addParameter(QgsProcessingParameterRasterLayer(
@@ -57,18 +63,29 @@ class ModelOnRasterAlgorithm(AutodlAlgorithm):
             self.BATCH_SIZE, translate("ModelOnRasterAlgorithm", "Batch Size"), defaultValue=4, minValue=1))
         self.add_device_parameter()
 
-    def engine_options(self, parameters, context) -> dict:
-        """The keyword arguments both engine functions take, plus the model and raster paths."""
+    def engine_arguments(self, parameters, context, feedback, folder):
+        """``<command> MODEL RASTER OUT`` and the tiling options; the mask, unioned in the raster's CRS, goes to the
+        engine as a WKT file in ``folder``."""
         layer = self.parameterAsRasterLayer(parameters, self.IN_RASTER, context)
         if layer is None or layer.providerType() != "gdal":
             raise QgsProcessingException(translate(
                 "ModelOnRasterAlgorithm", "The input raster must be a raster layer GDAL reads (a file or a GDAL data "
                 "source), not a web or database service."))
-        extent = None
+        model = self.parameterAsFile(parameters, self.IN_MODEL_DEFINITION, context)
+        out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        arguments = [self.COMMAND, model, layer.source(), out,
+                     "--batch-size", str(self.parameterAsInt(parameters, self.BATCH_SIZE, context)),
+                     "--device", self.device(parameters, context)]
+        tile = self.parameterAsInt(parameters, self.TILE_SIZE, context)
+        if tile:
+            arguments += ["--tile-size", str(tile)]
+        overlap = self.parameterAsInt(parameters, self.OVERLAP, context)
+        if overlap >= 0:
+            arguments += ["--overlap", str(overlap)]
         if parameters.get(self.EXTENT):
             rect = self.parameterAsExtent(parameters, self.EXTENT, context, layer.crs())
-            extent = (rect.xMinimum(), rect.yMinimum(), rect.xMaximum(), rect.yMaximum())
-        mask = None
+            arguments += ["--extent"] + [repr(v) for v in (rect.xMinimum(), rect.yMinimum(), rect.xMaximum(),
+                                                           rect.yMaximum())]
         source = self.parameterAsSource(parameters, self.MASK, context)
         if source is not None:
             request = QgsFeatureRequest().setDestinationCrs(layer.crs(), context.transformContext())
@@ -76,10 +93,15 @@ class ModelOnRasterAlgorithm(AutodlAlgorithm):
             if union.isEmpty():
                 raise QgsProcessingException(
                     translate("ModelOnRasterAlgorithm", "The processing mask has no polygons."))
-            mask = union.asWkt()
-        tile = self.parameterAsInt(parameters, self.TILE_SIZE, context)
-        overlap = self.parameterAsInt(parameters, self.OVERLAP, context)
-        return dict(model_path=self.parameterAsFile(parameters, self.IN_MODEL_DEFINITION, context),
-                    raster_path=layer.source(), tile_size=tile or None, overlap=None if overlap < 0 else overlap,
-                    batch_size=self.parameterAsInt(parameters, self.BATCH_SIZE, context), extent=extent,
-                    mask_wkt=mask, device=self.device(parameters, context))
+            mask = folder / "mask.wkt"
+            mask.write_text(union.asWkt(), encoding="utf-8")
+            arguments += ["--mask-wkt", str(mask)]
+        style_on_load(context, out, model)
+        return arguments
+
+    def engine_outputs(self, parameters, context, feedback, run):
+        out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        if not Path(out).is_file():
+            raise QgsProcessingException(translate("ModelOnRasterAlgorithm",
+                                                   "The engine finished without writing {0}").format(out))
+        return {self.OUTPUT: out}

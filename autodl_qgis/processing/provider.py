@@ -1,17 +1,16 @@
-"""Processing provider "autodl". Algorithms import the engine only when they run, so the provider loads fast and
-lists its algorithms even where torch is missing."""
+"""The Processing provider "autodl". Algorithms run the engine in its own process (engine_process.py), so the
+provider loads fast and QGIS' Python never imports torch. Its setting, in Settings › Options › Processing ›
+Providers › AutoDL, is the Python that runs the engine (the shape of QGIS' own otbprovider settings)."""
 from __future__ import annotations
-
-from pathlib import Path
 
 from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
-ICON = Path(__file__).resolve().parents[1] / "icon.svg"
-
+from .algorithm import ICON
 from .classify_pixels_using_deep_learning import ClassifyPixelsUsingDeepLearning
 from .detect_objects_using_deep_learning import DetectObjectsUsingDeepLearning
+from .engine_process import PYTHON_SETTING, detect_devices_in_background, engine_python
 from .export_training_data_for_deep_learning import ExportTrainingDataForDeepLearning
 from .train_using_autodl import TrainUsingAutoDL
 
@@ -32,6 +31,33 @@ class AutodlProvider(QgsProcessingProvider):
 
     def icon(self) -> QIcon:
         return QIcon(str(ICON))
+
+    def load(self) -> bool:
+        try:  # the Processing plugin's options; absent only where Processing itself is not loaded
+            from processing.core.ProcessingConfig import ProcessingConfig, Setting
+        except ImportError:
+            ProcessingConfig = None  # noqa: N806 - the class's name
+        if ProcessingConfig is not None:
+            ProcessingConfig.settingIcons[self.name()] = self.icon()
+            ProcessingConfig.addSetting(Setting(
+                self.name(), PYTHON_SETTING,
+                QCoreApplication.translate("AutodlProvider", "Python that runs the AutoDL engine (empty: found "
+                                                             "automatically)"),
+                "", valuetype=Setting.FILE))
+            ProcessingConfig.readSettings()
+        self.devices_detection = detect_devices_in_background()
+        self.refreshAlgorithms()
+        return True
+
+    def unload(self) -> None:
+        try:
+            from processing.core.ProcessingConfig import ProcessingConfig
+        except ImportError:
+            return
+        ProcessingConfig.removeSetting(PYTHON_SETTING)
+
+    def versionInfo(self) -> str:  # noqa: N802 - QGIS API name
+        return engine_python()
 
     def supportedOutputRasterLayerExtensions(self) -> list[str]:  # noqa: N802 - QGIS API name
         return ["tif"]  # the classified raster is written by GDAL's GeoTIFF driver

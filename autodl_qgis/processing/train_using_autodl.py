@@ -3,12 +3,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qgis.core import (QgsProcessingOutputFile, QgsProcessingParameterBoolean, QgsProcessingParameterEnum,
-                       QgsProcessingParameterFile, QgsProcessingParameterFileDestination,
-                       QgsProcessingParameterNumber)
+import re
+
+from qgis.core import (QgsProcessingException, QgsProcessingOutputFile, QgsProcessingOutputHtml,
+                       QgsProcessingParameterBoolean, QgsProcessingParameterEnum, QgsProcessingParameterFile,
+                       QgsProcessingParameterFileDestination, QgsProcessingParameterNumber,
+                       QgsProcessingParameterString)
 
 from ..engine.networks.registry import NETWORKS
-from .algorithm import AutodlAlgorithm
+from .algorithm import AutodlAlgorithm, with_decimals
 
 MODES = ["BASIC", "ADVANCED"]
 
@@ -16,6 +19,27 @@ MODES = ["BASIC", "ADVANCED"]
 def dlpk_path(path: str) -> Path:
     out = Path(path)
     return out if out.suffix.lower() == ".dlpk" else out.with_name(out.name + ".dlpk")
+
+
+def sidecar_paths(dlpk: Path) -> tuple[Path, Path]:
+    """The report and leaderboard ``train --report`` writes beside the model (engine/search/autodl.py)."""
+    return dlpk.with_name(f"{dlpk.stem}_report.html"), dlpk.with_name(f"{dlpk.stem}_leaderboard.csv")
+
+
+def network_names(value) -> list[str]:
+    """The networks parameter as names: "FasterRCNN,RetinaNet" (dialog, batch, History, qgis_process), a list of
+    names, or a list of indices into NETWORKS (what the old enum parameter stored)."""
+    names = list(NETWORKS)
+    items = value if isinstance(value, (list, tuple)) else re.split(r"[,;\s]+", str(value or ""))
+    chosen = []
+    for item in items:
+        if isinstance(item, int) or (isinstance(item, str) and item.strip().isdigit()):
+            index = int(item)
+            item = names[index] if 0 <= index < len(names) else str(item)
+        item = str(item).strip()
+        if item and item not in chosen:
+            chosen.append(item)
+    return chosen
 
 
 class TrainUsingAutoDL(AutodlAlgorithm):
@@ -48,10 +72,11 @@ class TrainUsingAutoDL(AutodlAlgorithm):
             "<b>AutoDL Mode</b> (autodl_mode): BASIC trains every selected network with its default backbone. "
             "ADVANCED evaluates the networks in the first half of the time and tunes the best two (backbones, "
             "learning rate, batch size, augmentation) in the second half.\n"
-            "<b>Networks</b> (networks): the networks to try; none selected means all that suit the data.\n"
+            "<b>Networks</b> (networks): the networks to try, chosen in a list (names separated by commas on the "
+            "command line, e.g. FasterRCNN,RetinaNet); none means all that suit the data.\n"
             "<b>Save Evaluated Models</b> (save_evaluated_models): also save every evaluated model, in a folder "
             "beside the output model.\n"
-            "<b>Device</b> (device, advanced): auto (a GPU when there is one), cpu, or cuda:N.\n\n"
+            "<b>Device</b> (device, advanced): auto (a GPU when there is one), cpu, or one of the GPUs found.\n\n"
             "Object detection models are ranked by average precision at IoU 0.5, pixel classification models by "
             "mean IoU.")
 
@@ -63,81 +88,57 @@ class TrainUsingAutoDL(AutodlAlgorithm):
         self.addParameter(QgsProcessingParameterFile(
             self.PRETRAINED_MODEL, self.tr("Pretrained Model"), behavior=QgsProcessingParameterFile.File,
             fileFilter=self.tr("Model definition (*.dlpk *.emd)"), optional=True))
-        self.addParameter(QgsProcessingParameterNumber(
+        self.addParameter(with_decimals(QgsProcessingParameterNumber(
             self.TOTAL_TIME_LIMIT, self.tr("Total Time Limit (Hours)"), type=QgsProcessingParameterNumber.Double,
-            defaultValue=2.0, minValue=0.001))
+            defaultValue=2.0, minValue=0.001), 3))
         self.addParameter(QgsProcessingParameterEnum(
             self.AUTODL_MODE, self.tr("AutoDL Mode"), options=MODES, defaultValue="BASIC", usesStaticStrings=True))
-        self.addParameter(QgsProcessingParameterEnum(
-            self.NETWORKS, self.tr("Networks"), options=list(NETWORKS), allowMultiple=True, optional=True,
-            usesStaticStrings=True))
+        # Names separated by commas, chosen in a list (networks_widget.py): QGIS 3.22's multiple enum of static
+        # strings cannot be ticked in the dialog nor recorded in History.
+        networks = QgsProcessingParameterString(self.NETWORKS, self.tr("Networks"), optional=True)
+        networks.setMetadata({"widget_wrapper": {
+            "class": "autodl_qgis.processing.networks_widget.NetworksWidgetWrapper"}})
+        self.addParameter(networks)
         self.addParameter(QgsProcessingParameterBoolean(
             self.SAVE_EVALUATED_MODELS, self.tr("Save Evaluated Models"), defaultValue=False))
         self.add_device_parameter()
         self.addOutput(QgsProcessingOutputFile(self.OUTPUT_MODEL_FILE, self.tr("Output model file")))
-        self.addOutput(QgsProcessingOutputFile(self.REPORT_FILE, self.tr("Training report")))
+        self.addOutput(QgsProcessingOutputHtml(self.REPORT_FILE, self.tr("Training report")))
         self.addOutput(QgsProcessingOutputFile(self.LEADERBOARD_FILE, self.tr("Leaderboard")))
-
-    def _options(self, parameters, context) -> dict:
-        return {
-            "in_data": self.parameterAsFile(parameters, self.IN_DATA, context),
-            "out_model": dlpk_path(self.parameterAsFileOutput(parameters, self.OUT_MODEL, context)),
-            "pretrained_model": self.parameterAsFile(parameters, self.PRETRAINED_MODEL, context) or None,
-            "total_time_limit": self.parameterAsDouble(parameters, self.TOTAL_TIME_LIMIT, context),
-            "autodl_mode": self.parameterAsEnumString(parameters, self.AUTODL_MODE, context) or "BASIC",
-            # an unset multiple enum reads as [""] in 3.22
-            "networks": [n for n in self.parameterAsEnumStrings(parameters, self.NETWORKS, context) if n] or None,
-            "save_evaluated_models": self.parameterAsBool(parameters, self.SAVE_EVALUATED_MODELS, context),
-            "device": self.device(parameters, context),
-        }
 
     def checkParameterValues(self, parameters, context):  # noqa: N802 - QGIS API name
         ok, message = super().checkParameterValues(parameters, context)
         if not ok:
             return ok, message
-        options = self._options(parameters, context)
-        try:
-            from ..engine.data import TrainingData
-            from ..engine.errors import InputDataError
-            from ..engine.networks.registry import networks_for
-
-            from ..engine.outputs import check_output_location
-
-            check_output_location(options["out_model"])
-            data = TrainingData.open(options["in_data"])
-            suitable = {s.name for s in networks_for(data.task, data.format)}
-            wrong = [n for n in options["networks"] or [] if n not in suitable]
-            if wrong:
-                return False, self.tr("{0} do(es) not suit {1} training data; networks that do: {2}").format(
-                    ", ".join(wrong), data.format, ", ".join(sorted(suitable)))
-            if options["pretrained_model"]:
-                from ..engine.package import open_package
-
-                open_package(options["pretrained_model"]).close()
-        except InputDataError as exc:
-            return False, str(exc)
-        except ImportError as exc:
-            return False, self.missing_library(exc)
+        unknown = [n for n in network_names(parameters.get(self.NETWORKS)) if n not in NETWORKS]
+        if unknown:
+            return False, self.tr("Unknown network(s): {0}. Networks: {1}").format(
+                ", ".join(unknown), ", ".join(NETWORKS))
         return True, ""
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
-        options = self._options(parameters, context)
-        out_model = options.pop("out_model")
+    def out_model(self, parameters, context) -> Path:
+        return dlpk_path(self.parameterAsFileOutput(parameters, self.OUT_MODEL, context))
 
-        def work(callbacks):
-            from ..engine.search import AutoDL
+    def engine_arguments(self, parameters, context, feedback, folder):
+        arguments = ["train", self.parameterAsFile(parameters, self.IN_DATA, context),
+                     str(self.out_model(parameters, context)), "--report",
+                     "--total-time-limit", repr(self.parameterAsDouble(parameters, self.TOTAL_TIME_LIMIT, context)),
+                     "--autodl-mode", self.parameterAsEnumString(parameters, self.AUTODL_MODE, context) or "BASIC",
+                     "--device", self.device(parameters, context)]
+        networks = network_names(parameters.get(self.NETWORKS))
+        if networks:
+            arguments += ["--networks", ",".join(networks)]
+        pretrained = self.parameterAsFile(parameters, self.PRETRAINED_MODEL, context)
+        if pretrained:
+            arguments += ["--pretrained-model", pretrained]
+        if self.parameterAsBool(parameters, self.SAVE_EVALUATED_MODELS, context):
+            arguments.append("--save-evaluated-models")
+        return arguments
 
-            autodl = AutoDL(options["in_data"], total_time_limit=options["total_time_limit"],
-                            mode=options["autodl_mode"], networks=options["networks"],
-                            pretrained_model=options["pretrained_model"],
-                            save_evaluated_models=options["save_evaluated_models"], device=options["device"],
-                            callbacks=callbacks)
-            autodl.fit()
-            return autodl.save(out_model, sidecars=True)
-
-        written = self.run_engine(self.tr("Train Using AutoDL"), work, feedback)
-        from ..engine.search.autodl import sidecar_paths
-
+    def engine_outputs(self, parameters, context, feedback, run):
+        written = self.out_model(parameters, context)
+        if not written.is_file():
+            raise QgsProcessingException(self.tr("The engine finished without writing {0}").format(written))
         report, leaderboard = sidecar_paths(written)
         return {self.OUT_MODEL: str(written), self.OUTPUT_MODEL_FILE: str(written), self.REPORT_FILE: str(report),
                 self.LEADERBOARD_FILE: str(leaderboard)}

@@ -1,0 +1,280 @@
+"""The engine in its own process, the shape of QGIS' own otbprovider: an algorithm builds the command line of
+``python -m autodl_qgis <command> …``, this module starts it and streams its progress into the Processing feedback.
+
+Why a process: torch, CUDA, triton and mmcv's compiled operators would otherwise share one process with QGIS' own
+libraries (seen: triton's LLVM against the libLLVM Mesa loads for OpenGL, a segmentation fault that killed the
+desktop). Here a crash of the engine is an error message, and QGIS' Python never imports torch.
+
+The child writes JSON lines (engine/progress.py ``EventCallbacks``) on a pipe of its own, so libraries printing
+on stdout cannot garble them; stdout and stderr go to the log, and the engine's one-line ``error: …`` becomes the
+QgsProcessingException. Cancel is SIGINT (CTRL_BREAK on Windows), which the engine handles at its next step;
+an engine that has not stopped after ``CANCEL_GRACE_S`` is killed. Each run gets a temporary folder (also the
+child's TMPDIR) that is removed whatever happens, a killed child included.
+"""
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from qgis.core import QgsProcessingException, QgsSettings
+from qgis.PyQt.QtCore import QCoreApplication, QEventLoop, QThread, QTimer
+
+PLUGIN_DIR = Path(__file__).resolve().parents[1]
+PYTHON_SETTING = "AUTODL_PYTHON"  # the Processing option (Settings › Options › Processing › Providers › AutoDL)
+PYTHON_SETTING_KEY = f"Processing/Configuration/{PYTHON_SETTING}"  # where ProcessingConfig keeps it
+DEVICES_KEY = "autodl_qgis/devices"
+CANCEL_GRACE_S = 10.0
+RUN_FOLDER_PREFIX = "autodl-run-"
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("EngineProcess", text)
+
+
+def venv_python(root: Path) -> Path:
+    return root / ".venv" / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def engine_python() -> str:
+    """The interpreter that runs the engine: the Processing option when set, else $AUTODL_PYTHON, else the venv
+    scripts/setup.sh made beside this plugin (a checkout), else python3 on the PATH."""
+    configured = str(QgsSettings().value(PYTHON_SETTING_KEY, "") or "").strip()
+    if configured:
+        return configured
+    if os.environ.get("AUTODL_PYTHON"):
+        return os.environ["AUTODL_PYTHON"]
+    venv = venv_python(PLUGIN_DIR.parent)
+    if venv.is_file():
+        return str(venv)
+    return shutil.which("python3") or shutil.which("python") or ""
+
+
+def engine_environment(tmp: Path | None = None) -> dict:
+    """QGIS' environment for the child, with this plugin's engine first on its path (the child runs exactly the
+    code the plugin came with) and without QGIS' PYTHONHOME, which would break another interpreter."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONHOME"}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PLUGIN_DIR.parent), os.environ.get("PYTHONPATH")) if p)
+    env.update(PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8")
+    if tmp is not None:
+        env.update(TMPDIR=str(tmp), TEMP=str(tmp), TMP=str(tmp))
+    return env
+
+
+@contextmanager
+def engine_folder():
+    """A temporary folder for one run (inputs prepared by QGIS, the child's own temporary files), always removed."""
+    folder = Path(tempfile.mkdtemp(prefix=RUN_FOLDER_PREFIX))
+    try:
+        (folder / "tmp").mkdir()
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class EngineRun:
+    """A finished engine command: what it printed (stdout and stderr, in order)."""
+    command: tuple[str, ...]
+    output: tuple[str, ...]
+
+
+def _main_thread() -> bool:
+    app = QCoreApplication.instance()
+    return app is not None and QThread.currentThread() == app.thread()
+
+
+def _next(events: queue.Queue, main_thread: bool):
+    """The next line from the child, or None after up to 50 ms without one. On the main thread (qgis_process, models
+    in QGIS 3.22) the wait is an event loop, so QGIS stays responsive while the engine works."""
+    try:
+        return events.get_nowait() if main_thread else events.get(timeout=0.05)
+    except queue.Empty:
+        pass
+    if main_thread:
+        loop = QEventLoop()
+        QTimer.singleShot(50, loop.quit)
+        loop.exec_()
+    return None
+
+
+def _read_lines(stream, kind: str, events: queue.Queue) -> None:
+    with stream:
+        for line in iter(stream.readline, ""):
+            events.put((kind, line.rstrip("\r\n")))
+    events.put((kind, None))
+
+
+def _start(python: str, arguments: Sequence[str], tmp: Path):
+    """The child and the read end of its events pipe."""
+    read_fd, write_fd = os.pipe()
+    options = dict(stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                   encoding="utf-8", errors="replace", env=engine_environment(tmp), cwd=str(tmp))
+    if os.name == "nt":
+        import msvcrt
+
+        handle = msvcrt.get_osfhandle(write_fd)
+        os.set_handle_inheritable(handle, True)
+        info = subprocess.STARTUPINFO()
+        info.lpAttributeList = {"handle_list": [handle]}
+        options.update(startupinfo=info, creationflags=subprocess.CREATE_NEW_PROCESS_GROUP)
+        descriptor = handle
+    else:
+        options.update(pass_fds=(write_fd,), start_new_session=True)  # QGIS' own Ctrl-C does not reach the child
+        descriptor = write_fd
+    command = [python, "-m", "autodl_qgis", "--events", str(descriptor), *arguments]
+    try:
+        process = subprocess.Popen(command, **options)
+    except OSError as exc:
+        os.close(read_fd)
+        raise QgsProcessingException(tr(
+            "The Python that runs the AutoDL engine cannot be started ({0}: {1}). Set it in Settings › Options › "
+            "Processing › Providers › AutoDL, or run scripts/setup.sh.").format(python, exc.strerror or exc))
+    finally:
+        os.close(write_fd)
+    return process, os.fdopen(read_fd, "r", encoding="utf-8", errors="replace"), command
+
+
+def _cancel(process: subprocess.Popen) -> None:
+    try:
+        process.send_signal(signal.CTRL_BREAK_EVENT if os.name == "nt" else signal.SIGINT)
+    except OSError:
+        pass  # already gone
+
+
+def _crash_message(returncode: int, output: list[str]) -> str:
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        cause = {"SIGSEGV": tr("a crash in a compiled library"),
+                 "SIGKILL": tr("killed, often by the system when memory runs out"),
+                 "SIGABRT": tr("aborted by a compiled library")}.get(name, name)
+        what = f"{name}: {cause}"
+    else:
+        what = tr("exit code {0}").format(returncode)
+    tail = " | ".join(line for line in output[-5:] if line.strip())
+    message = tr("The AutoDL engine stopped unexpectedly ({0}). QGIS and existing outputs are untouched; nothing "
+                 "was written.").format(what)
+    return f"{message} {tr('Last output')}: {tail}" if tail else message
+
+
+def run_engine(arguments: Sequence[str], feedback, folder: Path) -> EngineRun:
+    """Runs ``python -m autodl_qgis <arguments>`` in ``folder`` and waits for it, forwarding its events to
+    ``feedback`` and cancelling it when ``feedback`` is cancelled."""
+    python = engine_python()
+    if not python:
+        raise QgsProcessingException(tr(
+            "No Python found to run the AutoDL engine: run scripts/setup.sh, or set one in Settings › Options › "
+            "Processing › Providers › AutoDL."))
+    tmp = folder / "tmp"
+    tmp.mkdir(exist_ok=True)
+    process, event_stream, command = _start(python, arguments, tmp)
+    if feedback is not None:
+        feedback.pushCommandInfo(subprocess.list2cmdline(command))
+        feedback.pushDebugInfo(tr("AutoDL engine process {0} started").format(process.pid))
+    events: queue.Queue = queue.Queue()
+    readers = [threading.Thread(target=_read_lines, args=(stream, kind, events), daemon=True)
+               for stream, kind in ((event_stream, "event"), (process.stdout, "output"))]
+    for reader in readers:
+        reader.start()
+    main_thread = _main_thread()
+    output: list[str] = []
+    open_streams, cancelled_at = 2, None
+    try:
+        while open_streams or process.poll() is None:
+            if feedback is not None and feedback.isCanceled() and cancelled_at is None:
+                cancelled_at = time.monotonic()
+                _cancel(process)
+            if cancelled_at is not None and time.monotonic() - cancelled_at > CANCEL_GRACE_S:
+                process.kill()
+            item = _next(events, main_thread)
+            if item is None:
+                continue
+            kind, line = item
+            if line is None:
+                open_streams -= 1
+            elif kind == "event":
+                _forward(line, feedback)
+            else:
+                output.append(line)
+                if feedback is not None and line.strip():
+                    feedback.pushConsoleInfo(line)
+    finally:
+        if process.poll() is None:  # an exception here (never expected): no engine left behind
+            process.kill()
+        process.wait()
+        process.stdin.close()
+    if cancelled_at is not None:
+        raise QgsProcessingException(tr("Cancelled: nothing was written."))
+    if process.returncode == 0:
+        return EngineRun(tuple(command), tuple(output))
+    errors = [line[len("error: "):] for line in output if line.startswith("error: ")]
+    if errors and process.returncode in (1, 2):
+        raise QgsProcessingException(errors[-1])
+    raise QgsProcessingException(_crash_message(process.returncode, output))
+
+
+def _forward(line: str, feedback) -> None:
+    try:
+        event = json.loads(line)
+    except ValueError:
+        event = {"event": "log", "message": line}
+    if feedback is None:
+        return
+    if event.get("event") == "progress":
+        feedback.setProgress(100.0 * float(event.get("fraction", 0.0)))
+        if event.get("message"):
+            feedback.setProgressText(str(event["message"]))
+    elif event.get("event") == "log":
+        feedback.pushInfo(str(event.get("message", "")))
+
+
+# -- devices ------------------------------------------------------------------------------------------------------
+
+def known_devices() -> list[str]:
+    """The devices the engine's interpreter found last time it was asked ("cpu", "cuda:0 <name> (<memory>)", …);
+    empty when it has not been asked yet."""
+    try:
+        cached = json.loads(str(QgsSettings().value(DEVICES_KEY, "") or "{}"))
+    except ValueError:
+        return []
+    return list(cached.get("devices", [])) if cached.get("python") == engine_python() else []
+
+
+def detect_devices(timeout: float = 180) -> list[str]:
+    """Asks the engine's interpreter for its devices (``python -m autodl_qgis devices --json``: torch is imported
+    there, never here) and keeps the answer for the algorithms' Device choices."""
+    python = engine_python()
+    if not python:
+        return []
+    with tempfile.TemporaryDirectory(prefix=RUN_FOLDER_PREFIX) as tmp:
+        try:
+            run = subprocess.run([python, "-m", "autodl_qgis", "devices", "--json"], capture_output=True, text=True,
+                                 timeout=timeout, env=engine_environment(Path(tmp)), stdin=subprocess.DEVNULL)
+            found = [str(d) for d in json.loads(run.stdout)] if run.returncode == 0 else []
+        except (OSError, subprocess.SubprocessError, ValueError):
+            found = []
+    if found:
+        QgsSettings().setValue(DEVICES_KEY, json.dumps({"python": python, "devices": found}))
+    return found
+
+
+def detect_devices_in_background() -> threading.Thread | None:
+    """At provider load, when the interpreter has not been asked yet: QGIS starts without waiting for torch."""
+    if known_devices():
+        return None
+    thread = threading.Thread(target=detect_devices, name="autodl-devices", daemon=True)
+    thread.start()
+    return thread
