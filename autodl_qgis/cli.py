@@ -10,13 +10,20 @@ from .engine.errors import InputDataError
 from .engine.progress import Cancelled
 
 _EVENTS = None  # EventCallbacks when a parent process (QGIS) asked for --events
+_QUIET = False  # --quiet: warnings and errors only
+_CONSOLE = None  # the terminal display, closed when the command ends
 
 
-def _callbacks():
-    """How commands report: JSON events to the parent that started us, else lines on the terminal."""
-    from .engine.progress import TerminalCallbacks
+def _callbacks(limit_seconds: float | None = None):
+    """How commands report: JSON events to the parent that started us, else the terminal display (live on a
+    terminal, a line per epoch and per candidate otherwise; ``limit_seconds`` shows the time left of a limit)."""
+    global _CONSOLE
+    if _EVENTS is not None:
+        return _EVENTS
+    from .engine.console import ConsoleCallbacks
 
-    return _EVENTS if _EVENTS is not None else TerminalCallbacks()
+    _CONSOLE = ConsoleCallbacks(limit_seconds=limit_seconds, quiet=_QUIET)
+    return _CONSOLE
 
 
 def _inspect(args) -> int:
@@ -108,7 +115,7 @@ def _train(args) -> int:
     if out.suffix.lower() != ".dlpk":
         out = out.with_name(out.name + ".dlpk")
     check_output_location(out)
-    device, callbacks = args.device, _callbacks()
+    device, callbacks = args.device, _callbacks(limit_seconds=args.total_time_limit * 3600)
     if args.distributed:
         device, lead = _join_torchrun(device)
         if not lead:
@@ -182,6 +189,73 @@ def _use_model(args) -> int:
     else:
         result = infer.classify_pixels(args.model, args.raster, args.out, **options)
         print(f"{result.path}: {result.tiles} tile(s) classified")
+    return 0
+
+
+def _evaluate(args) -> int:
+    from .engine.evaluate import evaluate_package
+
+    result = evaluate_package(args.model, args.in_data, confidence=args.confidence, batch_size=args.batch_size,
+                              device=args.device, callbacks=_callbacks())
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2, default=str))
+        return 0
+    m = result.metrics
+    print(f"{result.model} ({result.network}, {result.backbone}) on {result.data}: {result.chips} chips")
+    if result.task == "object_detection":
+        print(f"AP50 {m['average_precision']:.4f}   COCO mAP {m['coco_map']:.4f}   at confidence "
+              f"{result.confidence:g}: precision {_fmt(m['precision'])} recall {_fmt(m['recall'])} "
+              f"F1 {_fmt(m['f1'])}")
+        print(f"\n{'class':<24} {'AP50':>7} {'COCO':>7} {'prec.':>7} {'recall':>7} {'F1':>7} {'TP':>6} {'FP':>6} "
+              f"{'FN':>6}")
+        for name, c in m["per_class"].items():
+            print(f"{name:<24} {_fmt(c['average_precision']):>7} {_fmt(c['coco_map']):>7} {_fmt(c['precision']):>7} "
+                  f"{_fmt(c['recall']):>7} {_fmt(c['f1']):>7} {c['true_positives']:>6} {c['false_positives']:>6} "
+                  f"{c['false_negatives']:>6}")
+    else:
+        print(f"mIoU {m['miou']:.4f}   pixel accuracy {m['accuracy']:.4f}")
+        print(f"\n{'class':<24} {'IoU':>7} {'prec.':>7} {'recall':>7} {'F1':>7} {'pixels':>10}")
+        for name, c in m["per_class"].items():
+            print(f"{name:<24} {_fmt(c['iou']):>7} {_fmt(c['precision']):>7} {_fmt(c['recall']):>7} "
+                  f"{_fmt(c['f1']):>7} {c['pixels']:>10}")
+        names = list(m["per_class"])
+        print("\nconfusion matrix (rows: truth, columns: prediction)")
+        print(" " * 24 + "".join(f"{n[:9]:>10}" for n in names))
+        for name, row in zip(names, m["confusion_matrix"]):
+            print(f"{name:<24}" + "".join(f"{v:>10}" for v in row))
+    for warning in result.warnings:
+        print(f"warning: {warning}")
+    return 0
+
+
+def _fmt(value) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def _compute_accuracy(args) -> int:
+    from .engine import accuracy
+    from .engine.outputs import RESULT_BYTES, check_output_location
+
+    check_output_location(args.out_table, RESULT_BYTES, inputs=[args.first, args.ground_truth])
+    if args.command == "compute-accuracy-detection":
+        result = accuracy.compute_detection_accuracy(
+            args.first, args.ground_truth, args.out_table, detected_class_field=args.detected_class_field,
+            ground_truth_class_field=args.ground_truth_class_field, min_iou=args.min_iou,
+            confidence=args.confidence)
+        summary = {"out_table": args.out_table, "min_iou": result.iou_threshold, "confidence": result.confidence,
+                   "classes": {c.name: c.as_dict() for c in result.classes}, "all": result.overall.as_dict()}
+        text = (f"{args.out_table}: AP {_fmt(result.overall.average_precision)}, precision "
+                f"{_fmt(result.overall.precision)}, recall {_fmt(result.overall.recall)}, F1 {_fmt(result.overall.f1)}"
+                f" over {len(result.classes)} class(es) at IoU {result.iou_threshold:g}")
+    else:
+        matrix = accuracy.compute_pixel_accuracy(
+            args.first, args.ground_truth, args.out_table, num_random_points=args.num_random_points,
+            sampling=args.sampling, min_point_distance=args.min_point_distance,
+            ground_truth_class_field=args.ground_truth_class_field, seed=args.seed)
+        summary = {"out_table": args.out_table, **matrix.as_dict()}
+        text = (f"{args.out_table}: overall accuracy {matrix.overall_accuracy:.4f}, kappa {matrix.kappa:.4f} "
+                f"on {matrix.points} points")
+    print(json.dumps(summary, indent=2) if args.json else text)
     return 0
 
 
@@ -304,6 +378,54 @@ def build_parser() -> argparse.ArgumentParser:
             use.add_argument("--nms", type=float, default=0.3, help="overlap (IoU) above which duplicates go")
         use.set_defaults(run=_use_model)
 
+    evaluate = commands.add_parser("evaluate", help="score a .dlpk on a labelled training-data folder (AP50, COCO mAP, "
+                                                    "precision / recall / F1; or IoU, accuracy, confusion matrix)")
+    evaluate.add_argument("model", help=".dlpk or .emd written by Train Using AutoDL")
+    evaluate.add_argument("in_data", help="labelled folder written by 'Export Training Data For Deep Learning'")
+    evaluate.add_argument("--confidence", type=float, default=0.5,
+                          help="detection: score from which precision, recall and F1 count a detection (default "
+                               "0.5, as Detect Objects)")
+    evaluate.add_argument("--batch-size", type=int, default=4)
+    evaluate.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.set_defaults(run=_evaluate)
+
+    detection_accuracy = commands.add_parser(
+        "compute-accuracy-detection", help="Compute Accuracy For Object Detection: detected polygons against "
+                                           "ground-truth polygons, to a table")
+    detection_accuracy.add_argument("first", metavar="detected_features", help="polygons from Detect Objects")
+    detection_accuracy.add_argument("ground_truth", metavar="ground_truth_features", help="ground-truth polygons")
+    detection_accuracy.add_argument("out_table", help="output table: .gpkg or .csv")
+    detection_accuracy.add_argument("--detected-class-field",
+                                    help="class values or names of the detections (default: Classvalue or Value)")
+    detection_accuracy.add_argument("--ground-truth-class-field",
+                                    help="class values or names of the ground truth (default: Classvalue or Value)")
+    detection_accuracy.add_argument("--min-iou", type=float, default=0.5, help="IoU for a match (default 0.5)")
+    detection_accuracy.add_argument("--confidence", type=float, default=0.0,
+                                    help="detections scoring less do not count for precision / recall / F1")
+    detection_accuracy.add_argument("--json", action="store_true", help="print one JSON object")
+    detection_accuracy.set_defaults(run=_compute_accuracy)
+
+    pixel_accuracy = commands.add_parser(
+        "compute-accuracy-pixels", help="Compute Accuracy For Pixel Classification: a classified raster against a "
+                                        "reference raster, polygons or points, to a confusion matrix table")
+    pixel_accuracy.add_argument("first", metavar="in_raster", help="classified raster (e.g. from Classify Pixels)")
+    pixel_accuracy.add_argument("ground_truth", metavar="in_ground_truth_data",
+                                help="reference class raster, or polygons / points with class values")
+    pixel_accuracy.add_argument("out_table", help="output confusion matrix: .gpkg or .csv")
+    pixel_accuracy.add_argument("--num-random-points", type=int, default=500)
+    pixel_accuracy.add_argument("--sampling", default="STRATIFIED_RANDOM", type=str.upper,
+                                choices=("STRATIFIED_RANDOM", "EQUALIZED_STRATIFIED_RANDOM", "RANDOM"))
+    pixel_accuracy.add_argument("--min-point-distance", type=float, default=0.0, help="map units")
+    pixel_accuracy.add_argument("--ground-truth-class-field",
+                                help="class values of reference features (default: Classvalue, Value or GrndTruth)")
+    pixel_accuracy.add_argument("--seed", type=int, default=0, help="random points seed")
+    pixel_accuracy.add_argument("--json", action="store_true", help="print one JSON object")
+    pixel_accuracy.set_defaults(run=_compute_accuracy)
+
+    for reporting in (train, worker, export, evaluate, *[commands.choices[n] for n in ("detect", "classify")]):
+        reporting.add_argument("--quiet", action="store_true", help="print warnings and errors only")
+
     devices = commands.add_parser("devices", help="list the devices the engine can train and infer on")
     devices.add_argument("--json", action="store_true", help="print one JSON list")
     devices.set_defaults(run=_devices)
@@ -315,8 +437,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    global _EVENTS
+    global _EVENTS, _QUIET
     args = build_parser().parse_args(argv)
+    _QUIET = getattr(args, "quiet", False)
     if args.events is not None:
         from .engine.progress import EventCallbacks
 
@@ -333,3 +456,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: a library is missing ({exc}) in {sys.executable}. Run scripts/setup.sh, or choose a "
               "Python that has the engine's libraries", file=sys.stderr)
         return 2
+    finally:
+        if _CONSOLE is not None:
+            _CONSOLE.close()

@@ -9,6 +9,8 @@ from qgis.PyQt.QtGui import QIcon
 
 from .algorithm import ICON
 from .classify_pixels_using_deep_learning import ClassifyPixelsUsingDeepLearning
+from .compute_accuracy_for_object_detection import ComputeAccuracyForObjectDetection
+from .compute_accuracy_for_pixel_classification import ComputeAccuracyForPixelClassification
 from .detect_objects_using_deep_learning import DetectObjectsUsingDeepLearning
 from .engine_process import PYTHON_SETTING, detect_devices_in_background, engine_python
 from .export_training_data_for_deep_learning import ExportTrainingDataForDeepLearning
@@ -16,7 +18,8 @@ from .train_using_autodl import TrainUsingAutoDL
 
 # One class per algorithm module.
 ALGORITHMS = (TrainUsingAutoDL, DetectObjectsUsingDeepLearning, ClassifyPixelsUsingDeepLearning,
-              ExportTrainingDataForDeepLearning)
+              ExportTrainingDataForDeepLearning, ComputeAccuracyForObjectDetection,
+              ComputeAccuracyForPixelClassification)
 
 
 class AutodlProvider(QgsProcessingProvider):
@@ -64,6 +67,9 @@ class AutodlProvider(QgsProcessingProvider):
 
     def supportedOutputVectorLayerExtensions(self) -> list[str]:  # noqa: N802 - QGIS API name
         return ["gpkg", "shp", "geojson", "fgb"]  # what the engine's detections writer knows
+
+    def supportedOutputTableExtensions(self) -> list[str]:  # noqa: N802 - QGIS API name
+        return ["gpkg", "csv"]  # what the engine's accuracy tables writer knows
 
     def loadAlgorithms(self) -> None:  # noqa: N802 - QGIS API name
         for algorithm in ALGORITHMS:

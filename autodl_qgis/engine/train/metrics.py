@@ -1,15 +1,19 @@
 """Validation metrics, computed with torchmetrics (COCO-style AP through pycocotools).
 
-Object detection: AP at IoU 0.5 per class and its mean (the primary metric, ``average_precision``), and COCO
-mAP@[.5:.95]. ArcGIS ranks by AP at IoU 0.1; we use 0.5, which users of other tools expect.
+Object detection: AP at IoU 0.5 per class and its mean (the primary metric, ``average_precision``), COCO
+mAP@[.5:.95], and precision / recall / F1 at the detection threshold with each class's precision-recall curve
+(engine/accuracy.py). ArcGIS ranks by AP at IoU 0.1; we use 0.5, which users of other tools expect.
 Pixel classification: per-class IoU, precision, recall and F1 from one confusion matrix; mIoU over the
-foreground classes is the primary metric (``miou``), the background's IoU is reported separately.
+foreground classes is the primary metric (``miou``), the background's IoU is reported separately, and the
+confusion matrix itself.
 """
 from __future__ import annotations
 
 import math
 
 import torch
+
+from ..accuracy import DEFAULT_CONFIDENCE, DetectionMatcher, box_ious
 
 
 def _finite_or_none(value: float) -> float | None:
@@ -19,13 +23,14 @@ def _finite_or_none(value: float) -> float | None:
 class DetectionMetrics:
     primary = "average_precision"
 
-    def __init__(self, class_names: list[str]):
+    def __init__(self, class_names: list[str], confidence: float = DEFAULT_CONFIDENCE):
         from torchmetrics.detection import MeanAveragePrecision
 
-        self.class_names = class_names
+        self.class_names, self.confidence = class_names, confidence
         self._coco = MeanAveragePrecision(iou_type="bbox", class_metrics=True, backend="pycocotools")
         self._ap50 = MeanAveragePrecision(iou_type="bbox", iou_thresholds=[0.5], class_metrics=True,
                                           backend="pycocotools")
+        self._matcher = DetectionMatcher(0.5)  # precision / recall / F1 at the detection threshold, PR curves
 
     def update(self, predictions: list[dict], targets: list[dict]) -> None:
         preds = [{k: p[k].detach().cpu().float() if k != "labels" else p[k].detach().cpu().long()
@@ -34,6 +39,9 @@ class DetectionMetrics:
                  for t in targets]
         self._coco.update(preds, truth)
         self._ap50.update(preds, truth)
+        for p, t in zip(preds, truth):
+            self._matcher.add(box_ious(p["boxes"].numpy(), t["boxes"].numpy()), p["scores"].numpy(),
+                              p["labels"].numpy(), t["labels"].numpy())
 
     def compute(self) -> dict:
         coco, ap50 = self._coco.compute(), self._ap50.compute()
@@ -43,11 +51,15 @@ class DetectionMetrics:
         coco_values = dict(zip(coco["classes"].flatten().tolist(), coco["map_per_class"].flatten().tolist()))
         for label, value in zip(classes, ap50_values):
             name = self.class_names[label - 1] if 0 < label <= len(self.class_names) else str(label)
-            per_class[name] = {"average_precision": _finite_or_none(value),
+            matched = self._matcher.score(label, name, self.confidence).as_dict()
+            per_class[name] = {**matched, "average_precision": _finite_or_none(value),
                                "coco_map": _finite_or_none(coco_values.get(label, float("nan")))}
         known = [v["average_precision"] for v in per_class.values() if v["average_precision"] is not None]
+        overall = self._matcher.result(confidence=self.confidence).overall
         return {
             "average_precision": float(sum(known) / len(known)) if known else 0.0,
+            "confidence": self.confidence, "precision": overall.precision, "recall": overall.recall,
+            "f1": overall.f1,
             "coco_map": _finite_or_none(coco["map"].item()) or 0.0,
             "map_50": _finite_or_none(coco["map_50"].item()) or 0.0,
             "map_75": _finite_or_none(coco["map_75"].item()) or 0.0,
@@ -89,6 +101,7 @@ class PixelMetrics:
             "background_iou": per_class["background"]["iou"],
             "accuracy": (tp.sum() / matrix.sum()).item() if matrix.sum() > 0 else 0.0,
             "per_class": per_class,
+            "confusion_matrix": matrix.long().tolist(),  # rows: truth, columns: prediction, in class order
         }
 
 

@@ -1,0 +1,184 @@
+"""A run at a glance on a terminal: the engine's reports (engine/progress.py) as one live display when stderr is a
+terminal (rich), as one line per epoch and per candidate otherwise (logs, CI), or as warnings only (``--quiet``).
+
+The trainer reports every optimiser step; the display keeps the latest and redraws a few times a second (live) or
+writes a progress line at most once a ``heartbeat`` (lines), so a long run prints a readable page, not one line per
+step. What it shows (candidate, epoch, loss, best validation score so far) is read from the engine's messages:
+``"<candidate>: epoch E, step S, loss L"`` (progress) and ``"<candidate>: epoch E train loss L, validation <metric>
+V"`` (log); any other message is shown as it is."""
+from __future__ import annotations
+
+import math
+import re
+import sys
+import time
+from dataclasses import dataclass, replace
+
+from .progress import SilentCallbacks
+
+_STEP = re.compile(r"^(?P<candidate>.+?): epoch (?P<epoch>\d+), step (?P<step>\d+), loss (?P<loss>\S+)$")
+_EPOCH = re.compile(r"^(?P<candidate>.+?): epoch (?P<epoch>\d+) train loss (?P<loss>\S+), "
+                    r"validation (?P<metric>\S+) (?P<score>\S+)$")
+
+
+def _number(text: str) -> float | None:
+    try:
+        value = float(text.rstrip(",;"))
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "--:--"
+    seconds = int(max(0.0, seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60:02d}:{rest % 60:02d}"
+
+
+@dataclass(frozen=True)
+class RunState:
+    """What the display shows: the latest report and the best validation score seen."""
+
+    fraction: float = 0.0
+    message: str = ""
+    candidate: str | None = None
+    epoch: int | None = None
+    loss: float | None = None
+    metric_name: str | None = None
+    best: float | None = None
+    best_candidate: str | None = None
+
+    def after_progress(self, fraction: float, message: str) -> "RunState":
+        step = _STEP.match(message)
+        state = replace(self, fraction=max(0.0, min(1.0, fraction)), message=message)
+        if step:
+            state = replace(state, candidate=step["candidate"], epoch=int(step["epoch"]),
+                            loss=_number(step["loss"]))
+        return state
+
+    def after_log(self, message: str) -> "RunState":
+        epoch = _EPOCH.match(message)
+        if not epoch:
+            return self
+        score = _number(epoch["score"])
+        state = replace(self, candidate=epoch["candidate"], epoch=int(epoch["epoch"]), loss=_number(epoch["loss"]),
+                        metric_name=epoch["metric"])
+        if score is not None and (self.best is None or score > self.best):
+            state = replace(state, best=score, best_candidate=epoch["candidate"])
+        return state
+
+    def summary(self) -> str:
+        """The current candidate, epoch and loss, or the message when it says something else."""
+        if self.candidate is not None and self.message.startswith(self.candidate):
+            parts = [self.candidate]
+            if self.epoch is not None:
+                parts.append(f"epoch {self.epoch}")
+            if self.loss is not None:
+                parts.append(f"loss {self.loss:.4f}")
+            return ", ".join(parts)
+        return self.message
+
+    def best_text(self) -> str:
+        if self.best is None:
+            return ""
+        return f"best {self.metric_name} {self.best:.4f} ({self.best_candidate})"
+
+
+class ConsoleCallbacks(SilentCallbacks):
+    """Engine callbacks for a person at a terminal. ``limit_seconds``: the run's time limit (training), shown as
+    time left; without it, the time left is estimated from the progress. ``live``: None chooses by whether
+    ``stream`` is a terminal. ``clock`` is injectable for tests."""
+
+    def __init__(self, stream=None, *, limit_seconds: float | None = None, quiet: bool = False,
+                 live: bool | None = None, heartbeat: float = 60.0, clock=time.monotonic):
+        self.stream = stream or sys.stderr
+        self.limit_seconds, self.quiet, self.heartbeat, self.clock = limit_seconds, quiet, heartbeat, clock
+        self.started = clock()
+        self.state = RunState()
+        self._last_line_at: float | None = None
+        self._live = None
+        if live is None:
+            live = not quiet and hasattr(self.stream, "isatty") and self.stream.isatty()
+        if live and not quiet:
+            self._start_live()
+
+    # -- the protocol ------------------------------------------------------------------------------------------------
+
+    def progress(self, fraction: float, message: str) -> None:
+        self.state = self.state.after_progress(fraction, message)
+        if self.quiet or self._live is not None:
+            return  # the live display redraws itself from the state
+        if self._last_line_at is None or self.clock() - self._last_line_at >= self.heartbeat:
+            self._line(self.status_line())
+
+    def log(self, message: str) -> None:
+        self.state = self.state.after_log(message)
+        if self.quiet and not message.lower().startswith(("warning", "error")):
+            return
+        if self._live is not None:
+            self._live.console.print(f"[dim]{self._elapsed()}[/dim] {message}", markup=True, highlight=False)
+        else:
+            self._line(message)
+
+    # -- shown -------------------------------------------------------------------------------------------------------
+
+    def time_left(self) -> float | None:
+        elapsed = self.clock() - self.started
+        if self.limit_seconds is not None:
+            return max(0.0, self.limit_seconds - elapsed)
+        if self.state.fraction >= 0.02:
+            return elapsed * (1 - self.state.fraction) / self.state.fraction
+        return None
+
+    def status_line(self) -> str:
+        parts = [f"{self.state.fraction:6.1%}", self.state.summary()]
+        if self.state.best is not None:
+            parts.append(self.state.best_text())
+        parts.append(f"{_clock(self.time_left())} left")
+        return " | ".join(p for p in parts if p)
+
+    def _elapsed(self) -> str:
+        return f"[{_clock(self.clock() - self.started)}]"
+
+    def _line(self, text: str) -> None:
+        self._last_line_at = self.clock()
+        print(f"{self._elapsed()} {text}", file=self.stream, flush=True)
+
+    # -- live display ------------------------------------------------------------------------------------------------
+
+    def _start_live(self) -> None:
+        from rich.console import Console, Group
+        from rich.live import Live
+        from rich.progress_bar import ProgressBar
+        from rich.text import Text
+
+        callbacks = self
+
+        class _View:
+            def __rich__(self):
+                state = callbacks.state
+                left = callbacks.time_left()
+                head = Text.assemble((f"{state.fraction:6.1%} ", "bold"), (state.summary() or "starting", "cyan"))
+                tail = Text.assemble(("best: ", "dim"), (state.best_text() or "none yet", "green"),
+                                     ("   elapsed ", "dim"), _clock(callbacks.clock() - callbacks.started),
+                                     ("   left ", "dim"), (_clock(left), "bold"))
+                return Group(head, ProgressBar(total=1.0, completed=state.fraction, width=60), tail)
+
+        console = Console(file=self.stream, force_terminal=True)
+        # stdout stays the command's own (train --json prints its one document there)
+        self._live = Live(_View(), console=console, refresh_per_second=4, transient=False, redirect_stdout=False)
+        self._live.start()
+
+    def close(self) -> None:
+        """Ends the live display (its last state stays on the screen)."""
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+    def __enter__(self) -> "ConsoleCallbacks":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
