@@ -1,11 +1,11 @@
 """A run at a glance on a terminal: the engine's reports (engine/progress.py) as one live display when stderr is a
 terminal (rich), as one line per epoch and per candidate otherwise (logs, CI), or as warnings only (``--quiet``).
 
-The trainer reports every optimiser step; the display keeps the latest and redraws a few times a second (live) or
-writes a progress line at most once a ``heartbeat`` (lines), so a long run prints a readable page, not one line per
-step. What it shows (candidate, epoch, loss, best validation score so far) is read from the engine's messages:
-``"<candidate>: epoch E, step S, loss L"`` (progress) and ``"<candidate>: epoch E train loss L, validation <metric>
-V"`` (log); any other message is shown as it is."""
+Progress may come every optimiser step; the display keeps the latest and redraws a few times a second (live), or
+writes a line for each validated epoch and otherwise a progress line at most once a ``heartbeat`` (lines), so a
+long run prints a readable page, not one line per step. What it shows (candidate, epoch, loss, best validation score
+so far) is read from the trainer's messages, as progress or log: ``"<candidate>: epoch E, step S, loss L"`` and
+``"<candidate>: epoch E train loss L, validation <metric> V"``; any other message is shown as it is."""
 from __future__ import annotations
 
 import math
@@ -50,22 +50,18 @@ class RunState:
     best: float | None = None
     best_candidate: str | None = None
 
-    def after_progress(self, fraction: float, message: str) -> "RunState":
-        step = _STEP.match(message)
-        state = replace(self, fraction=max(0.0, min(1.0, fraction)), message=message)
+    def after(self, message: str, fraction: float | None = None) -> "RunState":
+        """The state once ``message`` (a progress message when ``fraction`` is given, else a log line) arrived."""
+        state = self if fraction is None else replace(self, fraction=max(0.0, min(1.0, fraction)), message=message)
+        step, epoch = _STEP.match(message), _EPOCH.match(message)
         if step:
-            state = replace(state, candidate=step["candidate"], epoch=int(step["epoch"]),
-                            loss=_number(step["loss"]))
-        return state
-
-    def after_log(self, message: str) -> "RunState":
-        epoch = _EPOCH.match(message)
+            return replace(state, candidate=step["candidate"], epoch=int(step["epoch"]), loss=_number(step["loss"]))
         if not epoch:
-            return self
+            return state
         score = _number(epoch["score"])
-        state = replace(self, candidate=epoch["candidate"], epoch=int(epoch["epoch"]), loss=_number(epoch["loss"]),
+        state = replace(state, candidate=epoch["candidate"], epoch=int(epoch["epoch"]), loss=_number(epoch["loss"]),
                         metric_name=epoch["metric"])
-        if score is not None and (self.best is None or score > self.best):
+        if score is not None and (state.best is None or score > state.best):
             state = replace(state, best=score, best_candidate=epoch["candidate"])
         return state
 
@@ -107,18 +103,24 @@ class ConsoleCallbacks(SilentCallbacks):
     # -- the protocol ------------------------------------------------------------------------------------------------
 
     def progress(self, fraction: float, message: str) -> None:
-        self.state = self.state.after_progress(fraction, message)
+        self.state = self.state.after(message, fraction)
         if self.quiet or self._live is not None:
             return  # the live display redraws itself from the state
-        if self._last_line_at is None or self.clock() - self._last_line_at >= self.heartbeat:
+        if _EPOCH.match(message):  # an epoch's validation: always a line
+            self._line(" | ".join(p for p in (f"{self.state.fraction:6.1%} {message}", self.state.best_text(),
+                                              f"{_clock(self.time_left())} left") if p))
+        elif self._last_line_at is None or self.clock() - self._last_line_at >= self.heartbeat:
             self._line(self.status_line())
 
     def log(self, message: str) -> None:
-        self.state = self.state.after_log(message)
+        self.state = self.state.after(message)
         if self.quiet and not message.lower().startswith(("warning", "error")):
             return
         if self._live is not None:
-            self._live.console.print(f"[dim]{self._elapsed()}[/dim] {message}", markup=True, highlight=False)
+            from rich.markup import escape
+
+            self._live.console.print(f"[dim]{self._elapsed()}[/dim] {escape(message)}", highlight=False,
+                                     soft_wrap=True)
         else:
             self._line(message)
 
@@ -149,9 +151,8 @@ class ConsoleCallbacks(SilentCallbacks):
     # -- live display ------------------------------------------------------------------------------------------------
 
     def _start_live(self) -> None:
-        from rich.console import Console, Group
+        from rich.console import Console
         from rich.live import Live
-        from rich.progress_bar import ProgressBar
         from rich.text import Text
 
         callbacks = self
@@ -159,12 +160,13 @@ class ConsoleCallbacks(SilentCallbacks):
         class _View:
             def __rich__(self):
                 state = callbacks.state
-                left = callbacks.time_left()
-                head = Text.assemble((f"{state.fraction:6.1%} ", "bold"), (state.summary() or "starting", "cyan"))
-                tail = Text.assemble(("best: ", "dim"), (state.best_text() or "none yet", "green"),
-                                     ("   elapsed ", "dim"), _clock(callbacks.clock() - callbacks.started),
-                                     ("   left ", "dim"), (_clock(left), "bold"))
-                return Group(head, ProgressBar(total=1.0, completed=state.fraction, width=60), tail)
+                filled = int(round(24 * state.fraction))
+                return Text.assemble(
+                    (f"{state.fraction:6.1%} ", "bold"), ("━" * filled, "green"), ("━" * (24 - filled), "bright_black"),
+                    " ", (state.summary() or "starting", "cyan"), "\n",
+                    (state.best_text() or "no validation yet", "green"), (" · ", "dim"),
+                    _clock(callbacks.clock() - callbacks.started), (" elapsed · ", "dim"),
+                    (_clock(callbacks.time_left()), "bold"), (" left", "dim"))
 
         console = Console(file=self.stream, force_terminal=True)
         # stdout stays the command's own (train --json prints its one document there)
