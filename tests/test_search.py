@@ -58,7 +58,7 @@ def test_basic_search_writes_a_package_that_round_trips(synthetic, tmp_path, fmt
         names = set(p.name for p in package.folder.iterdir())
         assert {"leaderboard.csv", "leaderboard.json", "report.html", "model.safetensors"} <= names
         report = (package.folder / "report.html").read_text()
-        assert report.count("data:image/png;base64,") == 3 and network in report
+        assert report.count("data:image/png;base64,") >= 3 and network in report
 
 
 def test_deadline_holds_with_unbounded_epochs(synthetic):

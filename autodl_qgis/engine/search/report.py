@@ -1,5 +1,8 @@
-"""The HTML report shipped in every .dlpk: leaderboard chart, loss/metric curves of the chosen model, and its
-predictions on validation chips next to the truth. Self-contained (images inline), no network access needed."""
+"""The HTML report shipped in every .dlpk: what was shipped and how good it is (validation and, when held out, test
+scores; precision-recall curve per class or normalised confusion matrix; a per-class table), how the time limit was
+spent (a timeline of every candidate's training), the chosen model's training curves with the learning rate it
+used, the leaderboard, and predictions on validation chips next to the truth. Self-contained (images inline), no
+network access needed. Every input beyond the leaderboard is optional, so a partial record still renders."""
 from __future__ import annotations
 
 import base64
@@ -9,13 +12,24 @@ import io
 import numpy as np
 import torch
 
+PALETTE = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#f0e442", "#000000")
+STATUS_COLORS = {"completed": "#2b6f8f", "early_stopped": "#009e73", "deadline": "#e69f00", "pruned": "#999999",
+                 "failed": "#d55e00", "not_reached": "#dddddd", "skipped": "#dddddd"}
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
 
 def _png(figure) -> str:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-    import matplotlib.pyplot as plt
-
-    plt.close(figure)
+    _pyplot().close(figure)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -27,11 +41,7 @@ def _display_rgb(image: torch.Tensor) -> np.ndarray:
 
 
 def leaderboard_chart(rows: list[dict], metric_name: str) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     scored = [r for r in rows if r.get("metric") is not None]
     figure, axis = plt.subplots(figsize=(7, 0.35 * max(len(scored), 3) + 1))
     labels = [f"{r['network']} ({r['backbone']})" + (f" #{r['trial']}" if r.get("trial") else "") for r in scored]
@@ -41,30 +51,172 @@ def leaderboard_chart(rows: list[dict], metric_name: str) -> str:
     return _png(figure)
 
 
+def _point(point: dict, *names, default=None):
+    """A curve point's value under its current name or an older one."""
+    for name in names:
+        if point.get(name) is not None:
+            return point[name]
+    return default
+
+
 def curves_chart(history: list[dict], metric_name: str) -> str:
-    import matplotlib
+    return _png(curves_figure(history, metric_name))
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    figure, axis = plt.subplots(figsize=(7, 3))
-    epochs = [h["epoch"] for h in history]
-    axis.plot(epochs, [h["train_loss"] for h in history], label="training loss", color="#d55e00")
-    axis.set_xlabel("epoch")
+def curves_figure(history: list[dict], metric_name: str):
+    """Training loss and validation metric against training seconds (each validation a marked point, so a run of
+    one epoch reads as one measurement), and below it the learning rate the optimiser used."""
+    plt = _pyplot()
+    seconds = [_point(h, "seconds", "epoch", default=i) for i, h in enumerate(history, start=1)]
+    x_label = "training seconds" if history and "seconds" in history[0] else "epoch"
+    rates = [_point(h, "learning_rate", "lr") for h in history]
+    rows = 2 if any(r is not None for r in rates) else 1
+    figure, axes = plt.subplots(rows, 1, figsize=(7, 3 + 1.6 * (rows - 1)), sharex=True, squeeze=False,
+                                gridspec_kw={"height_ratios": [3, 1.4][:rows]})
+    axis = axes[0][0]
+    axis.plot(seconds, [_point(h, "loss", "train_loss") for h in history], "o-", label="training loss",
+              color="#d55e00", markersize=5)
     axis.set_ylabel("training loss")
     other = axis.twinx()
-    other.plot(epochs, [h[metric_name] for h in history], label=f"validation {metric_name}", color="#0072b2")
+    other.plot(seconds, [_point(h, "metric", metric_name) for h in history], "s-", color="#0072b2", markersize=5,
+               label=f"validation {metric_name}")
     other.set_ylabel(metric_name)
     other.set_ylim(0, 1)
+    for x, h in zip(seconds, history):
+        if _point(h, "epoch") is not None:
+            other.annotate(f"ep {h['epoch']}", (x, _point(h, "metric", metric_name) or 0), textcoords="offset points",
+                           xytext=(0, 6), ha="center", fontsize=7, color="#0072b2")
     figure.legend(loc="upper center", ncol=2)
+    if rows == 2:
+        lr = axes[1][0]
+        lr.plot(seconds, [r if r is not None else np.nan for r in rates], "o-", color="#009e73", markersize=4)
+        lr.set_ylabel("learning rate")
+        lr.ticklabel_format(axis="y", style="sci", scilimits=(-2, 2))
+    axes[-1][0].set_xlabel(x_label)
+    return figure
+
+
+def precision_recall_chart(per_class: dict) -> str | None:
+    """Each class's precision-recall curve at IoU 0.5 (COCO's interpolated precision, up to the recall reached),
+    the point at the detection threshold marked."""
+    curves = {name: c for name, c in per_class.items() if c.get("precision_curve")}
+    if not curves:
+        return None
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(5.5, 4))
+    recall_points = np.linspace(0, 1, 101)
+    for i, (name, c) in enumerate(curves.items()):
+        color = PALETTE[i % len(PALETTE)]
+        reach = recall_points <= (c.get("max_recall") or 0) + 1e-9
+        ap = c.get("average_precision")
+        axis.plot(recall_points[reach], np.asarray(c["precision_curve"])[reach], "-", color=color,
+                  label=f"{name} (AP50 {ap:.3f})" if ap is not None else name)
+        if c.get("recall") is not None and c.get("precision") is not None:
+            axis.plot([c["recall"]], [c["precision"]], "o", color=color, markersize=7, markeredgecolor="black")
+    axis.set_xlabel("recall")
+    axis.set_ylabel("precision")
+    axis.set_xlim(0, 1.02)
+    axis.set_ylim(0, 1.05)
+    axis.set_title("dots: at the detection threshold", fontsize=9)
+    axis.legend(loc="lower left", fontsize=8)
     return _png(figure)
 
 
-def predictions_chart(model, dataset, classes, task: str, device, count: int = 4) -> str:
-    import matplotlib
+def confusion_chart(matrix: list[list[int]], names: list[str]) -> str | None:
+    """The confusion matrix normalised by row (share of each true class predicted as each class)."""
+    counts = np.asarray(matrix, np.float64)
+    if counts.ndim != 2 or not counts.size or counts.shape[0] != len(names):
+        return None
+    shares = counts / np.maximum(counts.sum(1, keepdims=True), 1)
+    plt = _pyplot()
+    size = 1.2 + 0.7 * len(names)
+    figure, axis = plt.subplots(figsize=(size + 1, size))
+    image = axis.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    axis.set_xticks(range(len(names)), names, rotation=45, ha="right")
+    axis.set_yticks(range(len(names)), names)
+    axis.set_xlabel("predicted")
+    axis.set_ylabel("true")
+    for (row, column), share in np.ndenumerate(shares):
+        axis.text(column, row, f"{share:.2f}", ha="center", va="center", fontsize=8,
+                  color="white" if share > 0.5 else "black")
+    figure.colorbar(image, ax=axis, fraction=0.046)
+    return _png(figure)
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+
+def timeline_chart(segments: list[dict], limit_seconds: float | None) -> str | None:
+    """How the time limit was spent: each candidate's training segments from the search's start, coloured by how
+    they ended, the limit as a line."""
+    timed = [s for s in segments if s.get("end") is not None and (s.get("end") or 0) > (s.get("start") or 0)]
+    if not timed:
+        return None
+    plt = _pyplot()
+    labels = []
+    for s in timed:
+        label = f"{s.get('network')} ({s.get('backbone')})"
+        if label not in labels:
+            labels.append(label)
+    figure, axis = plt.subplots(figsize=(8, 0.4 * len(labels) + 1.4))
+    for s in timed:
+        y = labels.index(f"{s.get('network')} ({s.get('backbone')})")
+        color = STATUS_COLORS.get(s.get("status"), "#2b6f8f")
+        axis.barh(y, s["end"] - s["start"], left=s["start"], color=color, edgecolor="black", linewidth=0.4)
+        if s.get("metric") is not None:
+            axis.text(s["end"], y, f" {s['metric']:.3f}", va="center", fontsize=7)
+    if limit_seconds:
+        axis.axvline(limit_seconds, color="#d55e00", linestyle="--", linewidth=1)
+        axis.text(limit_seconds, len(labels) - 0.5, " time limit", color="#d55e00", fontsize=8, va="bottom")
+    axis.set_yticks(range(len(labels)), labels)
+    axis.invert_yaxis()
+    axis.set_xlabel("seconds from the start of the search")
+    shown = sorted({s.get("status") for s in timed} & set(STATUS_COLORS))
+    if shown:
+        from matplotlib.patches import Patch
+
+        axis.legend(handles=[Patch(color=STATUS_COLORS[k], label=k) for k in shown], fontsize=7, loc="lower right")
+    return _png(figure)
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        value = f"{value:.4g}"
+    return f"<td>{html.escape('' if value is None else str(value))}</td>"
+
+
+def _table(columns: list[str], rows: list[list]) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(_cell(v) for v in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def class_table(metrics: dict) -> str | None:
+    """Per-class scores: AP50, COCO AP, and precision / recall / F1 with counts at the detection threshold; or IoU,
+    precision, recall, F1 and pixels."""
+    per_class = metrics.get("per_class") or {}
+    if not per_class:
+        return None
+    if "miou" in metrics:
+        columns = ["class", "IoU", "precision", "recall", "F1", "pixels"]
+        keys = ["iou", "precision", "recall", "f1", "pixels"]
+    else:
+        columns = ["class", "AP50", "COCO AP", "precision", "recall", "F1", "true positives", "false positives",
+                   "false negatives"]
+        keys = ["average_precision", "coco_map", "precision", "recall", "f1", "true_positives", "false_positives",
+                "false_negatives"]
+    return _table(columns, [[name] + [c.get(k) for k in keys] for name, c in per_class.items()])
+
+
+def scores_table(metric_name: str, validation: dict, test: dict | None) -> str:
+    """The headline scores on the validation chips and, when a test block was held out, on it."""
+    names = [metric_name] + [k for k in ("coco_map", "precision", "recall", "f1", "accuracy", "background_iou")
+                             if k in validation and k != metric_name]
+    rows = [["validation"] + [validation.get(k) for k in names]]
+    if test:
+        rows.append(["test (held out)"] + [test.get(k) for k in names])
+    return _table(["chips"] + names, rows)
+
+
+def predictions_chart(model, dataset, classes, task: str, device, count: int = 4) -> str:
+    plt = _pyplot()
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Rectangle
 
@@ -95,31 +247,63 @@ def predictions_chart(model, dataset, classes, task: str, device, count: int = 4
     return _png(figure)
 
 
+def _learning_rates(rows: list[dict], segments: list[dict]) -> list[dict]:
+    """Leaderboard rows whose learning rate is the network's default (None) show the peak rate the optimiser
+    actually used, read from the candidate's training curve."""
+    peaks = {}
+    for s in segments:
+        rates = [p.get("learning_rate") for p in s.get("curve") or () if isinstance(p, dict)]
+        rates = [r for r in rates if r is not None]
+        if rates:
+            key = s.get("candidate") or s.get("key")
+            peaks[key] = max(peaks.get(key, 0.0), max(rates))
+    return [{**r, "learning_rate": r.get("learning_rate") if r.get("learning_rate") is not None
+             else peaks.get(r.get("candidate") or r.get("key"))} for r in rows]
+
+
 def render_report(*, title: str, summary: dict, rows: list[dict], metric_name: str, history: list[dict],
-                  predictions_png: str | None) -> str:
-    columns = ["rank", "network", "backbone", "status", "metric", "epochs", "batch_size", "learning_rate",
-               "augment_strength", "train_seconds", "phase", "reason"]
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-
-    def cell(value):
-        if isinstance(value, float):
-            value = f"{value:.4g}"
-        return f"<td>{html.escape('' if value is None else str(value))}</td>"
-
-    body = "".join("<tr>" + "".join(cell(r.get(c)) for c in columns) + "</tr>" for r in rows)
+                  predictions_png: str | None, metrics: dict | None = None, test_metrics: dict | None = None,
+                  segments: list[dict] | None = None, limit_seconds: float | None = None) -> str:
+    """``metrics``: the shipped model's validation metrics (train/metrics.py, per class and the confusion matrix
+    included); ``test_metrics``: the same (or only the primary metric) on the held-out test chips; ``segments``: every training segment of the search (leaderboard rows with ``start``,
+    ``end``, ``status`` and ``curve``); ``limit_seconds``: the time limit."""
+    metrics, segments = metrics or {}, segments or []
+    rows = _learning_rates(rows, segments)
+    columns = ["rank", "network", "backbone", "status", "metric", "test_metric", "epochs", "batch_size",
+               "learning_rate", "augment_strength", "chip_scale", "train_seconds", "start", "end", "phase", "reason"]
+    columns = [c for c in columns if any(c in r for r in rows)]
     facts = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in summary.items())
-    images = [f'<h2>Leaderboard</h2><img src="data:image/png;base64,{leaderboard_chart(rows, metric_name)}">']
+    sections = []
+    if metrics:
+        sections.append("<h2>Scores of the shipped model</h2>" + scores_table(metric_name, metrics, test_metrics))
+        per_class = class_table(metrics)
+        if per_class:
+            sections.append("<h3>Per class (validation chips)</h3>" + per_class)
+        figure = precision_recall_chart(metrics.get("per_class") or {}) if "miou" not in metrics else None
+        if figure is None and metrics.get("confusion_matrix"):
+            figure = confusion_chart(metrics["confusion_matrix"], list(metrics.get("per_class") or {}))
+            if figure:
+                sections.append('<h3>Confusion matrix, normalised by true class</h3>'
+                                f'<img src="data:image/png;base64,{figure}">')
+        elif figure:
+            sections.append(f'<h3>Precision-recall per class (IoU 0.5)</h3><img src="data:image/png;base64,{figure}">')
+    timeline = timeline_chart(segments, limit_seconds)
+    if timeline:
+        used = max(s["end"] for s in segments if s.get("end") is not None)
+        spent = f" ({used:.0f} s of {limit_seconds:.0f} s)" if limit_seconds else ""
+        sections.append(f'<h2>How the time limit was spent{spent}</h2><img src="data:image/png;base64,{timeline}">')
+    sections.append(f'<h2>Leaderboard</h2><img src="data:image/png;base64,{leaderboard_chart(rows, metric_name)}">')
     if history:
-        images.append(f'<h2>Training of the chosen model</h2>'
-                      f'<img src="data:image/png;base64,{curves_chart(history, metric_name)}">')
+        sections.append('<h2>Training of the shipped model</h2>'
+                        f'<img src="data:image/png;base64,{curves_chart(history, metric_name)}">')
     if predictions_png:
-        images.append(f'<h2>Validation chips: truth and prediction</h2>'
-                      f'<img src="data:image/png;base64,{predictions_png}">')
+        sections.append('<h2>Validation chips: truth and prediction</h2>'
+                        f'<img src="data:image/png;base64,{predictions_png}">')
     return f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>body{{font-family:sans-serif;margin:2em;max-width:1100px}}table{{border-collapse:collapse}}
+<style>body{{font-family:sans-serif;margin:2em;max-width:1100px}}table{{border-collapse:collapse;margin-bottom:1em}}
 td,th{{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:left}}img{{max-width:100%}}</style>
 </head><body><h1>{html.escape(title)}</h1><table>{facts}</table>
-{''.join(images)}
-<h2>All candidates</h2><table><tr>{head}</tr>{body}</table></body></html>
+{''.join(sections)}
+<h2>All candidates</h2>{_table(columns, [[r.get(c) for c in columns] for r in rows])}</body></html>
 """

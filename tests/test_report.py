@@ -1,0 +1,94 @@
+"""The report a reviewer reads: scores on validation and test chips, precision-recall per class or a normalised
+confusion matrix, a per-class table, the timeline of the time limit, marked training curves with the learning rate,
+and the learning rate actually used in the leaderboard; and the same sections in a real search's package."""
+import numpy as np
+import pytest
+import torch
+
+from autodl_qgis.engine.data import CLASSIFIED_TILES, PASCAL_VOC
+from autodl_qgis.engine.package import open_package
+from autodl_qgis.engine.search import AutoDL
+from autodl_qgis.engine.search import report
+from autodl_qgis.engine.train.metrics import DetectionMetrics, PixelMetrics
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+
+def _detection_metrics():
+    metrics = DetectionMetrics(["pool", "building"])
+    truth = torch.tensor([[0, 0, 10, 10], [20, 20, 30, 30], [40, 40, 50, 50]], dtype=torch.float32)
+    found = torch.tensor([[0, 0, 10, 10], [21, 20, 31, 30], [60, 60, 70, 70]], dtype=torch.float32)
+    metrics.update([{"boxes": found, "scores": torch.tensor([0.9, 0.8, 0.3]), "labels": torch.tensor([1, 2, 1])}],
+                   [{"boxes": truth, "labels": torch.tensor([1, 2, 1])}])
+    return metrics.compute()
+
+
+SEGMENTS = [
+    {"key": "c00-r0", "candidate": "c00", "network": "FasterRCNN", "backbone": "resnet18", "status": "completed",
+     "start": 2.0, "end": 60.0, "metric": 0.41,
+     "curve": [{"epoch": 1, "step": 10, "seconds": 50.0, "loss": 1.2, "metric": 0.41, "learning_rate": 3e-4}]},
+    {"key": "c01-r0", "candidate": "c01", "network": "RetinaNet", "backbone": "resnet18", "status": "not_reached",
+     "start": 60.0, "end": 61.0, "metric": None, "curve": []},
+    {"key": "c00-final", "candidate": "c00", "network": "FasterRCNN", "backbone": "resnet18", "status": "deadline",
+     "start": 61.0, "end": 170.0, "metric": 0.62,
+     "curve": [{"epoch": 2, "step": 20, "seconds": 140.0, "loss": 0.8, "metric": 0.62, "learning_rate": 1e-4}]},
+]
+ROWS = [{"rank": 1, "key": "c00-final", "candidate": "c00", "network": "FasterRCNN", "backbone": "resnet18",
+         "status": "deadline", "metric": 0.62, "test_metric": 0.58, "epochs": 2, "learning_rate": None,
+         "start": 61.0, "end": 170.0},
+        {"rank": 2, "key": "c01-r0", "candidate": "c01", "network": "RetinaNet", "backbone": "resnet18",
+         "status": "not_reached", "metric": None, "learning_rate": None, "reason": "needs about 90 s"}]
+
+
+def test_detection_report_has_scores_pr_curves_timeline_and_the_learning_rate_used():
+    metrics = _detection_metrics()
+    text = report.render_report(title="t", summary={"network": "FasterRCNN"}, rows=ROWS,
+                                metric_name="average_precision", history=SEGMENTS[0]["curve"],
+                                predictions_png=None, metrics=metrics,
+                                test_metrics={"average_precision": 0.58}, segments=SEGMENTS, limit_seconds=180)
+    for heading in ("Scores of the shipped model", "Per class (validation chips)",
+                    "Precision-recall per class (IoU 0.5)", "How the time limit was spent (170 s of 180 s)",
+                    "Training of the shipped model", "All candidates"):
+        assert heading in text, heading
+    assert "test (held out)" in text and "<td>0.58</td>" in text
+    assert "<th>false positives</th>" in text and "<td>pool</td>" in text
+    # FasterRCNN ran with the default rate: the table shows the peak the optimiser used (3e-4), not a blank
+    assert "<td>0.0003</td>" in text
+    assert text.count("data:image/png;base64,") == 4  # PR, timeline, leaderboard, curves
+
+
+def test_pixel_report_has_a_normalised_confusion_matrix():
+    metrics = PixelMetrics(["water", "forest"])
+    truth = torch.tensor([[[0, 1, 1, 2]]])
+    scores = torch.nn.functional.one_hot(torch.tensor([[[0, 1, 2, 2]]]), 3).permute(0, 3, 1, 2).float()
+    metrics.update(scores, truth)
+    computed = metrics.compute()
+    assert computed["confusion_matrix"] == [[1, 0, 0], [0, 1, 1], [0, 0, 1]]
+    text = report.render_report(title="t", summary={}, rows=ROWS[:1], metric_name="miou", history=[],
+                                predictions_png=None, metrics=computed)
+    assert "Confusion matrix, normalised by true class" in text and "Precision-recall" not in text
+    assert "<th>IoU</th>" in text and "<td>forest</td>" in text
+    assert "How the time limit was spent" not in text  # no segments given: the section is left out
+
+
+def test_one_epoch_curves_are_marked_points_with_the_learning_rate_below():
+    figure = report.curves_figure(SEGMENTS[0]["curve"], "average_precision")
+    lines = [line for axis in figure.axes for line in axis.get_lines()]
+    assert len(figure.axes) == 3  # loss, metric (twin), learning rate
+    assert all(line.get_marker() not in ("None", "", None) for line in lines)
+    assert all(len(line.get_xdata()) == 1 for line in lines)  # one epoch: one visible point per curve
+    assert figure.axes[1].get_ylabel() == "learning rate"
+    old = report.curves_figure([{"epoch": 1, "train_loss": 0.9, "miou": 0.5, "lr": 1e-3}], "miou")
+    assert len(old.axes) == 3  # an older package's history (epoch, train_loss, lr) still draws
+
+
+@pytest.mark.parametrize("fmt,network", [(PASCAL_VOC, "FasterRCNN"), (CLASSIFIED_TILES, "UnetClassifier")])
+def test_a_search_ships_the_new_sections(synthetic, tmp_path, fmt, network):
+    autodl = AutoDL(synthetic(fmt, num_chips=12), networks=[network], total_time_limit=0.03,
+                    pretrained_backbones=False, max_epochs=1).fit()
+    with open_package(autodl.save(tmp_path / "m.dlpk")) as package:
+        text = (package.folder / "report.html").read_text()
+    assert "Scores of the shipped model" in text and "Per class (validation chips)" in text
+    assert "How the time limit was spent" in text and "Training of the shipped model" in text
+    assert ("Precision-recall per class" if fmt == PASCAL_VOC else "Confusion matrix, normalised") in text
+    assert np.isfinite([autodl.best["metric"]]).all()
