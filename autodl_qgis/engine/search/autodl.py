@@ -1,15 +1,11 @@
-"""AutoDL: train the networks that suit a training-data folder within a total time limit, tune the best, and
-package the winner. Parameters mirror ``arcpy.geoai.TrainUsingAutoDL``.
+"""AutoDL: train the networks that suit a training-data folder within a total time limit and package the best.
+Parameters mirror ``arcpy.geoai.TrainUsingAutoDL`` (see config.SearchConfig).
 
-BASIC: every selected network on its default backbone, no tuning; the time left is shared out again each time a
-candidate finishes (early, by failure or by being skipped). ADVANCED: the first half evaluates the networks as in
-BASIC; the second half runs an Optuna study (TPE sampler, median pruner fed per-epoch validation metrics) over the
-best two networks, their other backbones, learning rate, batch size and augmentation strength. The best model so far
-wins when time runs out.
-
-Every candidate is recorded as it finishes (see record.py): a search killed mid-way resumes from its work folder, and
-workers on other processes or machines can share it through a common Optuna storage (e.g. PostgreSQL) and work
-folder; the process that started the search packages the best model.
+A thin orchestrator: the schedule (schedule.py: successive halving with continued training, then the finalist to
+the deadline) decides what to train for how long; the record (record.py) queues the jobs and keeps their results
+so that workers share a search and a killed one resumes; train_candidate trains one job. BASIC: every selected
+network on its portfolio backbone, in portfolio order. ADVANCED: then TPE proposals (backbone, learning rate, chip
+scale, augmentation) for the two leading networks, every trial's parameters recorded.
 """
 from __future__ import annotations
 
@@ -19,7 +15,6 @@ import gc
 import io
 import json
 import os
-import shutil
 import socket
 import time
 from pathlib import Path
@@ -28,21 +23,29 @@ import torch
 
 from ..budget import TimeBudget
 from ..data import TrainingData
-from ..data.dataset import make_datasets
+from ..data.dataset import ChipDataset, make_datasets
+from ..data.split import DataSplit, split_chips
 from ..devices import resolve_device
 from ..errors import InputDataError, SearchFailed
+from ..networks import UnsupportedNetworkError, build_network
 from ..networks.registry import NETWORKS, NetworkSpec, check_device, get_spec, networks_for
-from ..networks import UnsupportedNetworkError
 from ..package import build_model_definition, open_package, write_package
 from ..progress import Callbacks, SilentCallbacks, check_cancel
-from ..train import TrainConfig, TrainResult, distributed
-from ..train.candidate import Candidate, train_candidate
+from ..train import TrainConfig, Trainer, distributed
+from ..train.candidate import Candidate, load_checkpoint, save_checkpoint, train_candidate
+from ..train.scale import apply_chip_scale, effective_scale
 from . import report
-from .record import EVALUATION, TUNING, SearchRecord
+from .config import (ADVANCED, BASIC, FINAL, FLAT, HALVING, NOT_REACHED, RUNG, SKIPPED, TUNING, CandidateJob,
+                     CandidateResult, SearchConfig)
+from .portfolio import portfolio
+from .record import SearchRecord, suggest
+from .schedule import HalvingSearch, minimum_cost, packaging_reserve
 
-BASIC, ADVANCED = "BASIC", "ADVANCED"
-SKIPPED = "skipped"
-MIN_TRIAL_SECONDS = 20.0  # below this a tuning trial cannot train and validate anything useful
+VAL_CHIPS = 64  # validation chips of the rungs (the same first ones for every candidate); the finalist uses all
+SCALES = (0.5, 0.75, 1.0)  # chip scales ADVANCED may propose
+TUNED_NETWORKS = 2  # ADVANCED proposes for this many leading networks
+
+__all__ = ["ADVANCED", "BASIC", "AutoDL", "FLAT", "HALVING", "SearchConfig", "SearchFailed", "sidecar_paths"]
 
 
 class _SearchCallbacks:
@@ -62,74 +65,68 @@ class _SearchCallbacks:
 
 
 class AutoDL:
-    """``AutoDL(data, total_time_limit=2, mode="BASIC", networks=None).fit().save("model.dlpk")``."""
+    """``AutoDL("chips", total_time_limit=2, mode="BASIC").fit().save("model.dlpk")``, or ``AutoDL(config)`` with
+    a :class:`SearchConfig`."""
 
-    def __init__(self, data: TrainingData | str | os.PathLike, total_time_limit: float = 2.0, mode: str = BASIC,
-                 networks: list[str] | str | None = None, pretrained_model: str | os.PathLike | None = None,
-                 save_evaluated_models: bool = False, device: str = "auto", callbacks: Callbacks | None = None,
-                 work_dir: str | os.PathLike | None = None, storage: str | None = None, seed: int = 42,
-                 val_fraction: float = 0.1, pretrained_backbones: bool = True, max_epochs: int | None = None,
-                 study_name: str | None = None, resume: bool = False):
-        """``work_dir`` keeps the search's record and candidates (a temporary folder by default); ``storage`` is an
-        Optuna storage URL shared with workers (default: SQLite in the work folder); ``resume`` continues the search
-        recorded in ``work_dir`` instead of starting one."""
-        self.data = data if isinstance(data, TrainingData) else TrainingData.open(data)
-        if not (isinstance(total_time_limit, (int, float)) and total_time_limit > 0):
-            raise InputDataError(f"total_time_limit must be a positive number of hours, not {total_time_limit!r}",
-                                 None, "For example 2 (hours) or 0.5")
-        self.total_seconds = float(total_time_limit) * 3600.0
-        self.mode = str(mode).upper()
-        if self.mode not in (BASIC, ADVANCED):
-            raise InputDataError(f"autodl_mode must be BASIC or ADVANCED, not {mode!r}", None, "Use BASIC or ADVANCED")
-        self.device = resolve_device(device)
+    def __init__(self, config: SearchConfig | TrainingData | str | os.PathLike, callbacks: Callbacks | None = None,
+                 clock=time.time, **options):
+        """``clock``: the search's wall clock (shared with workers on other machines)."""
+        data = None
+        if isinstance(config, TrainingData):
+            data, config = config, str(config.folder)
+        if not isinstance(config, SearchConfig):
+            config = SearchConfig(data=str(config), **options)
+        elif options:
+            config = dataclasses.replace(config, **options)
+        self.config, self.clock = config, clock
+        self.data = data or TrainingData.open(config.data)
+        self.device = resolve_device(config.device)
         self.callbacks = callbacks or SilentCallbacks()
-        self.save_evaluated_models = save_evaluated_models
-        self.work_dir = Path(work_dir) if work_dir else None
-        if resume and self.work_dir is None:
-            raise InputDataError("resuming needs the work folder of the search", None, "Give work_dir (--work-dir)")
-        self.storage, self.study_name, self.resume = storage, study_name, resume
-        self.seed, self.val_fraction = seed, val_fraction
-        self.pretrained_backbones, self.max_epochs = pretrained_backbones, max_epochs
-        self.pretrained = open_package(pretrained_model) if pretrained_model else None
-        self.specs = self._select_networks(networks)
+        self.pretrained = open_package(config.pretrained_model) if config.pretrained_model else None
+        self.specs = self._select_networks(config.networks)
+        self.split: DataSplit = split_chips(self.data, config.val_fraction, config.seed)
         self._record: SearchRecord | None = None
+        self._best: CandidateResult | None = None
         self._best_model = None
+        self._own_work_dir = None
 
     @classmethod
     def join(cls, storage: str, study_name: str, device: str = "auto",
              callbacks: Callbacks | None = None) -> "AutoDL":
         """A worker for the search that another process started with this storage and study name."""
         record = SearchRecord.join(storage, study_name)
-        plan = record.plan
-        autodl = cls(plan["data"], total_time_limit=max(plan["ends"] - time.time(), 1.0) / 3600, mode=plan["mode"],
-                     networks=plan["networks"], pretrained_model=plan["pretrained_model"], device=device,
-                     callbacks=callbacks, work_dir=record.work_dir, storage=storage, seed=plan["seed"],
-                     val_fraction=plan["val_fraction"], pretrained_backbones=plan["pretrained_backbones"],
-                     max_epochs=plan["max_epochs"], study_name=study_name)
+        config = SearchConfig.from_plan(record.plan, device=device, storage=storage, study_name=study_name,
+                                        work_dir=str(record.work_dir), resume=False)
+        autodl = cls(config, callbacks)
         autodl._record = record
         return autodl
 
     def work(self) -> int:
-        """As a worker: trains candidates of the shared search until none is left or its time is up; returns how
-        many this process trained. The process that started the search packages the result."""
-        plan = self._record.plan
-        budget = TimeBudget(max(0.0, plan["ends"] - time.time()))
-        self._budget = budget
-        self.callbacks.log(f"worker joined {self._record.study.study_name}: {budget.remaining():.0f} s left")
-        self._search(budget)
-        return sum(row.get("worker") == _worker_id() for row in self._record.rows())
+        """As a worker: runs queued jobs of the shared search until it is done or its time is up; returns how many
+        this process trained. The process that started the search packages the result."""
+        record = self._record
+        self.callbacks.log(f"worker joined {record.study.study_name}: {record.ends - self.clock():.0f} s left")
+        self._budget = TimeBudget(max(0.0, record.ends - self.clock()), clock=self.clock)
+        trained = 0
+        while not record.done and self.clock() < record.ends:
+            check_cancel(self.callbacks)
+            if not record.waiting():
+                time.sleep(1.0)
+                continue
+            result = record.run_next(self._run_job)
+            trained += result is not None and result.worker == _worker_id()
+        return trained
 
     # -- selection -------------------------------------------------------------------------------------------------
 
-    def _select_networks(self, networks) -> list[NetworkSpec]:
+    def _select_networks(self, networks: tuple[str, ...]) -> list[NetworkSpec]:
         suitable = networks_for(self.data.task, self.data.format)
         if self.pretrained is not None:
             return [self._check_fine_tuning()]
-        if networks is None or networks == [] or networks == "":
+        if not networks:
             return suitable
-        names = networks.split(",") if isinstance(networks, str) else list(networks)
         chosen = []
-        for name in (n.strip() for n in names if n and n.strip()):
+        for name in networks:
             spec = get_spec(name)
             if spec not in suitable:
                 raise InputDataError(
@@ -155,6 +152,38 @@ class AutoDL:
         self.data.classes.sort(key=lambda c: (order.get(c.name.casefold(), len(order)), c.value))
         return spec
 
+    def _seeds(self) -> tuple[list[CandidateJob], list[CandidateResult]]:
+        """Rung-0 jobs in portfolio order (networks it does not rank follow in registry order) on the portfolio's
+        backbone and chip scale for this device, and the networks this device cannot run."""
+        lr = TrainConfig().lr_for(self.data.task)
+        if self.pretrained is not None:
+            spec = get_spec(self.pretrained.network)
+            return [CandidateJob("c00-r0", "c00", spec.name, self.pretrained.backbone, RUNG, 0, 0.0,
+                                 learning_rate=lr, seed=self.config.seed)], []
+        kind = "cuda" if self.device.type == "cuda" else "cpu"
+        ranked = {}
+        for entry in portfolio(self.data.task, kind):
+            ranked.setdefault(entry.network, entry)
+        order = list(ranked)
+        specs = sorted(self.specs, key=lambda s: (order.index(s.name) if s.name in ranked else len(order),
+                                                  list(NETWORKS).index(s.name)))
+        seeds, skipped = [], []
+        for spec in specs:
+            entry = ranked.get(spec.name)
+            backbone = entry.backbone if entry is not None else spec.default_backbone
+            scale = effective_scale(entry.chip_scale if entry is not None else 1.0, self.data.chip_size)
+            try:
+                check_device(spec, self.device)
+            except UnsupportedNetworkError as exc:
+                self.callbacks.log(f"skipping {spec.name}: {exc}")
+                skipped.append(CandidateResult(f"skip-{spec.name}", "-", spec.name, backbone, RUNG, 0, SKIPPED,
+                                               reason=str(exc), worker=_worker_id()))
+                continue
+            candidate = f"c{len(seeds):02d}"
+            seeds.append(CandidateJob(f"{candidate}-r0", candidate, spec.name, backbone, RUNG, 0, 0.0,
+                                      chip_scale=scale, learning_rate=lr, seed=self.config.seed))
+        return seeds, skipped
+
     # -- the search ------------------------------------------------------------------------------------------------
 
     def fit(self) -> "AutoDL":
@@ -167,211 +196,271 @@ class AutoDL:
             distributed.from_rank0(None)  # the other ranks stop following
 
     def _follow(self) -> None:
-        """Ranks other than 0 (torchrun): train each candidate rank 0 announces, in step with it, until it is
-        done. Rank 0 keeps the results."""
+        """Ranks other than 0 (torchrun): train each job rank 0 announces, in step with it, until it is done.
+        Rank 0 keeps the results."""
+        self._budget = TimeBudget(None, clock=self.clock)
         while (job := distributed.from_rank0()) is not None:
-            train_candidate(self.data, job["network"], self.device, TrainConfig(**job["config"]),
-                            TimeBudget(job["seconds"]), self.callbacks, backbone=job["backbone"],
-                            pretrained=job["pretrained"], val_fraction=self.val_fraction,
-                            augment_strength=job["strength"], initial_state=job["initial_state"])
+            self._train(CandidateJob.from_dict(job))
 
     def _fit(self) -> "AutoDL":
-        # 3% held back for what happens between iterations (building networks, the last validation, bookkeeping)
-        budget = TimeBudget(self.total_seconds * 0.97)
-        self._budget = budget
-        self._open_record(budget)
-        self.callbacks.log(f"AutoDL {self.mode}: {len(self.specs)} network(s), {self.total_seconds / 3600:.3g} h, "
-                           f"device {self.device}, {len(self.data.chips)} chips ({self.data.format}); record in "
-                           f"{self._record.work_dir}")
-        self._search(budget)
-        while self._record.running() and not budget.expired():  # workers finishing their candidates
-            check_cancel(self.callbacks)
-            time.sleep(1.0)
-        best = self._record.best()
-        if best is None:
-            reasons = "; ".join(f"{r['network']}: {r['reason']}" for r in self._record.rows())
+        start = self.clock()
+        limit = self.config.total_seconds
+        self._budget = TimeBudget(limit - packaging_reserve(limit), clock=self.clock)
+        seeds, skipped = self._seeds()
+        self._open_record(start, start + limit - packaging_reserve(limit))
+        for result in skipped:
+            self._record.finish(result)
+        self.callbacks.log(
+            f"AutoDL {self.config.mode}: {len(seeds)} candidate(s), {limit / 3600:.3g} h, device {self.device}, "
+            f"{len(self.data.chips)} chips ({self.data.format}; {self.split.kind} split: {len(self.split.train)} "
+            f"train, {len(self.split.val)} validation, {len(self.split.test)} test); record in "
+            f"{self._record.work_dir}")
+        tunes = self.config.mode == ADVANCED and self.pretrained is None and seeds
+        search = HalvingSearch(seeds, start, limit, self._execute, self.clock, self.callbacks.log,
+                               strategy=self.config.strategy, tuning=max(2, len(seeds) // 2) if tunes else 0,
+                               propose=self._propose if tunes else None)
+        results = search.run()
+        self._record.set_done()
+        self._best = self._choose_best(results)
+        if self._best is None:
+            reasons = "; ".join(f"{r.network}: {r.reason}" for r in self._record.rows())
             raise SearchFailed(f"every candidate failed ({reasons})")
-        row = best.user_attrs["row"]
-        self.callbacks.progress(1.0, f"best: {row['network']} ({row['backbone']}) {row['metric_name']} "
-                                     f"{row['metric']:.4f}")
+        self._score_test()
+        best = self._best
+        self.callbacks.progress(1.0, f"best: {best.network} ({best.backbone}) {best.metric_name} {best.metric:.4f}")
         return self
 
-    def _open_record(self, budget: TimeBudget) -> None:
-        now = time.time()
-        deadlines = {"ends": now + budget.total,
-                     "evaluation_ends": now + (budget.total / 2 if self._tunes() else budget.total)}
-        if self.resume:
-            self._record = SearchRecord.resume(self.work_dir, self.seed)
-            for key, value in deadlines.items():  # a resumed search has the time limit given now
-                self._record.study.set_user_attr(key, value)
-            self.callbacks.log(f"resuming: {len(self._record.rows())} candidate(s) already done")
+    def _open_record(self, start: float, ends: float) -> None:
+        if self.config.resume:
+            self._record = SearchRecord.resume(Path(self.config.work_dir), self.config.seed)
+            self._record.set_clock(start, ends)  # a resumed search has the time limit given now
+            self.callbacks.log(f"resuming: {len(self._record.rows())} job(s) already done")
             return
-        plan = {"data": str(self.data.folder), "mode": self.mode, "networks": [s.name for s in self.specs],
-                "pretrained_model": str(self.pretrained.path) if self.pretrained is not None else None,
-                "seed": self.seed, "val_fraction": self.val_fraction, "max_epochs": self.max_epochs,
-                "pretrained_backbones": self.pretrained_backbones, **deadlines}
-        runnable, skipped = [], []
-        for spec in self.specs:
-            try:
-                check_device(spec, self.device)
-                backbone = self.pretrained.backbone if self.pretrained is not None else spec.default_backbone
-                runnable.append((spec.name, backbone))
-            except UnsupportedNetworkError as exc:
-                self.callbacks.log(f"skipping {spec.name}: {exc}")
-                skipped.append(_row(spec.name, spec.default_backbone, None, {}, EVALUATION, status=SKIPPED,
-                                    reason=str(exc)))
-        self._record = SearchRecord.start(self._work_dir(), self.storage, self.study_name, plan, runnable,
-                                          self.seed)
-        for row in skipped:
-            self._record.add_finished(row)
+        self._record = SearchRecord.start(self._work_dir(), self.config, start, ends)
 
-    def _tunes(self) -> bool:
-        return self.mode == ADVANCED and self.pretrained is None
-
-    def _search(self, budget: TimeBudget) -> None:
-        """Evaluation candidates while any is queued, then (ADVANCED) tuning trials: the part every worker runs."""
-        phase = budget.child(max(0.0, min(budget.remaining(), self._record.plan["evaluation_ends"] - time.time())))
-        while (trial := self._record.next_evaluation()) is not None:
-            spec, backbone = get_spec(trial.user_attrs["network"]), trial.user_attrs["backbone"]
-            share = phase.child(phase.remaining() / (self._record.waiting_evaluations() + 1))
-            self.callbacks.log(f"training {spec.name} ({backbone}) for up to {share.total:.0f} s")
-            candidate = self._train(trial, spec, backbone, TrainConfig(max_epochs=self.max_epochs, seed=self.seed),
-                                    share)
-            self._finish(trial, candidate, {}, EVALUATION)
-        if self._tunes():
-            self._tune(budget)
-
-    def _train(self, trial, spec, backbone, config, budget, strength: float = 1.0, on_epoch=None) -> Candidate:
-        callbacks = _SearchCallbacks(self.callbacks, self._budget)
-        initial = self.pretrained.state_dict() if self.pretrained is not None else None
-        pretrained = self.pretrained_backbones and self.pretrained is None
-        if distributed.active():  # the other ranks train the same candidate with it
-            distributed.from_rank0({"network": spec.name, "backbone": backbone, "config": dataclasses.asdict(config),
-                                    "seconds": budget.remaining(), "pretrained": pretrained, "strength": strength,
-                                    "initial_state": initial})
-        try:
-            return train_candidate(self.data, spec.name, self.device, config, budget, callbacks, backbone=backbone,
-                                   pretrained=pretrained, val_fraction=self.val_fraction, augment_strength=strength,
-                                   on_epoch=on_epoch, initial_state=initial)
-        except BaseException:  # cancelled (or interrupted): the trial is not left running for the others
-            self._record.abandon(trial)
-            raise
-
-    def _tune(self, budget: TimeBudget) -> None:
-        rows = self._record.rows()
-        ranked = sorted((r for r in rows if r["metric"] is not None), key=lambda r: -r["metric"])
-        top = []
-        for row in ranked:
-            if row["network"] not in top:
-                top.append(row["network"])
-        top = top[:2]
-        if not top:
-            self.callbacks.log("no network trained successfully in the evaluation half: nothing to tune")
-            return
-        seconds_per_network = {r["network"]: max(MIN_TRIAL_SECONDS, r["train_seconds"]) for r in ranked}
-        study = self._record.study
-        self.callbacks.log(f"tuning {', '.join(top)} with Optuna for {budget.remaining():.0f} s")
-        while budget.remaining() >= MIN_TRIAL_SECONDS:
+    def _execute(self, jobs: list[CandidateJob], deadline: float) -> list[CandidateResult]:
+        """Queues the jobs, runs them here (workers may take some), and waits for the workers' ones."""
+        jobs = [dataclasses.replace(j, deadline=deadline) for j in jobs]
+        record = self._record
+        # a resumed search does not redo what was done; what was not reached then may be now
+        record.enqueue([j for j in jobs if not record.done_job(j.key)])
+        keys = [j.key for j in jobs]
+        while True:
             check_cancel(self.callbacks)
-            trial = study.ask()
-            spec = NETWORKS[trial.suggest_categorical("network", top)]
-            backbone = trial.suggest_categorical(f"{spec.name}.backbone", list(spec.backbones))
-            learning_rate = trial.suggest_float("learning_rate", 1e-5, 1e-2, log=True)
-            batch_size = trial.suggest_categorical("batch_size", [0, 2, 4, 8, 16])  # 0: inferred
-            strength = trial.suggest_float("augment_strength", 0.0, 1.0)
-            params = {"learning_rate": learning_rate, "batch_size": batch_size or None,
-                      "augment_strength": strength}
-            share = budget.child(min(budget.remaining(), seconds_per_network[spec.name]))
-            self.callbacks.log(f"trial {trial.number}: {spec.name} ({backbone}) lr {learning_rate:.2g}, "
-                               f"batch {batch_size or 'auto'}, augmentation {strength:.2f}")
+            done = {k: r for k in keys if (r := record.result(k)) is not None}
+            if len(done) == len(keys):
+                break
+            if record.waiting():
+                record.run_next(self._run_job)
+            elif not record.running() or self.clock() > deadline + 60:
+                for job in jobs:  # taken by a worker that died, or stale: not reached
+                    if job.key not in done:
+                        record.finish(self._not_reached(job, "its worker stopped before it ran"))
+            else:
+                time.sleep(0.5)
+        return [record.result(k) for k in keys]
 
-            def report_epoch(epoch: int, score: float, trial=trial) -> bool:
-                trial.report(score, epoch)
-                return trial.should_prune()
+    def _propose(self, count: int, leading: list[CandidateResult]) -> list[CandidateJob]:
+        """ADVANCED: tuning jobs for the leading networks; TPE fills in the rest when the job runs."""
+        networks = list(dict.fromkeys(r.network for r in leading))[:TUNED_NETWORKS]
+        if not networks:
+            self.callbacks.log("no network gave a validated result in rung 0: nothing to tune")
+            return []
+        self.callbacks.log(f"tuning {', '.join(networks)}: {count} TPE proposal(s)")
+        template = leading[0]
+        return [CandidateJob(f"t{i:02d}-r0", f"t{i:02d}", networks[i % len(networks)], template.backbone, TUNING, 0,
+                             0.0, learning_rate=None, seed=self.config.seed + i + 1) for i in range(count)]
 
-            config = TrainConfig(max_epochs=self.max_epochs, learning_rate=learning_rate,
-                                 batch_size=batch_size or None, seed=self.seed + trial.number)
-            candidate = self._train(trial, spec, backbone, config, share, strength, report_epoch)
-            self._finish(trial, candidate, params, TUNING)
+    def _run_job(self, job: CandidateJob, trial) -> CandidateResult:
+        """Trains one job (this process, a worker) and writes its weights and state; the record writes the row."""
+        names = [s.name for s in self.specs]
+        backbones = {s.name: s.backbones for s in self.specs}
+        if job.phase == TUNING:
+            job = suggest(trial, job, names, backbones, SCALES)
+            job = dataclasses.replace(job, chip_scale=effective_scale(job.chip_scale, self.data.chip_size))
+        else:  # fixed: recorded as the trial's parameters all the same
+            suggest(trial, job, names, backbones, tuple(dict.fromkeys((*SCALES, job.chip_scale))))
+        left = (job.deadline if job.deadline is not None else self._record.ends) - self.clock()
+        needed = self._minimum_cost(job)
+        if needed > left:
+            return self._not_reached(job, f"needs about {needed:.0f} s to give a validated result, {left:.0f} s "
+                                          "were left")
+        started = self.clock()
+        self.callbacks.log(f"{job.key}: {job.network} ({job.backbone}, scale {job.chip_scale:g}) for "
+                           f"{job.train_seconds:.0f} training seconds")
+        candidate, build_seconds = self._train(job, started)
+        return self._record_candidate(job, candidate, started, build_seconds)
 
-    # -- bookkeeping -----------------------------------------------------------------------------------------------
+    def _minimum_cost(self, job: CandidateJob) -> float:
+        rows = self._record.rows()
+        mine = [r for r in rows if r.candidate == job.candidate and r.seconds_per_step is not None]
+        return minimum_cost(mine[-1:] if mine else rows)
 
-    def _finish(self, trial, candidate: Candidate, params: dict, phase: str) -> None:
-        """Records the candidate (its weights as a package in the work folder) and lets its model go."""
-        result = candidate.result
-        row = _row(candidate.network, candidate.backbone, result, params, phase, trial=trial.number)
-        package = None
-        if candidate.model is not None and result.best_state is not None:
-            package = self._write(self._record.package_path(trial), candidate, result.best_state, row)
-        self._record.finish(trial, row, json.loads(json.dumps(result.summary(), default=float)), package)
-        message = f"{candidate.network} ({candidate.backbone}): {result.status}"
-        if result.best_metric is not None:
-            message += f", {result.metric_name} {result.best_metric:.4f}"
-        if result.reason:
-            message += f" ({result.reason})"
-        self.callbacks.log(message)
-        # the weights are on disk: memory does not grow from one candidate to the next
-        candidate.model = result.best_state = None
+    def _train(self, job: CandidateJob, started: float | None = None) -> tuple[Candidate, float]:
+        if distributed.active() and distributed.rank() == 0:  # the other ranks train the same job with it
+            distributed.from_rank0(job.as_dict())
+        deadline = job.deadline if job.deadline is not None else self._record.ends
+        budget = TimeBudget(max(0.0, deadline - self.clock()), clock=self.clock)
+        config = TrainConfig(max_epochs=self.config.max_epochs, learning_rate=job.learning_rate,
+                             batch_size=job.batch_size, seed=job.seed, train_seconds=job.train_seconds,
+                             decay_to_end=job.decay_to_end)
+        checkpoint = load_checkpoint(job.resume_from) if job.resume_from else None
+        initial = self.pretrained.state_dict() if self.pretrained is not None and checkpoint is None else None
+        began = self.clock()
+        try:
+            candidate = train_candidate(
+                self.data, job.network, self.device, config, budget,
+                _SearchCallbacks(self.callbacks, self._budget), backbone=job.backbone,
+                pretrained=self.config.pretrained_backbones and self.pretrained is None, split=self.split,
+                augment_strength=job.augment_strength, initial_state=initial, checkpoint=checkpoint,
+                val_chips=None if job.full_validation else VAL_CHIPS, chip_scale=job.chip_scale)
+        finally:
+            del checkpoint
+        return candidate, candidate.result.build_seconds if candidate.result.build_seconds is not None else \
+            self.clock() - began
+
+    def _record_candidate(self, job: CandidateJob, candidate: Candidate, started: float,
+                          build_seconds: float) -> CandidateResult:
+        """The job's result, its weights as a package and its state to continue from; the model leaves memory."""
+        trained = candidate.result
+        status = trained.status
+        weights = checkpoint = None
+        if candidate.model is not None and trained.best_state is not None:
+            weights = f"{job.key}.safetensors"
+            _save_weights(self._record.path(weights), trained.best_state)
+        if trained.checkpoint is not None and job.phase != FINAL:
+            checkpoint = str(save_checkpoint(self._record.path(f"{job.key}.state.pt"), trained.checkpoint))
+        history = trained.history
+        result = CandidateResult(
+            key=job.key, candidate=job.candidate, network=job.network, backbone=job.backbone, phase=job.phase,
+            rung=job.rung, status=status, metric_name=trained.metric_name or None,
+            metric=history[-1]["metric"] if history and trained.best_state is not None else None,
+            validation_chips=len(self.split.val) if job.full_validation else min(VAL_CHIPS, len(self.split.val)),
+            epochs=trained.epochs, steps=trained.steps, batch_size=trained.batch_size or None,
+            train_seconds=round(trained.train_seconds, 2), segment_seconds=round(trained.run_seconds, 2),
+            seconds_per_step=trained.seconds_per_step, validation_seconds=trained.validation_seconds,
+            build_seconds=build_seconds, start=round(started - self._record.start_time, 2),
+            end=round(self.clock() - self._record.start_time, 2), chip_scale=job.chip_scale,
+            learning_rate=job.learning_rate, augment_strength=job.augment_strength, reason=trained.reason,
+            worker=_worker_id(), weights=weights, checkpoint=checkpoint,
+            metrics=json.loads(json.dumps(trained.metrics, default=float)),
+            curve=tuple(history))
+        message = f"{job.key} {job.network} ({job.backbone}): {status}"
+        if result.metric is not None:
+            message += f", {result.metric_name} {result.metric:.4f} after {result.train_seconds:.0f} training s"
+        self.callbacks.log(message + (f" ({result.reason})" if result.reason else ""))
+        candidate.model = trained.best_state = trained.checkpoint = None  # on disk now: memory does not grow
         gc.collect()
         if self.device.type == "cuda":
             torch.cuda.empty_cache()
+        return result
+
+    def _not_reached(self, job: CandidateJob, reason: str) -> CandidateResult:
+        now = round(self.clock() - self._record.start_time, 2)
+        return CandidateResult(job.key, job.candidate, job.network, job.backbone, job.phase, job.rung, NOT_REACHED,
+                               reason=reason, chip_scale=job.chip_scale, start=now, end=now, worker=_worker_id())
+
+    def _choose_best(self, results: list[CandidateResult]) -> CandidateResult | None:
+        """The finalist when it gave a model; else (flat sweep, or the finalist failed) the best scored job."""
+        usable = [r for r in results if r.weights and r.metric is not None
+                  and self._record.path(r.weights).is_file()]
+        finals = [r for r in usable if r.phase == FINAL]
+        if finals:
+            return finals[-1]
+        return max(usable, key=lambda r: r.metric, default=None)
+
+    def _score_test(self) -> None:
+        """The shipped model's metric on the held-out test chips, which selection never saw."""
+        if not self.split.test:
+            return
+        model = self.best_model()
+        test = ChipDataset(self.data, self.split.test)
+        scorer = Trainer(model, test, test, test.collate_fn, self.data.task, [c.name for c in self.data.classes],
+                         self.device, TrainConfig(max_epochs=1))
+        metrics = scorer.evaluate(max(1, self._best.batch_size or 2))
+        self._best = self._best.replace(test_metric=float(metrics[self._best.metric_name]))
+        self._record.finish(self._best)
 
     def _work_dir(self) -> Path:
-        if self.work_dir is None:
+        if self.config.work_dir is None:
             import tempfile
 
             # removed when this AutoDL object is garbage-collected (or at exit)
             self._own_work_dir = tempfile.TemporaryDirectory(prefix="autodl-work-")
-            self.work_dir = Path(self._own_work_dir.name)
-        self.work_dir.mkdir(parents=True, exist_ok=True)
-        return self.work_dir
+            self.config = dataclasses.replace(self.config, work_dir=self._own_work_dir.name)
+        work = Path(self.config.work_dir)
+        work.mkdir(parents=True, exist_ok=True)
+        return work
 
     # -- results ---------------------------------------------------------------------------------------------------
 
-    def leaderboard(self) -> list[dict]:
-        """Every candidate, best first (failed and skipped ones last, with their reasons)."""
-        rows = self._record.rows() if self._record is not None else []
-        ordered = sorted(rows, key=lambda r: (r["metric"] is None, -(r["metric"] or 0.0)))
-        return [{"rank": i, **row} for i, row in enumerate(ordered, start=1)]
+    def results(self) -> list[CandidateResult]:
+        """Every job's result (a candidate's segments each have one), in the order they finished."""
+        return self._record.rows() if self._record is not None else []
 
-    def _best_candidate(self) -> tuple[Candidate, dict, dict]:
-        """The best candidate rebuilt from its package (model on the device), its weights and its row."""
-        best = self._record.best() if self._record is not None else None
-        if best is None:
-            raise SearchFailed("fit() has not produced a model")
-        row = dict(best.user_attrs["row"])
-        with open_package(self._record.candidates / best.user_attrs["package"]) as package:
-            state = package.state_dict()
-            model = package.build(self.device)
-        result = TrainResult(**best.user_attrs["result"])
-        return Candidate(row["network"], row["backbone"], result, [], model), state, row
+    def leaderboard(self) -> list[dict]:
+        """One row per candidate (its last segment), the shipped model first, then by metric; failed, skipped and
+        not-reached ones last, with their reasons."""
+        latest: dict[str, CandidateResult] = {}
+        for result in self.results():  # a candidate's last segment with a result, else its last
+            name = result.candidate if result.candidate != "-" else result.key
+            if result.metric is not None or name not in latest or latest[name].metric is None:
+                latest[name] = result
+        if self._best is not None:
+            latest[self._best.candidate] = self._best
+        best_key = self._best.key if self._best is not None else None
+        ordered = sorted(latest.values(), key=lambda r: (r.key != best_key, r.metric is None, -(r.metric or 0.0)))
+        rows = []
+        for rank, result in enumerate(ordered, start=1):
+            row = {k: v for k, v in result.as_dict().items() if k not in ("curve", "metrics")}
+            rows.append({"rank": rank, **row})
+        return rows
 
     def best_model(self):
-        """The best network (an adapter in eval mode holding its best weights)."""
+        """The shipped network (an adapter in eval mode holding its weights)."""
+        if self._best is None:
+            raise SearchFailed("fit() has not produced a model")
         if self._best_model is None:
-            self._best_model = self._best_candidate()[0].model
+            self._best_model = self._model(self._best)
         return self._best_model.eval()
+
+    def _model(self, result: CandidateResult):
+        model = build_network(result.network, len(self.data.classes), self.data.header.bands, self.data.chip_size,
+                              result.backbone, pretrained=False, device=self.device)
+        model.load_state_dict(_load_weights(self._record.path(result.weights), self.device))
+        return apply_chip_scale(model, result.chip_scale).eval()
 
     @property
     def best(self) -> dict:
-        best = self._record.best() if self._record is not None else None
-        return dict(best.user_attrs["row"]) if best is not None else {}
+        return self._best.as_dict() if self._best is not None else {}
+
+    @property
+    def validation(self) -> dict:
+        """How the chips were split: ``kind`` (spatial_blocks or random), chips per part, and why."""
+        return {"kind": self.split.kind, "chips": len(self.split.val), "train_chips": len(self.split.train),
+                "test_chips": len(self.split.test), "note": self.split.note}
 
     def save(self, path: str | os.PathLike, sidecars: bool = False) -> Path:
-        """Writes the best model as a .dlpk (atomically); with save_evaluated_models, every evaluated model too, in
-        ``<name>_evaluated_models/`` beside it; with ``sidecars``, the report and leaderboard beside it as well
+        """Writes the shipped model as a .dlpk (atomically); with save_evaluated_models, every evaluated model too,
+        in ``<name>_evaluated_models/`` beside it; with ``sidecars``, the report and leaderboard beside it as well
         (see :func:`sidecar_paths`)."""
-        candidate, state, row = self._best_candidate()
+        if self._best is None:
+            raise SearchFailed("fit() has not produced a model")
+        best = self._best
         path = Path(path)
         if path.suffix.lower() != ".dlpk":
             path = path.with_name(path.name + ".dlpk")
         extras = {}
-        out = self._write(path, candidate, state, row, with_report=True, extras_out=extras)
-        if self.save_evaluated_models:
+        out = self._write(path, best, _load_weights(self._record.path(best.weights)), with_report=True,
+                          extras_out=extras)
+        if self.config.save_evaluated_models:
             folder = path.with_name(f"{path.stem}_evaluated_models")
             folder.mkdir(parents=True, exist_ok=True)
-            for i, (staged, done) in enumerate(self._record.packages(), start=1):
-                shutil.copy2(staged, folder / f"{i:02d}_{done['network']}_{done['backbone']}.dlpk")
+            for i, row in enumerate((r for r in self.results() if r.weights), start=1):
+                staged = self._record.path(row.weights)
+                if staged.is_file():
+                    self._write(folder / f"{i:02d}_{row.network}_{row.backbone}_{row.key}.dlpk", row,
+                                _load_weights(staged))
         if sidecars:
             for target, name in zip(sidecar_paths(out), ("report.html", "leaderboard.csv")):
                 tmp = target.with_name(f".{target.name}.tmp")
@@ -379,64 +468,73 @@ class AutoDL:
                 os.replace(tmp, target)
         return out
 
-    def _write(self, path: Path, candidate: Candidate, state: dict, row: dict, with_report: bool = False,
+    def _write(self, path: Path, result: CandidateResult, state: dict, with_report: bool = False,
                extras_out: dict | None = None) -> Path:
-        spec = get_spec(candidate.network)
-        result = candidate.result
+        """A package of a job's weights ``state``."""
+        spec = get_spec(result.network)
+        metrics, metric_name, test = result.metrics, result.metric_name, result.test_metric
+        curve = [dataclasses.asdict(p) for p in result.curve]
         leaderboard = self.leaderboard()
         training = {
-            "autodl_mode": self.mode, "total_time_limit_hours": self.total_seconds / 3600,
-            "epochs": result.epochs, "best_epoch": result.best_epoch, "batch_size": result.batch_size,
-            "learning_rate": row.get("learning_rate"), "train_seconds": result.train_seconds,
-            "history": result.history, "device": str(self.device), "seed": self.seed,
+            "autodl_mode": self.config.mode, "total_time_limit_hours": self.config.total_time_limit,
+            "epochs": result.epochs, "batch_size": result.batch_size, "learning_rate": result.learning_rate,
+            "train_seconds": result.train_seconds, "chip_scale": result.chip_scale, "history": curve,
+            "device": str(self.device), "seed": self.config.seed,
             "training_data": str(self.data.folder), "num_chips": len(self.data.chips),
+            "validation": self.validation, "validation_metric": result.metric, "test_metric": test,
             "fine_tuned_from": str(self.pretrained.path) if self.pretrained is not None else None,
             "leaderboard": [{k: r[k] for k in ("rank", "network", "backbone", "status", "metric")}
                             for r in leaderboard],
         }
+        if test is not None:
+            metrics = {**metrics, f"test_{metric_name}": test}
         emd = build_model_definition(
-            network=spec.name, library=spec.library, backbone=candidate.backbone, task=self.data.task,
+            network=spec.name, library=spec.library, backbone=result.backbone, task=self.data.task,
             classes=self.data.classes, chip_size=self.data.chip_size, bands=self.data.header.bands,
             dtype=self.data.header.dtype, image_space=self.data.image_space,
-            statistics=self.data.band_statistics, metrics=result.metrics, metric_name=result.metric_name,
+            statistics=self.data.band_statistics, metrics=metrics, metric_name=metric_name,
             training=training, data_format=self.data.format)
-        extras = {"leaderboard.json": json.dumps(leaderboard, indent=2).encode(),
+        extras = {"leaderboard.json": json.dumps(leaderboard, indent=2, default=float).encode(),
                   "leaderboard.csv": _csv(leaderboard).encode()}
         if with_report:
-            extras["report.html"] = self._report(candidate, leaderboard).encode()
+            extras["report.html"] = self._report(result, curve, leaderboard).encode()
         if extras_out is not None:
             extras_out.update(extras)
         return write_package(path, emd, state, extras)
 
-    def _report(self, candidate: Candidate, leaderboard: list[dict]) -> str:
-        result = candidate.result
-        predictions = None
-        if candidate.model is not None:
-            _, val = make_datasets(self.data, self.val_fraction, self.seed, augment=False)
-            predictions = report.predictions_chart(candidate.model, val, self.data.classes, self.data.task,
-                                                   self.device)
-        summary = {"network": candidate.network, "backbone": candidate.backbone,
-                   f"validation {result.metric_name}": f"{result.best_metric:.4f}",
+    def _report(self, best: CandidateResult, curve: list[dict], leaderboard: list[dict]) -> str:
+        _, val = make_datasets(self.data, augment=False, split=self.split)
+        predictions = report.predictions_chart(self.best_model(), val, self.data.classes, self.data.task,
+                                               self.device)
+        summary = {"network": best.network, "backbone": best.backbone,
+                   f"validation {best.metric_name}": f"{best.metric:.4f}",
+                   "validation": f"{self.split.kind} split, {len(self.split.val)} chips",
                    "training data": f"{self.data.folder} ({self.data.format}, {len(self.data.chips)} chips)",
-                   "mode": self.mode, "time limit (hours)": f"{self.total_seconds / 3600:.3g}",
+                   "mode": self.config.mode, "time limit (hours)": f"{self.config.total_time_limit:.3g}",
                    "device": str(self.device)}
-        return report.render_report(title=f"AutoDL model: {candidate.network}", summary=summary, rows=leaderboard,
-                                    metric_name=result.metric_name, history=result.history,
-                                    predictions_png=predictions)
+        if best.test_metric is not None:
+            summary[f"test {best.metric_name}"] = f"{best.test_metric:.4f} ({len(self.split.test)} held-out chips)"
+        return report.render_report(title=f"AutoDL model: {best.network}", summary=summary, rows=leaderboard,
+                                    metric_name=best.metric_name, history=curve, predictions_png=predictions,
+                                    metrics=best.metrics,
+                                    test_metrics={best.metric_name: best.test_metric}
+                                    if best.test_metric is not None else None,
+                                    segments=[r.as_dict() for r in self.results()],
+                                    limit_seconds=self.config.total_seconds)
 
 
-def _row(network, backbone, result, params, phase, status=None, reason=None, trial=None) -> dict:
-    """One leaderboard row (``worker``: the process that trained it, host:pid)."""
-    return {
-        "network": network, "backbone": backbone, "status": status or result.status, "phase": phase,
-        "trial": trial, "metric_name": result.metric_name if result else None,
-        "metric": result.best_metric if result else None,
-        "epochs": result.epochs if result else 0, "batch_size": result.batch_size if result else None,
-        "train_seconds": round(result.train_seconds, 2) if result else 0.0,
-        "learning_rate": params.get("learning_rate"), "augment_strength": params.get("augment_strength", 1.0),
-        "reason": reason if reason is not None else (result.reason if result else None),
-        "worker": _worker_id(),
-    }
+def _save_weights(path: Path, state: dict) -> None:
+    from safetensors.torch import save_file
+
+    tmp = path.with_name(f".{path.name}.tmp")
+    save_file({k: v.contiguous() for k, v in state.items()}, str(tmp))
+    os.replace(tmp, path)
+
+
+def _load_weights(path: Path, device: torch.device | str = "cpu") -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(str(path), device=str(device))
 
 
 def _worker_id() -> str:
@@ -456,4 +554,3 @@ def _csv(rows: list[dict]) -> str:
         writer.writeheader()
         writer.writerows(rows)
     return buffer.getvalue()
-

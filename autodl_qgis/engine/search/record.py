@@ -1,20 +1,32 @@
-"""What a search has done, kept outside the process: an Optuna study with one trial per candidate (SQLite in the
-work folder by default, or a database several workers share, e.g. PostgreSQL), and each trained candidate as a
-.dlpk in the work folder. A search killed mid-way resumes from it without redoing finished candidates, and workers on
-other processes or machines (sharing the work folder) take candidates from it.
+"""What a search has done, kept outside the process, so that a search killed mid-way resumes without redoing
+finished work and workers on other processes or machines share it.
 
-Evaluation candidates are enqueued as waiting trials when the search starts; whoever asks next (this process or a
-worker) trains the network the trial names. Tuning trials are asked fresh from the study's sampler.
+- The queue is an Optuna study (SQLite in the work folder by default, or a database the workers share, e.g.
+  PostgreSQL): each job is a trial, enqueued with its hyper-parameters and its :class:`CandidateJob`, run inside
+  ``study.optimize`` so that Optuna's heartbeat marks the trials of a dead process failed and queues them again
+  (``RDBStorage(heartbeat_interval, grace_period, heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback)``).
+  TPE learns from every trial's parameters and value.
+- What a job produced is its :class:`CandidateResult` in ``candidates/<key>.json`` (with
+  ``<key>.safetensors``, its best weights, and ``<key>.state.pt``, the state to continue from). Writing that file (under a temporary name, then
+  renamed) is the one atomic step that finishes a job: a job whose file exists is never trained again, whatever
+  state its trial was left in.
 """
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
+import warnings
 from pathlib import Path
+from typing import Callable
 
-EVALUATION, TUNING = "evaluation", "tuning"
-UNUSED = "unused"  # a trial asked for an evaluation when another worker had just taken the last one
+from .config import NOT_REACHED, CandidateJob, CandidateResult, SearchConfig
+
 RECORD_FILE = "search.json"  # in the work folder: where the study lives, for resuming
+HEARTBEAT_SECONDS, GRACE_SECONDS = 20, 90  # a trial without a heartbeat for this long belonged to a dead process
+STOP_AT_ENV = "AUTODL_STOP_AT"  # tests: "finished" stops this process (SIGSTOP) right after a job's result is written
+UNUSED = "unused"  # a trial asked when another worker had just taken the last job
 
 
 class SearchRecord:
@@ -26,28 +38,29 @@ class SearchRecord:
     # -- opening ---------------------------------------------------------------------------------------------------
 
     @classmethod
-    def start(cls, work_dir: Path, storage: str | None, study_name: str | None, plan: dict,
-              evaluations: list[tuple[str, str]], seed: int) -> "SearchRecord":
-        """A new search: the study, its plan (what workers need to join) and the evaluation candidates."""
+    def start(cls, work_dir: Path, config: SearchConfig, start: float, ends: float) -> "SearchRecord":
+        """A new search: the study, its plan (the config, what workers need to join) and its clock."""
         import optuna
 
-        storage = storage or f"sqlite:///{work_dir / 'optuna.db'}"
-        study_name = study_name or f"autodl-{int(time.time())}"
         work_dir.mkdir(parents=True, exist_ok=True)
+        url = config.storage or f"sqlite:///{work_dir / 'optuna.db'}"
+        study_name = config.study_name or f"autodl-{int(time.time())}"
         try:
-            study = optuna.create_study(study_name=study_name, storage=storage, direction="maximize",
-                                        sampler=_sampler(seed), pruner=_pruner())
+            study = optuna.create_study(study_name=study_name, storage=_storage(url), direction="maximize",
+                                        sampler=_sampler(config.seed))
         except optuna.exceptions.DuplicatedStudyError:
             from ..errors import InputDataError
 
-            raise InputDataError(f"a search named {study_name!r} already exists in {_safe(storage)}", None,
+            raise InputDataError(f"a search named {study_name!r} already exists in {_safe(url)}", None,
                                  "Give a new study name, or resume that search") from None
-        for key, value in {**plan, "work_dir": str(work_dir.resolve())}.items():
-            study.set_user_attr(key, value)
-        for network, backbone in evaluations:
-            study.enqueue_trial({}, user_attrs={"phase": EVALUATION, "network": network, "backbone": backbone})
-        (work_dir / RECORD_FILE).write_text(json.dumps({"storage": storage, "study": study_name}), encoding="utf-8")
-        return cls(study, work_dir)
+        study.set_user_attr("plan", config.as_plan())
+        study.set_user_attr("work_dir", str(work_dir.resolve()))
+        record = cls(study, work_dir)
+        record.set_clock(start, ends)
+        tmp = work_dir / f".{RECORD_FILE}.tmp"
+        tmp.write_text(json.dumps({"storage": url, "study": study_name}), encoding="utf-8")
+        os.replace(tmp, work_dir / RECORD_FILE)
+        return record
 
     @classmethod
     def join(cls, storage: str, study_name: str, seed: int = 0) -> "SearchRecord":
@@ -55,8 +68,7 @@ class SearchRecord:
         import optuna
 
         try:
-            study = optuna.load_study(study_name=study_name, storage=storage, sampler=_sampler(seed),
-                                      pruner=_pruner())
+            study = optuna.load_study(study_name=study_name, storage=_storage(storage), sampler=_sampler(seed))
         except KeyError:
             from ..errors import InputDataError
 
@@ -66,8 +78,10 @@ class SearchRecord:
         return cls(study, Path(study.user_attrs["work_dir"]))
 
     @classmethod
-    def resume(cls, work_dir: Path, seed: int) -> "SearchRecord":
-        """The search whose work folder this is, after a crash: candidates it was running are done again."""
+    def resume(cls, work_dir: Path, seed: int = 0) -> "SearchRecord":
+        """The search whose work folder this is, after a crash: the jobs it was running are failed (this process
+        owns the search now, so it does not wait for their heartbeat to go stale) and queued again unless their
+        result was written."""
         import optuna
 
         from ..errors import InputDataError
@@ -79,21 +93,48 @@ class SearchRecord:
                                  "Give the work folder of an earlier run (--work-dir)") from None
         record = cls.join(where["storage"], where["study"], seed)
         for trial in record.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-            # left running by the process that died: failed, and its evaluation candidate queued again
-            record.study._storage.set_trial_user_attr(trial._trial_id, "phase", UNUSED)
-            record.study._storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
-            if trial.user_attrs.get("phase") == EVALUATION:
-                record.study.enqueue_trial({}, user_attrs={k: trial.user_attrs[k]
-                                                           for k in ("phase", "network", "backbone")})
+            record.study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
+        record.study.set_user_attr("generation", record.generation + 1)  # jobs queued before the crash are stale
         return record
 
     @property
     def plan(self) -> dict:
-        return self.study.user_attrs
+        return self.study.user_attrs["plan"]
 
-    # -- candidates ------------------------------------------------------------------------------------------------
+    @property
+    def start_time(self) -> float:
+        return self.study.user_attrs["start"]
 
-    def waiting_evaluations(self) -> int:
+    @property
+    def ends(self) -> float:
+        return self.study.user_attrs["ends"]
+
+    def set_clock(self, start: float, ends: float) -> None:
+        """The search's start and end on the wall clock (a resumed search has the time limit given now)."""
+        self.study.set_user_attr("start", start)
+        self.study.set_user_attr("ends", ends)
+
+    @property
+    def generation(self) -> int:
+        """How many times the search was resumed: a job queued by an earlier generation is not run."""
+        return int(self.study.user_attrs.get("generation", 0))
+
+    def set_done(self) -> None:
+        """Workers stop asking for jobs."""
+        self.study.set_user_attr("done", True)
+
+    @property
+    def done(self) -> bool:
+        return bool(self.study.user_attrs.get("done"))
+
+    # -- jobs ------------------------------------------------------------------------------------------------------
+
+    def enqueue(self, jobs: list[CandidateJob]) -> None:
+        for job in jobs:
+            self.study.enqueue_trial(_fixed_params(job),
+                                     user_attrs={"job": job.as_dict(), "generation": self.generation})
+
+    def waiting(self) -> int:
         import optuna
 
         return len(self.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,)))
@@ -103,81 +144,104 @@ class SearchRecord:
 
         return len(self.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)))
 
-    def next_evaluation(self):
-        """The next evaluation trial (its user attrs name the network and backbone), or None when none is left."""
+    def run_next(self, run: Callable[[CandidateJob, object], CandidateResult]) -> CandidateResult | None:
+        """Takes the next queued job and runs it inside ``study.optimize`` (heartbeat included); ``run(job,
+        trial)`` trains it (tuning jobs take their hyper-parameters from ``trial``) and the result is recorded."""
         import optuna
 
-        if not self.waiting_evaluations():
+        outcome = []
+
+        def objective(trial):
+            job = trial.user_attrs.get("job")
+            if job is None or trial.user_attrs.get("generation", 0) != self.generation:
+                # another worker took the last job in between, or a job queued before a crash
+                trial.set_user_attr("phase", UNUSED)
+                raise optuna.TrialPruned()
+            job = CandidateJob.from_dict(job)
+            existing = self.result(job.key)
+            if existing is not None and existing.status != NOT_REACHED:
+                result = existing  # finished before a crash: never trained twice
+            else:
+                result = run(job, trial)
+                self.finish(result)
+            outcome.append(result)
+            if result.metric is None:
+                raise optuna.TrialPruned()  # failed, skipped or not reached: nothing for the sampler
+            return result.metric
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # heartbeats are "experimental" in Optuna
+            self.study.optimize(objective, n_trials=1)
+        return outcome[0] if outcome else None
+
+    def finish(self, result: CandidateResult) -> None:
+        """The atomic step that makes a job done: its result file appears complete or not at all."""
+        path = self.candidates / f"{result.key}.json"
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(json.dumps(result.as_dict(), default=float), encoding="utf-8")
+        os.replace(tmp, path)
+        if os.environ.get(STOP_AT_ENV) == "finished":
+            os.kill(os.getpid(), signal.SIGSTOP)  # tests kill the process here, before Optuna hears of it
+
+    def done_job(self, key: str) -> bool:
+        """The job finished (a not_reached one is not done: a resumed search may reach it)."""
+        result = self.result(key)
+        if result is not None and result.status == NOT_REACHED:
+            (self.candidates / f"{key}.json").unlink(missing_ok=True)
+            return False
+        return result is not None
+
+    def path(self, name: str) -> Path:
+        return self.candidates / name
+
+    def result(self, key: str) -> CandidateResult | None:
+        try:
+            return CandidateResult.from_dict(json.loads((self.candidates / f"{key}.json").read_text("utf-8")))
+        except FileNotFoundError:
             return None
-        trial = self.study.ask()
-        if trial.user_attrs.get("phase") != EVALUATION:  # another worker took the last one in between
-            trial.set_user_attr("phase", UNUSED)
-            self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            return None
-        return trial
 
-    def package_path(self, trial) -> Path:
-        return self.candidates / f"trial_{trial.number:04d}.dlpk"
+    def rows(self) -> list[CandidateResult]:
+        """Every finished job's result, whoever ran it, in the order they finished."""
+        results = [CandidateResult.from_dict(json.loads(p.read_text("utf-8")))
+                   for p in self.candidates.glob("*.json") if not p.name.startswith(".")]
+        return sorted(results, key=lambda r: (r.end, r.key))
 
-    def finish(self, trial, row: dict, result: dict | None, package: Path | None) -> None:
-        """Records a finished candidate: its leaderboard row, its training result and where its weights are."""
-        import optuna
 
-        trial.set_user_attr("row", row)
-        if result is not None:
-            trial.set_user_attr("result", result)
-        if package is not None:
-            trial.set_user_attr("package", package.name)
-        if row["status"] == "pruned":
-            self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-        elif row["metric"] is None:
-            self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
-        else:
-            self.study.tell(trial, row["metric"])
+def _fixed_params(job: CandidateJob) -> dict:
+    return {k: v for k, v in job.params().items() if v is not None}
 
-    def rows(self) -> list[dict]:
-        """Every finished candidate's leaderboard row, whoever trained it, in the order they finished."""
-        finished = [t for t in self.study.get_trials(deepcopy=False) if "row" in t.user_attrs]
-        finished.sort(key=lambda t: t.datetime_complete or t.datetime_start)
-        return [dict(t.user_attrs["row"]) for t in finished]
 
-    def best(self):
-        """The finished trial with the best metric and its package on disk, or None."""
-        scored = [t for t in self.study.get_trials(deepcopy=False)
-                  if t.user_attrs.get("package") and t.user_attrs.get("row", {}).get("metric") is not None
-                  and (self.candidates / t.user_attrs["package"]).is_file()]
-        return max(scored, key=lambda t: t.user_attrs["row"]["metric"], default=None)
+def suggest(trial, job: CandidateJob, networks: list[str], backbones: dict[str, tuple[str, ...]],
+            scales: tuple[float, ...]) -> CandidateJob:
+    """The job's hyper-parameters as the trial's parameters: fixed ones (enqueued) are recorded, the others
+    (tuning jobs) proposed by the sampler."""
+    import dataclasses
 
-    def packages(self) -> list[tuple[Path, dict]]:
-        """Every trained candidate's package and row."""
-        return [(self.candidates / t.user_attrs["package"], t.user_attrs["row"])
-                for t in self.study.get_trials(deepcopy=False)
-                if t.user_attrs.get("package") and (self.candidates / t.user_attrs["package"]).is_file()]
+    network = trial.suggest_categorical("network", networks)
+    backbone = trial.suggest_categorical(f"{network}.backbone", list(backbones[network]))
+    return dataclasses.replace(
+        job, network=network, backbone=backbone,
+        chip_scale=trial.suggest_categorical("chip_scale", list(scales)),
+        learning_rate=trial.suggest_float("learning_rate", 1e-5, 1e-2, log=True),
+        augment_strength=trial.suggest_float("augment_strength", 0.0, 1.0))
 
-    def add_finished(self, row: dict) -> None:
-        """A candidate that never ran (e.g. not on this device), with its reason."""
-        import optuna
 
-        self.study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL, user_attrs={"row": row}))
+def _storage(url: str):
+    import optuna
 
-    def abandon(self, trial) -> None:
-        """A trial that will not finish (cancelled): failed, so that nobody waits for it."""
-        import optuna
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # the search logs its own lines
 
-        trial.set_user_attr("phase", UNUSED)
-        self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # heartbeat arguments are "experimental"
+        return optuna.storages.RDBStorage(
+            url, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS,
+            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=2))
 
 
 def _sampler(seed: int):
     import optuna
 
     return optuna.samplers.TPESampler(seed=seed)
-
-
-def _pruner():
-    import optuna
-
-    return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
 
 
 def _safe(storage: str) -> str:

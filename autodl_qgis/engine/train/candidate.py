@@ -1,17 +1,23 @@
 """Train one network (a "candidate") on a training-data folder: data, network and loop put together."""
 from __future__ import annotations
 
+import os
+import time
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
+from torch.utils.data import Subset
 
 from ..budget import TimeBudget
 from ..data import TrainingData
 from ..data.dataset import make_datasets
+from ..data.split import DataSplit
 from ..networks import UnsupportedNetworkError, build_network
 from ..networks.registry import get_spec
 from ..progress import Callbacks, Cancelled, SilentCallbacks
+from .scale import apply_chip_scale
 from .trainer import FAILED, TrainConfig, Trainer, TrainResult
 
 
@@ -32,9 +38,14 @@ def train_candidate(data: TrainingData, network: str, device: torch.device, conf
                     budget: TimeBudget | None = None, callbacks: Callbacks | None = None,
                     backbone: str | None = None, pretrained: bool = True, val_fraction: float = 0.1,
                     augment_strength: float = 1.0, on_epoch=None,
-                    initial_state: dict[str, torch.Tensor] | None = None) -> Candidate:
+                    initial_state: dict[str, torch.Tensor] | None = None, split: DataSplit | None = None,
+                    val_chips: int | None = None, checkpoint: dict | None = None,
+                    chip_scale: float = 1.0) -> Candidate:
     """Never raises for a network that cannot be trained: the reason is in ``result.reason`` (status failed).
-    Only cancellation propagates."""
+    Only cancellation propagates. ``split``: the search's chips (default: split by ``val_fraction``); ``val_chips``
+    caps the validation chips used (the first ones of the split); ``checkpoint`` continues a candidate (see
+    :func:`load_checkpoint`); ``initial_state`` fine-tunes from another model's weights; ``chip_scale`` trains on
+    resampled chips (see scale.py)."""
     config = config or TrainConfig()
     callbacks = callbacks or SilentCallbacks()
     spec = get_spec(network)
@@ -42,12 +53,16 @@ def train_candidate(data: TrainingData, network: str, device: torch.device, conf
     if data.format not in spec.formats:
         raise UnsupportedNetworkError(f"{spec.name} does not suit {data.format} training data", data.folder,
                                       "Networks for it: python -m autodl_qgis networks")
-    train, val = make_datasets(data, val_fraction, config.seed, strength=augment_strength)
+    train, val = make_datasets(data, val_fraction, config.seed, strength=augment_strength, split=split)
+    if val_chips is not None and len(val) > val_chips:
+        val = Subset(val, range(val_chips))
+    clock = budget.clock if budget is not None else time.monotonic
+    began = clock()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RuntimeWarning)
         try:
             model = build_network(spec.name, len(data.classes), data.header.bands, data.chip_size, backbone,
-                                  pretrained, device)
+                                  pretrained and checkpoint is None, device)
         except UnsupportedNetworkError as exc:
             return Candidate(spec.name, backbone, TrainResult(FAILED, "", reason=str(exc)), [])
         except Exception as exc:  # noqa: BLE001 - a network that cannot be built is one failed candidate
@@ -55,17 +70,38 @@ def train_candidate(data: TrainingData, network: str, device: torch.device, conf
     notes = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
     for note in notes:
         callbacks.log(f"warning: {note}")
-    if initial_state is not None:
+    apply_chip_scale(model, chip_scale)
+    if checkpoint is not None:
+        model.load_state_dict(checkpoint["model"])
+    elif initial_state is not None:
         callbacks.log(_start_from(model, initial_state))
     trainer = Trainer(model, train, val, train.collate_fn, data.task, [c.name for c in data.classes], device,
                       config, budget, callbacks, name=f"{spec.name} ({backbone})", on_epoch=on_epoch)
     make_objective = getattr(model, "self_supervised_objective", None)
-    if make_objective is not None and config.self_supervised_share > 0:
+    if make_objective is not None and config.self_supervised_share > 0 and checkpoint is None:
         _pretrain(trainer, make_objective(), budget, config, callbacks, spec.name)
-    result = trainer.fit()
+    build_seconds = clock() - began
+    result = trainer.fit(checkpoint["train"] if checkpoint is not None else None)
+    result.build_seconds = build_seconds
+    if result.checkpoint is not None:  # continuing goes on from where training stopped, not from the best epoch
+        result.checkpoint = {"model": {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()},
+                             "train": result.checkpoint}
     if result.best_state is not None:
         model.load_state_dict(result.best_state)
-    return Candidate(spec.name, backbone, result, notes, model if result.status != FAILED else None)
+    return Candidate(spec.name, backbone, result, notes, model if result.best_state is not None else None)
+
+
+def save_checkpoint(path: Path, checkpoint: dict) -> Path:
+    """A candidate's training state (weights, optimizer, schedule position), written atomically."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(checkpoint, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu") -> dict:
+    """Tensors and plain values only: nothing in the file is executed."""
+    return torch.load(path, map_location=device, weights_only=True)
 
 
 def _start_from(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> str:

@@ -1,13 +1,13 @@
 """The one training loop that serves every network through its adapter.
 
-Deadline, cancel, progress, metrics, batch size, mixed precision, out-of-memory recovery, early stopping and
-best-checkpoint keeping live here and nowhere else.
+Deadline, cancel, progress, metrics, batch size, mixed precision, out-of-memory recovery, early stopping,
+best-checkpoint keeping and continued training (weights, optimizer and schedule position carried from one segment
+to the next) live here and nowhere else. Time is read from the budget's clock only.
 """
 from __future__ import annotations
 
 import copy
 import math
-import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -21,7 +21,8 @@ from .batch_size import MIN_BATCH, find_batch_size, is_out_of_memory
 from .metrics import metrics_for
 
 COMPLETED, DEADLINE, EARLY_STOPPED, PRUNED = "completed", "deadline", "early_stopped", "pruned"
-FAILED, CANCELLED = "failed", "cancelled"
+FAILED, CANCELLED, NOT_REACHED = "failed", "cancelled", "not_reached"
+VALIDATION_SHARE = 0.1  # validations at epoch ends stop once they have taken this share of the training time
 
 
 class CandidateFailed(Exception):
@@ -39,7 +40,10 @@ class TrainConfig:
     grad_clip: float = 10.0
     self_supervised_share: float = 0.25  # of a candidate's time, for networks with a label-free pre-training
     patience: int = 8  # epochs without improvement of the validation metric before stopping
-    warmup: float = 0.05  # share of the schedule spent warming the learning rate up
+    warmup_steps: int = 20  # the learning rate rises linearly over a candidate's first steps
+    train_seconds: float | None = None  # training seconds this run adds (equal for the candidates of a rung)
+    decay_to_end: bool = True  # learning rate falls linearly to zero at the run's end; False: constant after warm-up
+    min_steps: int = 5  # steps before a first validation means anything: a run that cannot afford them is not_reached
     amp: bool = True  # mixed precision, on CUDA only
     num_workers: int | None = None  # None: 0 on CPU (the cores train), 4 on CUDA
     seed: int = 42
@@ -57,25 +61,31 @@ class TrainResult:
     best_metric: float | None = None
     metrics: dict = field(default_factory=dict)  # all validation metrics of the best epoch
     best_epoch: int = 0
-    epochs: int = 0
-    steps: int = 0
+    epochs: int = 0  # the candidate's, all runs
+    steps: int = 0  # the candidate's, all runs
     batch_size: int = 0
-    train_seconds: float = 0.0
-    history: list[dict] = field(default_factory=list)
+    train_seconds: float = 0.0  # the candidate's training seconds (steps only), all runs
+    run_seconds: float = 0.0  # this run's training seconds
+    seconds_per_step: float | None = None
+    validation_seconds: float | None = None  # of one validation
+    build_seconds: float | None = None  # building the network (and loading its starting weights)
+    history: list[dict] = field(default_factory=list)  # epoch, step, seconds, loss, metric, learning_rate
     best_state: dict | None = None
+    checkpoint: dict | None = None  # where training stopped: optimizer, schedule position, batch size
     reason: str | None = None
 
     def summary(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k != "best_state"}
+        return {k: v for k, v in self.__dict__.items() if k not in ("best_state", "checkpoint")}
 
 
-def learning_rate_factor(progress: float, warmup: float) -> float:
-    """Linear warm-up then cosine decay to 1%, over the progress fraction of the run (time or steps)."""
-    progress = min(max(progress, 0.0), 1.0)
-    if warmup > 0 and progress < warmup:
-        return 0.1 + 0.9 * progress / warmup
-    decay = (progress - warmup) / max(1e-9, 1.0 - warmup)
-    return 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * decay))
+def learning_rate_factor(step: int, warmup_steps: int, progress: float | None) -> float:
+    """Linear warm-up over the candidate's first steps; then constant while the candidate may be continued
+    (``progress`` None), or falling linearly to zero as the run's time runs out (``progress`` 0 -> 1; budget-aware
+    linear decay, Li, Yumer & Ramanan, ICLR 2020)."""
+    warm = min(1.0, 0.1 + 0.9 * step / warmup_steps) if warmup_steps > 0 else 1.0
+    if progress is None:
+        return warm
+    return warm * max(0.0, 1.0 - min(max(progress, 0.0), 1.0))
 
 
 def to_device(targets, device):
@@ -99,10 +109,11 @@ class Trainer:
         self.collate_fn, self.task, self.class_names = collate_fn, task, class_names
         self.device, self.config = device, config or TrainConfig()
         self.budget = budget or TimeBudget(None)
+        self.clock = self.budget.clock
         self.callbacks = callbacks or SilentCallbacks()
         self.name = name
-        if self.config.max_epochs is None and math.isinf(self.budget.total):
-            raise ValueError("give max_epochs or a finite time budget")
+        if self.config.max_epochs is None and math.isinf(self.budget.total) and self.config.train_seconds is None:
+            raise ValueError("give max_epochs, train_seconds or a finite time budget")
         use_amp = self.config.amp and device.type == "cuda" and getattr(adapter, "supports_amp", True)
         self.amp_dtype = None
         if use_amp:
@@ -120,11 +131,12 @@ class Trainer:
         params = [p for p in self.adapter.parameters() if p.requires_grad]
         return torch.optim.AdamW(params, lr=self.base_lr, weight_decay=self.config.weight_decay)
 
-    def _loader(self, data: Dataset, batch_size: int, shuffle: bool) -> DataLoader:
+    def _loader(self, data: Dataset, batch_size: int, shuffle: bool, epoch: int = 0) -> DataLoader:
         workers = self.config.num_workers
         if workers is None:
             workers = 4 if self.device.type == "cuda" else 0
-        generator = torch.Generator().manual_seed(self.config.seed)
+        # a continued run does not replay the chip order of the epochs already trained
+        generator = torch.Generator().manual_seed(self.config.seed + epoch)
         sampler = None
         if shuffle and self.distributed:  # every rank the same number of batches, of different chips
             sampler = DistributedSampler(data, shuffle=True, seed=self.config.seed)
@@ -199,13 +211,13 @@ class Trainer:
                     return steps
                 loss = self._step(optimizer, images, None, objective)
                 steps += 1
-                self.callbacks.progress(budget.fraction_used() if budget is not None else epoch / epochs,
-                                        f"{self.name}: self-supervised pre-training, step {steps}, loss {loss:.4f}")
+            self.callbacks.progress(budget.fraction_used() if budget is not None else epoch / epochs,
+                                    f"{self.name}: self-supervised pre-training, epoch {epoch}, loss {loss:.4f}")
         return steps
 
     @torch.no_grad()
     def evaluate(self, batch_size: int) -> dict:
-        start = time.monotonic()
+        start = self.clock()
         self.adapter.eval()
         metrics = metrics_for(self.task, self.class_names)
         for images, targets in self._loader(self.val_data, batch_size, shuffle=False):
@@ -215,16 +227,17 @@ class Trainer:
             if isinstance(predictions, torch.Tensor):
                 predictions = predictions.float()
             metrics.update(predictions, targets)
-        self._val_seconds = time.monotonic() - start
+        self._val_seconds = self.clock() - start
         return metrics.compute()
 
     # -- the loop ------------------------------------------------------------------------------------------------------
 
-    def fit(self) -> TrainResult:
+    def fit(self, start: dict | None = None) -> TrainResult:
+        """Trains until the run's training seconds, epochs, patience or budget end. ``start`` continues a
+        candidate from a previous run's ``result.checkpoint`` (the adapter already holds that run's last weights)."""
         result = TrainResult(status=FAILED, metric_name=metrics_for(self.task, self.class_names).primary)
-        started = time.monotonic()
         try:
-            self._fit(result)
+            self._fit(result, start)
         except Cancelled:
             result.status, result.reason = CANCELLED, "cancelled by the user"
             raise
@@ -237,45 +250,55 @@ class Trainer:
                 result.reason = f"{type(exc).__name__}: {exc}"
             result.status = FAILED
         finally:
-            result.train_seconds = time.monotonic() - started
             if self.device.type == "cuda":
                 torch.cuda.empty_cache()
-        if result.status != FAILED and result.best_state is None:
+        if result.status not in (FAILED, NOT_REACHED) and result.best_state is None:
             result.status, result.reason = FAILED, "the time budget ended before one epoch could be validated"
         return result
 
-    def _fit(self, result: TrainResult) -> None:
-        torch.manual_seed(self.config.seed)
-        self.callbacks.progress(0.0, f"{self.name}: choosing the batch size")
-        batch_size = distributed.smallest(self._probe_batch_size())
+    def _fit(self, result: TrainResult, start: dict | None) -> None:
+        start = start or {}
+        torch.manual_seed(self.config.seed + start.get("step", 0))
+        if start.get("batch_size"):
+            batch_size = int(start["batch_size"])
+        else:
+            self.callbacks.progress(0.0, f"{self.name}: choosing the batch size")
+            batch_size = distributed.smallest(self._probe_batch_size())
         result.batch_size = batch_size
         optimizer = self._optimizer()
+        if start.get("optimizer"):
+            optimizer.load_state_dict(start["optimizer"])
         if self.distributed:
             self._losses = distributed.wrap(self.adapter, self.device)
-        loader = self._loader(self.train_data, batch_size, shuffle=True)
-        steps_per_epoch = max(1, len(loader))
-        total_steps = self.config.max_epochs * steps_per_epoch if self.config.max_epochs else None
-        started = time.monotonic()
+        epoch, step = int(start.get("epoch", 0)), int(start.get("step", 0))
+        trained = float(start.get("seconds", 0.0))  # the candidate's training seconds before this run
+        result.history = list(start.get("history", []))
+        loader = self._loader(self.train_data, batch_size, shuffle=True, epoch=epoch)
+        run_started, run_trained, validating = self.clock(), 0.0, 0.0
         patience_left = self.config.patience
-        step = 0
-        epoch = 0
+        run_epochs = 0
         stop = None
         while stop is None:
             epoch += 1
+            run_epochs += 1
             self.adapter.train()
             if isinstance(loader.sampler, DistributedSampler):
                 loader.sampler.set_epoch(epoch)
             losses = []
             for images, targets in loader:
-                cancelled, late = distributed.any_rank(self.callbacks.is_canceled(), self._out_of_training_time())
+                cancelled, late = distributed.any_rank(self.callbacks.is_canceled(),
+                                                       self._run_over(run_trained, result))
                 if cancelled:
                     raise Cancelled("cancelled by the user")
                 if late:
                     stop = DEADLINE
                     break
-                progress = self._progress(step, total_steps, started)
+                factor = learning_rate_factor(step, self.config.warmup_steps,
+                                              self._decay_progress(run_trained, run_started)
+                                              if self.config.decay_to_end else None)
                 for group in optimizer.param_groups:
-                    group["lr"] = self.base_lr * learning_rate_factor(progress, self.config.warmup)
+                    group["lr"] = self.base_lr * factor
+                began = self.clock()
                 try:
                     losses.append(self._step(optimizer, images, targets))
                 except Exception as exc:  # noqa: BLE001
@@ -286,24 +309,39 @@ class Trainer:
                     self.callbacks.log(f"{self.name}: out of GPU memory, batch size halved to {batch_size}")
                     optimizer.zero_grad(set_to_none=True)
                     torch.cuda.empty_cache()
-                    loader = self._loader(self.train_data, batch_size, shuffle=True)
+                    loader = self._loader(self.train_data, batch_size, shuffle=True, epoch=epoch)
                     break  # restart the epoch with the smaller batch
+                spent = self.clock() - began
+                run_trained += spent
                 step += 1
-                self.callbacks.progress(self._progress(step, total_steps, started),
-                                        f"{self.name}: epoch {epoch}, step {step}, loss {losses[-1]:.4f}")
+                # the first step of a run pays for lazy initialisation: it is not the step time
+                if step > int(start.get("step", 0)) + 1 or loader_len_one(loader):
+                    result.seconds_per_step = spent if result.seconds_per_step is None else \
+                        0.8 * result.seconds_per_step + 0.2 * spent
+                    if result.seconds_per_step == spent and not result.history and self._cannot_afford(result):
+                        result.status = NOT_REACHED
+                        return
             if not losses:
                 if stop is None:
                     continue  # the epoch restarted after halving the batch
                 break
+            ending = stop is not None or self._run_over(run_trained, result) or (
+                self.config.max_epochs is not None and run_epochs >= self.config.max_epochs)
+            # epoch-end validations stay a bounded share of the time; the run's last one always happens
+            if not ending and validating > VALIDATION_SHARE * run_trained:
+                continue
+            began = self.clock()
             metrics = self.evaluate(batch_size)
+            validating += self.clock() - began
+            result.validation_seconds = self._val_seconds
             metrics = distributed.from_rank0(metrics)  # one set of decisions for all ranks
             score = metrics[result.metric_name]
-            result.history.append({"epoch": epoch, "train_loss": sum(losses) / len(losses),
-                                   result.metric_name: score, "lr": optimizer.param_groups[0]["lr"],
-                                   "seconds": time.monotonic() - started})
-            result.epochs, result.steps = epoch, step
-            self.callbacks.log(f"{self.name}: epoch {epoch} train loss {sum(losses) / len(losses):.4f}, "
-                               f"validation {result.metric_name} {score:.4f}")
+            mean_loss = sum(losses) / len(losses)
+            result.history.append({"epoch": epoch, "step": step, "seconds": trained + run_trained, "loss": mean_loss,
+                                   "metric": score, "learning_rate": optimizer.param_groups[0]["lr"]})
+            self.callbacks.progress(self._decay_progress(run_trained, run_started),
+                                    f"{self.name}: epoch {epoch} train loss {mean_loss:.4f}, "
+                                    f"validation {result.metric_name} {score:.4f}")
             if result.best_metric is None or score > result.best_metric + 1e-4:
                 result.best_metric, result.best_epoch, result.metrics = score, epoch, metrics
                 result.best_state = {k: v.detach().to("cpu", copy=True)
@@ -314,29 +352,70 @@ class Trainer:
             if stop is None:
                 if self.on_epoch is not None and self.on_epoch(epoch, score):
                     stop = PRUNED
-                elif self.config.max_epochs and epoch >= self.config.max_epochs:
+                elif self.config.max_epochs and run_epochs >= self.config.max_epochs:
                     stop = COMPLETED
                 elif patience_left <= 0:
                     stop = EARLY_STOPPED
-                elif self._out_of_training_time():
-                    stop = DEADLINE
+                elif self._run_over(run_trained, result):
+                    stop = COMPLETED if self._segment_done(run_trained) else DEADLINE
             stop = distributed.from_rank0(stop)  # pruning and the clock are rank 0's
+            loader = self._loader(self.train_data, batch_size, shuffle=True, epoch=epoch)
+        if stop == DEADLINE and self._segment_done(run_trained):
+            stop = COMPLETED  # the run trained the seconds it was given
         self._losses = self.adapter.losses
         result.status = stop
+        result.epochs, result.steps = epoch, step
+        result.run_seconds, result.train_seconds = run_trained, trained + run_trained
+        result.checkpoint = {"optimizer": _to_cpu(optimizer.state_dict()), "epoch": epoch, "step": step,
+                             "seconds": trained + run_trained, "batch_size": batch_size,
+                             "history": result.history}
 
-    def _progress(self, step: int, total_steps: int | None, started: float) -> float:
-        fractions = []
-        if total_steps:
-            fractions.append(step / total_steps)
+    def _segment_done(self, run_trained: float) -> bool:
+        return self.config.train_seconds is not None and run_trained >= self.config.train_seconds
+
+    def _run_over(self, run_trained: float, result: TrainResult) -> bool:
+        """The run trained its seconds, or the budget's end minus one validation is here."""
+        return self._segment_done(run_trained) or (not math.isinf(self.budget.total)
+                                                   and self.clock() >= self._training_deadline())
+
+    def _decay_progress(self, run_trained: float, run_started: float) -> float:
+        """How far the run is towards its end, by training seconds or by the clock, whichever is nearer."""
+        fractions = [0.0]
+        if self.config.train_seconds:
+            fractions.append(run_trained / self.config.train_seconds)
         if not math.isinf(self.budget.total):
-            span = max(1e-9, self._training_deadline() - started)
-            fractions.append((time.monotonic() - started) / span)
-        return min(1.0, max(fractions))
+            fractions.append((self.clock() - run_started) / max(1e-9, self._training_deadline() - run_started))
+        return max(fractions)
+
+    def _cannot_afford(self, result: TrainResult) -> bool:
+        """After the first step: the minimum a validated result needs (``min_steps`` steps and a validation,
+        estimated as a forward pass over the validation chips at a third of a training step's cost per chip) does
+        not fit in what is left of the budget."""
+        if math.isinf(self.budget.total):
+            return False
+        per_chip = result.seconds_per_step / max(1, result.batch_size)
+        needed = self.config.min_steps * result.seconds_per_step + len(self.val_data) * per_chip / 3
+        if needed <= self.budget.remaining():
+            return False
+        result.reason = (f"needs about {needed:.0f} s for {self.config.min_steps} steps and a validation "
+                         f"({result.seconds_per_step:.1f} s a step), {self.budget.remaining():.0f} s were left")
+        return True
 
     def _training_deadline(self) -> float:
         """The budget's end minus the time the final validation will take."""
         reserve = 1.2 * self._val_seconds if self._val_seconds is not None else 0.02 * self.budget.total
         return self.budget.deadline - reserve
 
-    def _out_of_training_time(self) -> bool:
-        return not math.isinf(self.budget.total) and time.monotonic() >= self._training_deadline()
+
+def loader_len_one(loader: DataLoader) -> bool:
+    return len(loader) <= 1
+
+
+def _to_cpu(value):
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu", copy=True)
+    if isinstance(value, dict):
+        return {k: _to_cpu(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_cpu(v) for v in value)
+    return value

@@ -1,0 +1,185 @@
+"""The values that cross the search's components, listed once: the run's parameters (:class:`SearchConfig`), one
+piece of training to do (:class:`CandidateJob`) and what came of it (:class:`CandidateResult`, a leaderboard row).
+
+The CLI and the Processing algorithm build the one ``SearchConfig`` (the plan recorded with the search, which workers
+and a resumed run read back); the search hands ``CandidateJob`` values to whoever trains (this process, a worker, the
+DistributedDataParallel followers) and records the ``CandidateResult`` each returns.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+
+from ..errors import InputDataError
+
+BASIC, ADVANCED = "BASIC", "ADVANCED"
+HALVING, FLAT = "halving", "flat"  # FLAT: the old equal-share sweep, kept only for scripts/bench_search.py
+
+# a leaderboard row's status
+COMPLETED, EARLY_STOPPED, DEADLINE, PRUNED = "completed", "early_stopped", "deadline", "pruned"
+FAILED, SKIPPED, NOT_REACHED = "failed", "skipped", "not_reached"
+STATUSES = (COMPLETED, EARLY_STOPPED, DEADLINE, PRUNED, FAILED, SKIPPED, NOT_REACHED)
+
+# a job's place in the search
+RUNG, TUNING, FINAL = "rung", "tuning", "final"
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """One run's parameters (arcpy's names where arcpy has them). ``total_time_limit`` is in hours and covers the
+    whole run, packaging included."""
+    data: str
+    total_time_limit: float = 2.0
+    mode: str = BASIC
+    networks: tuple[str, ...] = ()  # empty: every network that suits the data
+    pretrained_model: str | None = None
+    save_evaluated_models: bool = False
+    device: str = "auto"
+    work_dir: str | None = None
+    storage: str | None = None
+    study_name: str | None = None
+    resume: bool = False
+    seed: int = 42
+    val_fraction: float = 0.2
+    pretrained_backbones: bool = True
+    max_epochs: int | None = None  # a cap per training segment (tests); None: the time decides
+    strategy: str = HALVING
+
+    def __post_init__(self):
+        limit = self.total_time_limit
+        if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not math.isfinite(limit) or limit <= 0:
+            raise InputDataError(f"total_time_limit must be a positive number of hours, not {limit!r}", None,
+                                 "For example 2 (hours) or 0.5")
+        if str(self.mode).upper() not in (BASIC, ADVANCED):
+            raise InputDataError(f"autodl_mode must be BASIC or ADVANCED, not {self.mode!r}", None,
+                                 "Use BASIC or ADVANCED")
+        object.__setattr__(self, "mode", str(self.mode).upper())
+        if self.strategy not in (HALVING, FLAT):
+            raise InputDataError(f"search strategy must be {HALVING} or {FLAT}, not {self.strategy!r}", None,
+                                 f"Use {HALVING}")
+        if not 0 < self.val_fraction < 1:
+            raise InputDataError(f"validation fraction {self.val_fraction} is outside (0, 1)", None,
+                                 "Use a fraction such as 0.2")
+        if self.max_epochs is not None and self.max_epochs < 1:
+            raise InputDataError(f"max_epochs must be at least 1, not {self.max_epochs}", None, "For example 10")
+        if self.resume and not self.work_dir:
+            raise InputDataError("resuming needs the work folder of the search", None, "Give work_dir (--work-dir)")
+        networks = self.networks
+        if isinstance(networks, str):
+            networks = networks.split(",")
+        object.__setattr__(self, "networks", tuple(n.strip() for n in networks or () if n and n.strip()))
+        for name in ("data", "pretrained_model", "work_dir"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, str(value))
+
+    @property
+    def total_seconds(self) -> float:
+        return float(self.total_time_limit) * 3600.0
+
+    def as_plan(self) -> dict:
+        """The config as JSON-able values (recorded with the search)."""
+        return {**dataclasses.asdict(self), "networks": list(self.networks)}
+
+    @classmethod
+    def from_plan(cls, plan: dict, **changes) -> "SearchConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{**{k: v for k, v in plan.items() if k in known}, **changes})
+
+
+@dataclass(frozen=True)
+class CandidateJob:
+    """One training segment of one candidate: rung 0 starts it, later rungs and the final one continue it from its
+    checkpoint (weights, optimizer, schedule position)."""
+    key: str  # stable name of this segment, e.g. "c03-r1": a job retried after a crash keeps it
+    candidate: str  # "c03": the candidate this segment belongs to
+    network: str
+    backbone: str
+    phase: str  # RUNG, TUNING (a rung-0 segment proposed by TPE) or FINAL
+    rung: int
+    train_seconds: float  # training seconds this segment adds (equal for every job of a rung)
+    chip_scale: float = 1.0
+    learning_rate: float | None = None  # None: the task's default
+    augment_strength: float = 1.0
+    batch_size: int | None = None  # None: measured
+    seed: int = 42
+    resume_from: str | None = None  # checkpoint file of the candidate's previous segment
+    decay_to_end: bool = False  # the final segment: learning rate falls linearly to zero at its end
+    full_validation: bool = False  # validate on every validation chip (else on the search's capped subset)
+    deadline: float | None = None  # when the job must be over, on the search's clock (wall time, shared by workers)
+
+    def params(self) -> dict:
+        """The hyper-parameters, as recorded in the trial."""
+        return {"network": self.network, f"{self.network}.backbone": self.backbone, "chip_scale": self.chip_scale,
+                "learning_rate": self.learning_rate, "augment_strength": self.augment_strength}
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "CandidateJob":
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """One point of a training curve (an intermediate or final validation)."""
+    epoch: int
+    step: int
+    seconds: float  # training seconds of the candidate so far (all segments)
+    loss: float
+    metric: float
+    learning_rate: float  # the rate the optimizer last used
+
+
+@dataclass(frozen=True)
+class CandidateResult:
+    """What came of a job: a leaderboard row. Times are seconds; ``start`` / ``end`` from the search's start."""
+    key: str
+    candidate: str
+    network: str
+    backbone: str
+    phase: str
+    rung: int
+    status: str
+    metric_name: str | None = None
+    metric: float | None = None  # at the end of the segment, on the validation chips it used
+    test_metric: float | None = None  # on the held-out test chips (the shipped model only)
+    validation_chips: int = 0
+    epochs: int = 0
+    steps: int = 0
+    batch_size: int | None = None
+    train_seconds: float = 0.0  # the candidate's training seconds so far, all segments
+    segment_seconds: float = 0.0  # this segment's training seconds
+    seconds_per_step: float | None = None
+    validation_seconds: float | None = None
+    build_seconds: float | None = None
+    start: float = 0.0
+    end: float = 0.0
+    chip_scale: float = 1.0
+    learning_rate: float | None = None
+    augment_strength: float = 1.0
+    reason: str | None = None
+    worker: str | None = None
+    weights: str | None = None  # the segment's best weights (safetensors), a file in the work folder's candidates/
+    checkpoint: str | None = None  # state to continue from (weights, optimizer, schedule)
+    metrics: dict = field(default_factory=dict)  # every metric at the end of the segment
+    curve: tuple[EpochRecord, ...] = ()
+
+    def __post_init__(self):
+        if self.status not in STATUSES:
+            raise ValueError(f"unknown status {self.status!r}")
+        object.__setattr__(self, "curve", tuple(p if isinstance(p, EpochRecord) else EpochRecord(**p)
+                                                for p in self.curve))
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "CandidateResult":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+    def replace(self, **changes) -> "CandidateResult":
+        return dataclasses.replace(self, **changes)

@@ -1,0 +1,229 @@
+"""How the search spends the time limit (see ../shared/docs/search.md): successive halving with continued training,
+then one finalist trained to the deadline. Pure policy on an injected clock: what runs the jobs (this process,
+workers, DDP followers) is passed in, so the schedule is tested with a fake clock and fake training.
+
+- The run ends at ``start + limit``; the search stops ``packaging_reserve(limit)`` before that, for writing the
+  package and scoring the test chips.
+- At least half the limit is kept for the finalist. The rest is split evenly between the exploration rungs; rung 0
+  holds every candidate (BASIC: the networks in portfolio order; ADVANCED: then as many TPE proposals), each later
+  rung the best third, continuing from their checkpoints. Every job of a rung adds the same training seconds, so
+  candidates are compared at equal training time.
+- A job starts only if its minimum cost (build, a few steps, a validation: measured on this device for the
+  candidates already run) fits in what is left of its rung; otherwise it is ``not_reached``.
+- The leader (the portfolio's first candidate, the strongest default) is replaced, in a promotion or as the
+  finalist, only by a challenger better by more than the noise between validations.
+- The finalist continues with a learning rate that falls to zero at the search's end and a full validation.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import statistics
+from typing import Callable, Sequence
+
+from .config import (COMPLETED, DEADLINE, EARLY_STOPPED, FINAL, FLAT, HALVING, NOT_REACHED, RUNG, TUNING, CandidateJob,
+                     CandidateResult)
+
+ETA = 3  # each rung keeps the best third
+FINAL_SHARE = 0.5  # of the limit, kept for the finalist
+MIN_NOISE = 0.01  # a challenger must beat the leader by more than this (metric units) at least
+FIRST_OVERHEAD_SHARE = 0.4  # of a rung-0 job's time assumed for building, batch probing and validation until measured
+MIN_STEPS = 5  # steps a candidate needs before its first validation means anything
+SCORED = (COMPLETED, EARLY_STOPPED, DEADLINE)
+
+
+def packaging_reserve(limit_seconds: float) -> float:
+    """Seconds kept at the end of the run for the package (weights compressed, ONNX graph), the report and the
+    test chips: about 20 s for a ResNet-34 Unet on a busy 2-core machine."""
+    return min(max(0.04 * limit_seconds, 20.0), 180.0)
+
+
+def rung_sizes(candidates: int, eta: int = ETA) -> tuple[int, ...]:
+    """Candidates per exploration rung (the finalist not counted): 9 -> (9, 3); 3 -> (3,); 1 -> ()."""
+    sizes = []
+    n = candidates
+    while n > 1:
+        sizes.append(n)
+        n = math.ceil(n / eta)
+    return tuple(sizes)
+
+
+def minimum_cost(measured: Sequence[CandidateResult]) -> float:
+    """What a candidate not yet run is expected to need before it gives a validated result: the median of the
+    measured candidates' build, ``MIN_STEPS`` steps and a validation; 0 before any was measured (the first
+    candidate, the strongest default, always starts)."""
+    costs = [(r.build_seconds or 0.0) + MIN_STEPS * r.seconds_per_step + (r.validation_seconds or 0.0)
+             for r in measured if r.seconds_per_step is not None]
+    return statistics.median(costs) if costs else 0.0
+
+
+def noise(results: Sequence[CandidateResult]) -> float:
+    """The metric's noise between validations: the median change between the last two validations of each
+    candidate (late in a run the true change is small, so this is mostly noise), at least ``MIN_NOISE``."""
+    changes = [abs(r.curve[-1].metric - r.curve[-2].metric) for r in results if len(r.curve) >= 2]
+    return max(MIN_NOISE, statistics.median(changes) if changes else 0.0)
+
+
+def ranked(results: Sequence[CandidateResult]) -> list[CandidateResult]:
+    return sorted((r for r in results if r.status in SCORED and r.metric is not None), key=lambda r: -r.metric)
+
+
+def promote(results: Sequence[CandidateResult], keep: int, leader: str | None, margin: float) -> list[CandidateResult]:
+    """The ``keep`` best; the leader stays among them unless ``keep`` challengers beat it by more than ``margin``."""
+    order = ranked(results)
+    chosen = order[:keep]
+    lead = next((r for r in order if r.candidate == leader), None)
+    if lead is not None and lead not in chosen and chosen and chosen[-1].metric <= lead.metric + margin:
+        chosen[-1] = lead
+    return chosen
+
+
+def finalist(results: Sequence[CandidateResult], leader: str | None, margin: float) -> CandidateResult | None:
+    """The best candidate, or the leader when no challenger beats it by more than ``margin``."""
+    order = ranked(results)
+    if not order:
+        return None
+    lead = next((r for r in order if r.candidate == leader), None)
+    if lead is not None and order[0].metric <= lead.metric + margin:
+        return lead
+    return order[0]
+
+
+Execute = Callable[[list[CandidateJob], float], list[CandidateResult]]
+"""Runs jobs (in the order given; several processes may share them) that must end by the deadline (on the search's
+clock), and returns one result per job: not_reached for those that did not fit."""
+
+Propose = Callable[[int, list[CandidateResult]], list[CandidateJob]]
+"""ADVANCED: ``count`` tuning jobs for the leading networks, given rung 0's results."""
+
+
+class HalvingSearch:
+    """Drives the rungs and the finalist. ``seeds``: rung-0 jobs in portfolio order (``train_seconds`` and
+    deadlines are set here). Returns every job's result, the finalist's last."""
+
+    def __init__(self, seeds: list[CandidateJob], start: float, limit_seconds: float, execute: Execute,
+                 clock: Callable[[], float], log: Callable[[str], None] = lambda m: None,
+                 strategy: str = HALVING, tuning: int = 0, propose: Propose | None = None):
+        self.seeds, self.start, self.limit = list(seeds), start, limit_seconds
+        self.execute, self.clock, self.log = execute, clock, log
+        self.strategy, self.tuning, self.propose = strategy, tuning if propose is not None else 0, propose
+        self.end = start + limit_seconds - packaging_reserve(limit_seconds)  # the search's end
+        self.results: list[CandidateResult] = []
+        self.leader = seeds[0].candidate if seeds else None
+
+    def run(self) -> list[CandidateResult]:
+        if not self.seeds:
+            return []
+        if self.strategy == FLAT:
+            return self._flat()
+        count = len(self.seeds) + self.tuning
+        sizes = rung_sizes(count)
+        if not sizes:  # one candidate: it is the finalist from the start
+            self._final(self.seeds[0])
+            return self.results
+        final_reserve = min(FINAL_SHARE * self.limit, 0.9 * (self.end - self.clock()))
+        exploration_end = self.end - final_reserve
+        alive = self._rung0(sizes[0], (exploration_end - self.clock()) / len(sizes))
+        for rung, size in enumerate(sizes[1:], start=1):
+            margin = noise(alive)
+            promoted = promote(alive, size, self.leader, margin)
+            self._mark_pruned(alive, promoted, rung)
+            if len(promoted) <= 1:
+                alive = promoted
+                break
+            rung_end = self.clock() + (exploration_end - self.clock()) / (len(sizes) - rung)
+            alive = self._continue(promoted, rung, rung_end)
+        chosen = finalist(alive, self.leader, noise(alive))
+        if chosen is None:  # nothing validated in the exploration time: the first candidate that did not fail
+            chosen = next((s for s in self.seeds if all(r.candidate != s.candidate or r.status == NOT_REACHED
+                                                        for r in self.results)), None)
+            if chosen is None:
+                self.log("every candidate failed: there is no finalist")
+                return self.results
+            self.log(f"no candidate gave a validated result in the exploration time: {chosen.network} "
+                     f"({chosen.backbone}) is trained for the rest")
+            self._final(chosen)
+            return self.results
+        self._mark_pruned(alive, [chosen], len(sizes))
+        if chosen.candidate != self.leader:
+            self.log(f"{chosen.network} ({chosen.backbone}) replaces the leader by more than the noise")
+        self._final(chosen)
+        return self.results
+
+    # -- rungs -----------------------------------------------------------------------------------------------------
+
+    def _seconds_per_job(self, rung_seconds: float, jobs: int, overhead: float | None) -> float:
+        share = rung_seconds / max(1, jobs)
+        return max(1.0, share - overhead if overhead is not None else share * (1 - FIRST_OVERHEAD_SHARE))
+
+    def _rung0(self, size: int, rung_seconds: float) -> list[CandidateResult]:
+        rung_end = self.clock() + rung_seconds
+        train_seconds = self._seconds_per_job(rung_seconds, size, None)
+        self.log(f"rung 0: {size} candidate(s), {train_seconds:.0f} training seconds each, {rung_seconds:.0f} s")
+        basic_end = rung_end - (rung_end - self.clock()) * self.tuning / size
+        jobs = [dataclasses.replace(s, phase=s.phase or RUNG, rung=0, train_seconds=train_seconds)
+                for s in self.seeds]
+        results = self._run(jobs, basic_end if self.tuning else rung_end)
+        if self.tuning:
+            proposals = self.propose(self.tuning, ranked(results))
+            jobs = [dataclasses.replace(p, phase=TUNING, rung=0, train_seconds=train_seconds) for p in proposals]
+            results += self._run(jobs, rung_end)
+        if self.leader not in {r.candidate for r in ranked(results)}:
+            self.leader = ranked(results)[0].candidate if ranked(results) else None
+        return results
+
+    def _continue(self, promoted: list[CandidateResult], rung: int, rung_end: float) -> list[CandidateResult]:
+        overhead = _overhead(self.results)
+        train_seconds = self._seconds_per_job(rung_end - self.clock(), len(promoted), overhead)
+        self.log(f"rung {rung}: {len(promoted)} candidate(s) continue for {train_seconds:.0f} training seconds each")
+        jobs = [_next_job(r, RUNG, rung, train_seconds) for r in promoted]
+        return self._run(jobs, rung_end)
+
+    def _final(self, chosen: CandidateJob | CandidateResult) -> None:
+        overhead = _overhead(self.results) or 0.0
+        seconds = max(1.0, self.end - self.clock() - overhead)
+        if isinstance(chosen, CandidateJob):
+            job = dataclasses.replace(chosen, key=f"{chosen.candidate}-final", phase=FINAL, rung=0,
+                                      train_seconds=seconds, decay_to_end=True, full_validation=True)
+        else:
+            job = _next_job(chosen, FINAL, chosen.rung + 1, seconds)
+        self.log(f"finalist {job.network} ({job.backbone}) trains until the end: {seconds:.0f} s")
+        self._run([job], self.end)
+
+    def _flat(self) -> list[CandidateResult]:
+        """The old sweep, kept for scripts/bench_search.py: equal shares, no continuation, no finalist."""
+        share = (self.end - self.clock()) / len(self.seeds)
+        for i, seed in enumerate(self.seeds):
+            deadline = self.clock() + (self.end - self.clock()) / (len(self.seeds) - i)
+            job = dataclasses.replace(seed, phase=RUNG, rung=0, train_seconds=share, full_validation=True)
+            self._run([job], deadline)
+        return self.results
+
+    def _run(self, jobs: list[CandidateJob], deadline: float) -> list[CandidateResult]:
+        results = self.execute(jobs, deadline) if jobs else []
+        self.results.extend(results)
+        return results
+
+    def _mark_pruned(self, alive: list[CandidateResult], kept: list[CandidateResult], rung: int) -> None:
+        kept_keys = {r.key for r in kept}
+        for result in ranked(alive):
+            if result.key not in kept_keys:
+                self.log(f"{result.network} ({result.backbone}) stops after rung {result.rung}: "
+                         f"{result.metric_name} {result.metric:.4f}")
+
+
+def _overhead(results: Sequence[CandidateResult]) -> float | None:
+    """Measured mean wall seconds a job spends outside training steps (build, probing, validation)."""
+    spans = [(r.end - r.start) - r.segment_seconds for r in results if r.status in SCORED]
+    return statistics.mean(spans) if spans else None
+
+
+def _next_job(result: CandidateResult, phase: str, rung: int, train_seconds: float) -> CandidateJob:
+    final = phase == FINAL
+    return CandidateJob(key=f"{result.candidate}-{'final' if final else f'r{rung}'}", candidate=result.candidate,
+                        network=result.network, backbone=result.backbone, phase=phase, rung=rung,
+                        train_seconds=train_seconds, chip_scale=result.chip_scale,
+                        learning_rate=result.learning_rate, augment_strength=result.augment_strength,
+                        batch_size=result.batch_size, resume_from=result.checkpoint, decay_to_end=final,
+                        full_validation=final)
+
