@@ -2,55 +2,63 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="ja_JP">
 <context>
+    <name>AccuracyAlgorithm</name>
+    <message>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_object_detection.py" line="26"/>
+        <source>{0} is not a vector layer QGIS can read.</source>
+        <translation>{0} は QGIS で読めるベクター レイヤーではありません。</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_object_detection.py" line="48"/>
+        <source>The engine finished without writing {0}</source>
+        <translation>エンジンは {0} を書き出さずに終了しました</translation>
+    </message>
+</context>
+<context>
     <name>AutodlAlgorithm</name>
     <message>
-        <location filename="../autodl_qgis/processing/algorithm.py" line="23"/>
+        <location filename="../autodl_qgis/processing/algorithm.py" line="38"/>
         <source>Deep learning</source>
         <translation>深層学習</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/algorithm.py" line="33"/>
+        <location filename="../autodl_qgis/processing/algorithm.py" line="51"/>
         <source>Device</source>
         <translation>デバイス</translation>
-    </message>
-    <message>
-        <location filename="../autodl_qgis/processing/algorithm.py" line="43"/>
-        <source>A library is missing ({0}): {1}</source>
-        <translation>ライブラリがありません ({0}): {1}</translation>
-    </message>
-    <message>
-        <location filename="../autodl_qgis/processing/algorithm.py" line="55"/>
-        <source>Cancelled: nothing was written.</source>
-        <translation>キャンセルされました。何も書き込まれていません。</translation>
     </message>
 </context>
 <context>
     <name>AutodlProvider</name>
     <message>
-        <location filename="../autodl_qgis/processing/provider.py" line="28"/>
+        <location filename="../autodl_qgis/processing/provider.py" line="31"/>
         <source>AutoDL</source>
         <translation>AutoDL</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/provider.py" line="31"/>
+        <location filename="../autodl_qgis/processing/provider.py" line="34"/>
         <source>AutoDL: deep learning for rasters</source>
         <translation>AutoDL: ラスターのための深層学習</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/provider.py" line="46"/>
+        <source>Python that runs the AutoDL engine (empty: found automatically)</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
     <name>ClassifyPixelsUsingDeepLearning</name>
     <message>
-        <location filename="../autodl_qgis/processing/classify_pixels_using_deep_learning.py" line="17"/>
+        <location filename="../autodl_qgis/processing/classify_pixels_using_deep_learning.py" line="18"/>
         <source>Classify Pixels Using Deep Learning</source>
         <translation>ディープ ラーニングを使用したピクセル分類</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/classify_pixels_using_deep_learning.py" line="20"/>
+        <location filename="../autodl_qgis/processing/classify_pixels_using_deep_learning.py" line="21"/>
         <source>deep learning,pixel classification,segmentation,land cover,inference,dlpk</source>
         <translation>深層学習,ピクセル分類,セグメンテーション,土地被覆,推論,dlpk</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/classify_pixels_using_deep_learning.py" line="23"/>
+        <location filename="../autodl_qgis/processing/classify_pixels_using_deep_learning.py" line="24"/>
         <source>Runs a trained pixel classification model on a raster and writes a single-band GeoTIFF of class values on the raster&apos;s grid, with the model&apos;s class colours; 0 is NoData (background and pixels outside the extent or mask).
 
 &lt;b&gt;Output Classified Raster&lt;/b&gt; (out_classified_raster): a GeoTIFF file.
@@ -61,25 +69,162 @@
 </translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/classify_pixels_using_deep_learning.py" line="31"/>
+        <location filename="../autodl_qgis/processing/classify_pixels_using_deep_learning.py" line="32"/>
         <source>Output Classified Raster</source>
         <translation>出力分類ラスター</translation>
     </message>
 </context>
 <context>
+    <name>ComputeAccuracyForObjectDetection</name>
+    <message>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_object_detection.py" line="67"/>
+        <source>Compute Accuracy For Object Detection</source>
+        <translation>オブジェクト検出精度の計算</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_object_detection.py" line="70"/>
+        <source>deep learning,object detection,accuracy,precision,recall,average precision</source>
+        <translation>ディープ ラーニング,オブジェクト検出,精度,適合率,再現率,平均適合率</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_object_detection.py" line="73"/>
+        <source>Compares the objects found by Detect Objects Using Deep Learning with ground-truth polygons and writes a table with one row per class and one for all classes: Precision, Recall, F1_Score, AP (average precision at the IoU threshold), True_Positive, False_Positive and False_Negative. A detection is a true positive when it overlaps a ground-truth object of its class at least by the IoU threshold; each object is matched once, by the most confident detection.
+
+&lt;b&gt;Detected Features&lt;/b&gt; (detected_features): polygons from Detect Objects (its Confidence field orders them for AP).
+&lt;b&gt;Ground Truth Features&lt;/b&gt; (ground_truth_features): polygons of the real objects.
+&lt;b&gt;Output Accuracy Table&lt;/b&gt; (out_accuracy_table): a GeoPackage or CSV table.
+&lt;b&gt;Detected Class Value Field&lt;/b&gt; (detected_class_value_field) and &lt;b&gt;Ground Truth Class Value Field&lt;/b&gt; (ground_truth_class_value_field): the class values or names; Classvalue or Value when not given, and without either every feature is one class.
+&lt;b&gt;Minimum Intersection Over Union (IoU)&lt;/b&gt; (min_iou): 0.5 by default.</source>
+        <translation>[ディープ ラーニングを使用したオブジェクトの検出 (Detect Objects Using Deep Learning)] で検出されたオブジェクトをグラウンド トゥルースのポリゴンと比較し、クラスごとの行とすべてのクラスの行を持つテーブルを書き出します: Precision、Recall、F1_Score、AP (IoU のしきい値における平均適合率)、True_Positive、False_Positive、False_Negative。検出が同じクラスのグラウンド トゥルース オブジェクトと IoU のしきい値以上重なる場合に真陽性となります。各オブジェクトは、最も信頼度の高い検出と 1 回だけ対応付けられます。
+
+&lt;b&gt;検出されたフィーチャ&lt;/b&gt; (detected_features): オブジェクトの検出によるポリゴン (Confidence フィールドで AP の順位が決まります)。
+&lt;b&gt;グラウンド トゥルース フィーチャ&lt;/b&gt; (ground_truth_features): 実際のオブジェクトのポリゴン。
+&lt;b&gt;出力精度テーブル&lt;/b&gt; (out_accuracy_table): GeoPackage または CSV のテーブル。
+&lt;b&gt;検出されたクラス値フィールド&lt;/b&gt; (detected_class_value_field) と &lt;b&gt;グラウンド トゥルース クラス値フィールド&lt;/b&gt; (ground_truth_class_value_field): クラス値またはクラス名。指定しない場合は Classvalue または Value フィールドが使用され、どちらもない場合はすべてのフィーチャが 1 つのクラスになります。
+&lt;b&gt;最小 IoU (Intersection over Union)&lt;/b&gt; (min_iou): デフォルトは 0.5 です。</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_object_detection.py" line="89"/>
+        <source>Detected Features</source>
+        <translation>検出されたフィーチャ</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_object_detection.py" line="91"/>
+        <source>Ground Truth Features</source>
+        <translation>グラウンド トゥルース フィーチャ</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_object_detection.py" line="93"/>
+        <source>Output Accuracy Table</source>
+        <translation>出力精度テーブル</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_object_detection.py" line="95"/>
+        <source>Detected Class Value Field</source>
+        <translation>検出されたクラス値フィールド</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_object_detection.py" line="98"/>
+        <source>Ground Truth Class Value Field</source>
+        <translation>グラウンド トゥルース クラス値フィールド</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_object_detection.py" line="101"/>
+        <source>Minimum Intersection Over Union (IoU)</source>
+        <translation>最小 IoU (Intersection over Union)</translation>
+    </message>
+</context>
+<context>
+    <name>ComputeAccuracyForPixelClassification</name>
+    <message>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="25"/>
+        <source>Compute Accuracy For Pixel Classification</source>
+        <translation>ピクセル分類精度の計算</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="28"/>
+        <source>deep learning,pixel classification,accuracy,confusion matrix,kappa,IoU</source>
+        <translation>ディープ ラーニング,ピクセル分類,精度,混同行列,カッパ,IoU</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="31"/>
+        <source>Compares a classified raster (e.g. from Classify Pixels Using Deep Learning) with reference data at random points and writes the confusion matrix as a table: a row per classified value (C_1, C_2, …) with its counts against each reference value, Total, U_Accuracy (user's accuracy) and IoU; then the Total, P_Accuracy (producer's accuracy, with the overall accuracy) and Kappa rows.
+
+&lt;b&gt;Input Raster&lt;/b&gt; (in_raster): the classified raster.
+&lt;b&gt;Ground Truth Data&lt;/b&gt; (in_ground_truth_data): a class raster, polygons, or points with class values (Classvalue, Value or GrndTruth unless a field is given). Reference NoData and 0 are never sampled.
+&lt;b&gt;Output Confusion Matrix&lt;/b&gt; (out_confusion_matrix): a GeoPackage or CSV table.
+&lt;b&gt;Number of Random Points&lt;/b&gt; (num_random_points): 500 by default; points given as ground truth are used as they are.
+&lt;b&gt;Sampling Strategy&lt;/b&gt; (sampling): STRATIFIED_RANDOM (points per class in proportion to its area), EQUALIZED_STRATIFIED_RANDOM (the same number per class) or RANDOM.
+&lt;b&gt;Minimum Point Distance&lt;/b&gt; (min_point_distance): in map units, 0 by default.</source>
+        <translation>分類済みラスター ([ディープ ラーニングを使用したピクセルの分類 (Classify Pixels Using Deep Learning)] の出力など) をランダム ポイントで参照データと比較し、混同行列をテーブルとして書き出します: 分類値ごとの行 (C_1、C_2、…) に各参照値との件数、Total、U_Accuracy (ユーザー精度)、IoU を持ち、続いて Total、P_Accuracy (プロデューサー精度と全体の精度)、Kappa の行があります。
+
+&lt;b&gt;入力ラスター&lt;/b&gt; (in_raster): 分類済みラスター。
+&lt;b&gt;グラウンド トゥルース データ&lt;/b&gt; (in_ground_truth_data): クラス ラスター、ポリゴン、またはクラス値を持つポイント (フィールドを指定しない場合は Classvalue、Value、GrndTruth)。参照データの NoData と 0 はサンプリングされません。
+&lt;b&gt;出力混同行列&lt;/b&gt; (out_confusion_matrix): GeoPackage または CSV のテーブル。
+&lt;b&gt;ランダム ポイント数&lt;/b&gt; (num_random_points): デフォルトは 500 です。グラウンド トゥルースとして与えたポイントはそのまま使用されます。
+&lt;b&gt;サンプリング処理&lt;/b&gt; (sampling): STRATIFIED_RANDOM (クラスの面積に比例したポイント数)、EQUALIZED_STRATIFIED_RANDOM (各クラス同数)、または RANDOM。
+&lt;b&gt;最小ポイント間距離&lt;/b&gt; (min_point_distance): マップ単位。デフォルトは 0 です。</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="47"/>
+        <source>Input Raster</source>
+        <translation>入力ラスター</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="48"/>
+        <source>Ground Truth Data</source>
+        <translation>グラウンド トゥルース データ</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="51"/>
+        <source>Output Confusion Matrix</source>
+        <translation>出力混同行列</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="53"/>
+        <source>Number of Random Points</source>
+        <translation>ランダム ポイント数</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="55"/>
+        <source>Sampling Strategy</source>
+        <translation>サンプリング処理</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="58"/>
+        <source>Minimum Point Distance</source>
+        <translation>最小ポイント間距離</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="61"/>
+        <source>Ground Truth Class Value Field</source>
+        <translation>グラウンド トゥルース クラス値フィールド</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="68"/>
+        <source>The input raster must be a raster layer GDAL reads.</source>
+        <translation>入力ラスターは GDAL で読めるラスター レイヤーである必要があります。</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="72"/>
+        <source>The ground truth raster must be a raster layer GDAL reads.</source>
+        <translation>グラウンド トゥルースのラスターは GDAL で読めるラスター レイヤーである必要があります。</translation>
+    </message>
+</context>
+<context>
     <name>DetectObjectsUsingDeepLearning</name>
     <message>
-        <location filename="../autodl_qgis/processing/detect_objects_using_deep_learning.py" line="18"/>
+        <location filename="../autodl_qgis/processing/detect_objects_using_deep_learning.py" line="19"/>
         <source>Detect Objects Using Deep Learning</source>
         <translation>ディープ ラーニングを使用したオブジェクトの検出</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/detect_objects_using_deep_learning.py" line="21"/>
+        <location filename="../autodl_qgis/processing/detect_objects_using_deep_learning.py" line="22"/>
         <source>deep learning,object detection,inference,dlpk</source>
         <translation>深層学習,物体検出,推論,dlpk</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/detect_objects_using_deep_learning.py" line="24"/>
+        <location filename="../autodl_qgis/processing/detect_objects_using_deep_learning.py" line="25"/>
         <source>Runs a trained object detection model on a raster and writes the objects it finds as polygons in the raster&apos;s coordinate reference system, with their class name (Class), class value (ClassValue) and confidence (Confidence). Objects found twice where tiles overlap are kept once.
 
 &lt;b&gt;Output Detected Objects&lt;/b&gt; (out_detected_objects): a GeoPackage, Shapefile, GeoJSON or FlatGeobuf file.
@@ -94,40 +239,142 @@
 </translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/detect_objects_using_deep_learning.py" line="36"/>
+        <location filename="../autodl_qgis/processing/detect_objects_using_deep_learning.py" line="37"/>
         <source>Output Detected Objects</source>
         <translation>出力検出オブジェクト</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/detect_objects_using_deep_learning.py" line="38"/>
+        <location filename="../autodl_qgis/processing/detect_objects_using_deep_learning.py" line="39"/>
         <source>Threshold</source>
         <translation>しきい値</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/detect_objects_using_deep_learning.py" line="41"/>
+        <location filename="../autodl_qgis/processing/detect_objects_using_deep_learning.py" line="42"/>
         <source>Max Overlap Ratio</source>
         <translation>最大オーバーラップ率</translation>
     </message>
+</context>
+<context>
+    <name>EngineProcess</name>
     <message>
-        <location filename="../autodl_qgis/processing/detect_objects_using_deep_learning.py" line="59"/>
-        <source>{0} objects found</source>
-        <translation>{0} 個のオブジェクトが見つかりました</translation>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="139"/>
+        <source>The Python that runs the AutoDL engine cannot be started ({0}: {1}). Set it in Settings › Options › Processing › Providers › AutoDL, or run scripts/setup.sh.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="161"/>
+        <source>a crash in a compiled library</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="162"/>
+        <source>killed, often by the system when memory runs out</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="163"/>
+        <source>aborted by a compiled library</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="166"/>
+        <source>exit code {0}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="168"/>
+        <source>The AutoDL engine stopped unexpectedly ({0}). QGIS and existing outputs are untouched; nothing was written.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="170"/>
+        <source>Last output</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="179"/>
+        <source>No Python found to run the AutoDL engine: run scripts/setup.sh, or set one in Settings › Options › Processing › Providers › AutoDL.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="187"/>
+        <source>AutoDL engine process {0} started</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="221"/>
+        <source>Cancelled: nothing was written.</source>
+        <translation type="unfinished">キャンセルされました。何も書き込まれていません。</translation>
+    </message>
+</context>
+<context>
+    <name>ExportModelToOnnx</name>
+    <message>
+        <location filename="../autodl_qgis/processing/export_model_to_onnx.py" line="20"/>
+        <source>Export Model To ONNX</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/export_model_to_onnx.py" line="23"/>
+        <source>deep learning,onnx,deepness,onnxruntime,export,dlpk</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/export_model_to_onnx.py" line="26"/>
+        <source>Writes the network of a model trained by Train Using AutoDL as an ONNX file, with the metadata the Deepness plugin reads (model type, class names, tile size and overlap, standardisation), for Deepness or any onnxruntime user.
+
+&lt;b&gt;Model Definition&lt;/b&gt; (in_model_definition): a .dlpk written by Train Using AutoDL.
+&lt;b&gt;Resolution (cm per pixel)&lt;/b&gt; (resolution): the ground resolution of the training imagery, which Deepness rescales rasters to; 0 leaves it out (Deepness then asks for it).
+&lt;b&gt;Output ONNX&lt;/b&gt; (out_onnx): the .onnx file.
+
+Pixel classifiers give class probabilities per pixel (Deepness: Segmentor); object detectors give Deepness&apos; YOLO_v5_v7_DEFAULT layout (Detector). Networks whose graph cannot be exported end with that reason; they still run in this plugin&apos;s Detect Objects and Classify Pixels.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/export_model_to_onnx.py" line="39"/>
+        <source>Model Definition</source>
+        <translation type="unfinished">モデル定義</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/export_model_to_onnx.py" line="39"/>
+        <source>Deep learning package (*.dlpk)</source>
+        <translation type="unfinished">深層学習パッケージ (*.dlpk)</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/export_model_to_onnx.py" line="42"/>
+        <source>Resolution (cm per pixel)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/export_model_to_onnx.py" line="45"/>
+        <source>Output ONNX</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/export_model_to_onnx.py" line="45"/>
+        <source>ONNX model (*.onnx)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/export_model_to_onnx.py" line="59"/>
+        <source>The engine finished without writing {0}</source>
+        <translation type="unfinished">エンジンは {0} を書き出さずに終了しました</translation>
     </message>
 </context>
 <context>
     <name>ExportTrainingDataForDeepLearning</name>
     <message>
-        <location filename="../autodl_qgis/processing/export_training_data_for_deep_learning.py" line="30"/>
+        <location filename="../autodl_qgis/processing/export_training_data_for_deep_learning.py" line="29"/>
         <source>Export Training Data For Deep Learning</source>
         <translation>ディープ ラーニング用のトレーニング データをエクスポート</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/export_training_data_for_deep_learning.py" line="33"/>
+        <location filename="../autodl_qgis/processing/export_training_data_for_deep_learning.py" line="32"/>
         <source>deep learning,training data,chips,labels,export</source>
         <translation>深層学習,トレーニング データ,チップ,ラベル,エクスポート</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/export_training_data_for_deep_learning.py" line="36"/>
+        <location filename="../autodl_qgis/processing/export_training_data_for_deep_learning.py" line="35"/>
         <source>Cuts a raster into image chips and writes the labels of each chip, in the folder layout of ArcGIS&apos; Export Training Data For Deep Learning, which Train Using AutoDL (here or in ArcGIS) reads.
 
 &lt;b&gt;Input Raster&lt;/b&gt; (in_raster): the georeferenced imagery.
@@ -152,135 +399,130 @@
 &lt;b&gt;バッファー半径&lt;/b&gt; (buffer_radius): マップ単位。ポイントとラインをポリゴンにします。</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/export_training_data_for_deep_learning.py" line="55"/>
+        <location filename="../autodl_qgis/processing/export_training_data_for_deep_learning.py" line="54"/>
         <source>Input Raster</source>
         <translation>入力ラスター</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/export_training_data_for_deep_learning.py" line="56"/>
+        <location filename="../autodl_qgis/processing/export_training_data_for_deep_learning.py" line="55"/>
         <source>Output Folder</source>
         <translation>出力フォルダー</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/export_training_data_for_deep_learning.py" line="57"/>
+        <location filename="../autodl_qgis/processing/export_training_data_for_deep_learning.py" line="56"/>
         <source>Input Class Data</source>
         <translation>入力クラス データ</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/export_training_data_for_deep_learning.py" line="58"/>
+        <location filename="../autodl_qgis/processing/export_training_data_for_deep_learning.py" line="57"/>
         <source>Class Value Field</source>
         <translation>クラス値フィールド</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/export_training_data_for_deep_learning.py" line="61"/>
+        <location filename="../autodl_qgis/processing/export_training_data_for_deep_learning.py" line="60"/>
         <source>Image Format</source>
         <translation>画像形式</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/export_training_data_for_deep_learning.py" line="64"/>
+        <location filename="../autodl_qgis/processing/export_training_data_for_deep_learning.py" line="63"/>
         <source>Tile Size</source>
         <translation>タイル サイズ</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/export_training_data_for_deep_learning.py" line="66"/>
+        <location filename="../autodl_qgis/processing/export_training_data_for_deep_learning.py" line="65"/>
         <source>Stride</source>
         <translation>ストライド</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/export_training_data_for_deep_learning.py" line="68"/>
+        <location filename="../autodl_qgis/processing/export_training_data_for_deep_learning.py" line="67"/>
         <source>Output No Feature Tiles</source>
         <translation>フィーチャなしのタイルの出力</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/export_training_data_for_deep_learning.py" line="71"/>
+        <location filename="../autodl_qgis/processing/export_training_data_for_deep_learning.py" line="70"/>
         <source>Metadata Format</source>
         <translation>メタデータ形式</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/export_training_data_for_deep_learning.py" line="74"/>
+        <location filename="../autodl_qgis/processing/export_training_data_for_deep_learning.py" line="73"/>
         <source>Buffer Radius</source>
         <translation>バッファー半径</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/export_training_data_for_deep_learning.py" line="83"/>
+        <location filename="../autodl_qgis/processing/export_training_data_for_deep_learning.py" line="82"/>
         <source>The input class data is not a layer QGIS can open.</source>
         <translation>入力クラス データは QGIS で開けるレイヤーではありません。</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/export_training_data_for_deep_learning.py" line="89"/>
+        <location filename="../autodl_qgis/processing/export_training_data_for_deep_learning.py" line="88"/>
         <source>The classified raster must be a raster GDAL reads.</source>
         <translation>分類ラスターは GDAL で読めるラスターである必要があります。</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/export_training_data_for_deep_learning.py" line="95"/>
+        <location filename="../autodl_qgis/processing/export_training_data_for_deep_learning.py" line="94"/>
         <source>Could not copy the class data: {0}</source>
         <translation>クラス データをコピーできませんでした: {0}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/export_training_data_for_deep_learning.py" line="101"/>
+        <location filename="../autodl_qgis/processing/export_training_data_for_deep_learning.py" line="100"/>
         <source>The input raster must be a raster layer GDAL reads.</source>
         <translation>入力ラスターは GDAL で読めるラスター レイヤーである必要があります。</translation>
-    </message>
-    <message>
-        <location filename="../autodl_qgis/processing/export_training_data_for_deep_learning.py" line="122"/>
-        <source>{0} chips written, {1} windows without features skipped</source>
-        <translation>{0} 個のチップを書き込み、フィーチャのない {1} 個のウィンドウをスキップしました</translation>
     </message>
 </context>
 <context>
     <name>ModelOnRasterAlgorithm</name>
     <message>
-        <location filename="../autodl_qgis/processing/inference.py" line="39"/>
+        <location filename="../autodl_qgis/processing/inference.py" line="45"/>
         <source>Input Raster</source>
         <translation>入力ラスター</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/inference.py" line="41"/>
+        <location filename="../autodl_qgis/processing/inference.py" line="47"/>
         <source>Model Definition</source>
         <translation>モデル定義</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/inference.py" line="41"/>
+        <location filename="../autodl_qgis/processing/inference.py" line="47"/>
         <source>Deep learning package (*.dlpk)</source>
         <translation>深層学習パッケージ (*.dlpk)</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/inference.py" line="47"/>
+        <location filename="../autodl_qgis/processing/inference.py" line="53"/>
         <source>Processing Extent</source>
         <translation>処理範囲</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/inference.py" line="49"/>
+        <location filename="../autodl_qgis/processing/inference.py" line="55"/>
         <source>Processing Mask</source>
         <translation>処理マスク</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/inference.py" line="52"/>
+        <location filename="../autodl_qgis/processing/inference.py" line="58"/>
         <source>Tile Size</source>
         <translation>タイル サイズ</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/inference.py" line="54"/>
+        <location filename="../autodl_qgis/processing/inference.py" line="60"/>
         <source>Overlap</source>
         <translation>オーバーラップ</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/inference.py" line="56"/>
+        <location filename="../autodl_qgis/processing/inference.py" line="62"/>
         <source>Batch Size</source>
         <translation>バッチ サイズ</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/inference.py" line="64"/>
+        <location filename="../autodl_qgis/processing/inference.py" line="71"/>
         <source>The input raster must be a raster layer GDAL reads (a file or a GDAL data source), not a web or database service.</source>
         <translation>入力ラスターは GDAL で読めるラスター レイヤー (ファイルまたは GDAL データ ソース) である必要があります。Web やデータベースのサービスは使えません。</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/inference.py" line="77"/>
+        <location filename="../autodl_qgis/processing/inference.py" line="94"/>
         <source>The processing mask has no polygons.</source>
         <translation>処理マスクにポリゴンがありません。</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/inference.py" line="24"/>
+        <location filename="../autodl_qgis/processing/inference.py" line="29"/>
         <source>&lt;b&gt;Input Raster&lt;/b&gt; (in_raster): the raster to process, with the bands the model was trained on.
 &lt;b&gt;Model Definition&lt;/b&gt; (in_model_definition): a deep learning package (.dlpk) written by Train Using AutoDL.
 &lt;b&gt;Processing Extent&lt;/b&gt; (extent): only this area is processed; the whole raster by default.
@@ -288,31 +530,107 @@
 &lt;b&gt;Tile Size&lt;/b&gt; (tile_size): pixels per tile; 0 uses the model&apos;s chip size.
 &lt;b&gt;Overlap&lt;/b&gt; (overlap): pixels shared by neighbouring tiles; each tile is trusted in its centre only, so nothing shows at tile seams. -1 uses a quarter of the tile.
 &lt;b&gt;Batch Size&lt;/b&gt; (batch_size): tiles per forward pass; lower it when the GPU runs out of memory.
-&lt;b&gt;Device&lt;/b&gt; (device, advanced): auto (a GPU when there is one), cpu, or cuda:N.</source>
-        <translation>&lt;b&gt;入力ラスター&lt;/b&gt; (in_raster): 処理するラスター。モデルの学習に使ったバンドを持つこと。
-&lt;b&gt;モデル定義&lt;/b&gt; (in_model_definition): Train Using AutoDL が書き出した深層学習パッケージ (.dlpk)。
-&lt;b&gt;処理範囲&lt;/b&gt; (extent): この範囲だけを処理します。既定はラスター全体。
-&lt;b&gt;処理マスク&lt;/b&gt; (mask): このポリゴンの外は処理しません。
-&lt;b&gt;タイル サイズ&lt;/b&gt; (tile_size): タイルのピクセル数。0 はモデルのチップ サイズ。
-&lt;b&gt;オーバーラップ&lt;/b&gt; (overlap): 隣り合うタイルが共有するピクセル数。各タイルは中央部分だけが使われるので、タイルの継ぎ目は現れません。-1 はタイルの 4 分の 1。
-&lt;b&gt;バッチ サイズ&lt;/b&gt; (batch_size): 1 回の推論で処理するタイル数。GPU のメモリが足りないときは下げてください。
-&lt;b&gt;デバイス&lt;/b&gt; (device、詳細): auto (GPU があれば GPU)、cpu、または cuda:N。</translation>
+&lt;b&gt;Device&lt;/b&gt; (device, advanced): auto (a GPU when there is one), cpu, or one of the GPUs found.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/inference.py" line="105"/>
+        <source>The engine finished without writing {0}</source>
+        <translation type="unfinished">エンジンは {0} を書き出さずに終了しました</translation>
+    </message>
+</context>
+<context>
+    <name>NetworksSelector</name>
+    <message>
+        <location filename="../autodl_qgis/processing/networks_widget.py" line="34"/>
+        <source>All networks that suit the training data</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/networks_widget.py" line="39"/>
+        <source>Choose networks</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/networks_widget.py" line="52"/>
+        <source>Networks</source>
+        <translation type="unfinished">ネットワーク</translation>
     </message>
 </context>
 <context>
     <name>TrainUsingAutoDL</name>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="138"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="55"/>
         <source>Train Using AutoDL</source>
         <translation>AutoDL を使用したトレーニング</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="34"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="58"/>
         <source>deep learning,automl,train,object detection,pixel classification,dlpk</source>
         <translation>深層学習,AutoML,トレーニング,物体検出,ピクセル分類,dlpk</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="37"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="84"/>
+        <source>Input Training Data</source>
+        <translation>入力トレーニング データ</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="86"/>
+        <source>Output Model</source>
+        <translation>出力モデル</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="86"/>
+        <source>Deep learning package (*.dlpk)</source>
+        <translation>深層学習パッケージ (*.dlpk)</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="88"/>
+        <source>Pretrained Model</source>
+        <translation>事前トレーニング済みモデル</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="88"/>
+        <source>Model definition (*.dlpk *.emd)</source>
+        <translation>モデル定義 (*.dlpk *.emd)</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="91"/>
+        <source>Total Time Limit (Hours)</source>
+        <translation>合計時間制限 (時間)</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="94"/>
+        <source>AutoDL Mode</source>
+        <translation>AutoDL モード</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="98"/>
+        <source>Networks</source>
+        <translation>ネットワーク</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="102"/>
+        <source>Save Evaluated Models</source>
+        <translation>評価済みモデルの保存</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="105"/>
+        <source>Output model file</source>
+        <translation>出力モデル ファイル</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="106"/>
+        <source>Training report</source>
+        <translation>トレーニング レポート</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="107"/>
+        <source>Leaderboard</source>
+        <translation>リーダーボード</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="61"/>
         <source>Trains a deep learning model by building training pipelines and automating much of the training process: data augmentation, model selection, hyperparameter tuning and batch size deduction.
 
 &lt;b&gt;Input Training Data&lt;/b&gt; (in_data): the folder written by an Export Training Data For Deep Learning tool, in the Classified_Tiles, PASCAL_VOC_rectangles, KITTI_rectangles or RCNN_Masks metadata format. It decides the task: object detection or pixel classification.
@@ -320,88 +638,22 @@
 &lt;b&gt;Pretrained Model&lt;/b&gt; (pretrained_model): a .dlpk or .emd to fine-tune. It must be a model of the same type; training then uses its network and backbone only. Classes are matched by name.
 &lt;b&gt;Total Time Limit (Hours)&lt;/b&gt; (total_time_limit): the time for the whole search, 2 hours by default.
 &lt;b&gt;AutoDL Mode&lt;/b&gt; (autodl_mode): BASIC trains every selected network with its default backbone. ADVANCED evaluates the networks in the first half of the time and tunes the best two (backbones, learning rate, batch size, augmentation) in the second half.
-&lt;b&gt;Networks&lt;/b&gt; (networks): the networks to try; none selected means all that suit the data.
+&lt;b&gt;Networks&lt;/b&gt; (networks): the networks to try, chosen in a list (names separated by commas on the command line, e.g. FasterRCNN,RetinaNet); none means all that suit the data.
 &lt;b&gt;Save Evaluated Models&lt;/b&gt; (save_evaluated_models): also save every evaluated model, in a folder beside the output model.
-&lt;b&gt;Device&lt;/b&gt; (device, advanced): auto (a GPU when there is one), cpu, or cuda:N.
+&lt;b&gt;Device&lt;/b&gt; (device, advanced): auto (a GPU when there is one), cpu, or one of the GPUs found.
 
 Object detection models are ranked by average precision at IoU 0.5, pixel classification models by mean IoU.</source>
-        <translation>トレーニング パイプラインを構築し、データ拡張、モデルの選択、ハイパーパラメーターの調整、バッチ サイズの推定など、トレーニング プロセスの多くを自動化して深層学習モデルをトレーニングします。
-
-&lt;b&gt;入力トレーニング データ&lt;/b&gt; (in_data): 「深層学習のトレーニング データをエクスポート」ツールが Classified_Tiles、PASCAL_VOC_rectangles、KITTI_rectangles、RCNN_Masks のメタデータ形式で書き出したフォルダー。タスク (物体検出またはピクセル分類) はこれで決まります。
-&lt;b&gt;出力モデル&lt;/b&gt; (out_model): トレーニング済みモデル。深層学習パッケージ (.dlpk) として保存されます。
-&lt;b&gt;事前トレーニング済みモデル&lt;/b&gt; (pretrained_model): ファイン チューニングする .dlpk または .emd。同じ種類のモデルである必要があり、その場合はそのネットワークとバックボーンだけでトレーニングします。クラスは名前で対応付けられます。
-&lt;b&gt;合計時間制限 (時間)&lt;/b&gt; (total_time_limit): 探索全体にかける時間。既定は 2 時間です。
-&lt;b&gt;AutoDL モード&lt;/b&gt; (autodl_mode): BASIC は選択したすべてのネットワークを既定のバックボーンでトレーニングします。ADVANCED は時間の前半でネットワークを評価し、後半で上位 2 つを調整します (バックボーン、学習率、バッチ サイズ、データ拡張)。
-&lt;b&gt;ネットワーク&lt;/b&gt; (networks): 試すネットワーク。何も選択しない場合は、データに適したすべてのネットワークを使用します。
-&lt;b&gt;評価済みモデルの保存&lt;/b&gt; (save_evaluated_models): 評価したすべてのモデルも、出力モデルの横のフォルダーに保存します。
-&lt;b&gt;デバイス&lt;/b&gt; (device、詳細設定): auto (GPU があれば GPU)、cpu、または cuda:N。
-
-物体検出モデルは IoU 0.5 での平均適合率で、ピクセル分類モデルは平均 IoU で順位付けされます。</translation>
+        <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="59"/>
-        <source>Input Training Data</source>
-        <translation>入力トレーニング データ</translation>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="115"/>
+        <source>Unknown network(s): {0}. Networks: {1}</source>
+        <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="61"/>
-        <source>Output Model</source>
-        <translation>出力モデル</translation>
-    </message>
-    <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="61"/>
-        <source>Deep learning package (*.dlpk)</source>
-        <translation>深層学習パッケージ (*.dlpk)</translation>
-    </message>
-    <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="63"/>
-        <source>Pretrained Model</source>
-        <translation>事前トレーニング済みモデル</translation>
-    </message>
-    <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="63"/>
-        <source>Model definition (*.dlpk *.emd)</source>
-        <translation>モデル定義 (*.dlpk *.emd)</translation>
-    </message>
-    <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="66"/>
-        <source>Total Time Limit (Hours)</source>
-        <translation>合計時間制限 (時間)</translation>
-    </message>
-    <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="69"/>
-        <source>AutoDL Mode</source>
-        <translation>AutoDL モード</translation>
-    </message>
-    <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="71"/>
-        <source>Networks</source>
-        <translation>ネットワーク</translation>
-    </message>
-    <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="74"/>
-        <source>Save Evaluated Models</source>
-        <translation>評価済みモデルの保存</translation>
-    </message>
-    <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="77"/>
-        <source>Output model file</source>
-        <translation>出力モデル ファイル</translation>
-    </message>
-    <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="78"/>
-        <source>Training report</source>
-        <translation>トレーニング レポート</translation>
-    </message>
-    <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="79"/>
-        <source>Leaderboard</source>
-        <translation>リーダーボード</translation>
-    </message>
-    <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="111"/>
-        <source>{0} do(es) not suit {1} training data; networks that do: {2}</source>
-        <translation>{0} は {1} トレーニング データに適していません。適しているネットワーク: {2}</translation>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="141"/>
+        <source>The engine finished without writing {0}</source>
+        <translation type="unfinished">エンジンは {0} を書き出さずに終了しました</translation>
     </message>
 </context>
 </TS>
