@@ -19,7 +19,7 @@
     <message>
         <location filename="../autodl_qgis/processing/algorithm.py" line="38"/>
         <source>Deep learning</source>
-        <translation>深層学習</translation>
+        <translation>ディープ ラーニング</translation>
     </message>
     <message>
         <location filename="../autodl_qgis/processing/algorithm.py" line="51"/>
@@ -37,12 +37,12 @@
     <message>
         <location filename="../autodl_qgis/processing/provider.py" line="34"/>
         <source>AutoDL: deep learning for rasters</source>
-        <translation>AutoDL: ラスターのための深層学習</translation>
+        <translation>AutoDL: ラスターのためのディープ ラーニング</translation>
     </message>
     <message>
         <location filename="../autodl_qgis/processing/provider.py" line="46"/>
         <source>Python that runs the AutoDL engine (empty: found automatically)</source>
-        <translation type="unfinished"></translation>
+        <translation>AutoDL エンジンを実行する Python (空欄の場合は自動検出)</translation>
     </message>
 </context>
 <context>
@@ -55,7 +55,7 @@
     <message>
         <location filename="../autodl_qgis/processing/classify_pixels_using_deep_learning.py" line="21"/>
         <source>deep learning,pixel classification,segmentation,land cover,inference,dlpk</source>
-        <translation>深層学習,ピクセル分類,セグメンテーション,土地被覆,推論,dlpk</translation>
+        <translation>ディープ ラーニング,ピクセル分類,セグメンテーション,土地被覆,推論,dlpk</translation>
     </message>
     <message>
         <location filename="../autodl_qgis/processing/classify_pixels_using_deep_learning.py" line="24"/>
@@ -221,7 +221,7 @@
     <message>
         <location filename="../autodl_qgis/processing/detect_objects_using_deep_learning.py" line="22"/>
         <source>deep learning,object detection,inference,dlpk</source>
-        <translation>深層学習,物体検出,推論,dlpk</translation>
+        <translation>ディープ ラーニング,オブジェクト検出,推論,dlpk</translation>
     </message>
     <message>
         <location filename="../autodl_qgis/processing/detect_objects_using_deep_learning.py" line="25"/>
@@ -231,7 +231,7 @@
 &lt;b&gt;Threshold&lt;/b&gt; (threshold): the lowest confidence kept, 0.5 by default.
 &lt;b&gt;Max Overlap Ratio&lt;/b&gt; (max_overlap_ratio): two objects of one class overlapping more than this (intersection over union) are one object; the more confident is kept.
 </source>
-        <translation>学習済みの物体検出モデルをラスターに適用し、見つかったオブジェクトをラスターの座標参照系のポリゴンとして、クラス名 (Class)、クラス値 (ClassValue)、信頼度 (Confidence) とともに書き出します。タイルの重なりで二重に見つかったオブジェクトは 1 つだけ残ります。
+        <translation>学習済みのオブジェクト検出モデルをラスターに適用し、見つかったオブジェクトをラスターの座標参照系のポリゴンとして、クラス名 (Class)、クラス値 (ClassValue)、信頼度 (Confidence) とともに書き出します。タイルの重なりで二重に見つかったオブジェクトは 1 つだけ残ります。
 
 &lt;b&gt;出力検出オブジェクト&lt;/b&gt; (out_detected_objects): GeoPackage、Shapefile、GeoJSON または FlatGeobuf ファイル。
 &lt;b&gt;しきい値&lt;/b&gt; (threshold): 残す最低の信頼度。既定は 0.5。
@@ -259,52 +259,52 @@
     <message>
         <location filename="../autodl_qgis/processing/engine_process.py" line="139"/>
         <source>The Python that runs the AutoDL engine cannot be started ({0}: {1}). Set it in Settings › Options › Processing › Providers › AutoDL, or run scripts/setup.sh.</source>
-        <translation type="unfinished"></translation>
+        <translation>AutoDL エンジンを実行する Python を起動できません ({0}: {1})。[設定] › [オプション] › [プロセシング] › [プロバイダー] › [AutoDL] で設定するか、scripts/setup.sh を実行してください。</translation>
     </message>
     <message>
         <location filename="../autodl_qgis/processing/engine_process.py" line="161"/>
         <source>a crash in a compiled library</source>
-        <translation type="unfinished"></translation>
+        <translation>コンパイル済みライブラリ内のクラッシュ</translation>
     </message>
     <message>
         <location filename="../autodl_qgis/processing/engine_process.py" line="162"/>
         <source>killed, often by the system when memory runs out</source>
-        <translation type="unfinished"></translation>
+        <translation>強制終了 (多くはメモリ不足によりシステムが終了)</translation>
     </message>
     <message>
         <location filename="../autodl_qgis/processing/engine_process.py" line="163"/>
         <source>aborted by a compiled library</source>
-        <translation type="unfinished"></translation>
+        <translation>コンパイル済みライブラリによる中断</translation>
     </message>
     <message>
         <location filename="../autodl_qgis/processing/engine_process.py" line="166"/>
         <source>exit code {0}</source>
-        <translation type="unfinished"></translation>
+        <translation>終了コード {0}</translation>
     </message>
     <message>
         <location filename="../autodl_qgis/processing/engine_process.py" line="168"/>
         <source>The AutoDL engine stopped unexpectedly ({0}). QGIS and existing outputs are untouched; nothing was written.</source>
-        <translation type="unfinished"></translation>
+        <translation>AutoDL エンジンが予期せず停止しました ({0})。QGIS と既存の出力には影響ありません。何も書き込まれていません。</translation>
     </message>
     <message>
         <location filename="../autodl_qgis/processing/engine_process.py" line="170"/>
         <source>Last output</source>
-        <translation type="unfinished"></translation>
+        <translation>最後の出力</translation>
     </message>
     <message>
         <location filename="../autodl_qgis/processing/engine_process.py" line="179"/>
         <source>No Python found to run the AutoDL engine: run scripts/setup.sh, or set one in Settings › Options › Processing › Providers › AutoDL.</source>
-        <translation type="unfinished"></translation>
+        <translation>AutoDL エンジンを実行する Python が見つかりません。scripts/setup.sh を実行するか、[設定] › [オプション] › [プロセシング] › [プロバイダー] › [AutoDL] で設定してください。</translation>
     </message>
     <message>
         <location filename="../autodl_qgis/processing/engine_process.py" line="187"/>
         <source>AutoDL engine process {0} started</source>
-        <translation type="unfinished"></translation>
+        <translation>AutoDL エンジン プロセス {0} を開始しました</translation>
     </message>
     <message>
         <location filename="../autodl_qgis/processing/engine_process.py" line="221"/>
         <source>Cancelled: nothing was written.</source>
-        <translation type="unfinished">キャンセルされました。何も書き込まれていません。</translation>
+        <translation>キャンセルしました。何も書き込まれていません。</translation>
     </message>
 </context>
 <context>
@@ -312,12 +312,12 @@
     <message>
         <location filename="../autodl_qgis/processing/export_model_to_onnx.py" line="20"/>
         <source>Export Model To ONNX</source>
-        <translation type="unfinished"></translation>
+        <translation>モデルを ONNX にエクスポート</translation>
     </message>
     <message>
         <location filename="../autodl_qgis/processing/export_model_to_onnx.py" line="23"/>
         <source>deep learning,onnx,deepness,onnxruntime,export,dlpk</source>
-        <translation type="unfinished"></translation>
+        <translation>ディープ ラーニング,onnx,deepness,onnxruntime,エクスポート,dlpk</translation>
     </message>
     <message>
         <location filename="../autodl_qgis/processing/export_model_to_onnx.py" line="26"/>
@@ -328,37 +328,43 @@
 &lt;b&gt;Output ONNX&lt;/b&gt; (out_onnx): the .onnx file.
 
 Pixel classifiers give class probabilities per pixel (Deepness: Segmentor); object detectors give Deepness&apos; YOLO_v5_v7_DEFAULT layout (Detector). Networks whose graph cannot be exported end with that reason; they still run in this plugin&apos;s Detect Objects and Classify Pixels.</source>
-        <translation type="unfinished"></translation>
+        <translation>「AutoDL を使用したトレーニング」でトレーニングしたモデルのネットワークを、Deepness プラグインが読み込むメタデータ (モデルの種類、クラス名、タイル サイズとオーバーラップ、標準化) 付きの ONNX ファイルとして書き出します。Deepness や onnxruntime で利用できます。
+
+&lt;b&gt;モデル定義&lt;/b&gt; (in_model_definition): 「AutoDL を使用したトレーニング」が書き出した .dlpk。
+&lt;b&gt;解像度 (cm/ピクセル)&lt;/b&gt; (resolution): トレーニング画像の地上解像度。Deepness はラスターをこの解像度に変換します。0 の場合は含めません (Deepness が入力を求めます)。
+&lt;b&gt;出力 ONNX&lt;/b&gt; (out_onnx): .onnx ファイル。
+
+ピクセル分類モデルはピクセルごとのクラス確率を出力し (Deepness: Segmentor)、オブジェクト検出モデルは Deepness の YOLO_v5_v7_DEFAULT 形式を出力します (Detector)。グラフをエクスポートできないネットワークはその理由を示して終了しますが、このプラグインの「ディープ ラーニングを使用したオブジェクトの検出」と「ディープ ラーニングを使用したピクセル分類」では引き続き使用できます。</translation>
     </message>
     <message>
         <location filename="../autodl_qgis/processing/export_model_to_onnx.py" line="39"/>
         <source>Model Definition</source>
-        <translation type="unfinished">モデル定義</translation>
+        <translation>モデル定義</translation>
     </message>
     <message>
         <location filename="../autodl_qgis/processing/export_model_to_onnx.py" line="39"/>
         <source>Deep learning package (*.dlpk)</source>
-        <translation type="unfinished">深層学習パッケージ (*.dlpk)</translation>
+        <translation>ディープ ラーニング パッケージ (*.dlpk)</translation>
     </message>
     <message>
         <location filename="../autodl_qgis/processing/export_model_to_onnx.py" line="42"/>
         <source>Resolution (cm per pixel)</source>
-        <translation type="unfinished"></translation>
+        <translation>解像度 (cm/ピクセル)</translation>
     </message>
     <message>
         <location filename="../autodl_qgis/processing/export_model_to_onnx.py" line="45"/>
         <source>Output ONNX</source>
-        <translation type="unfinished"></translation>
+        <translation>出力 ONNX</translation>
     </message>
     <message>
         <location filename="../autodl_qgis/processing/export_model_to_onnx.py" line="45"/>
         <source>ONNX model (*.onnx)</source>
-        <translation type="unfinished"></translation>
+        <translation>ONNX モデル (*.onnx)</translation>
     </message>
     <message>
         <location filename="../autodl_qgis/processing/export_model_to_onnx.py" line="59"/>
         <source>The engine finished without writing {0}</source>
-        <translation type="unfinished">エンジンは {0} を書き出さずに終了しました</translation>
+        <translation>エンジンは {0} を書き込まずに終了しました</translation>
     </message>
 </context>
 <context>
@@ -371,7 +377,7 @@ Pixel classifiers give class probabilities per pixel (Deepness: Segmentor); obje
     <message>
         <location filename="../autodl_qgis/processing/export_training_data_for_deep_learning.py" line="32"/>
         <source>deep learning,training data,chips,labels,export</source>
-        <translation>深層学習,トレーニング データ,チップ,ラベル,エクスポート</translation>
+        <translation>ディープ ラーニング,トレーニング データ,チップ,ラベル,エクスポート</translation>
     </message>
     <message>
         <location filename="../autodl_qgis/processing/export_training_data_for_deep_learning.py" line="35"/>
@@ -386,7 +392,7 @@ Pixel classifiers give class probabilities per pixel (Deepness: Segmentor); obje
 &lt;b&gt;Output No Feature Tiles&lt;/b&gt; (output_nofeature_tiles): ALL_TILES keeps chips without features (the model learns what is not an object); ONLY_TILES_WITH_FEATURES skips them.
 &lt;b&gt;Metadata Format&lt;/b&gt; (metadata_format): Classified_Tiles for pixel classification; PASCAL_VOC_rectangles or KITTI_rectangles for object detection; RCNN_Masks for instance masks.
 &lt;b&gt;Buffer Radius&lt;/b&gt; (buffer_radius): in map units, turns points and lines into polygons.</source>
-        <translation>ラスターを画像チップに切り出し、各チップのラベルを ArcGIS の「ディープ ラーニング用のトレーニング データをエクスポート」と同じフォルダー構成で書き出します。Train Using AutoDL (この環境でも ArcGIS でも) がそのまま読めます。
+        <translation>ラスターを画像チップに切り出し、各チップのラベルを ArcGIS の「ディープ ラーニング用のトレーニング データをエクスポート」と同じフォルダー構成で書き出します。「AutoDL を使用したトレーニング」 (この環境でも ArcGIS でも) がそのまま読めます。
 
 &lt;b&gt;入力ラスター&lt;/b&gt; (in_raster): ジオリファレンスされた画像。
 &lt;b&gt;出力フォルダー&lt;/b&gt; (out_folder): 新規または空のフォルダー。
@@ -395,7 +401,7 @@ Pixel classifiers give class probabilities per pixel (Deepness: Segmentor); obje
 &lt;b&gt;画像形式&lt;/b&gt; (image_chip_format): TIFF、PNG、JPEG のチップ。
 &lt;b&gt;タイル サイズ&lt;/b&gt; (tile_size) と &lt;b&gt;ストライド&lt;/b&gt; (stride): チップのサイズと移動量 (ピクセル)。ストライドがタイル サイズより小さいとチップが重なります。
 &lt;b&gt;フィーチャなしのタイルの出力&lt;/b&gt; (output_nofeature_tiles): ALL_TILES はフィーチャのないチップも残します (モデルがオブジェクトでないものを学習します)。ONLY_TILES_WITH_FEATURES はそれらをスキップします。
-&lt;b&gt;メタデータ形式&lt;/b&gt; (metadata_format): ピクセル分類には Classified_Tiles、物体検出には PASCAL_VOC_rectangles または KITTI_rectangles、インスタンス マスクには RCNN_Masks。
+&lt;b&gt;メタデータ形式&lt;/b&gt; (metadata_format): ピクセル分類には Classified_Tiles、オブジェクト検出には PASCAL_VOC_rectangles または KITTI_rectangles、インスタンス マスクには RCNN_Masks。
 &lt;b&gt;バッファー半径&lt;/b&gt; (buffer_radius): マップ単位。ポイントとラインをポリゴンにします。</translation>
     </message>
     <message>
@@ -484,7 +490,7 @@ Pixel classifiers give class probabilities per pixel (Deepness: Segmentor); obje
     <message>
         <location filename="../autodl_qgis/processing/inference.py" line="47"/>
         <source>Deep learning package (*.dlpk)</source>
-        <translation>深層学習パッケージ (*.dlpk)</translation>
+        <translation>ディープ ラーニングパッケージ (*.dlpk)</translation>
     </message>
     <message>
         <location filename="../autodl_qgis/processing/inference.py" line="53"/>
@@ -531,12 +537,19 @@ Pixel classifiers give class probabilities per pixel (Deepness: Segmentor); obje
 &lt;b&gt;Overlap&lt;/b&gt; (overlap): pixels shared by neighbouring tiles; each tile is trusted in its centre only, so nothing shows at tile seams. -1 uses a quarter of the tile.
 &lt;b&gt;Batch Size&lt;/b&gt; (batch_size): tiles per forward pass; lower it when the GPU runs out of memory.
 &lt;b&gt;Device&lt;/b&gt; (device, advanced): auto (a GPU when there is one), cpu, or one of the GPUs found.</source>
-        <translation type="unfinished"></translation>
+        <translation>&lt;b&gt;入力ラスター&lt;/b&gt; (in_raster): 処理するラスター。モデルの学習に使ったバンドを持つこと。
+&lt;b&gt;モデル定義&lt;/b&gt; (in_model_definition): 「AutoDL を使用したトレーニング」が書き出したディープ ラーニング パッケージ (.dlpk)。
+&lt;b&gt;処理範囲&lt;/b&gt; (extent): この範囲だけを処理します。既定はラスター全体。
+&lt;b&gt;処理マスク&lt;/b&gt; (mask): このポリゴンの外は処理しません。
+&lt;b&gt;タイル サイズ&lt;/b&gt; (tile_size): タイルのピクセル数。0 はモデルのチップ サイズ。
+&lt;b&gt;オーバーラップ&lt;/b&gt; (overlap): 隣り合うタイルが共有するピクセル数。各タイルは中央部分だけが使われるので、タイルの継ぎ目は現れません。-1 はタイルの 4 分の 1。
+&lt;b&gt;バッチ サイズ&lt;/b&gt; (batch_size): 1 回の推論で処理するタイル数。GPU のメモリが足りないときは下げてください。
+&lt;b&gt;デバイス&lt;/b&gt; (device、詳細設定): auto (GPU があれば GPU)、cpu、または検出された GPU のいずれか。</translation>
     </message>
     <message>
         <location filename="../autodl_qgis/processing/inference.py" line="105"/>
         <source>The engine finished without writing {0}</source>
-        <translation type="unfinished">エンジンは {0} を書き出さずに終了しました</translation>
+        <translation>エンジンは {0} を書き込まずに終了しました</translation>
     </message>
 </context>
 <context>
@@ -544,17 +557,17 @@ Pixel classifiers give class probabilities per pixel (Deepness: Segmentor); obje
     <message>
         <location filename="../autodl_qgis/processing/networks_widget.py" line="34"/>
         <source>All networks that suit the training data</source>
-        <translation type="unfinished"></translation>
+        <translation>トレーニング データに適したすべてのネットワーク</translation>
     </message>
     <message>
         <location filename="../autodl_qgis/processing/networks_widget.py" line="39"/>
         <source>Choose networks</source>
-        <translation type="unfinished"></translation>
+        <translation>ネットワークの選択</translation>
     </message>
     <message>
         <location filename="../autodl_qgis/processing/networks_widget.py" line="52"/>
         <source>Networks</source>
-        <translation type="unfinished">ネットワーク</translation>
+        <translation>ネットワーク</translation>
     </message>
 </context>
 <context>
@@ -567,7 +580,7 @@ Pixel classifiers give class probabilities per pixel (Deepness: Segmentor); obje
     <message>
         <location filename="../autodl_qgis/processing/train_using_autodl.py" line="58"/>
         <source>deep learning,automl,train,object detection,pixel classification,dlpk</source>
-        <translation>深層学習,AutoML,トレーニング,物体検出,ピクセル分類,dlpk</translation>
+        <translation>ディープ ラーニング,AutoML,トレーニング,オブジェクト検出,ピクセル分類,dlpk</translation>
     </message>
     <message>
         <location filename="../autodl_qgis/processing/train_using_autodl.py" line="84"/>
@@ -582,7 +595,7 @@ Pixel classifiers give class probabilities per pixel (Deepness: Segmentor); obje
     <message>
         <location filename="../autodl_qgis/processing/train_using_autodl.py" line="86"/>
         <source>Deep learning package (*.dlpk)</source>
-        <translation>深層学習パッケージ (*.dlpk)</translation>
+        <translation>ディープ ラーニングパッケージ (*.dlpk)</translation>
     </message>
     <message>
         <location filename="../autodl_qgis/processing/train_using_autodl.py" line="88"/>
@@ -643,17 +656,28 @@ Pixel classifiers give class probabilities per pixel (Deepness: Segmentor); obje
 &lt;b&gt;Device&lt;/b&gt; (device, advanced): auto (a GPU when there is one), cpu, or one of the GPUs found.
 
 Object detection models are ranked by average precision at IoU 0.5, pixel classification models by mean IoU.</source>
-        <translation type="unfinished"></translation>
+        <translation>トレーニング パイプラインを構築し、データ拡張、モデルの選択、ハイパーパラメーターの調整、バッチ サイズの推定など、トレーニング プロセスの多くを自動化してディープ ラーニング モデルをトレーニングします。
+
+&lt;b&gt;入力トレーニング データ&lt;/b&gt; (in_data): 「ディープ ラーニング用のトレーニング データをエクスポート」ツールが Classified_Tiles、PASCAL_VOC_rectangles、KITTI_rectangles、RCNN_Masks のメタデータ形式で書き出したフォルダー。タスク (オブジェクト検出またはピクセル分類) はこれで決まります。
+&lt;b&gt;出力モデル&lt;/b&gt; (out_model): トレーニング済みモデル。ディープ ラーニング パッケージ (.dlpk) として保存されます。
+&lt;b&gt;事前トレーニング済みモデル&lt;/b&gt; (pretrained_model): ファイン チューニングする .dlpk または .emd。同じ種類のモデルである必要があり、その場合はそのネットワークとバックボーンだけでトレーニングします。クラスは名前で対応付けられます。
+&lt;b&gt;合計時間制限 (時間)&lt;/b&gt; (total_time_limit): 探索全体にかける時間。既定は 2 時間です。
+&lt;b&gt;AutoDL モード&lt;/b&gt; (autodl_mode): BASIC は選択したすべてのネットワークを既定のバックボーンでトレーニングします。ADVANCED は時間の前半でネットワークを評価し、後半で上位 2 つを調整します (バックボーン、学習率、バッチ サイズ、データ拡張)。
+&lt;b&gt;ネットワーク&lt;/b&gt; (networks): 試すネットワーク。一覧から選択します (コマンド ラインではカンマ区切りの名前。例: FasterRCNN,RetinaNet)。何も選択しない場合は、データに適したすべてのネットワークを使用します。
+&lt;b&gt;評価済みモデルの保存&lt;/b&gt; (save_evaluated_models): 評価したすべてのモデルも、出力モデルの横のフォルダーに保存します。
+&lt;b&gt;デバイス&lt;/b&gt; (device、詳細設定): auto (GPU があれば GPU)、cpu、または検出された GPU のいずれか。
+
+オブジェクト検出モデルは IoU 0.5 での平均適合率で、ピクセル分類モデルは平均 IoU で順位付けされます。</translation>
     </message>
     <message>
         <location filename="../autodl_qgis/processing/train_using_autodl.py" line="115"/>
         <source>Unknown network(s): {0}. Networks: {1}</source>
-        <translation type="unfinished"></translation>
+        <translation>不明なネットワーク: {0}。使用できるネットワーク: {1}</translation>
     </message>
     <message>
         <location filename="../autodl_qgis/processing/train_using_autodl.py" line="141"/>
         <source>The engine finished without writing {0}</source>
-        <translation type="unfinished">エンジンは {0} を書き出さずに終了しました</translation>
+        <translation>エンジンは {0} を書き込まずに終了しました</translation>
     </message>
 </context>
 </TS>

@@ -48,11 +48,28 @@ def test_japanese_catalogue_loads_for_a_japanese_qgis(monkeypatch):
     plugin = autodl_qgis.classFactory(None)
     plugin.initProcessing()
     try:
-        assert plugin.provider.longName() == "AutoDL: ラスターのための深層学習"
+        assert plugin.provider.longName() == "AutoDL: ラスターのためのディープ ラーニング"
         algorithm = plugin.provider.algorithm("trainusingautodl")
         assert algorithm.displayName() == "AutoDL を使用したトレーニング"
         assert algorithm.parameterDefinition("total_time_limit").description() == "合計時間制限 (時間)"
         assert "入力トレーニング データ" in algorithm.shortHelpString()
+        # ArcGIS Pro's Japanese names, one term throughout: the group, the tools, and the tools the help cites
+        arcgis_names = {"trainusingautodl": "AutoDL を使用したトレーニング",
+                        "detectobjectsusingdeeplearning": "ディープ ラーニングを使用したオブジェクトの検出",
+                        "classifypixelsusingdeeplearning": "ディープ ラーニングを使用したピクセル分類",
+                        "exporttrainingdatafordeeplearning": "ディープ ラーニング用のトレーニング データをエクスポート"}
+        for name, japanese in arcgis_names.items():
+            assert plugin.provider.algorithm(name).displayName() == japanese
+        for algorithm in plugin.provider.algorithms():
+            assert algorithm.group() == "ディープ ラーニング"
+            texts = [algorithm.displayName(), algorithm.shortHelpString(), ",".join(algorithm.tags())] + [
+                d.description() for d in algorithm.parameterDefinitions()]
+            for text in texts:
+                assert "深層学習" not in text and "Train Using AutoDL" not in text, (algorithm.id(), text)
+        detect_help = plugin.provider.algorithm("detectobjectsusingdeeplearning").shortHelpString()
+        assert "「AutoDL を使用したトレーニング」" in detect_help
+        train_help = plugin.provider.algorithm("trainusingautodl").shortHelpString()
+        assert "「ディープ ラーニング用のトレーニング データをエクスポート」" in train_help
     finally:
         plugin.unload()
     from autodl_qgis.processing.provider import AutodlProvider

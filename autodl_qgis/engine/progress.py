@@ -89,7 +89,8 @@ class EventCallbacks(SilentCallbacks):
         return cls(os.fdopen(descriptor, "w", encoding="utf-8", buffering=1))
 
     def _on_signal(self, signum, frame) -> None:
-        if self._cancelled.is_set():
+        # Before the first report the engine is still importing and has written nothing: stop at once then.
+        if self._cancelled.is_set() or self._last is None:
             raise KeyboardInterrupt
         self._cancelled.set()
 
@@ -115,6 +116,7 @@ class EventCallbacks(SilentCallbacks):
             self._emit({"event": PROGRESS_EVENT, "fraction": max(0.0, min(1.0, fraction)), "message": message})
 
     def log(self, message: str) -> None:
+        self._last = self._last or (None, None)
         self._emit({"event": LOG_EVENT, "message": message})
 
     def is_canceled(self) -> bool:

@@ -38,8 +38,7 @@ CANCEL_GRACE_S = 10.0
 RUN_FOLDER_PREFIX = "autodl-run-"
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("EngineProcess", text)
+translate = QCoreApplication.translate  # pylupdate5 reads the context from each call
 
 
 def venv_python(root: Path) -> Path:
@@ -137,9 +136,10 @@ def _start(python: str, arguments: Sequence[str], tmp: Path):
         process = subprocess.Popen(command, **options)
     except OSError as exc:
         os.close(read_fd)
-        raise QgsProcessingException(tr(
-            "The Python that runs the AutoDL engine cannot be started ({0}: {1}). Set it in Settings › Options › "
-            "Processing › Providers › AutoDL, or run scripts/setup.sh.").format(python, exc.strerror or exc))
+        raise QgsProcessingException(translate(
+            "EngineProcess", "The Python that runs the AutoDL engine cannot be started ({0}: {1}). Set it in "
+            "Settings › Options › Processing › Providers › AutoDL, or run scripts/setup.sh.").format(
+            python, exc.strerror or exc))
     finally:
         os.close(write_fd)
     return process, os.fdopen(read_fd, "r", encoding="utf-8", errors="replace"), command
@@ -158,16 +158,17 @@ def _crash_message(returncode: int, output: list[str]) -> str:
             name = signal.Signals(-returncode).name
         except ValueError:
             name = f"signal {-returncode}"
-        cause = {"SIGSEGV": tr("a crash in a compiled library"),
-                 "SIGKILL": tr("killed, often by the system when memory runs out"),
-                 "SIGABRT": tr("aborted by a compiled library")}.get(name, name)
+        cause = {"SIGSEGV": translate("EngineProcess", "a crash in a compiled library"),
+                 "SIGKILL": translate("EngineProcess", "killed, often by the system when memory runs out"),
+                 "SIGABRT": translate("EngineProcess", "aborted by a compiled library")}.get(name, name)
         what = f"{name}: {cause}"
     else:
-        what = tr("exit code {0}").format(returncode)
+        what = translate("EngineProcess", "exit code {0}").format(returncode)
     tail = " | ".join(line for line in output[-5:] if line.strip())
-    message = tr("The AutoDL engine stopped unexpectedly ({0}). QGIS and existing outputs are untouched; nothing "
-                 "was written.").format(what)
-    return f"{message} {tr('Last output')}: {tail}" if tail else message
+    message = translate("EngineProcess", "The AutoDL engine stopped unexpectedly ({0}). QGIS and existing outputs "
+                        "are untouched; nothing was written.").format(what)
+    last = translate("EngineProcess", "Last output")
+    return f"{message} {last}: {tail}" if tail else message
 
 
 def run_engine(arguments: Sequence[str], feedback, folder: Path) -> EngineRun:
@@ -175,15 +176,15 @@ def run_engine(arguments: Sequence[str], feedback, folder: Path) -> EngineRun:
     ``feedback`` and cancelling it when ``feedback`` is cancelled."""
     python = engine_python()
     if not python:
-        raise QgsProcessingException(tr(
-            "No Python found to run the AutoDL engine: run scripts/setup.sh, or set one in Settings › Options › "
-            "Processing › Providers › AutoDL."))
+        raise QgsProcessingException(translate(
+            "EngineProcess", "No Python found to run the AutoDL engine: run scripts/setup.sh, or set one in "
+            "Settings › Options › Processing › Providers › AutoDL."))
     tmp = folder / "tmp"
     tmp.mkdir(exist_ok=True)
     process, event_stream, command = _start(python, arguments, tmp)
     if feedback is not None:
         feedback.pushCommandInfo(subprocess.list2cmdline(command))
-        feedback.pushDebugInfo(tr("AutoDL engine process {0} started").format(process.pid))
+        feedback.pushDebugInfo(translate("EngineProcess", "AutoDL engine process {0} started").format(process.pid))
     events: queue.Queue = queue.Queue()
     readers = [threading.Thread(target=_read_lines, args=(stream, kind, events), daemon=True)
                for stream, kind in ((event_stream, "event"), (process.stdout, "output"))]
@@ -217,7 +218,7 @@ def run_engine(arguments: Sequence[str], feedback, folder: Path) -> EngineRun:
         process.wait()
         process.stdin.close()
     if cancelled_at is not None:
-        raise QgsProcessingException(tr("Cancelled: nothing was written."))
+        raise QgsProcessingException(translate("EngineProcess", "Cancelled: nothing was written."))
     if process.returncode == 0:
         return EngineRun(tuple(command), tuple(output))
     errors = [line[len("error: "):] for line in output if line.startswith("error: ")]

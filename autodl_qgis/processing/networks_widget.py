@@ -13,8 +13,7 @@ from ..engine.networks.registry import NETWORKS
 from .train_using_autodl import network_names
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("NetworksSelector", text)
+translate = QCoreApplication.translate  # pylupdate5 reads the context from each call
 
 
 def describe(name: str) -> str:
@@ -32,11 +31,12 @@ class NetworksSelector(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self.combo = QComboBox()
         self.combo.setEditable(True)
-        self.combo.lineEdit().setPlaceholderText(tr("All networks that suit the training data"))
+        self.combo.lineEdit().setPlaceholderText(
+            translate("NetworksSelector", "All networks that suit the training data"))
         self.combo.editTextChanged.connect(self.changed)
         self.button = QToolButton()
         self.button.setText("…")
-        self.button.setToolTip(tr("Choose networks"))
+        self.button.setToolTip(translate("NetworksSelector", "Choose networks"))
         self.button.clicked.connect(self.choose)
         layout.addWidget(self.combo, 1)
         layout.addWidget(self.button)
@@ -49,7 +49,7 @@ class NetworksSelector(QWidget):
 
     def choose(self) -> None:
         dialog = QgsProcessingMultipleSelectionDialog(list(NETWORKS), self.names(), self)
-        dialog.setWindowTitle(tr("Networks"))
+        dialog.setWindowTitle(translate("NetworksSelector", "Networks"))
         dialog.setValueFormatter(describe)
         if dialog.exec_():
             self.set_names(dialog.selectedOptions())
