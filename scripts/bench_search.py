@@ -1,52 +1,264 @@
-"""AutoDL BASIC with a time budget T against the single default network trained alone for the same T, on the same
-synthetic folder, run one after the other in one process. Prints both validation metrics and their ratio.
+"""Issue 10's benchmark: the search against the best single default network, the old flat sweep and YOLOv8n, at the
+same wall budget, scored on the same held-out chips with the project's metric code. Prints one table with ratios.
 
-    .venv/bin/python scripts/bench_search.py [--format Classified_Tiles] [--minutes 4]
-        [--networks UnetClassifier,DeepLabV3Plus,PSPNetClassifier,DeepLab] [--single UnetClassifier]
+Cases: (a) real -- palm_pascal_voc_west, its spatial test block held out before anything trains; (b) detection -- a
+synthetic PASCAL_VOC folder; (c) tiles -- a synthetic Classified_Tiles folder (both with a spatial test block too).
+Methods: search (the default search, every network that suits the data), single (the portfolio's first network
+alone, which the search must beat), flat (the old equal-share sweep, --search-strategy flat), yolo (Ultralytics
+YOLOv8n from scratch, detection only, run by another Python in which ``ultralytics`` is importable -- a benchmark
+peer, never a dependency of the project: python3 -m venv /work/yolo-venv && /work/yolo-venv/bin/pip install
+ultralytics). Every model trains from scratch (no pretrained weights), on the CPU unless --device says otherwise.
+
+    .venv/bin/python scripts/bench_search.py --minutes 3                 # short: 3 min per method and case
+    .venv/bin/python scripts/bench_search.py --minutes 5 --real-minutes 10   # the issue's budget for (a)
 """
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 
-from autodl_qgis.engine.data.synthetic import write_synthetic_dataset  # noqa: E402
-from autodl_qgis.engine.search import AutoDL  # noqa: E402
+REAL = Path(os.environ.get("AUTODL_REAL_DATA", REPO.parent / "shared" / "data" / "real")) / "palm_pascal_voc_west"
+CASES = ("real", "detection", "tiles")
+METHODS = ("search", "single", "flat", "yolo")
+SPLIT_SEED = 0
 
 
-def run(folder: Path, networks: str, minutes: float, device: str) -> tuple[dict, float]:
+def prepare(case: str, work: Path) -> tuple[Path, Path]:
+    """(pool the methods train on, test folder none of them sees): the case's folder split by spatial blocks."""
+    from autodl_qgis.engine.data import CLASSIFIED_TILES, PASCAL_VOC, TrainingData
+    from autodl_qgis.engine.data.split import split_chips
+    from autodl_qgis.engine.data.synthetic import write_synthetic_dataset
+
+    if case == "real":
+        source = REAL
+    else:
+        source = write_synthetic_dataset(work / f"{case}_all", PASCAL_VOC if case == "detection" else CLASSIFIED_TILES,
+                                         num_chips=240, chip_size=128, num_classes=3, seed=7)
+    data = TrainingData.open(source)
+    split = split_chips(data, 0.2, SPLIT_SEED)
+    if not split.test:
+        raise SystemExit(f"{source}: no spatial test block could be held out ({split.note})")
+    pool, test = work / f"{case}_pool", work / f"{case}_test"
+    copy_chips(data, split.train + split.val, pool)
+    copy_chips(data, split.test, test)
+    return pool, test
+
+
+def copy_chips(data, indices, target: Path) -> None:
+    """The chips ``indices`` of a training-data folder with their sidecars (world files, .aux.xml) and labels, its
+    metadata files, and a map.txt listing only them."""
+    target.mkdir(parents=True)
+    keep = {data.chips[i].stem for i in indices}
+    for i in indices:
+        chip = data.chips[i]
+        for first in (chip.image, *chip.labels):
+            relative = first.parent.relative_to(data.folder)
+            (target / relative).mkdir(parents=True, exist_ok=True)
+            for path in first.parent.glob(f"{chip.stem}.*"):
+                shutil.copy2(path, target / relative / path.name)
+    for path in data.folder.iterdir():
+        if path.is_file() and path.name != "map.txt":
+            shutil.copy2(path, target / path.name)
+    mapping = data.folder / "map.txt"
+    if mapping.is_file():
+        lines = [line for line in mapping.read_text().splitlines()
+                 if line.split() and Path(line.split()[0].replace("\\", "/")).stem in keep]
+        (target / "map.txt").write_text("\n".join(lines) + "\n")
+
+
+# -- methods ---------------------------------------------------------------------------------------------------------
+
+def run_autodl(pool: Path, out: Path, minutes: float, device: str, networks: str | None = None,
+               strategy: str = "halving") -> dict:
+    """``train --json`` in its own process, timed from start to exit (packaging included)."""
+    command = [sys.executable, "-m", "autodl_qgis", "train", str(pool), str(out), "--total-time-limit",
+               f"{minutes / 60:.6f}", "--device", device, "--no-pretrained-backbones", "--search-strategy", strategy,
+               "--json"] + (["--networks", networks] if networks else [])
     start = time.monotonic()
-    autodl = AutoDL(folder, total_time_limit=minutes / 60, networks=networks, device=device,
-                    pretrained_backbones=False).fit()
-    return autodl.best, time.monotonic() - start
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+    wall = time.monotonic() - start
+    if done.returncode != 0:
+        return {"wall": wall, "error": (done.stderr.strip().splitlines() or ["no output"])[-1]}
+    summary = json.loads(done.stdout)
+    best = summary["best"]
+    return {"wall": wall, "model": f"{best['network']} ({best['backbone']})", "package": out,
+            "validation": best.get("metric"), "own_test": (summary.get("test") or {}).get("metric")}
 
+
+def score_package(package: Path, test: Path) -> float:
+    from autodl_qgis.engine.evaluate import evaluate_package
+
+    return evaluate_package(package, test, device="cpu").metric
+
+
+def run_yolo(python: str, pool: Path, test: Path, minutes: float, work: Path) -> dict:
+    """YOLOv8n from scratch on the pool's chips (converted to YOLO's layout), predicting the test chips; scored here
+    with train/metrics.py like every other method."""
+    import numpy as np
+    import torch
+
+    from autodl_qgis.engine.data import TrainingData
+    from autodl_qgis.engine.data.split import split_chips
+    from autodl_qgis.engine.train.metrics import DetectionMetrics
+
+    data, test_data = TrainingData.open(pool), TrainingData.open(test)
+    yaml = yolo_dataset(data, split_chips(data, 0.2, 42), work / "yolo_data")
+    request = {"data": str(yaml), "hours": minutes * 0.9 / 60, "imgsz": max(data.chip_size), "project": str(work),
+               "test_images": [str(c.image) for c in test_data.chips]}
+    (work / "yolo_request.json").write_text(json.dumps(request))
+    env = {**os.environ, "YOLO_OFFLINE": "1", "YOLO_CONFIG_DIR": str(work / "yolo_config")}
+    start = time.monotonic()
+    done = subprocess.run([python, __file__, "--yolo-child", str(work / "yolo_request.json")], capture_output=True,
+                          text=True, env=env, cwd=work)
+    wall = time.monotonic() - start
+    if done.returncode != 0:
+        return {"wall": wall, "error": (done.stderr.strip().splitlines() or ["no output"])[-1]}
+    predictions = json.loads((work / "yolo_predictions.json").read_text())
+    metrics = DetectionMetrics([c.name for c in test_data.classes])
+    index = test_data.class_index
+    for chip, found in zip(test_data.chips, predictions):
+        label = test_data.read_label_values(chip)
+        truth = {"boxes": torch.from_numpy(label.boxes).float(),
+                 "labels": torch.tensor([index[v] for v in label.values.tolist()], dtype=torch.long)}
+        guess = {"boxes": torch.tensor(found["boxes"], dtype=torch.float32).reshape(-1, 4),
+                 "scores": torch.tensor(found["scores"], dtype=torch.float32),
+                 "labels": torch.tensor(np.asarray(found["classes"], np.int64) + 1)}
+        metrics.update([guess], [truth])
+    return {"wall": wall, "model": "YOLOv8n (scratch)", "metric": metrics.compute()[metrics.primary]}
+
+
+def yolo_dataset(data, split, folder: Path) -> Path:
+    """YOLO's layout: images/{train,val} (links to the chips), labels/{train,val}/*.txt (class cx cy w h, 0..1)."""
+    height, width = data.chip_size
+    index = data.class_index
+    for part, indices in (("train", split.train), ("val", split.val)):
+        (folder / "images" / part).mkdir(parents=True)
+        (folder / "labels" / part).mkdir(parents=True)
+        for i in indices:
+            chip = data.chips[i]
+            (folder / "images" / part / chip.image.name).symlink_to(chip.image.resolve())
+            label = data.read_label_values(chip)
+            lines = [f"{index[v] - 1} {(x0 + x1) / 2 / width:.6f} {(y0 + y1) / 2 / height:.6f} "
+                     f"{(x1 - x0) / width:.6f} {(y1 - y0) / height:.6f}"
+                     for (x0, y0, x1, y1), v in zip(label.boxes.tolist(), label.values.tolist())]
+            (folder / "labels" / part / f"{chip.image.stem}.txt").write_text("\n".join(lines))
+    names = "\n".join(f"  {i}: {json.dumps(c.name)}" for i, c in enumerate(data.classes))
+    yaml = folder / "data.yaml"
+    yaml.write_text(f"path: {folder}\ntrain: images/train\nval: images/val\nnames:\n{names}\n")
+    return yaml
+
+
+def yolo_child(request_file: str) -> int:
+    """Runs in the Python that has ultralytics: trains, predicts, writes yolo_predictions.json beside the request."""
+    from ultralytics import YOLO
+
+    request = json.loads(Path(request_file).read_text())
+    model = YOLO("yolov8n.yaml")
+    model.train(data=request["data"], time=request["hours"], epochs=1000, imgsz=request["imgsz"], batch=8,
+                device="cpu", workers=0, plots=False, pretrained=False, amp=False, project=request["project"],
+                name="yolo", exist_ok=True, verbose=False, seed=0)
+    best = Path(request["project"]) / "yolo" / "weights" / "best.pt"
+    model = YOLO(str(best))
+    found = []
+    for image in request["test_images"]:
+        result = model.predict(image, imgsz=request["imgsz"], conf=0.001, max_det=300, device="cpu",
+                               verbose=False)[0]
+        found.append({"boxes": result.boxes.xyxy.tolist(), "scores": result.boxes.conf.tolist(),
+                      "classes": [int(c) for c in result.boxes.cls.tolist()]})
+    (Path(request_file).parent / "yolo_predictions.json").write_text(json.dumps(found))
+    return 0
+
+
+def yolo_available(python: str) -> bool:
+    if not python or not Path(python).exists():
+        return False
+    env = {**os.environ, "YOLO_OFFLINE": "1"}
+    return subprocess.run([python, "-c", "import ultralytics"], capture_output=True, env=env).returncode == 0
+
+
+# -- the table -------------------------------------------------------------------------------------------------------
 
 def main() -> int:
+    if len(sys.argv) == 3 and sys.argv[1] == "--yolo-child":
+        return yolo_child(sys.argv[2])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--format", default="Classified_Tiles")
-    parser.add_argument("--chips", type=int, default=64)
-    parser.add_argument("--minutes", type=float, default=4.0)
-    parser.add_argument("--networks", default="UnetClassifier,DeepLabV3Plus,PSPNetClassifier,DeepLab")
-    parser.add_argument("--single", default="UnetClassifier", help="the default network trained alone")
-    parser.add_argument("--device", default="auto")
+    parser.add_argument("--minutes", type=float, default=3.0, help="wall budget per method on the synthetic cases")
+    parser.add_argument("--real-minutes", type=float, default=None, help="the same on (a) (default: --minutes)")
+    parser.add_argument("--cases", default=",".join(CASES))
+    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--yolo-python", default=os.environ.get("AUTODL_YOLO_PYTHON", "/work/yolo-venv/bin/python"))
+    parser.add_argument("--keep", type=Path, help="keep the folders and models here (default: a temporary folder)")
     args = parser.parse_args()
-    warnings.simplefilter("ignore")
-    folder = write_synthetic_dataset(Path(tempfile.mkdtemp()) / "data", args.format, num_chips=args.chips,
-                                     num_classes=3, seed=7)
-    search, search_seconds = run(folder, args.networks, args.minutes, args.device)
-    single, single_seconds = run(folder, args.single, args.minutes, args.device)
-    name = search["metric_name"]
-    print(f"{args.chips} synthetic {args.format} chips, budget {args.minutes:g} min each")
-    print(f"AutoDL BASIC ({args.networks}): best {search['network']} {name} {search['metric']:.4f} "
-          f"in {search_seconds:.0f} s")
-    print(f"{args.single} alone: {name} {single['metric']:.4f} in {single_seconds:.0f} s")
-    print(f"ratio AutoDL / single: {search['metric'] / max(single['metric'], 1e-9):.3f}")
+    cases = [c for c in args.cases.split(",") if c]
+    methods = [m for m in args.methods.split(",") if m]
+    if "real" in cases and not REAL.is_dir():
+        print(f"skipping (a): {REAL} is absent (set AUTODL_REAL_DATA)")
+        cases.remove("real")
+    if "yolo" in methods and not yolo_available(args.yolo_python):
+        print(f"skipping YOLOv8n: {args.yolo_python} cannot import ultralytics")
+        methods.remove("yolo")
+    from autodl_qgis.engine.data import TrainingData
+    from autodl_qgis.engine.search.portfolio import portfolio
+
+    root = args.keep or Path(tempfile.mkdtemp(prefix="bench_search_"))
+    rows = []
+    for case in cases:
+        minutes = args.real_minutes if case == "real" and args.real_minutes else args.minutes
+        work = root / case
+        work.mkdir(parents=True, exist_ok=True)
+        pool, test = prepare(case, work)
+        task = TrainingData.open(pool).task
+        single = portfolio(task, "cuda" if args.device.startswith("cuda") else "cpu")[0].network
+        for method in methods:
+            if method == "yolo" and task != "object_detection":
+                continue
+            if method == "yolo":
+                row = run_yolo(args.yolo_python, pool, test, minutes, work)
+            else:
+                row = run_autodl(pool, work / f"{method}.dlpk", minutes, args.device,
+                                 networks=single if method == "single" else None,
+                                 strategy="flat" if method == "flat" else "halving")
+                if "package" in row:
+                    row["metric"] = score_package(row["package"], test)
+            rows.append({"case": case, "method": method, "limit": minutes * 60, **row})
+            print_row(rows[-1], flush=True)
+    print_table(rows)
     return 0
+
+
+def print_row(row: dict, flush: bool = False) -> None:
+    within = row["wall"] <= 1.05 * row["limit"] + 60
+    metric = f"{row['metric']:.4f}" if row.get("metric") is not None else "-"
+    extra = row.get("error") or (f"val {row['validation']:.4f}" if row.get("validation") is not None else "")
+    print(f"{row['case']:10} {row['method']:7} {row.get('model', '-'):32} {metric:>8} "
+          f"{row['wall']:6.0f} s / {row['limit']:4.0f} s = {row['wall'] / row['limit']:.2f} "
+          f"{'ok' if within else 'OVER'}  {extra}", flush=flush)
+
+
+def print_table(rows: list[dict]) -> None:
+    print("\ncase       method  model                            test     wall / limit (<= 1.05 x limit + 60 s)")
+    for row in rows:
+        print_row(row)
+    print("\nratios of test metrics (search / other; >= 1.0 means the search is at least as good)")
+    for case in dict.fromkeys(r["case"] for r in rows):
+        got = {r["method"]: r.get("metric") for r in rows if r["case"] == case}
+        if got.get("search") is None:
+            print(f"{case:10} the search gave no model")
+            continue
+        parts = [f"search/{other} {got['search'] / got[other]:.2f}" if got.get(other) else f"search/{other} -"
+                 for other in ("yolo", "single", "flat") if other in got]
+        print(f"{case:10} " + ", ".join(parts))
 
 
 if __name__ == "__main__":
