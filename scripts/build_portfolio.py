@@ -226,6 +226,8 @@ def main() -> int:
                         help="the same on synthetic object-detection folders (detectors need more steps)")
     parser.add_argument("--real-seconds", type=float, default=120.0, help="the same on the real export")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: CPU seconds are core seconds)")
+    parser.add_argument("--folders", help="comma-separated folder names to run (default: the grid's)")
+    parser.add_argument("--scales", default=",".join(f"{s:g}" for s in SCALES), help="chip scales to run")
     parser.add_argument("--pretrained", action="store_true",
                         help="use pretrained backbones where they can be had (default: from scratch, as offline)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/autodl_portfolio"))
@@ -233,17 +235,17 @@ def main() -> int:
     args = parser.parse_args()
     results = args.results or args.work / "runs.jsonl"
     args.work.mkdir(parents=True, exist_ok=True)
-    meta_file = results.with_name("meta.json")
+    meta_file = results.with_name("meta.json")  # one entry per "run" invocation that added to the results
+    invocations = json.loads(meta_file.read_text()) if meta_file.is_file() else []
     if args.action == "table":
-        meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
-        write_table(results, {**meta, "table_written": _now()})
+        write_table(results, {"runs_by": invocations, "table_written": _now()})
         print(f"wrote {TABLE}")
         return 0
-    meta_file.write_text(json.dumps({
-        "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:]), "grid": args.grid, "seconds": args.seconds,
-        "detection_seconds": args.detection_seconds, "real_seconds": args.real_seconds,
-        "pretrained": args.pretrained, "started": _now(), "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
-        "device": "cpu", "threads": args.threads, "batch_size": BATCH_SIZE, "budget_clock": "process CPU time"}))
+    invocations.append({
+        "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:]), "started": _now(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores", "device": "cpu", "threads": args.threads,
+        "batch_size": BATCH_SIZE, "budget_clock": "process CPU time", "pretrained": args.pretrained})
+    meta_file.write_text(json.dumps(invocations))
     warnings.simplefilter("ignore")
     import torch
 
@@ -253,11 +255,13 @@ def main() -> int:
         done = {(r["folder"], r["network"], r["backbone"], r["chip_scale"])
                 for r in map(json.loads, results.read_text().splitlines()) if r}
     folders = [f for f in FOLDERS if args.grid == "full" or f.name in QUICK_FOLDERS]
-    folders = [f for f in folders if not f.real or REAL.is_dir()]
+    folders = [f for f in folders if (not f.real or REAL.is_dir())
+               and (not args.folders or f.name in args.folders.split(","))]
+    scales = [float(s) for s in args.scales.split(",")]
     # configuration by configuration over all its folders, the two tasks interleaved: a run stopped early still
     # leaves complete rows to rank
     configs = {task: [(n, b, s) for n, b in (QUICK_CONFIGS[task] if args.grid == "quick" else full_configs(task))
-                      for s in SCALES] for task in (OBJECT_DETECTION, PIXEL_CLASSIFICATION)}
+                      for s in scales] for task in (OBJECT_DETECTION, PIXEL_CLASSIFICATION)}
     ordered = [c for pair in itertools.zip_longest(*configs.values()) for c in pair if c is not None]
     plan = [(f, network, backbone, scale) for network, backbone, scale in ordered for f in folders
             if f.task == NETWORKS[network].task]
