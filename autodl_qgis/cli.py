@@ -192,6 +192,16 @@ def _use_model(args) -> int:
     return 0
 
 
+def _export_model(args) -> int:
+    from .engine.package import open_package
+    from .engine.package.export import write_deepness_onnx
+
+    with open_package(args.model) as package:
+        out = write_deepness_onnx(package, args.out, resolution_cm=args.resolution)
+    print(f"{out}: ONNX graph of {package.network} ({package.backbone}) with Deepness' metadata")
+    return 0
+
+
 def _evaluate(args) -> int:
     from .engine.evaluate import evaluate_package
 
@@ -377,6 +387,15 @@ def build_parser() -> argparse.ArgumentParser:
             use.add_argument("--confidence", type=float, default=0.5, help="minimum score kept (default 0.5)")
             use.add_argument("--nms", type=float, default=0.3, help="overlap (IoU) above which duplicates go")
         use.set_defaults(run=_use_model)
+
+    export_model = commands.add_parser("export-model", help="write a .dlpk's network as ONNX with the metadata "
+                                                            "QGIS' Deepness plugin reads")
+    export_model.add_argument("model", help=".dlpk or .emd written by Train Using AutoDL")
+    export_model.add_argument("out", help="output .onnx")
+    export_model.add_argument("--resolution", type=float, metavar="CM",
+                              help="ground resolution of the training imagery in cm per pixel (Deepness rescales "
+                                   "rasters to it; left out when not given)")
+    export_model.set_defaults(run=_export_model)
 
     evaluate = commands.add_parser("evaluate", help="score a .dlpk on a labelled training-data folder (AP50, COCO mAP, "
                                                     "precision / recall / F1; or IoU, accuracy, confusion matrix)")

@@ -13,13 +13,14 @@ from .compute_accuracy_for_object_detection import ComputeAccuracyForObjectDetec
 from .compute_accuracy_for_pixel_classification import ComputeAccuracyForPixelClassification
 from .detect_objects_using_deep_learning import DetectObjectsUsingDeepLearning
 from .engine_process import PYTHON_SETTING, detect_devices_in_background, engine_python
+from .export_model_to_onnx import ExportModelToOnnx
 from .export_training_data_for_deep_learning import ExportTrainingDataForDeepLearning
 from .train_using_autodl import TrainUsingAutoDL
 
 # One class per algorithm module.
 ALGORITHMS = (TrainUsingAutoDL, DetectObjectsUsingDeepLearning, ClassifyPixelsUsingDeepLearning,
               ExportTrainingDataForDeepLearning, ComputeAccuracyForObjectDetection,
-              ComputeAccuracyForPixelClassification)
+              ComputeAccuracyForPixelClassification, ExportModelToOnnx)
 
 
 class AutodlProvider(QgsProcessingProvider):

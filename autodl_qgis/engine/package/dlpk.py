@@ -28,13 +28,21 @@ FIX = "Use a .dlpk written by Train Using AutoDL for QGIS"
 
 
 def write_package(out_path: str | os.PathLike, emd: dict, state_dict: dict[str, torch.Tensor],
-                  extra_files: dict[str, bytes] | None = None) -> Path:
-    """Writes ``out_path`` (.dlpk) atomically: an existing file is replaced only once the new one is complete."""
+                  extra_files: dict[str, bytes] | None = None, portable: bool = True) -> Path:
+    """Writes ``out_path`` (.dlpk) atomically: an existing file is replaced only once the new one is complete.
+    ``portable``: with the ArcGIS Pro inference function and the network's ONNX graph (see export.py), so the
+    package runs without this plugin; the export's outcome and time are recorded in ``AutoDL.exports``."""
     from safetensors.torch import save as save_safetensors
 
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in state_dict.items()}
+    if portable:
+        from .export import FUNCTION_FILE, package_files
+
+        files, export = package_files(emd, tensors)
+        emd = {**emd, "InferenceFunction": FUNCTION_FILE, "AutoDL": {**emd["AutoDL"], "exports": export.as_dict()}}
+        extra_files = {**files, **(extra_files or {})}
     fd, tmp_name = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=out_path.parent)
     os.close(fd)
     tmp = Path(tmp_name)

@@ -1,0 +1,315 @@
+"""Graphs of a trained network that run without this plugin: ONNX, for ArcGIS Pro (through the package's own
+inference function), QGIS' Deepness plugin and any onnxruntime user.
+
+The graph takes normalised tiles ((x - mean) / std with the package's statistics, bands as in ``ExtractBands``) and
+returns, for pixel classification, class probabilities (B, K + 1, H, W), index 0 being background; for object
+detection, one image at a time, Deepness' ``YOLO_v5_v7_DEFAULT`` layout (1, D, 5 + K): centre x, centre y, width,
+height (pixels of the tile), confidence, then one column per class (1 for the detected class), best first, rows of
+zeros after the last object. Non-maximum suppression across tiles is the caller's.
+
+Every export is checked: the graph runs in onnxruntime on an input other than the one it was traced with and must
+give what the network gives; otherwise it is dropped and the reason recorded, so no package carries a graph that
+answers differently from its weights.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from unittest import mock
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..data.esri import OBJECT_DETECTION
+from ..errors import InputDataError
+
+GRAPH_FILE = "model.onnx"
+FUNCTION_FILE = "AutoDLInference.py"  # ArcGIS loads the class named like the file
+FUNCTION_TEMPLATE = Path(__file__).with_name("arcgis_function.py")  # shipped as text, never imported here
+OPSET = 17
+MAX_DETECTIONS = 300  # rows of a detection graph's output
+PROBABILITY_TOLERANCE = 1e-4
+BOX_TOLERANCE = 1e-2  # pixels
+
+
+@dataclass(frozen=True)
+class GraphExport:
+    """What export gave for one network: the files written (names in the package), or why there are none."""
+
+    files: tuple[str, ...]
+    formats: tuple[str, ...]  # "onnx"
+    seconds: float
+    reason: str | None = None  # why nothing could be exported
+    max_difference: float | None = None  # graph against network on the check input
+    checked_objects: int | None = None  # detection: objects in that comparison
+
+    def as_dict(self) -> dict:
+        return {"files": list(self.files), "formats": list(self.formats), "seconds": round(self.seconds, 3),
+                "reason": self.reason, "max_difference": self.max_difference,
+                "checked_objects": self.checked_objects}
+
+
+class PixelGraph(nn.Module):
+    """The network's class scores as probabilities, which is what Deepness' segmentor expects."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.model.predict(images).float().softmax(1)
+
+
+class DetectionGraph(nn.Module):
+    """One image's detections as a fixed (1, MAX_DETECTIONS, 5 + K) tensor (see the module's docstring)."""
+
+    def __init__(self, model: nn.Module, num_classes: int):
+        super().__init__()
+        self.model, self.num_classes = model, num_classes
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        found = self.model.predict(images)[0]
+        order = found["scores"].float().argsort(descending=True)
+        boxes, scores = found["boxes"].float()[order], found["scores"].float()[order]
+        labels = found["labels"][order]
+        classes = torch.arange(1, self.num_classes + 1, device=labels.device)
+        rows = torch.cat([(boxes[:, :2] + boxes[:, 2:]) / 2, boxes[:, 2:] - boxes[:, :2], scores[:, None],
+                          (labels[:, None] == classes[None, :]).float()], dim=1)
+        padding = torch.zeros(MAX_DETECTIONS, 5 + self.num_classes, dtype=rows.dtype, device=rows.device)
+        return torch.cat([rows, padding])[:MAX_DETECTIONS][None]
+
+
+def graph_module(model: nn.Module, definition: dict) -> tuple[nn.Module, int]:
+    """The module to export for a package's network, and the batch size its graph takes (0 = any)."""
+    info = definition["AutoDL"]
+    if info["task"] == OBJECT_DETECTION:
+        return DetectionGraph(model, info["num_classes"]).eval(), 1
+    return PixelGraph(model).eval(), 0
+
+
+def export_graphs(model: nn.Module, definition: dict, folder: str | os.PathLike) -> GraphExport:
+    """Writes the ONNX graph of ``model`` (built from ``definition``, in eval mode) into ``folder`` as
+    :data:`GRAPH_FILE`. A network that cannot be exported, or whose graph answers differently, gives no file and
+    the reason; nothing raises, so packaging goes on."""
+    start = time.perf_counter()
+    target = Path(folder) / GRAPH_FILE
+    try:
+        difference, objects = _export_onnx(model, definition, target)
+    except Exception as exc:  # noqa: BLE001 - any library's export failure is recorded, packaging goes on
+        target.unlink(missing_ok=True)
+        reason = f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+        return GraphExport((), (), time.perf_counter() - start, reason)
+    return GraphExport((GRAPH_FILE,), ("onnx",), time.perf_counter() - start, None, difference, objects)
+
+
+def _check_inputs(definition: dict, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+    height, width = definition["AutoDL"]["chip_size"]
+    bands = definition["AutoDL"]["in_channels"]
+    generator = torch.Generator().manual_seed(0)
+    traced = torch.randn(batch or 1, bands, height, width, generator=generator)
+    # a different batch size where the graph allows it, so a batch size frozen by tracing is caught
+    checked = torch.randn(batch or 2, bands, height, width, generator=generator)
+    return traced, checked
+
+
+@contextlib.contextmanager
+def _eager_paths_of(library: str | None):
+    """OpenMMLab's code takes other paths when it sees an ONNX export in progress: paths written for mmdeploy and
+    TensorRT, which import modules mmdet 3 no longer has. Its ordinary paths trace well, so they are taken (the
+    check after export proves the graph right)."""
+    if library not in ("mmdet", "mmseg"):
+        yield
+        return
+    with mock.patch.object(torch.onnx, "is_in_onnx_export", lambda: False):
+        yield
+
+
+@contextlib.contextmanager
+def _all_scores_kept(model: nn.Module):
+    """Score thresholds inside a detector (torchvision's ``score_thresh``, OpenMMLab's ``test_cfg.score_thr``) set
+    to 0 while it is exported and checked. A graph traced on an input where nothing passes the threshold may have
+    no path for objects at all, and a check without objects proves nothing; with every score kept both see
+    objects. Consumers threshold the graph's confidences themselves, so nothing they keep changes."""
+    saved = []
+
+    def lower(getter, setter):
+        saved.append((setter, getter()))
+        setter(0.0)
+
+    for module in model.modules():
+        if isinstance(getattr(module, "score_thresh", None), float):
+            lower(lambda m=module: m.score_thresh, lambda v, m=module: setattr(m, "score_thresh", v))
+        configs = [getattr(module, "test_cfg", None)]
+        while configs:
+            config = configs.pop()
+            if not isinstance(config, dict):
+                continue
+            for key, value in config.items():
+                if key == "score_thr" and isinstance(value, float):
+                    lower(lambda c=config: c["score_thr"], lambda v, c=config: c.__setitem__("score_thr", v))
+                elif isinstance(value, dict):
+                    configs.append(value)
+    try:
+        yield
+    finally:
+        for setter, value in reversed(saved):
+            setter(value)
+
+
+def _export_onnx(model: nn.Module, definition: dict, target: Path) -> tuple[float, int | None]:
+    """Exports and checks; the largest difference, and the objects the check compared (detection)."""
+    import onnxruntime
+
+    module, batch = graph_module(model, definition)
+    traced, checked = _check_inputs(definition, batch)
+    dynamic = {"images": {0: "batch"}, "scores": {0: "batch"}} if batch == 0 else None
+    with torch.no_grad(), warnings.catch_warnings(), _eager_paths_of(definition["AutoDL"].get("library")), \
+            _all_scores_kept(model):
+        warnings.simplefilter("ignore")  # tracer warnings name internals of the model libraries
+        torch.onnx.export(module, (traced,), str(target), dynamo=False, opset_version=OPSET,
+                          input_names=["images"], output_names=["scores" if batch == 0 else "detections"],
+                          dynamic_axes=dynamic)
+        expected = module(checked).numpy()
+    session = onnxruntime.InferenceSession(str(target), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"images": checked.numpy()})[0]
+    if got.shape != expected.shape:
+        raise ValueError(f"the graph gives shape {got.shape} where the network gives {expected.shape}")
+    difference = _difference(got, expected, detection=batch != 0)
+    tolerance = PROBABILITY_TOLERANCE if batch == 0 else BOX_TOLERANCE
+    if difference > tolerance:
+        raise ValueError(f"the graph differs from the network by {difference:.3g} (tolerance {tolerance}) on an "
+                         "input other than the traced one: the network's control flow depends on its input")
+    return difference, None if batch == 0 else int((expected[..., 4] > 0).sum())
+
+
+def _difference(got: np.ndarray, expected: np.ndarray, detection: bool) -> float:
+    """Largest difference between graph and network. Detections are compared as sets (objects of near-equal
+    confidence may come in either order): each object against the nearest of the same class on the other side."""
+    if not detection:
+        return float(np.abs(got - expected).max()) if got.size else 0.0
+    worst = 0.0
+    for a, b in ((got[0], expected[0]), (expected[0], got[0])):
+        a, b = a[a[:, 4] > 0], b[b[:, 4] > 0]
+        for row in a:
+            same = b[(b[:, 5:].argmax(1) == row[5:].argmax())] if len(b) else b
+            if not len(same):
+                return float("inf")
+            worst = max(worst, float(np.abs(same[:, :5] - row[:5]).max(1).min()))
+    return worst
+
+
+def function_source() -> bytes:
+    """The ArcGIS Pro inference function shipped in every package."""
+    return FUNCTION_TEMPLATE.read_bytes()
+
+
+def rebuild(definition: dict, state_dict: dict[str, torch.Tensor]) -> nn.Module:
+    """The package's network with its weights, in eval mode on the CPU (what the graph is exported from)."""
+    from ..networks import build_network
+
+    info = definition["AutoDL"]
+    model = build_network(info["network"], info["num_classes"], info["in_channels"], tuple(info["chip_size"]),
+                          info["backbone"], pretrained=False, device="cpu")
+    model.load_state_dict(state_dict, strict=True)
+    return model.eval()
+
+
+def package_files(definition: dict, state_dict: dict[str, torch.Tensor]) -> tuple[dict[str, bytes], GraphExport]:
+    """What a package carries beside its weights so that it runs without this plugin: the inference function and,
+    when the network exports, its graph; and the record of the export (for the definition). The time to rebuild
+    the network from its weights counts in the export's seconds."""
+    start = time.perf_counter()
+    files = {FUNCTION_FILE: function_source()}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = rebuild(definition, state_dict)
+    except Exception as exc:  # noqa: BLE001 - a network that cannot be rebuilt here is recorded, not fatal
+        reason = f"the network could not be rebuilt from its weights ({type(exc).__name__}: " \
+                 f"{' '.join(str(exc).split())[:200]})"
+        return files, GraphExport((), (), time.perf_counter() - start, reason)
+    with tempfile.TemporaryDirectory(prefix="autodl-export-") as folder:
+        result = export_graphs(model, definition, folder)
+        for name in result.files:
+            files[name] = Path(folder, name).read_bytes()
+    return files, GraphExport(result.files, result.formats, time.perf_counter() - start, result.reason,
+                              result.max_difference, result.checked_objects)
+
+
+# --- Deepness -----------------------------------------------------------------------------------------------
+
+def deepness_metadata(definition: dict, resolution_cm: float | None = None,
+                      tiles_overlap_percent: int = 25) -> dict[str, str]:
+    """ONNX metadata Deepness reads (JSON values). Deepness scales 8-bit tiles to [0, 1] before standardising, so
+    the package's statistics are divided by 255 (the same (x - mean) / std for any data type, it being linear)."""
+    info, stats = definition["AutoDL"], definition["NormalizationStats"]
+    bands = info["in_channels"]
+    names = [c["Name"] for c in definition["Classes"]]
+    pixels = info["task"] != OBJECT_DETECTION
+    class_names = {str(i): n for i, n in enumerate((["background"] + names) if pixels else names)}
+    metadata = {
+        "model_type": "Segmentor" if pixels else "Detector",
+        "class_names": class_names,
+        "tile_size": int(definition["ImageHeight"]),
+        "tiles_overlap": int(tiles_overlap_percent),
+        "standardization_mean": [float(v) / 255 for v in stats["band_mean_values"][:bands]],
+        "standardization_std": [max(float(v), 1e-6) / 255 for v in stats["band_std_values"][:bands]],
+    }
+    if resolution_cm is not None:
+        metadata["resolution"] = float(resolution_cm)
+    if pixels:
+        metadata["seg_thresh"] = 0.5
+    else:
+        metadata.update({"det_type": "YOLO_v5_v7_DEFAULT", "det_conf": 0.5, "det_iou_thresh": 0.3,
+                         "det_remove_overlap": True})
+    return {key: json.dumps(value) for key, value in metadata.items()}
+
+
+def write_deepness_onnx(package, out_path: str | os.PathLike, resolution_cm: float | None = None) -> Path:
+    """Writes the package's graph with Deepness' metadata to ``out_path`` (atomically). A package written before
+    graphs were packaged is exported now from its weights."""
+    import onnx
+
+    out_path = Path(out_path)
+    if out_path.suffix.lower() != ".onnx":
+        raise InputDataError("is not an .onnx file name", out_path, "End the output file name with .onnx")
+    recorded = package.info.get("exports")
+    fix = "Use the model in Detect Objects / Classify Pixels of this plugin, or train a network that exports " \
+          "(python -m autodl_qgis networks)"
+    if recorded is not None and "onnx" not in recorded.get("formats", []):
+        raise InputDataError(f"holds a {package.network} network, which cannot be exported to ONNX "
+                             f"({recorded.get('reason')})", package.path, fix)
+    graph = package.folder / GRAPH_FILE
+    with tempfile.TemporaryDirectory(prefix="autodl-export-") as folder:
+        if not graph.is_file():  # packaged before graphs were: exported now from the weights
+            result = export_graphs(package.build("cpu"), package.emd, folder)
+            if result.reason:
+                raise InputDataError(f"holds a {package.network} network, which cannot be exported to ONNX "
+                                     f"({result.reason})", package.path, fix)
+            graph = Path(folder, GRAPH_FILE)
+        try:
+            model = onnx.load(str(graph))
+        except Exception as exc:  # noqa: BLE001 - a damaged graph in an untrusted package
+            raise InputDataError(f"has an ONNX graph that cannot be read ({type(exc).__name__})", package.path,
+                                 "Export the model again from its .dlpk written by Train Using AutoDL") from None
+    del model.metadata_props[:]
+    for key, value in deepness_metadata(package.emd, resolution_cm).items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=out_path.parent)
+    os.close(fd)
+    try:
+        onnx.save(model, tmp_name)
+        os.replace(tmp_name, out_path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return out_path
