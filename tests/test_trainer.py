@@ -1,6 +1,6 @@
-"""The training loop's mechanics (deadline, cancel, early stop, OOM recovery, non-finite loss, schedule) and the
-metrics, on a small real segmentation network over a synthetic Classified_Tiles folder."""
-import time
+"""The training loop's mechanics (deadline, cancel, early stop, OOM recovery, non-finite loss, schedule, training
+seconds, continued training, not reached) and the metrics, on a small real segmentation network over a synthetic
+Classified_Tiles folder; time-dependent behaviour on a fake clock."""
 
 import pytest
 import torch
@@ -11,8 +11,8 @@ from autodl_qgis.engine.data import CLASSIFIED_TILES, TrainingData
 from autodl_qgis.engine.data.dataset import make_datasets
 from autodl_qgis.engine.networks.adapters.base import ModelAdapter
 from autodl_qgis.engine.progress import Cancelled
-from autodl_qgis.engine.train import (CANCELLED, COMPLETED, DEADLINE, EARLY_STOPPED, FAILED, TrainConfig,
-                                      Trainer)
+from autodl_qgis.engine.train import (CANCELLED, COMPLETED, DEADLINE, EARLY_STOPPED, FAILED, NOT_REACHED,
+                                      TrainConfig, Trainer)
 from autodl_qgis.engine.train.batch_size import find_batch_size
 from autodl_qgis.engine.train.metrics import DetectionMetrics, PixelMetrics
 from autodl_qgis.engine.train.trainer import learning_rate_factor
@@ -22,14 +22,17 @@ from conftest import CancelAfter
 class SmallSegmenter(ModelAdapter):
     task = "pixel_classification"
 
-    def __init__(self, in_channels, classes, fail_above_batch=None, poison_after=None):
+    def __init__(self, in_channels, classes, fail_above_batch=None, poison_after=None, clock=None):
         super().__init__()
+        self.clock = clock  # a FakeClock: each training step takes one second
         self.net = nn.Sequential(nn.Conv2d(in_channels, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
                                  nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, classes + 1, 1))
         self.fail_above_batch, self.poison_after, self.calls = fail_above_batch, poison_after, 0
 
     def losses(self, images, targets):
         self.calls += 1
+        if self.clock is not None:
+            self.clock.now += 1.0
         if self.fail_above_batch and images.shape[0] > self.fail_above_batch:
             raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
         loss = nn.functional.cross_entropy(self.net(images), targets)
@@ -55,32 +58,45 @@ def _trainer(tiles, adapter=None, budget=None, callbacks=None, **config):
                    torch.device("cpu"), TrainConfig(**config), budget, callbacks)
 
 
+class FakeClock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def _clocked(tiles, clock, **config):
+    data = tiles[0]
+    adapter = SmallSegmenter(4, len(data.classes), clock=clock)
+    return adapter, _trainer(tiles, adapter, **config)
+
+
 def test_learns_easy_tiles_and_keeps_the_best_epoch(tiles):
     torch.manual_seed(0)
     result = _trainer(tiles, max_epochs=12, batch_size=4, learning_rate=1e-2).fit()
     assert result.status in (COMPLETED, EARLY_STOPPED), result.reason
     assert result.metric_name == "miou" and result.best_metric >= 0.6, result.history
-    assert result.best_metric == max(h["miou"] for h in result.history)
+    assert result.best_metric == max(h["metric"] for h in result.history)
     assert result.metrics["per_class"]["background"]["iou"] > 0.8
     assert result.best_state is not None and result.batch_size == 4 and result.steps == 12 * 3
 
 
 def test_deadline_is_honoured_and_the_best_model_so_far_is_kept(tiles):
-    budget = TimeBudget(3.0)
-    start = time.monotonic()
-    result = _trainer(tiles, budget=budget, batch_size=2).fit()
-    elapsed = time.monotonic() - start
+    clock = FakeClock()
+    adapter, trainer = _clocked(tiles, clock, batch_size=2, budget=TimeBudget(30.0, clock=clock))
+    result = trainer.fit()
     assert result.status in (DEADLINE, EARLY_STOPPED) and result.best_state is not None
-    assert elapsed < 3.0 * 1.05 + 0.5, elapsed
-    # the learning rate was planned over the budget: it decayed towards its floor by the end
-    assert result.history[-1]["lr"] < 0.5 * 1e-3 or result.status == EARLY_STOPPED
+    assert clock.now - 1000.0 <= 30.0  # steps are the only thing that takes (fake) time here
+    # the learning rate was planned over the budget: it fell towards zero by the end
+    assert result.history[-1]["learning_rate"] < 0.1 * 1e-3 or result.status == EARLY_STOPPED
 
 
 def test_cancel_stops_within_an_iteration(tiles):
-    start = time.monotonic()
+    adapter = SmallSegmenter(4, len(tiles[0].classes))
     with pytest.raises(Cancelled):
-        _trainer(tiles, callbacks=CancelAfter(5), max_epochs=100, batch_size=2).fit()
-    assert time.monotonic() - start < 5
+        _trainer(tiles, adapter, callbacks=CancelAfter(5), max_epochs=100, batch_size=2).fit()
+    assert adapter.calls <= 5  # checked before every step: no step after the cancel
 
 
 def test_non_finite_loss_fails_the_candidate_cleanly(tiles):
@@ -100,7 +116,9 @@ def test_out_of_memory_halves_the_batch_and_goes_on(tiles):
 def test_early_stopping_when_the_metric_stops_improving(tiles):
     result = _trainer(tiles, max_epochs=50, batch_size=4, learning_rate=1e-9, patience=2).fit()
     assert result.status == EARLY_STOPPED and result.epochs < 50
-    assert result.epochs - result.best_epoch == 2  # stopped after `patience` epochs without improvement
+    # stopped after `patience` validations without improvement (epoch-end validations are a bounded share of the
+    # time, so not every epoch is validated)
+    assert len([h for h in result.history if h["epoch"] > result.best_epoch]) == 2
 
 
 def test_batch_size_search_on_cuda_finds_the_largest_fitting_and_backs_off():
@@ -120,12 +138,49 @@ def test_batch_size_on_cpu_picks_the_measured_best(tiles):
     assert result.status == COMPLETED and 2 <= result.batch_size <= 12
 
 
-def test_learning_rate_schedule_warms_up_then_decays():
-    assert learning_rate_factor(0.0, 0.05) == pytest.approx(0.1)
-    assert learning_rate_factor(0.05, 0.05) == pytest.approx(1.0)
-    assert learning_rate_factor(1.0, 0.05) == pytest.approx(0.01)
-    values = [learning_rate_factor(p / 100, 0.05) for p in range(5, 101)]
+def test_learning_rate_schedule_warms_up_then_holds_or_decays_to_the_end():
+    assert learning_rate_factor(0, 20, None) == pytest.approx(0.1)
+    assert learning_rate_factor(20, 20, None) == learning_rate_factor(500, 20, None) == 1.0  # may be continued
+    assert learning_rate_factor(100, 20, 0.0) == 1.0 and learning_rate_factor(100, 20, 1.0) == 0.0
+    assert learning_rate_factor(100, 20, 0.75) == pytest.approx(0.25)  # linear to zero at the deadline
+    values = [learning_rate_factor(100, 20, p / 100) for p in range(101)]
     assert values == sorted(values, reverse=True)
+
+
+def test_a_run_trains_the_seconds_it_is_given(tiles):
+    clock = FakeClock()
+    adapter, trainer = _clocked(tiles, clock, batch_size=4, train_seconds=7, budget=TimeBudget(1000, clock=clock))
+    result = trainer.fit()
+    assert result.status == COMPLETED, result.reason
+    assert result.steps == 7 and result.run_seconds == pytest.approx(7.0)  # 3 steps an epoch: validated mid-epoch
+    assert result.seconds_per_step == pytest.approx(1.0) and result.history[-1]["step"] == 7
+
+
+def test_continued_training_carries_optimizer_and_schedule(tiles):
+    clock = FakeClock()
+    adapter, trainer = _clocked(tiles, clock, batch_size=4, train_seconds=6, decay_to_end=False,
+                                budget=TimeBudget(1000, clock=clock))
+    first = trainer.fit()
+    state = first.checkpoint
+    assert state["step"] == 6 and state["seconds"] == pytest.approx(6.0) and state["batch_size"] == 4
+    assert all("exp_avg" in s for s in state["optimizer"]["state"].values())
+    data = tiles[0]
+    again = Trainer(adapter, tiles[1], tiles[2], tiles[1].collate_fn, data.task, [c.name for c in data.classes],
+                    torch.device("cpu"), TrainConfig(train_seconds=6, decay_to_end=True),
+                    TimeBudget(1000, clock=clock))
+    second = again.fit(state)
+    assert second.steps == 12 and second.train_seconds == pytest.approx(12.0) and second.run_seconds == 6.0
+    assert second.batch_size == 4  # no new probing: the batch is part of the state
+    assert [h["step"] for h in second.history][:len(first.history)] == [h["step"] for h in first.history]
+    assert second.history[-1]["learning_rate"] < 0.25 * 1e-3  # the final run's rate fell towards zero
+
+
+def test_a_run_that_cannot_afford_a_validated_result_is_not_reached(tiles):
+    clock = FakeClock()
+    adapter, trainer = _clocked(tiles, clock, batch_size=4, min_steps=5, budget=TimeBudget(4, clock=clock))
+    result = trainer.fit()
+    assert result.status == NOT_REACHED and "5 steps and a validation" in result.reason
+    assert adapter.calls == 2  # stopped after measuring the step time, not after a useless partial epoch
 
 
 def test_pixel_metrics_from_a_known_confusion():
