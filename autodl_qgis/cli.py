@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from .engine.errors import InputDataError
@@ -109,41 +113,79 @@ def _train(args) -> int:
     from .engine.progress import SilentCallbacks
     from .engine.search import AutoDL, SearchFailed
 
+    from .engine import validate
     from .engine.outputs import check_output_location
 
     out = Path(args.out_model)
     if out.suffix.lower() != ".dlpk":
         out = out.with_name(out.name + ".dlpk")
-    check_output_location(out)
+    validate.positive("total_time_limit", args.total_time_limit)
+    if args.max_epochs is not None:
+        validate.positive_int("max_epochs", args.max_epochs, 10 ** 6)
+    check_output_location(out, inputs=[args.in_data, args.pretrained_model])
     device, callbacks = args.device, _callbacks(limit_seconds=args.total_time_limit * 3600)
     if args.distributed:
         device, lead = _join_torchrun(device)
         if not lead:
             callbacks = SilentCallbacks()  # rank 0 reports and writes the model
-    autodl = AutoDL(args.in_data, total_time_limit=args.total_time_limit, mode=args.autodl_mode,
-                    networks=args.networks, pretrained_model=args.pretrained_model,
-                    save_evaluated_models=args.save_evaluated_models, device=device, callbacks=callbacks,
-                    work_dir=args.work_dir, storage=args.storage,
-                    pretrained_backbones=not args.no_pretrained_backbones, max_epochs=args.max_epochs,
-                    study_name=args.study, resume=args.resume)
-    try:
-        autodl.fit()
-    except SearchFailed as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    if args.distributed and not lead:
-        return 0
-    callbacks.progress(1.0, "writing the model package (best weights, report, leaderboard)")
-    path = autodl.save(out, sidecars=args.report)
+    with _stdout_to_stderr(args.json):  # --json: stdout holds the one JSON document, every library logs to stderr
+        autodl = AutoDL(search_config(args, device), callbacks)
+        try:
+            autodl.fit()
+        except SearchFailed as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        if args.distributed and not lead:
+            return 0
+        callbacks.progress(1.0, "writing the model package (best weights, report, leaderboard)")
+        path = autodl.save(out, sidecars=args.report)
     best = autodl.best
     if args.json:
-        print(json.dumps({"output_model_file": str(path),
-                          "best": {k: best[k] for k in ("network", "backbone", "metric_name", "metric")},
-                          "leaderboard": autodl.leaderboard()}, indent=2, default=str))
+        validation = autodl.validation
+        summary = {"output_model_file": str(path),
+                   "best": {k: best[k] for k in ("network", "backbone", "metric_name", "metric", "test_metric")},
+                   "validation": {"kind": validation["kind"], "chips": validation["chips"]},
+                   "leaderboard": autodl.leaderboard()}
+        if best["test_metric"] is not None:
+            summary["test"] = {"metric_name": best["metric_name"], "metric": best["test_metric"],
+                               "chips": validation["test_chips"]}
+        print(json.dumps(summary, indent=2, default=str))
     else:
+        test = f", test {best['test_metric']:.4f}" if best["test_metric"] is not None else ""
         print(f"{path}: {best['network']} ({best['backbone']}), validation {best['metric_name']} "
-              f"{best['metric']:.4f}")
+              f"{best['metric']:.4f}{test}")
     return 0
+
+
+def search_config(args, device: str | None = None):
+    """The run's SearchConfig from ``train``'s arguments: the one mapping, which the Processing algorithm uses
+    too (it builds these arguments)."""
+    from .engine.search import SearchConfig
+
+    return SearchConfig(data=args.in_data, total_time_limit=args.total_time_limit, mode=args.autodl_mode,
+                        networks=args.networks or (), pretrained_model=args.pretrained_model,
+                        save_evaluated_models=args.save_evaluated_models, device=device or args.device,
+                        work_dir=args.work_dir, storage=args.storage, study_name=args.study, resume=args.resume,
+                        pretrained_backbones=not args.no_pretrained_backbones, max_epochs=args.max_epochs,
+                        strategy=args.search_strategy)
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr(active: bool):
+    """Everything written to stdout (Python prints, libraries' loggers, C code on descriptor 1) goes to stderr."""
+    if not active:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _worker(args) -> int:
@@ -181,7 +223,7 @@ def _use_model(args) -> int:
     mask = Path(args.mask_wkt).read_text(encoding="utf-8") if args.mask_wkt else None
     options = dict(tile_size=args.tile_size, overlap=args.overlap, batch_size=args.batch_size,
                    extent=tuple(args.extent) if args.extent else None, mask_wkt=mask, device=args.device,
-                   callbacks=_callbacks())
+                   callbacks=_callbacks(), backend=args.backend)
     if args.command == "detect":
         result = infer.detect_objects(args.model, args.raster, args.out, confidence=args.confidence,
                                       nms_threshold=args.nms, **options)
@@ -353,7 +395,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="start from random weights instead of looking for ImageNet weights")
     train.add_argument("--report", action="store_true",
                        help="also write <name>_report.html and <name>_leaderboard.csv beside the model")
-    train.add_argument("--json", action="store_true", help="print the result as JSON")
+    train.add_argument("--search-strategy", default="halving", choices=("halving", "flat"),
+                       help="halving (default): successive halving, then the finalist trained to the deadline; "
+                            "flat: the old equal-share sweep, kept for benchmarks")
+    train.add_argument("--json", action="store_true",
+                       help="print one JSON document on stdout (logs go to stderr)")
     train.set_defaults(run=_train)
 
     worker = commands.add_parser("worker", help="join a search started with --storage/--study and train some of "
@@ -383,6 +429,8 @@ def build_parser() -> argparse.ArgumentParser:
         use.add_argument("--mask-wkt", metavar="FILE",
                          help="a text file with polygons (WKT, in the raster's CRS) outside which nothing is done")
         use.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+        use.add_argument("--backend", default="torch", choices=("torch", "onnxruntime"),
+                         help="run the package's weights in torch (default) or its ONNX graph in onnxruntime")
         if name == "detect":
             use.add_argument("--confidence", type=float, default=0.5, help="minimum score kept (default 0.5)")
             use.add_argument("--nms", type=float, default=0.3, help="overlap (IoU) above which duplicates go")
@@ -459,10 +507,14 @@ def main(argv: list[str] | None = None) -> int:
     global _EVENTS, _QUIET
     args = build_parser().parse_args(argv)
     _QUIET = getattr(args, "quiet", False)
+    previous = None
     if args.events is not None:
         from .engine.progress import EventCallbacks
 
         _EVENTS = EventCallbacks.open_descriptor(args.events)
+    elif threading.current_thread() is threading.main_thread():
+        # a plain kill unwinds like Ctrl-C, so temporary files and folders are removed (restored when done)
+        previous = signal.signal(signal.SIGTERM, _interrupted)
     try:
         return args.run(args)
     except InputDataError as exc:
@@ -478,3 +530,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if _CONSOLE is not None:
             _CONSOLE.close()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupted(signum, frame):
+    raise KeyboardInterrupt

@@ -83,22 +83,42 @@ class ExportMetadata:
     map_entries: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)  # (image, labels) relative paths
 
 
+MAX_JSON_BYTES = 16 * 2 ** 20  # metadata and model definitions are kilobytes; beyond this a file is not one
+
+
 def read_json(path: Path) -> dict:
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputDataError(f"is not UTF-8 text ({exc.reason})", path,
-                             "Re-export the training data or restore the file") from None
+        size = path.stat().st_size
+        if size > MAX_JSON_BYTES:
+            raise InputDataError(f"is {size / 2 ** 20:.0f} MB, too large for a metadata file", path,
+                                 "Re-export the training data or restore the file")
+        data = path.read_bytes()
     except OSError as exc:
         raise InputDataError(f"cannot be read ({exc.strerror})", path, "Check the file's permissions") from None
+    return parse_json(data, path)
+
+
+def parse_json(data: bytes, where) -> dict:
+    """A JSON object from UTF-8 bytes; anything else (bad syntax, absurd nesting or numbers) is a one-line error
+    naming ``where``."""
+    fix = "Fix the JSON syntax or re-export the training data"
     try:
-        data = json.loads(text)
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputDataError(f"is not UTF-8 text ({exc.reason})", where,
+                             "Re-export the training data or restore the file") from None
+    try:
+        value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputDataError(f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})", path,
-                             "Fix the JSON syntax or re-export the training data") from None
-    if not isinstance(data, dict):
-        raise InputDataError("must hold a JSON object at the top level", path, "Re-export the training data")
-    return data
+        raise InputDataError(f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})", where,
+                             fix) from None
+    except RecursionError:
+        raise InputDataError("is not valid metadata: its JSON is nested too deeply", where, fix) from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise InputDataError(f"is not valid metadata ({exc})", where, fix) from None
+    if not isinstance(value, dict):
+        raise InputDataError("must hold a JSON object at the top level", where, "Re-export the training data")
+    return value
 
 
 def _as_int(value) -> int | None:

@@ -13,8 +13,11 @@ from pathlib import Path
 import numpy as np
 from osgeo import gdal, gdal_array, ogr, osr
 
+from .. import validate
 from ..errors import InputDataError
+from ..outputs import check_output_folder
 from ..progress import Callbacks, SilentCallbacks, check_cancel
+from ..validate import MAX_CHIP_SIZE
 from . import esri
 from .esri import ClassInfo, default_color
 from .labels import BoxLabel, PixelLabel
@@ -71,13 +74,11 @@ def export_training_data(raster, out_folder, labels, *, class_field: str | None 
     if metadata_format not in esri.FORMATS:
         raise InputDataError(f"unknown metadata format {metadata_format!r}", None,
                              "Use one of " + ", ".join(esri.FORMATS))
-    if chip_size < 1:
-        raise InputDataError(f"chip size {chip_size} is below 1 pixel", None, "Use a chip size such as 256")
-    stride = chip_size if stride is None else stride
-    if stride < 1:
-        raise InputDataError(f"stride {stride} is below 1 pixel", None,
-                             "Use a stride of at least 1 (the chip size gives chips that do not overlap)")
+    validate.positive_int("chip_size", chip_size, MAX_CHIP_SIZE)
+    stride = validate.positive_int("stride", chip_size if stride is None else stride, MAX_CHIP_SIZE)
+    validate.non_negative("buffer_radius", buffer_radius)
     grid = _open_grid(raster)
+    check_output_folder(out_folder, inputs=[raster, labels])
     if chip_size > min(grid.width, grid.height):
         raise InputDataError(f"is {grid.width} x {grid.height} px, smaller than the {chip_size} px chip size",
                              raster, f"Use a chip size of at most {min(grid.width, grid.height)} px")

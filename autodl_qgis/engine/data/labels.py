@@ -48,6 +48,15 @@ def _files_by_stem(folder: Path, extensions: tuple[str, ...]) -> dict[str, Path]
     return found
 
 
+MAX_OBJECTS = 10_000  # per chip: far more than any export holds; beyond it a label is refused, not allocated
+
+
+def _check_count(count: int, path: Path) -> None:
+    if count > MAX_OBJECTS:
+        raise InputDataError(f"holds {count} objects, more than the {MAX_OBJECTS} one chip can have", path,
+                             "Use smaller chips or fewer, larger objects; or fix the label file")
+
+
 def _check_box(box: list[float], path: Path, where: str) -> None:
     xmin, ymin, xmax, ymax = box
     if not all(np.isfinite(box)) or xmax < xmin or ymax < ymin:
@@ -76,6 +85,7 @@ class PascalVocReader:
                                  "Fix the XML or re-export the training data") from None
         boxes, values = [], []
         for i, obj in enumerate(root.iter("object"), start=1):
+            _check_count(i, path)
             name, box = obj.findtext("name"), obj.find("bndbox")
             if name is None or box is None:
                 raise InputDataError(f"<object> {i} lacks <name> or <bndbox>", path,
@@ -116,6 +126,7 @@ class KittiReader:
                                      "Each line needs at least 8 fields: class truncated occluded alpha "
                                      "xmin ymin xmax ymax") from None
             _check_box(coords, path, f"line {number}")
+            _check_count(len(boxes) + 1, path)
             boxes.append(coords)
             values.append(resolve(fields[0], path))
         return _box_label(boxes, values)
@@ -171,7 +182,9 @@ class RcnnMasksReader:
             shape = array.shape
             if re.fullmatch(r"\d+", path.parent.name) and path.parent.parent.name == "labels":
                 value = resolve(path.parent.name, path)
-                instances = [(array == i, value) for i in np.unique(array) if i != 0]
+                ids = [i for i in np.unique(array) if i != 0]
+                _check_count(len(masks) + len(ids), path)
+                instances = [(array == i, value) for i in ids]
             else:
                 instances = []
                 for v in np.unique(array):
@@ -179,6 +192,7 @@ class RcnnMasksReader:
                         continue
                     value = resolve(str(int(v)), path)
                     regions, count = ndimage.label(array == v)
+                    _check_count(len(masks) + len(instances) + count, path)
                     instances += [(regions == i, value) for i in range(1, count + 1)]
             for mask, value in instances:
                 masks.append(mask)

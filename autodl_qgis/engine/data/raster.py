@@ -30,9 +30,33 @@ def _quiet_gdal():
         gdal.PopErrorHandler()
 
 
+# chips are plain image files: no VRT (or other XML formats naming other files or URLs), no /vsi paths
+CHIP_DRIVERS = ["GTiff", "PNG", "JPEG", "MRF"]
+
+
+def check_path_name(path: Path) -> None:
+    """GDAL and OGR take UTF-8 names only: a name in another encoding is a clear error, not a crash."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputDataError("has a name that is not valid UTF-8", str(path).encode("utf-8", "replace").decode(),
+                             "Rename the file or folder with UTF-8 characters") from None
+
+
+@contextmanager
+def _libjpeg_warnings_as_errors():
+    """A truncated JPEG decodes with grey fill and only a warning: make it a failure so the chip is reported."""
+    gdal.SetThreadLocalConfigOption("GDAL_ERROR_ON_LIBJPEG_WARNING", "TRUE")
+    try:
+        yield
+    finally:
+        gdal.SetThreadLocalConfigOption("GDAL_ERROR_ON_LIBJPEG_WARNING", None)
+
+
 def _open(path: Path):
+    check_path_name(path)
     with _quiet_gdal():
-        ds = gdal.Open(str(path), gdal.GA_ReadOnly)
+        ds = gdal.OpenEx(str(path), gdal.OF_RASTER | gdal.OF_READONLY, allowed_drivers=CHIP_DRIVERS)
         message = gdal.GetLastErrorMsg()
     if ds is None:
         raise InputDataError(f"is not a readable raster ({message or 'GDAL cannot open it'})", path,
@@ -60,7 +84,7 @@ def read_raster(path: Path) -> np.ndarray:
     """All bands as an array of shape (bands, height, width) in the file's own data type."""
     ds = _open(path)
     _header(ds, path)
-    with _quiet_gdal():
+    with _quiet_gdal(), _libjpeg_warnings_as_errors():
         array = ds.ReadAsArray()
         failed = gdal.GetLastErrorType() >= gdal.CE_Failure  # warnings are not failures
         message = gdal.GetLastErrorMsg()

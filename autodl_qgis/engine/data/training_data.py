@@ -293,7 +293,10 @@ def _pair_chips(images_dir: Path, labels: dict[str, tuple[Path, ...]]) -> list[C
 
 
 def _common_header(chips: list[Chip]) -> RasterHeader:
-    headers = [read_header(c.image) for c in chips]
+    headers = []
+    for chip in chips:
+        headers.append(read_header(chip.image))
+        read_raster(chip.image)  # decoded once here, so a truncated or corrupt chip is named before training
     common, _ = Counter(headers).most_common(1)[0]
     for chip, header in zip(chips, headers):
         if header != common:

@@ -57,6 +57,23 @@ class RasterSource:
         out[:, :window.height, :window.width] = data.reshape(len(self.bands), window.height, window.width)
         return out
 
+    @property
+    def has_nodata(self) -> bool:
+        """Whether some pixels may be NoData (a NoData value, an alpha band or a mask)."""
+        return any(self.dataset.GetRasterBand(b).GetMaskFlags() != gdal.GMF_ALL_VALID for b in self.bands)
+
+    def valid(self, window: Window) -> np.ndarray:
+        """(height, width) booleans of the window: False where every band the model reads is NoData."""
+        valid = np.zeros((window.height, window.width), bool)
+        for b in self.bands:
+            mask = self.dataset.GetRasterBand(b).GetMaskBand().ReadAsArray(window.x, window.y, window.width,
+                                                                            window.height)
+            if mask is None:
+                raise InputDataError(f"cannot be read at pixel {window.x}, {window.y}", self.path,
+                                     "The raster is damaged or unreadable: check it with gdalinfo -checksum")
+            valid |= mask != 0
+        return valid
+
 
 def open_raster(path: str | os.PathLike, extract_bands: list[int]) -> RasterSource:
     path = Path(path)
@@ -86,22 +103,70 @@ def region_window(geotransform, width: int, height: int, extent=None) -> Window:
     return Window(left, top, right - left, bottom - top)
 
 
-def tile_windows(region: Window, tile: int, overlap: int) -> Iterator[Window]:
-    """Windows of ``tile`` px over ``region`` stepping by ``tile - overlap``, the last ones flush with its edge."""
-    if overlap < 0 or overlap >= tile:
-        raise InputDataError(f"overlap {overlap} must be at least 0 and less than the tile size {tile}", None,
-                             "Use an overlap of about a quarter of the tile size")
-    step = tile - overlap
+def _starts(size: int, tile: int, step: int) -> list[int]:
+    """Offsets of ``tile`` px windows over ``size`` px stepping by ``step``, the last flush with the edge (a list
+    as long as one row of tiles, never one entry per tile of the raster)."""
+    if size <= tile:
+        return [0]
+    last = size - tile
+    return list(range(0, last, step)) + [last]
 
-    def starts(size: int) -> list[int]:
-        if size <= tile:
-            return [0]
-        last = size - tile
-        return sorted(set(list(range(0, last, step)) + [last]))
 
-    for y in starts(region.height):
-        for x in starts(region.width):
-            yield Window(region.x + x, region.y + y, min(tile, region.width - x), min(tile, region.height - y))
+@dataclass(frozen=True)
+class Tile:
+    """A window to read and predict, and its core: the pixels (x0, y0, x1, y1) the window is trusted for."""
+
+    window: Window
+    core: tuple[int, int, int, int]
+    columns: tuple[int, int]  # the strip of raster columns this tile belongs to (its core lies inside it)
+
+
+@dataclass(frozen=True)
+class Tiling:
+    """Overlapping tiles over a region, produced one at a time in vertical strips of ``strip`` columns (a multiple
+    of the output's 256 px blocks), top to bottom within a strip: what has to be held until its block row is
+    complete is one strip wide, so memory stays flat however wide and tall the region is.
+
+    Each tile is trusted only in its core (the overlap halved off the edges it shares with neighbours); a strip's
+    tiles reach half an overlap past its sides, so each pixel sees the same context as inside a strip, and every
+    pixel and object centre belongs to exactly one core."""
+
+    region: Window
+    tile: int
+    overlap: int
+    strip: int = 8192
+
+    def __post_init__(self):
+        if self.overlap < 0 or self.overlap >= self.tile:
+            raise InputDataError(f"overlap {self.overlap} must be at least 0 and less than the tile size {self.tile}",
+                                 None, "Use an overlap of about a quarter of the tile size")
+        object.__setattr__(self, "strip", max(self.strip, -(-4 * self.tile // 256) * 256))
+
+    def _strips(self) -> Iterator[tuple[int, int, Window]]:
+        """(first column, end column, the window the strip's tiles cover)."""
+        region, half = self.region, self.overlap // 2
+        for x0 in range(region.x, region.x + region.width, self.strip):
+            x1 = min(region.x + region.width, x0 + self.strip)
+            left, right = max(region.x, x0 - half), min(region.x + region.width, x1 + half)
+            yield x0, x1, Window(left, region.y, right - left, region.height)
+
+    def __len__(self) -> int:
+        step = self.tile - self.overlap
+        rows = len(_starts(self.region.height, self.tile, step))
+        return rows * sum(len(_starts(area.width, self.tile, step)) for _, _, area in self._strips())
+
+    def __iter__(self) -> Iterator[Tile]:
+        step = self.tile - self.overlap
+        for x0, x1, area in self._strips():
+            xs = _starts(area.width, self.tile, step)
+            for y in _starts(area.height, self.tile, step):
+                for x in xs:
+                    window = Window(area.x + x, area.y + y, min(self.tile, area.width - x),
+                                    min(self.tile, area.height - y))
+                    cx0, cy0, cx1, cy1 = core(window, self.overlap, area)
+                    cx0, cx1 = max(cx0, x0), min(cx1, x1)
+                    if cx1 > cx0:
+                        yield Tile(window, (cx0, cy0, cx1, cy1), (x0, x1))
 
 
 def core(window: Window, overlap: int, region: Window) -> tuple[int, int, int, int]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -22,10 +23,16 @@ from osgeo import gdal, ogr, osr
 
 from ..data.esri import OBJECT_DETECTION, PIXEL_CLASSIFICATION
 from ..devices import resolve_device
+from .. import validate
+from ..validate import MAX_CHIP_SIZE
 from ..errors import InputDataError
+from ..outputs import RESULT_BYTES, check_output_location
 from ..package import open_package
 from ..progress import Callbacks, SilentCallbacks, check_cancel
-from .raster import Mask, Window, core, normaliser, open_raster, pixel_to_map, region_window, tile_windows
+from .backend import load_model
+from .raster import Mask, Tile, Tiling, Window, normaliser, open_raster, pixel_to_map, region_window
+
+MAX_BATCH_SIZE = 4096  # tiles per forward pass; beyond this a batch cannot fit any device
 
 # vector outputs by extension (GeoPackage when there is none)
 VECTOR_DRIVERS = {".gpkg": "GPKG", ".shp": "ESRI Shapefile", ".geojson": "GeoJSON", ".fgb": "FlatGeobuf"}
@@ -47,38 +54,68 @@ class _Run:
     source: object
     model: object
     device: torch.device
-    tile: int
-    overlap: int
-    region: Window
-    windows: list[Window]
+    tiling: Tiling
     mask: Mask | None
+    tiles_done: int = 0
 
-    def batches(self, batch_size: int, callbacks: Callbacks, what: str) -> Iterator[tuple[list[Window], torch.Tensor]]:
-        """Batches of tiles as normalised tensors on the device, with cancel checks and progress. The next batch is
-        read on another thread while the model works on this one (GDAL reads without holding the GIL)."""
+    @property
+    def region(self) -> Window:
+        return self.tiling.region
+
+    def batches(self, batch_size: int, callbacks: Callbacks, what: str,
+                with_valid: bool = False) -> Iterator[tuple[list[Tile], torch.Tensor, list]]:
+        """Batches of tiles as normalised tensors on the device (and, ``with_valid``, each tile's NoData mask, or
+        None where the raster has none), with cancel checks and progress. Tiles are produced as they are needed,
+        never listed; the next batch is read on another thread while the model works on this one (GDAL reads
+        without holding the GIL)."""
         normalise = normaliser(self.package.emd["NormalizationStats"], len(self.source.bands))
-        batches = [self.windows[start:start + batch_size] for start in range(0, len(self.windows), batch_size)]
-        row = [batches[0][0].y] if batches else []
+        masked = with_valid and self.source.has_nodata
+        total = len(self.tiling)
+        tiles = iter(self.tiling)
+        row = [None]
+        seen = [0]
 
-        def read(batch: list[Window]) -> np.ndarray:
-            if batch[0].y != row[0]:  # a new row of tiles: GDAL's cache would otherwise keep every block read
+        def next_batch() -> list[Tile]:
+            batch = []
+            for tile in tiles:
+                seen[0] += 1
+                if self.mask is None or self.mask.touches(tile.window):
+                    batch.append(tile)
+                    if len(batch) == batch_size:
+                        break
+            return batch
+
+        def read(batch: list[Tile]) -> tuple[np.ndarray, list]:
+            if batch[0].window.y != row[0]:  # a new row of tiles: GDAL's cache would otherwise keep every block read
                 self.source.dataset.FlushCache()
-                row[0] = batch[0].y
-            return np.stack([normalise(self.source.read(w, self.tile)) for w in batch])
+                row[0] = batch[0].window.y
+            images = np.stack([normalise(self.source.read(t.window, self.tiling.tile)) for t in batch])
+            return images, [self.source.valid(t.window) if masked else None for t in batch]
 
-        done = 0
         with ThreadPoolExecutor(max_workers=1) as reader:
-            pending = reader.submit(read, batches[0]) if batches else None
-            for i, batch in enumerate(batches):
+            batch = next_batch()
+            pending = reader.submit(read, batch) if batch else None
+            while batch:
                 check_cancel(callbacks)
-                images = pending.result()
-                pending = reader.submit(read, batches[i + 1]) if i + 1 < len(batches) else None
-                yield batch, torch.from_numpy(images).to(self.device)
-                done += len(batch)
-                callbacks.progress(done / len(self.windows), f"{what}: tile {done} of {len(self.windows)}")
+                images, valid = pending.result()
+                following = next_batch()
+                pending = reader.submit(read, following) if following else None
+                yield batch, torch.from_numpy(images).to(self.device), valid
+                self.tiles_done += len(batch)
+                callbacks.progress(seen[0] / total, f"{what}: tile {seen[0]} of {total}")
+                batch = following
 
 
-def _open(model_path, raster_path, task: str, tile_size, overlap, device, extent, mask_wkt, callbacks) -> _Run:
+def _open(model_path, raster_path, out_path: Path, sidecars, task: str, tile_size, overlap, batch_size, device,
+          extent, mask_wkt, callbacks, needed_bytes: int, backend: str = "torch") -> _Run:
+    """Opens the package and the raster and checks every option and the output before any work is done."""
+    validate.positive_int("batch_size", batch_size, MAX_BATCH_SIZE)
+    if tile_size is not None:
+        validate.positive_int("tile_size", tile_size, MAX_CHIP_SIZE)
+    if overlap is not None:
+        validate.whole_number("overlap", overlap, 0, MAX_CHIP_SIZE - 1)
+    if extent is not None:
+        validate.extent(extent)
     package = open_package(model_path)
     try:
         if package.task != task:
@@ -86,22 +123,25 @@ def _open(model_path, raster_path, task: str, tile_size, overlap, device, extent
             raise InputDataError(f"is a {package.task.replace('_', ' ')} model", model_path,
                                  f"Use it with {wanted} Using Deep Learning")
         source = open_raster(raster_path, package.emd["ExtractBands"])
+        inputs = [model_path, *(source.dataset.GetFileList() or [raster_path])]
+        if package.weights_entry is None:
+            inputs.append(package.folder / package.emd["ModelFile"])
+        check_output_location(out_path, needed_bytes, inputs=inputs, sidecars=sidecars)
         if not source.crs_wkt:
             callbacks.log(f"warning: {raster_path} has no coordinate reference system; the output has the raster's "
                           "own (pixel or geotransform) coordinates and no CRS")
         tile = int(tile_size or package.emd["ImageHeight"])
-        overlap = int(tile // 4 if overlap is None else overlap)
-        region = region_window(source.geotransform, source.width, source.height, extent)
+        tiling = Tiling(region_window(source.geotransform, source.width, source.height, extent), tile,
+                        int(tile // 4 if overlap is None else overlap))
         mask = Mask(mask_wkt, source.geotransform) if mask_wkt else None
-        windows = [w for w in tile_windows(region, tile, overlap) if mask is None or mask.touches(w)]
         device = resolve_device(device)
-        model = package.build(device)
+        model = load_model(package, device, backend, tile)
     except BaseException:
         package.close()
         raise
-    callbacks.log(f"{package.network} ({package.backbone}) on {device}: {len(windows)} tiles of {tile} px, "
-                  f"overlap {overlap} px")
-    return _Run(package, source, model, device, tile, overlap, region, windows, mask)
+    callbacks.log(f"{package.network} ({package.backbone}) on {device}: {len(tiling)} tiles of {tile} px, "
+                  f"overlap {tiling.overlap} px")
+    return _Run(package, source, model, device, tiling, mask)
 
 
 @contextmanager
@@ -118,53 +158,104 @@ def _written_in_place(out_path: Path):
         shutil.rmtree(work, ignore_errors=True)
 
 
+class _DetectionStore:
+    """Detections spilled to an SQLite file as they are found, so memory does not grow with the raster; the final
+    non-maximum suppression runs over it with an R-tree of the boxes kept so far (greedy, by descending score,
+    per class: what torchvision's batched_nms does in memory)."""
+
+    def __init__(self, path: Path):
+        self.db = sqlite3.connect(path)
+        self.db.execute("PRAGMA journal_mode=OFF")
+        self.db.execute("PRAGMA synchronous=OFF")
+        self.db.execute("CREATE TABLE box (id INTEGER PRIMARY KEY, x0 REAL, y0 REAL, x1 REAL, y1 REAL, "
+                        "score REAL, label INTEGER)")
+        self.db.execute("CREATE VIRTUAL TABLE kept USING rtree(id, x0, x1, y0, y1, +label INTEGER)")
+
+    def add(self, boxes: torch.Tensor, scores: torch.Tensor, labels: torch.Tensor) -> None:
+        self.db.executemany("INSERT INTO box (x0, y0, x1, y1, score, label) VALUES (?, ?, ?, ?, ?, ?)",
+                            [(*b, s, l) for b, s, l in zip(boxes.tolist(), scores.tolist(), labels.tolist())])
+
+    def suppressed(self, iou_threshold: float) -> Iterator[tuple[list[float], float, int]]:
+        """(box, score, label) of the boxes no better-scoring box of their class overlaps by more than
+        ``iou_threshold``, best first."""
+        rows = self.db.execute("SELECT id, x0, y0, x1, y1, score, label FROM box ORDER BY score DESC, id")
+        for id_, x0, y0, x1, y1, score, label in rows:
+            area = (x1 - x0) * (y1 - y0)
+            overlapping = self.db.execute("SELECT b.x0, b.y0, b.x1, b.y1 FROM kept k JOIN box b ON b.id = k.id "
+                                          "WHERE k.label = ? AND k.x0 <= ? AND k.x1 >= ? AND k.y0 <= ? AND "
+                                          "k.y1 >= ?", (label, x1, x0, y1, y0))
+            if any(_iou(x0, y0, x1, y1, area, *other) > iou_threshold for other in overlapping):
+                continue
+            self.db.execute("INSERT INTO kept VALUES (?, ?, ?, ?, ?, ?)", (id_, x0, x1, y0, y1, label))
+            yield [x0, y0, x1, y1], score, label
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def _iou(x0, y0, x1, y1, area, ox0, oy0, ox1, oy1) -> float:
+    w, h = min(x1, ox1) - max(x0, ox0), min(y1, oy1) - max(y0, oy0)
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    return inter / (area + (ox1 - ox0) * (oy1 - oy0) - inter)
+
+
 def detect_objects(model_path, raster_path, out_path, *, tile_size: int | None = None, overlap: int | None = None,
                    batch_size: int = 4, confidence: float = 0.5, nms_threshold: float = 0.3,
                    extent: tuple[float, float, float, float] | None = None, mask_wkt: str | None = None,
-                   device: str = "auto", callbacks: Callbacks | None = None) -> InferenceResult:
+                   device: str = "auto", callbacks: Callbacks | None = None,
+                   backend: str = "torch") -> InferenceResult:
     """Objects as polygons with their class name, class value and confidence, in the raster's CRS. ``extent``
     (xmin, ymin, xmax, ymax) and ``mask_wkt`` (polygons) are in the raster's CRS and limit where objects are
     looked for (an object counts where its centre is)."""
-    from torchvision.ops import batched_nms
-
     callbacks = callbacks or SilentCallbacks()
     out_path = Path(out_path)
     driver = VECTOR_DRIVERS.get(out_path.suffix.lower())
     if driver is None:
         raise InputDataError("is not a vector format this tool writes", out_path,
                              "End the file name with " + ", ".join(VECTOR_DRIVERS))
-    run = _open(model_path, raster_path, OBJECT_DETECTION, tile_size, overlap, device, extent, mask_wkt, callbacks)
-    boxes, scores, labels = [], [], []
-    with run.package, torch.no_grad():
-        for batch, images in run.batches(batch_size, callbacks, "detecting objects"):
-            for window, found in zip(batch, run.model.predict(images)):
-                keep = found["scores"] >= confidence
-                b = found["boxes"][keep].float().cpu() + torch.tensor([window.x, window.y] * 2, dtype=torch.float32)
-                x0, y0, x1, y1 = core(window, run.overlap, run.region)
-                cx, cy = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
-                inside = (cx >= x0) & (cx < x1) & (cy >= y0) & (cy < y1)
-                if run.mask is not None:
-                    inside &= torch.tensor([run.mask.contains(x, y) for x, y in zip(cx.tolist(), cy.tolist())],
-                                           dtype=torch.bool)
-                limit = torch.tensor([run.source.width, run.source.height] * 2, dtype=torch.float32)
-                boxes.append(b[inside].clamp(min=0).minimum(limit))
-                scores.append(found["scores"][keep].float().cpu()[inside])
-                labels.append(found["labels"][keep].cpu()[inside])
-        classes = {c.value: c.name for c in run.package.classes}
-        values = [c.value for c in run.package.classes]
-    all_boxes = torch.cat(boxes) if boxes else torch.zeros(0, 4)
-    all_scores = torch.cat(scores) if boxes else torch.zeros(0)
-    all_labels = torch.cat(labels) if boxes else torch.zeros(0, dtype=torch.long)
-    keep = batched_nms(all_boxes, all_scores, all_labels, nms_threshold)
-    with _written_in_place(out_path) as tmp:
-        _write_detections(tmp, driver, run.source, all_boxes[keep], all_scores[keep], all_labels[keep], values,
-                          classes)
-    callbacks.log(f"{len(keep)} objects written to {out_path}")
-    return InferenceResult(out_path, len(run.windows), objects=int(len(keep)))
+    validate.fraction("confidence", confidence)
+    validate.fraction("nms", nms_threshold)
+    sidecars = [out_path.with_suffix(s) for s in (".shx", ".dbf", ".prj", ".cpg")] if driver == "ESRI Shapefile" \
+        else []
+    run = _open(model_path, raster_path, out_path, sidecars, OBJECT_DETECTION, tile_size, overlap, batch_size,
+                device, extent, mask_wkt, callbacks, RESULT_BYTES, backend)
+    with run.package, _written_in_place(out_path) as tmp:
+        store = _DetectionStore(tmp.parent / ".detections.sqlite")
+        try:
+            limit = torch.tensor([run.source.width, run.source.height] * 2, dtype=torch.float32)
+            with torch.no_grad():
+                for batch, images, _ in run.batches(batch_size, callbacks, "detecting objects"):
+                    for tile, found in zip(batch, run.model.predict(images)):
+                        window = tile.window
+                        keep = found["scores"] >= confidence
+                        b = found["boxes"][keep].float().cpu() + torch.tensor([window.x, window.y] * 2,
+                                                                              dtype=torch.float32)
+                        x0, y0, x1, y1 = tile.core
+                        cx, cy = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
+                        inside = (cx >= x0) & (cx < x1) & (cy >= y0) & (cy < y1)
+                        if run.mask is not None:
+                            inside &= torch.tensor([run.mask.contains(x, y) for x, y in zip(cx.tolist(),
+                                                                                             cy.tolist())],
+                                                   dtype=torch.bool)
+                        store.add(b[inside].clamp(min=0).minimum(limit), found["scores"][keep].float().cpu()[inside],
+                                  found["labels"][keep].cpu()[inside])
+            classes = {c.value: c.name for c in run.package.classes}
+            values = [c.value for c in run.package.classes]
+            written = _write_detections(tmp, driver, run.source, store.suppressed(nms_threshold), values, classes)
+        finally:
+            store.close()
+            (tmp.parent / ".detections.sqlite").unlink(missing_ok=True)
+    callbacks.log(f"{written} objects written to {out_path}")
+    return InferenceResult(out_path, run.tiles_done, objects=written)
 
 
-def _write_detections(path: Path, driver: str, source, boxes, scores, labels, values, classes) -> None:
+def _write_detections(path: Path, driver: str, source, detections, values, classes) -> int:
+    """Writes (box, score, label) as they come, committing every so often; returns how many were written."""
     data = ogr.GetDriverByName(driver).CreateDataSource(str(path))
+    if data is None:
+        raise InputDataError(f"cannot be created by GDAL's {driver} driver", path, "Choose another file name")
     srs = osr.SpatialReference(wkt=source.crs_wkt) if source.crs_wkt else None
     if srs is not None:
         srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
@@ -172,8 +263,9 @@ def _write_detections(path: Path, driver: str, source, boxes, scores, labels, va
     for name, kind in (("Class", ogr.OFTString), ("ClassValue", ogr.OFTInteger), ("Confidence", ogr.OFTReal)):
         layer.CreateField(ogr.FieldDefn(name, kind))
     definition = layer.GetLayerDefn()
+    written = 0
     layer.StartTransaction()
-    for box, score, label in zip(boxes.tolist(), scores.tolist(), labels.tolist()):
+    for box, score, label in detections:
         value = values[label - 1] if 0 < label <= len(values) else label  # the engine counts classes from 1
         ring = ogr.Geometry(ogr.wkbLinearRing)
         for px, py in ((box[0], box[1]), (box[2], box[1]), (box[2], box[3]), (box[0], box[3]), (box[0], box[1])):
@@ -186,19 +278,26 @@ def _write_detections(path: Path, driver: str, source, boxes, scores, labels, va
         feature.SetField("Confidence", float(score))
         feature.SetGeometry(polygon)
         layer.CreateFeature(feature)
+        written += 1
+        if written % 10_000 == 0:
+            layer.CommitTransaction()
+            layer.StartTransaction()
     layer.CommitTransaction()
     data = None  # closes and flushes the file
+    return written
 
 
 class _BlockRowWriter:
-    """Writes a single-band raster from the tiles' cores, which arrive row of tiles by row of tiles: rows are
-    buffered until whole rows of the file's blocks are complete, so each (compressed) block is written once and
-    memory holds about one block row, whatever the raster's size."""
+    """Writes one strip of columns of a single-band raster from the tiles' cores, which arrive row of tiles by row
+    of tiles: rows are buffered until whole rows of the file's blocks are complete, so each (compressed) block is
+    written once and memory holds about one block row of one strip, whatever the raster's size."""
 
-    def __init__(self, dataset, dtype):
+    def __init__(self, dataset, dtype, columns: tuple[int, int]):
         self.dataset, self.band = dataset, dataset.GetRasterBand(1)
         self.block_rows = self.band.GetBlockSize()[1]
-        self.buffer = np.zeros((0, dataset.RasterXSize), dtype)
+        self.x0 = columns[0]
+        self.columns = columns
+        self.buffer = np.zeros((0, columns[1] - columns[0]), dtype)
         self.top = 0  # file row of the buffer's first row
 
     def put(self, x: int, y: int, values: np.ndarray) -> None:
@@ -207,7 +306,7 @@ class _BlockRowWriter:
             grown = np.zeros((bottom, self.buffer.shape[1]), self.buffer.dtype)
             grown[:self.buffer.shape[0]] = self.buffer
             self.buffer = grown
-        self.buffer[y - self.top:bottom, x:x + values.shape[1]] = values
+        self.buffer[y - self.top:bottom, x - self.x0:x - self.x0 + values.shape[1]] = values
 
     def complete_above(self, y: int) -> None:
         """Rows above ``y`` are final: write the whole block rows among them."""
@@ -221,7 +320,7 @@ class _BlockRowWriter:
         self.dataset.FlushCache()
 
     def _write(self, rows: int) -> None:
-        self.band.WriteArray(self.buffer[:rows], 0, self.top)
+        self.band.WriteArray(self.buffer[:rows], self.x0, self.top)
         self.dataset.FlushCache()  # to disk now, not held in GDAL's cache
         self.buffer, self.top = self.buffer[rows:].copy(), self.top + rows
 
@@ -229,15 +328,15 @@ class _BlockRowWriter:
 def classify_pixels(model_path, raster_path, out_path, *, tile_size: int | None = None, overlap: int | None = None,
                     batch_size: int = 4, extent: tuple[float, float, float, float] | None = None,
                     mask_wkt: str | None = None, device: str = "auto",
-                    callbacks: Callbacks | None = None) -> InferenceResult:
+                    callbacks: Callbacks | None = None, backend: str = "torch") -> InferenceResult:
     """A single-band GeoTIFF of class values (0 = NoData) with the classes' colours, on the raster's grid, covering
-    ``extent`` (the whole raster by default); pixels outside ``mask_wkt`` are NoData."""
+    ``extent`` (the whole raster by default); pixels outside ``mask_wkt`` or NoData in the raster are NoData."""
     callbacks = callbacks or SilentCallbacks()
     out_path = Path(out_path)
     if out_path.suffix.lower() not in (".tif", ".tiff"):
         raise InputDataError("is not a GeoTIFF file name", out_path, "End the file name with .tif")
-    run = _open(model_path, raster_path, PIXEL_CLASSIFICATION, tile_size, overlap, device, extent, mask_wkt,
-                callbacks)
+    run = _open(model_path, raster_path, out_path, [Path(f"{out_path}.aux.xml")], PIXEL_CLASSIFICATION, tile_size,
+                overlap, batch_size, device, extent, mask_wkt, callbacks, RESULT_BYTES, backend)
     lut = np.array([0] + [c.value for c in run.package.classes])  # index 0 = background / NoData
     dtype, numpy_type = (gdal.GDT_Byte, np.uint8) if lut.max() < 256 else (gdal.GDT_UInt16, np.uint16)
     lut = lut.astype(numpy_type)
@@ -245,7 +344,11 @@ def classify_pixels(model_path, raster_path, out_path, *, tile_size: int | None 
     counts = np.zeros(len(lut), np.int64)  # pixels per class index written
     with run.package, _written_in_place(out_path) as tmp:
         target = gdal.GetDriverByName("GTiff").Create(str(tmp), region.width, region.height, 1, dtype,
-                                                      options=["COMPRESS=LZW", "TILED=YES", "BIGTIFF=IF_SAFER"])
+                                                      options=["COMPRESS=LZW", "TILED=YES", "BIGTIFF=IF_SAFER",
+                                                               "SPARSE_OK=TRUE"])
+        if target is None:
+            raise InputDataError(f"cannot be created ({gdal.GetLastErrorMsg()})", out_path,
+                                 "Choose another file name or folder")
         x0, dx, rx, y0, ry, dy = run.source.geotransform
         target.SetGeoTransform((x0 + region.x * dx + region.y * rx, dx, rx, y0 + region.x * ry + region.y * dy, ry, dy))
         if run.source.crs_wkt:
@@ -257,20 +360,30 @@ def classify_pixels(model_path, raster_path, out_path, *, tile_size: int | None 
             table.SetColorEntry(int(c.value), (*c.color, 255))
         band.SetRasterColorTable(table)
         band.SetNoDataValue(0)
-        writer = _BlockRowWriter(target, numpy_type)
+        writer = None
         with torch.no_grad():
-            for batch, images in run.batches(batch_size, callbacks, "classifying pixels"):
+            for batch, images, valid in run.batches(batch_size, callbacks, "classifying pixels", with_valid=True):
                 indices = run.model.predict(images).argmax(1).cpu().numpy()
-                for window, index in zip(batch, indices):
-                    cx0, cy0, cx1, cy1 = core(window, run.overlap, region)
+                for tile, index, tile_valid in zip(batch, indices, valid):
+                    columns = (tile.columns[0] - region.x, tile.columns[1] - region.x)
+                    if writer is None or writer.columns != columns:  # a new strip of columns
+                        if writer is not None:
+                            writer.close()
+                        writer = _BlockRowWriter(target, numpy_type, columns)
+                    window = tile.window
+                    cx0, cy0, cx1, cy1 = tile.core
                     writer.complete_above(cy0 - region.y)
                     kept = index[cy0 - window.y:cy1 - window.y, cx0 - window.x:cx1 - window.x]
                     if run.mask is not None:
                         kept = np.where(run.mask.pixels(cx0, cy0, cx1, cy1), kept, 0)
+                    if tile_valid is not None:
+                        kept = np.where(tile_valid[cy0 - window.y:cy1 - window.y, cx0 - window.x:cx1 - window.x],
+                                        kept, 0)
                     writer.put(cx0 - region.x, cy0 - region.y, lut[kept])
                     counts += np.bincount(kept.ravel(), minlength=len(lut))
-        writer.close()
+        if writer is not None:
+            writer.close()
         band = target = writer = None  # closes the file before it moves
     callbacks.log(f"classified raster written to {out_path}")
-    return InferenceResult(out_path, len(run.windows),
+    return InferenceResult(out_path, run.tiles_done,
                            class_pixels={int(v): int(n) for v, n in zip(lut, counts) if n})

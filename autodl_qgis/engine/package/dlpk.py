@@ -17,12 +17,13 @@ from pathlib import Path, PurePosixPath
 
 import torch
 
-from ..data.esri import ClassInfo, read_json
+from ..data.esri import MAX_JSON_BYTES, ClassInfo, parse_json, read_json
+from ..data.raster import check_path_name
 from ..errors import InputDataError
-from .emd import MODEL_FILE, validate_model_definition
+from .emd import validate_model_definition
 
 MAX_ENTRIES = 10_000
-MAX_TOTAL_BYTES = 8 * 2 ** 30
+MAX_TOTAL_BYTES = 4 * 2 ** 30  # the largest weights (a ViT-H encoder) and their report, with room to spare
 MAX_COMPRESSION_RATIO = 200  # beyond this an entry is treated as a zip bomb
 FIX = "Use a .dlpk written by Train Using AutoDL for QGIS"
 
@@ -75,33 +76,51 @@ def _check_entries(archive: zipfile.ZipFile, path: Path) -> list[zipfile.ZipInfo
     if len(entries) > MAX_ENTRIES:
         raise InputDataError(f"holds {len(entries)} entries (more than {MAX_ENTRIES})", path, FIX)
     total = 0
+    files = set()
+    folders = set()
     for info in entries:
         name = info.filename
         parts = PurePosixPath(name.replace("\\", "/")).parts
         if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or ".." in parts:
             raise InputDataError(f"has an entry that would be written outside its folder ({name!r}); it was not "
                                  "extracted", path, FIX)
+        if not parts or name.replace("\\", "/").split("/")[0] == "." or \
+                any(len(p.encode("utf-8", "surrogateescape")) > 255 for p in parts):
+            raise InputDataError(f"has an entry with a name no folder can hold ({name[:60]!r}"
+                                 f"{'...' if len(name) > 60 else ''})", path, FIX)
+        (folders if info.is_dir() else files).add(PurePosixPath(*parts))
+        folders.update(PurePosixPath(*parts).parents)
         if stat.S_ISLNK(info.external_attr >> 16):
             raise InputDataError(f"has a symbolic link entry ({name!r}); it was not extracted", path, FIX)
         total += info.file_size
         if info.compress_size and info.file_size / info.compress_size > MAX_COMPRESSION_RATIO:
             raise InputDataError(f"entry {name!r} expands {info.file_size // info.compress_size}-fold (a zip bomb?)",
                                  path, FIX)
+    both = files & folders
+    if both:
+        raise InputDataError(f"has an entry that is both a file and a folder ({str(min(both))!r})", path, FIX)
     if total > MAX_TOTAL_BYTES:
-        raise InputDataError(f"would expand to {total / 2 ** 30:.1f} GiB (limit {MAX_TOTAL_BYTES / 2 ** 30:.0f})",
-                             path, FIX)
+        raise InputDataError(f"would expand to {total / 2 ** 30:.1f} GiB (a model needs at most "
+                             f"{MAX_TOTAL_BYTES / 2 ** 30:.0f})", path, FIX)
     return entries
+
+
+def _copy_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> None:
+    """One entry to ``target``, never more bytes than it declares (zipfile stops there and checks the CRC)."""
+    with archive.open(info) as source, open(target, "wb") as out:
+        shutil.copyfileobj(source, out)
 
 
 @dataclass
 class ModelPackage:
-    """A model definition and its weights, from a .dlpk (extracted to a private temporary folder) or a .emd."""
+    """A model definition and its weights, from a .dlpk (read in place: only the entries a command needs are read,
+    the weights extracted for the moment they are loaded) or a .emd beside its weights file."""
 
     path: Path
     emd: dict
     classes: list[ClassInfo]
-    folder: Path
-    _tmp: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
+    weights_entry: zipfile.ZipInfo | None = None  # in a .dlpk; None for a .emd
+    _folder: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
 
     @property
     def info(self) -> dict:
@@ -128,19 +147,21 @@ class ModelPackage:
         return self.info["in_channels"]
 
     def state_dict(self) -> dict[str, torch.Tensor]:
-        weights = self.folder / self.emd["ModelFile"]
-        if not weights.is_file():
-            raise InputDataError(f"names the weights file {self.emd['ModelFile']!r}, which is not in the package",
-                                 self.path, FIX)
-        try:
-            if weights.suffix == ".safetensors":
-                from safetensors.torch import load_file
-
-                return load_file(str(weights), device="cpu")
-            return torch.load(weights, map_location="cpu", weights_only=True)
-        except Exception as exc:  # noqa: BLE001 - a pickle payload or corrupt file is refused, never run
-            raise InputDataError(f"has weights that cannot be loaded as plain tensors ({type(exc).__name__}: "
-                                 f"{str(exc).splitlines()[0][:200]})", weights, FIX) from None
+        where = f"{self.path} ({self.emd['ModelFile']})" if self.weights_entry else self.path.parent / \
+            self.emd["ModelFile"]
+        if self.weights_entry is None:
+            if not where.is_file():
+                raise InputDataError(f"names the weights file {self.emd['ModelFile']!r}, which is not beside it",
+                                     self.path, FIX)
+            return _load_weights(where, where)
+        with tempfile.TemporaryDirectory(prefix="autodl-dlpk-") as tmp:
+            weights = Path(tmp, "weights" + Path(self.emd["ModelFile"]).suffix)
+            try:
+                with zipfile.ZipFile(self.path) as archive:
+                    _copy_entry(archive, self.weights_entry, weights)
+            except (zipfile.BadZipFile, EOFError, OSError) as exc:
+                raise InputDataError(f"has a damaged weights entry ({exc})", where, FIX) from None
+            return _load_weights(weights, where)
 
     def build(self, device: torch.device | str = "cpu"):
         """The exact network, with the package's weights, in eval mode."""
@@ -155,10 +176,32 @@ class ModelPackage:
                                  f"{str(exc).splitlines()[0][:300]}", self.path, FIX) from None
         return model.eval()
 
+    @property
+    def folder(self) -> Path:
+        """Every file of the package (report, leaderboard, ...), extracted to a private temporary folder on first
+        use and removed on :meth:`close`; a .emd's own folder."""
+        if self.weights_entry is None:
+            return self.path.parent
+        if self._folder is None:
+            self._folder = tempfile.TemporaryDirectory(prefix="autodl-dlpk-")
+            try:
+                with zipfile.ZipFile(self.path) as archive:
+                    for info in archive.infolist():
+                        target = Path(self._folder.name, *PurePosixPath(info.filename.replace("\\", "/")).parts)
+                        if info.is_dir():
+                            target.mkdir(parents=True, exist_ok=True)
+                            continue
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        _copy_entry(archive, info, target)
+            except (zipfile.BadZipFile, EOFError, OSError) as exc:
+                self.close()
+                raise InputDataError(f"cannot be extracted ({exc})", self.path, FIX) from None
+        return Path(self._folder.name)
+
     def close(self) -> None:
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
+        if self._folder is not None:
+            self._folder.cleanup()
+            self._folder = None
 
     def __enter__(self) -> "ModelPackage":
         return self
@@ -167,39 +210,52 @@ class ModelPackage:
         self.close()
 
 
+def _load_weights(file: Path, where) -> dict[str, torch.Tensor]:
+    """Tensors only: safetensors, or a torch file read with ``weights_only`` (a pickle payload is refused)."""
+    try:
+        if file.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            return load_file(str(file), device="cpu")
+        return torch.load(file, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - a pickle payload or corrupt file is refused, never run
+        raise InputDataError(f"has weights that cannot be loaded as plain tensors ({type(exc).__name__}: "
+                             f"{str(exc).splitlines()[0][:200] if str(exc) else ''})", where, FIX) from None
+
+
 def open_package(path: str | os.PathLike) -> ModelPackage:
-    """Opens a .dlpk or .emd written by autodl_qgis, validating it; use as a context manager."""
+    """Opens a .dlpk or .emd written by autodl_qgis and validates its model definition; nothing is extracted.
+    Use as a context manager."""
     path = Path(path).expanduser()
+    check_path_name(path)
     if not path.is_file():
         raise InputDataError("does not exist" if not path.exists() else "is not a file", path,
                              "Give the .dlpk (or .emd) written by Train Using AutoDL")
     if path.suffix.lower() == ".emd":
         emd = read_json(path)
-        return ModelPackage(path, emd, validate_model_definition(emd, path), path.parent)
+        return ModelPackage(path, emd, validate_model_definition(emd, path))
     if not zipfile.is_zipfile(path):
         raise InputDataError("is not a .dlpk (zip) package", path, FIX)
-    tmp = tempfile.TemporaryDirectory(prefix="autodl-dlpk-")
     try:
         with zipfile.ZipFile(path) as archive:
             entries = _check_entries(archive, path)
             emds = [e for e in entries if e.filename.lower().endswith(".emd") and not e.is_dir()]
             if len(emds) != 1:
                 raise InputDataError(f"must hold exactly one .emd model definition, found {len(emds)}", path, FIX)
-            for info in entries:
-                target = Path(tmp.name, *PurePosixPath(info.filename.replace("\\", "/")).parts)
-                if info.is_dir():
-                    target.mkdir(parents=True, exist_ok=True)
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with archive.open(info) as source, open(target, "wb") as out:
-                    shutil.copyfileobj(source, out)
-        emd_path = Path(tmp.name, *PurePosixPath(emds[0].filename.replace("\\", "/")).parts)
-        emd = read_json(emd_path)
-        classes = validate_model_definition(emd, path)
-        return ModelPackage(path, emd, classes, emd_path.parent, tmp)
+            where = f"{path} ({emds[0].filename})"
+            if emds[0].file_size > MAX_JSON_BYTES:
+                raise InputDataError(f"is {emds[0].file_size / 2 ** 20:.0f} MB, more than a model definition can "
+                                     "be", where, FIX)
+            emd = parse_json(archive.read(emds[0]), where)
+            classes = validate_model_definition(emd, where)
+            folder = PurePosixPath(emds[0].filename.replace("\\", "/")).parent
+            by_name = {PurePosixPath(e.filename.replace("\\", "/")): e for e in entries if not e.is_dir()}
+            weights = by_name.get(folder / emd["ModelFile"])
+            if weights is None:
+                raise InputDataError(f"names the weights file {emd['ModelFile']!r}, which is not in the package",
+                                     path, FIX)
+            return ModelPackage(path, emd, classes, weights)
     except (zipfile.BadZipFile, EOFError) as exc:
-        tmp.cleanup()
         raise InputDataError(f"is a damaged zip archive ({exc})", path, FIX) from None
-    except BaseException:
-        tmp.cleanup()
-        raise
+    except OSError as exc:
+        raise InputDataError(f"cannot be read ({exc.strerror or exc})", path, FIX) from None

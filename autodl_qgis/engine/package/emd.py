@@ -3,11 +3,13 @@ loader needs to rebuild the exact network under the namespaced ``"AutoDL"`` obje
 loader rebuilds the network from the registry and never runs code from a package."""
 from __future__ import annotations
 
+import math
 import platform
 from pathlib import Path
 
 from ..data.esri import OBJECT_DETECTION, ClassInfo, parse_classes
 from ..errors import InputDataError
+from ..validate import MAX_CHIP_SIZE
 
 SCHEMA_VERSION = 1
 MODEL_FILE = "model.safetensors"
@@ -85,32 +87,110 @@ def build_model_definition(*, network: str, library: str, backbone: str, task: s
     return emd
 
 
-_REQUIRED = {"ModelType": str, "ModelFile": str, "ModelName": str, "ImageHeight": int, "ImageWidth": int,
-             "ExtractBands": list, "Classes": list}
-_REQUIRED_AUTODL = {"schema_version": int, "network": str, "backbone": str, "task": str, "num_classes": int,
-                    "in_channels": int, "chip_size": list}
+# sane limits: far beyond any model trained here, far below what would exhaust memory when building one
+MAX_BANDS = 1024
+MAX_CLASSES = 1000
+MAX_CLASS_VALUE = 65535  # class rasters are written as 16-bit at most
+FIX = "Use a .dlpk or .emd written by Train Using AutoDL for QGIS"
+
+
+class _Schema:
+    """Reads typed values out of one model definition; the first wrong one raises with its key path."""
+
+    def __init__(self, emd: dict, path):
+        self.emd, self.path = emd, path
+
+    def fail(self, key: str, problem: str):
+        raise InputDataError(f"key '{key}' {problem}", self.path, FIX)
+
+    def get(self, key: str):
+        value = self.emd
+        for part in key.split("."):
+            if not isinstance(value, dict) or part not in value:
+                if key.startswith("AutoDL") and not isinstance(self.emd.get("AutoDL"), dict):
+                    raise InputDataError("has no 'AutoDL' section: it was not written by autodl_qgis (models "
+                                         "written by arcgis.learn cannot be rebuilt without running their code)",
+                                         self.path, FIX)
+                self.fail(key, "is missing")
+            value = value[part]
+        return value
+
+    def text(self, key: str) -> str:
+        value = self.get(key)
+        if not isinstance(value, str) or not value:
+            self.fail(key, "is missing or not a str")
+        return value
+
+    def integer(self, key: str, low: int, high: int, value=None) -> int:
+        value = self.get(key) if value is None else value
+        if not isinstance(value, int) or isinstance(value, bool):
+            self.fail(key, "is missing or not a int")
+        if not low <= value <= high:
+            self.fail(key, f"is {value}, outside {low}..{high}")
+        return value
+
+    def numbers(self, key: str, length: int, minimum: float = -math.inf) -> list[float]:
+        values = self.get(key)
+        if not isinstance(values, list) or len(values) != length:
+            self.fail(key, f"must be a list of {length} numbers (one per band), not "
+                           f"{len(values) if isinstance(values, list) else type(values).__name__}")
+        for value in values:
+            if (not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value)
+                    or value < minimum):
+                self.fail(key, f"holds {value!r}, not a finite number" + (f" >= {minimum}" if minimum > -math.inf
+                                                                            else ""))
+        return values
 
 
 def validate_model_definition(emd: dict, path: Path) -> list[ClassInfo]:
-    """Checks the keys our loader relies on; returns the classes. Errors say what is missing and where."""
-    fix = "Use a .dlpk or .emd written by Train Using AutoDL for QGIS"
-    for table, where in ((_REQUIRED, ""), (_REQUIRED_AUTODL, "AutoDL.")):
-        source = emd if not where else emd.get("AutoDL")
-        if not isinstance(source, dict):
-            raise InputDataError("has no 'AutoDL' section: it was not written by autodl_qgis (models written "
-                                 "by arcgis.learn cannot be rebuilt without running their code)", path, fix)
-        for key, kind in table.items():
-            value = source.get(key)
-            if not isinstance(value, kind) or isinstance(value, bool) and kind is int:
-                raise InputDataError(f"key '{where}{key}' is missing or not a {kind.__name__}", path, fix)
-    auto = emd["AutoDL"]
-    if auto["schema_version"] > SCHEMA_VERSION:
-        raise InputDataError(f"uses model definition version {auto['schema_version']}, newer than this plugin "
-                             f"understands ({SCHEMA_VERSION})", path, "Update the AutoDL for QGIS plugin")
-    if Path(emd["ModelFile"]).name != emd["ModelFile"] or not emd["ModelFile"]:
-        raise InputDataError(f"'ModelFile' must be a file name beside the .emd, not {emd['ModelFile']!r}", path, fix)
-    classes = parse_classes(emd["Classes"], path)
-    if len(classes) != auto["num_classes"]:
-        raise InputDataError(f"declares {len(classes)} classes but AutoDL.num_classes is {auto['num_classes']}",
-                             path, fix)
+    """Checks the whole model definition against one schema before anything is built: types, ranges, lengths
+    consistent with the bands and classes, finite numbers, sane limits. Returns the classes."""
+    from ..networks import NETWORKS
+
+    schema = _Schema(emd, path)
+    version = schema.integer("AutoDL.schema_version", 1, 10 ** 6)
+    if version > SCHEMA_VERSION:
+        raise InputDataError(f"uses model definition version {version}, newer than this plugin understands "
+                             f"({SCHEMA_VERSION})", path, "Update the AutoDL for QGIS plugin")
+    for key in ("ModelType", "ModelName"):
+        schema.text(key)
+    model_file = schema.text("ModelFile")
+    if Path(model_file).name != model_file or model_file in (".", ".."):
+        raise InputDataError(f"'ModelFile' must be a file name beside the .emd, not {model_file!r}", path, FIX)
+    network, backbone, task = (schema.text(f"AutoDL.{k}") for k in ("network", "backbone", "task"))
+    spec = NETWORKS.get(network)
+    if spec is None:
+        schema.fail("AutoDL.network", f"names {network!r}, a network this plugin does not know")
+    if task != spec.task:
+        schema.fail("AutoDL.task", f"is {task!r} but {network} does {spec.task}")
+    if backbone not in spec.backbones:
+        schema.fail("AutoDL.backbone", f"is {backbone!r}, not a backbone of {network} "
+                                       f"({', '.join(spec.backbones)})")
+    height = schema.integer("ImageHeight", 1, MAX_CHIP_SIZE)
+    width = schema.integer("ImageWidth", 1, MAX_CHIP_SIZE)
+    chip = schema.get("AutoDL.chip_size")
+    if not isinstance(chip, list) or len(chip) != 2:
+        schema.fail("AutoDL.chip_size", "must be a list [height, width]")
+    if [schema.integer("AutoDL.chip_size", 1, MAX_CHIP_SIZE, v) for v in chip] != [height, width]:
+        schema.fail("AutoDL.chip_size", f"is {chip}, not [ImageHeight, ImageWidth] = {[height, width]}")
+    bands = schema.integer("AutoDL.in_channels", 1, MAX_BANDS)
+    extract = schema.get("ExtractBands")
+    if not isinstance(extract, list) or len(extract) != bands:
+        schema.fail("ExtractBands", f"must list the {bands} band(s) the model reads (AutoDL.in_channels)")
+    for band in extract:
+        schema.integer("ExtractBands", 0, MAX_BANDS - 1, band)
+    stats = schema.get("NormalizationStats")
+    if not isinstance(stats, dict):
+        schema.fail("NormalizationStats", "must be an object of per-band statistics")
+    schema.numbers("NormalizationStats.band_mean_values", bands)
+    schema.numbers("NormalizationStats.band_std_values", bands, minimum=0.0)
+    num_classes = schema.integer("AutoDL.num_classes", 1, MAX_CLASSES)
+    entries = schema.get("Classes")
+    if not isinstance(entries, list) or len(entries) > MAX_CLASSES:
+        schema.fail("Classes", f"must be a list of at most {MAX_CLASSES} classes")
+    classes = parse_classes(entries, path)
+    if len(classes) != num_classes:
+        raise InputDataError(f"declares {len(classes)} classes but AutoDL.num_classes is {num_classes}", path, FIX)
+    for c in classes:
+        schema.integer("Classes.Value", 1, MAX_CLASS_VALUE, c.value)
     return classes
