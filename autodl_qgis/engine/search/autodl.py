@@ -39,7 +39,7 @@ from .config import (ADVANCED, BASIC, FINAL, FLAT, HALVING, NOT_REACHED, RUNG, S
                      CandidateResult, SearchConfig)
 from .portfolio import portfolio
 from .record import SearchRecord, suggest
-from .schedule import HalvingSearch, minimum_cost, packaging_reserve
+from .schedule import HalvingSearch, packaging_reserve, refusal
 
 VAL_CHIPS = 64  # validation chips of the rungs (the same first ones for every candidate); the finalist uses all
 SCALES = (0.5, 0.75, 1.0)  # chip scales ADVANCED may propose
@@ -280,21 +280,14 @@ class AutoDL:
             job = dataclasses.replace(job, chip_scale=effective_scale(job.chip_scale, self.data.chip_size))
         else:  # fixed: recorded as the trial's parameters all the same
             suggest(trial, job, names, backbones, tuple(dict.fromkeys((*SCALES, job.chip_scale))))
-        left = (job.deadline if job.deadline is not None else self._record.ends) - self.clock()
-        needed = self._minimum_cost(job)
-        if needed > left:
-            return self._not_reached(job, f"needs about {needed:.0f} s to give a validated result, {left:.0f} s "
-                                          "were left")
+        reason = refusal(job, self._record.rows(), self.clock())
+        if reason is not None:
+            return self._not_reached(job, reason)
         started = self.clock()
         self.callbacks.log(f"{job.key}: {job.network} ({job.backbone}, scale {job.chip_scale:g}) for "
                            f"{job.train_seconds:.0f} training seconds")
         candidate, build_seconds = self._train(job, started)
         return self._record_candidate(job, candidate, started, build_seconds)
-
-    def _minimum_cost(self, job: CandidateJob) -> float:
-        rows = self._record.rows()
-        mine = [r for r in rows if r.candidate == job.candidate and r.seconds_per_step is not None]
-        return minimum_cost(mine[-1:] if mine else rows)
 
     def _train(self, job: CandidateJob, started: float | None = None) -> tuple[Candidate, float]:
         if distributed.active() and distributed.rank() == 0:  # the other ranks train the same job with it

@@ -57,6 +57,19 @@ def minimum_cost(measured: Sequence[CandidateResult]) -> float:
     return statistics.median(costs) if costs else 0.0
 
 
+def refusal(job: CandidateJob, measured: Sequence[CandidateResult], now: float) -> str | None:
+    """Why ``job`` must not start now (its minimum cost does not fit before its deadline), or None. The cost is
+    the candidate's own when an earlier segment measured it, else the other candidates' median."""
+    if job.deadline is None:
+        return None
+    own = [r for r in measured if r.candidate == job.candidate and r.seconds_per_step is not None]
+    needed = minimum_cost(own[-1:] or measured)
+    left = job.deadline - now
+    if needed <= left and left > 0:
+        return None
+    return f"needs about {needed:.0f} s to give a validated result, {max(0.0, left):.0f} s were left"
+
+
 def noise(results: Sequence[CandidateResult]) -> float:
     """The metric's noise between validations: the median change between the last two validations of each
     candidate (late in a run the true change is small, so this is mostly noise), at least ``MIN_NOISE``."""

@@ -1,0 +1,201 @@
+"""How the search spends the time limit, on a fake clock with fake training (no torch): the rungs, continued
+training at equal training seconds, the leader kept unless beaten by more than the noise, the finalist's share,
+not_reached candidates, the flat sweep kept for benchmarks."""
+import dataclasses
+
+import pytest
+
+from autodl_qgis.engine.search.config import (COMPLETED, FINAL, FLAT, NOT_REACHED, RUNG, TUNING, CandidateJob,
+                                              CandidateResult, EpochRecord, SearchConfig)
+from autodl_qgis.engine.search.schedule import (FINAL_SHARE, MIN_NOISE, HalvingSearch, finalist, noise,
+                                                packaging_reserve, promote, refusal, rung_sizes)
+from autodl_qgis.engine.errors import InputDataError
+
+
+class FakeClock:
+    def __init__(self, now=5000.0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+class FakeTraining:
+    """Runs jobs as the search's executor does, on the fake clock: ``quality[network]`` is the metric a candidate
+    approaches with training seconds; building and validating cost ``overhead[network]`` seconds."""
+
+    def __init__(self, clock, quality, overhead=None, wobble=0.0):
+        self.clock, self.quality, self.overhead = clock, quality, overhead or {}
+        self.wobble = wobble  # difference between a candidate's last two validations (the noise)
+        self.jobs, self.results, self.trained = [], [], {}
+
+    def __call__(self, jobs, deadline):
+        out = []
+        for job in jobs:
+            job = dataclasses.replace(job, deadline=deadline)
+            self.jobs.append(job)
+            start = self.clock()
+            reason = refusal(job, self.results, start)
+            if reason is not None:
+                result = CandidateResult(job.key, job.candidate, job.network, job.backbone, job.phase, job.rung,
+                                         NOT_REACHED, reason=reason, start=start, end=start)
+            else:
+                if job.resume_from is not None:
+                    assert job.resume_from == f"{job.candidate}-state"  # continues, never restarts
+                overhead = self.overhead.get(job.network, 2.0)
+                seconds = min(job.train_seconds, max(0.0, deadline - start - overhead))
+                total = self.trained.get(job.candidate, 0.0) + seconds
+                self.trained[job.candidate] = total
+                metric = self.quality[job.network] * total / (total + 50.0)
+                self.clock.now += overhead + seconds
+                curve = (EpochRecord(1, 1, total / 2, 1.0, metric - self.wobble, 1e-3),
+                         EpochRecord(2, 2, total, 0.5, metric, 1e-3))
+                result = CandidateResult(job.key, job.candidate, job.network, job.backbone, job.phase, job.rung,
+                                         COMPLETED, metric_name="miou", metric=metric, train_seconds=total,
+                                         segment_seconds=seconds, seconds_per_step=0.1, validation_seconds=0.5,
+                                         build_seconds=overhead - 0.5, start=start, end=self.clock(),
+                                         checkpoint=f"{job.candidate}-state", curve=curve)
+            self.results.append(result)
+            out.append(result)
+        return out
+
+
+def _seeds(*networks):
+    return [CandidateJob(f"c{i:02d}-r0", f"c{i:02d}", name, "resnet18", RUNG, 0, 0.0, learning_rate=1e-3)
+            for i, name in enumerate(networks)]
+
+
+def _search(clock, training, networks, limit=3600.0, **options):
+    return HalvingSearch(_seeds(*networks), clock(), limit, training, clock, **options)
+
+
+NINE = ["A", "B", "C", "D", "E", "F", "G", "H", "I"]
+
+
+def test_rung_sizes_keep_a_third():
+    assert rung_sizes(1) == () and rung_sizes(2) == (2,) and rung_sizes(3) == (3,)
+    assert rung_sizes(9) == (9, 3) and rung_sizes(21) == (21, 7, 3)
+
+
+def test_the_search_ends_before_the_limit_less_packaging_and_the_finalist_gets_half():
+    clock = FakeClock()
+    start, limit = clock(), 3600.0
+    training = FakeTraining(clock, {n: 0.5 + 0.04 * i for i, n in enumerate(NINE)})
+    results = _search(clock, training, NINE, limit).run()
+    assert clock() - start <= limit - packaging_reserve(limit) + 1e-6
+    final = results[-1]
+    assert final.phase == FINAL and final.key == f"{final.candidate}-final"
+    assert final.segment_seconds >= FINAL_SHARE * limit - 60  # less only the overhead of one job
+    assert [j.rung for j in training.jobs if j.phase == RUNG] == [0] * 9 + [1] * 3
+
+
+def test_promoted_candidates_continue_at_equal_training_seconds():
+    clock = FakeClock()
+    training = FakeTraining(clock, {n: 0.5 + 0.04 * i for i, n in enumerate(NINE)})
+    _search(clock, training, NINE).run()
+    for rung in (0, 1):
+        seconds = {j.train_seconds for j in training.jobs if j.phase == RUNG and j.rung == rung}
+        assert len(seconds) == 1, seconds  # every job of a rung adds the same training seconds
+    later = [j for j in training.jobs if j.rung > 0 or j.phase == FINAL]
+    assert later and all(j.resume_from == f"{j.candidate}-state" for j in later)
+    rung1 = {j.network for j in training.jobs if j.rung == 1}
+    assert rung1 == {"G", "H", "I"}  # the best third of rung 0
+    assert training.jobs[-1].network == "I" and training.jobs[-1].decay_to_end and training.jobs[-1].full_validation
+
+
+def test_the_leader_stays_unless_a_challenger_beats_it_by_more_than_the_noise():
+    clock = FakeClock()
+    close = {"Lead": 0.80, "B": 0.805, "C": 0.3}  # B is better, but by less than the noise
+    training = FakeTraining(clock, close, wobble=0.02)
+    results = _search(clock, training, list(close)).run()
+    assert results[-1].network == "Lead"
+
+    clock = FakeClock()
+    clear = {"Lead": 0.60, "B": 0.90, "C": 0.3}
+    training = FakeTraining(clock, clear, wobble=0.02)
+    logs = []
+    results = _search(clock, training, list(clear), log=logs.append).run()
+    assert results[-1].network == "B" and any("replaces the leader" in m for m in logs)
+
+
+def test_candidates_that_do_not_fit_are_not_reached_and_the_first_still_ships():
+    clock = FakeClock()
+    start, limit = clock(), 600.0
+    networks = [f"N{i}" for i in range(20)]
+    training = FakeTraining(clock, {n: 0.5 for n in networks}, overhead={n: 60.0 for n in networks})
+    results = _search(clock, training, networks, limit).run()
+    statuses = [r.status for r in results if r.phase == RUNG and r.rung == 0]
+    assert statuses[0] == COMPLETED and NOT_REACHED in statuses
+    assert all(s == NOT_REACHED for s in statuses[statuses.index(NOT_REACHED):])  # in portfolio order
+    assert all("to give a validated result" in r.reason for r in results if r.status == NOT_REACHED)
+    assert results[-1].phase == FINAL and results[-1].status == COMPLETED
+    assert clock() - start <= limit - packaging_reserve(limit) + 1e-6
+
+
+def test_one_candidate_is_the_finalist_from_the_start():
+    clock = FakeClock()
+    start = clock()
+    training = FakeTraining(clock, {"Only": 0.7})
+    results = _search(clock, training, ["Only"], 1200.0).run()
+    assert [r.key for r in results] == ["c00-final"]
+    assert training.jobs[0].train_seconds == pytest.approx(1200.0 - packaging_reserve(1200.0))
+    assert training.jobs[0].decay_to_end and training.jobs[0].resume_from is None
+    assert clock() - start <= 1200.0 - packaging_reserve(1200.0) + 1e-6
+
+
+def test_nothing_validated_in_exploration_trains_the_first_candidate_to_the_end():
+    clock = FakeClock()
+    training = FakeTraining(clock, {"A": 0.5, "B": 0.6}, overhead={"A": 700.0, "B": 700.0})
+    results = _search(clock, training, ["A", "B"], 1800.0).run()
+    assert results[-1].phase == FINAL and results[-1].network == "A"
+
+
+def test_advanced_mode_adds_tuning_proposals_to_rung_zero():
+    clock = FakeClock()
+    asked = []
+
+    def propose(count, leading):
+        asked.append((count, [r.network for r in leading]))
+        return [CandidateJob(f"t{i:02d}-r0", f"t{i:02d}", leading[0].network, "resnet50", TUNING, 0, 0.0,
+                             learning_rate=3e-4) for i in range(count)]
+
+    training = FakeTraining(clock, {"A": 0.5, "B": 0.7, "C": 0.6})
+    _search(clock, training, ["A", "B", "C"], tuning=2, propose=propose).run()
+    assert asked == [(2, ["B", "C", "A"])]
+    rung0 = [j for j in training.jobs if j.rung == 0 and j.phase in (RUNG, TUNING)]
+    assert [j.phase for j in rung0] == [RUNG] * 3 + [TUNING] * 2
+    assert len({j.train_seconds for j in rung0}) == 1  # tuning trials compared at the same training seconds
+
+
+def test_flat_sweep_gives_equal_shares_and_no_finalist():
+    clock = FakeClock()
+    training = FakeTraining(clock, {"A": 0.5, "B": 0.7, "C": 0.6})
+    results = _search(clock, training, ["A", "B", "C"], 900.0, strategy=FLAT).run()
+    assert [r.phase for r in results] == [RUNG] * 3 and all(j.resume_from is None for j in training.jobs)
+    assert len({round(j.train_seconds, 6) for j in training.jobs}) == 1
+
+
+def test_noise_promotion_and_finalist_rules():
+    def result(candidate, metric, previous=None):
+        curve = () if previous is None else (EpochRecord(1, 1, 1.0, 1.0, previous, 1e-3),
+                                              EpochRecord(2, 2, 2.0, 1.0, metric, 1e-3))
+        return CandidateResult(f"{candidate}-r0", candidate, candidate, "r18", RUNG, 0, COMPLETED, "miou", metric,
+                               curve=curve)
+
+    rows = [result("a", 0.50, 0.45), result("b", 0.52, 0.50), result("c", 0.40, 0.41)]
+    assert noise(rows) == pytest.approx(0.02)
+    assert noise([result("a", 0.5)]) == MIN_NOISE
+    assert [r.candidate for r in promote(rows, 1, leader="a", margin=0.03)] == ["a"]
+    assert [r.candidate for r in promote(rows, 1, leader="a", margin=0.01)] == ["b"]
+    assert finalist(rows, "c", 0.05).candidate == "b"  # c trails by 0.12: beaten by more than the noise
+    assert finalist(rows, "a", 0.05).candidate == "a"
+
+
+def test_search_config_is_checked_and_round_trips_as_the_plan():
+    config = SearchConfig(data="chips", total_time_limit=0.5, mode="advanced", networks="A, B,")
+    assert config.mode == "ADVANCED" and config.networks == ("A", "B")
+    assert SearchConfig.from_plan(config.as_plan()) == config
+    for bad in (dict(total_time_limit=float("inf")), dict(total_time_limit=0), dict(mode="FAST"),
+                dict(strategy="grid"), dict(resume=True)):
+        with pytest.raises(InputDataError):
+            SearchConfig(data="chips", **bad)
