@@ -166,6 +166,7 @@ class ModelPackage:
     def build(self, device: torch.device | str = "cpu"):
         """The exact network, with the package's weights, in eval mode."""
         from ..networks import build_network
+        from ..train.scale import apply_chip_scale
 
         model = build_network(self.network, self.info["num_classes"], self.in_channels, self.chip_size,
                               self.backbone, pretrained=False, device=device)
@@ -174,7 +175,15 @@ class ModelPackage:
         except RuntimeError as exc:
             raise InputDataError(f"has weights that do not fit {self.network} ({self.backbone}): "
                                  f"{str(exc).splitlines()[0][:300]}", self.path, FIX) from None
-        return model.eval()
+        return apply_chip_scale(model, self.chip_scale).eval()
+
+    @property
+    def chip_scale(self) -> float:
+        """The factor the chips were resampled by in training (the network resamples its input the same way)."""
+        scale = (self.info.get("training") or {}).get("chip_scale", 1.0)
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0.05 <= scale <= 4:
+            raise InputDataError(f"has an invalid chip_scale {scale!r}", self.path, FIX)
+        return float(scale)
 
     @property
     def folder(self) -> Path:
