@@ -118,7 +118,7 @@ def run_yolo(python: str, pool: Path, test: Path, minutes: float, work: Path) ->
     (work / "yolo_request.json").write_text(json.dumps(request))
     env = {**os.environ, "YOLO_OFFLINE": "1", "YOLO_CONFIG_DIR": str(work / "yolo_config")}
     start = time.monotonic()
-    done = subprocess.run([python, __file__, "--yolo-child", str(work / "yolo_request.json")], capture_output=True,
+    done = subprocess.run([python, str(Path(__file__).resolve()), "--yolo-child", str(work / "yolo_request.json")], capture_output=True,
                           text=True, env=env, cwd=work)
     wall = time.monotonic() - start
     if done.returncode != 0:
@@ -240,7 +240,8 @@ def main() -> int:
 def print_row(row: dict, flush: bool = False) -> None:
     within = row["wall"] <= 1.05 * row["limit"] + 60
     metric = f"{row['metric']:.4f}" if row.get("metric") is not None else "-"
-    extra = row.get("error") or (f"val {row['validation']:.4f}" if row.get("validation") is not None else "")
+    extra = (row.get("error") or "")[:100] or (f"val {row['validation']:.4f}" if row.get("validation") is not None
+                                                else "")
     print(f"{row['case']:10} {row['method']:7} {row.get('model', '-'):32} {metric:>8} "
           f"{row['wall']:6.0f} s / {row['limit']:4.0f} s = {row['wall'] / row['limit']:.2f} "
           f"{'ok' if within else 'OVER'}  {extra}", flush=flush)

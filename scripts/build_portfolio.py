@@ -227,6 +227,7 @@ def main() -> int:
     parser.add_argument("--real-seconds", type=float, default=120.0, help="the same on the real export")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: CPU seconds are core seconds)")
     parser.add_argument("--folders", help="comma-separated folder names to run (default: the grid's)")
+    parser.add_argument("--configs", help="comma-separated NETWORK:BACKBONE to run (default: the grid's)")
     parser.add_argument("--scales", default=",".join(f"{s:g}" for s in SCALES), help="chip scales to run")
     parser.add_argument("--pretrained", action="store_true",
                         help="use pretrained backbones where they can be had (default: from scratch, as offline)")
@@ -262,7 +263,8 @@ def main() -> int:
     # leaves complete rows to rank
     configs = {task: [(n, b, s) for n, b in (QUICK_CONFIGS[task] if args.grid == "quick" else full_configs(task))
                       for s in scales] for task in (OBJECT_DETECTION, PIXEL_CLASSIFICATION)}
-    ordered = [c for pair in itertools.zip_longest(*configs.values()) for c in pair if c is not None]
+    ordered = [c for pair in itertools.zip_longest(*configs.values()) for c in pair if c is not None
+               and (not args.configs or f"{c[0]}:{c[1]}" in args.configs.split(","))]
     plan = [(f, network, backbone, scale) for network, backbone, scale in ordered for f in folders
             if f.task == NETWORKS[network].task]
     for folder, network, backbone, scale in plan:
