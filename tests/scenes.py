@@ -112,3 +112,50 @@ def untrained_package(path: Path, network: str = "UnetClassifier", backbone: str
         chip_size=(tile, tile), bands=3, dtype="uint8", image_space="MAP_SPACE", statistics=stats, metrics={},
         metric_name="mIoU" if pixels else "AP50", training={}, data_format=CLASSIFIED_TILES if pixels else PASCAL_VOC)
     return write_package(path, emd, model.state_dict())
+
+
+HUGE_VRT = """<VRTDataset rasterXSize="1000000" rasterYSize="1000000">
+  <SRS>EPSG:32633</SRS>
+  <GeoTransform>500000, 0.5, 0, 4100000, 0, -0.5</GeoTransform>
+{bands}</VRTDataset>"""
+
+
+def write_huge_vrt(path: Path) -> Path:
+    """A VRT declaring 10^6 x 10^6 px (3 bands of zeros, no source): nothing to read, everything to tile."""
+    bands = "".join(f'  <VRTRasterBand dataType="Byte" band="{b}"/>\n' for b in (1, 2, 3))
+    path.write_text(HUGE_VRT.format(bands=bands))
+    return path
+
+
+def run_then_terminate(argv: list, out_folder: Path, seconds: float, tmp: Path, give_up_mb: float = float("inf"),
+                       start_within: float = 600) -> tuple[int, str, float]:
+    """Runs ``python -m autodl_qgis ARGV`` in a child with its own temporary folder; once the output's work folder
+    appears in ``out_folder`` (the model is built and tiles are being predicted), lets it work ``seconds`` more,
+    then sends SIGTERM. Stops early when its memory passes ``give_up_mb`` or it has not started within
+    ``start_within`` seconds. Returns the exit code, stderr and the child's peak resident memory (VmHWM) in MB."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    repo = Path(__file__).resolve().parents[1]
+    child = subprocess.Popen([sys.executable, "-m", "autodl_qgis", *map(str, argv)], cwd=repo,
+                             env={**os.environ, "TMPDIR": str(tmp)}, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    launched, started, peak = time.monotonic(), None, 0.0
+    try:
+        while child.poll() is None:
+            with open(f"/proc/{child.pid}/status") as file:
+                peak = max(peak, next(int(line.split()[1]) for line in file if line.startswith("VmHWM")) / 1024)
+            if started is None and any(p.name.startswith(".") for p in Path(out_folder).iterdir()):
+                started = time.monotonic()
+            if (peak > give_up_mb or (started is None and time.monotonic() - launched > start_within)
+                    or (started is not None and time.monotonic() - started > seconds)):
+                child.send_signal(signal.SIGTERM)
+                break
+            time.sleep(0.25)
+        _, err = child.communicate(timeout=300)
+    finally:
+        child.kill()
+    return child.returncode, err, peak

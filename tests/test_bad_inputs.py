@@ -587,46 +587,6 @@ def test_classify_writes_nodata_where_the_raster_has_it(hostile):
     assert (classes[:40] == 0).all() and (classes[40:] != 0).any()
 
 
-HUGE_VRT = """<VRTDataset rasterXSize="1000000" rasterYSize="1000000">
-  <SRS>EPSG:32633</SRS>
-  <GeoTransform>500000, 0.5, 0, 4100000, 0, -0.5</GeoTransform>
-{bands}</VRTDataset>"""
-
-
-def write_huge_vrt(path):
-    """A VRT declaring 10^6 x 10^6 px (3 bands of zeros, no source): nothing to read, all to tile."""
-    bands = "".join(f'  <VRTRasterBand dataType="Byte" band="{b}"/>\n' for b in (1, 2, 3))
-    path.write_text(HUGE_VRT.format(bands=bands))
-    return path
-
-
-def run_then_terminate(argv: list, out_folder, seconds: float, tmp) -> tuple[int, str, float]:
-    """Runs the CLI in a child with its own temporary folder; once the output's work folder appears (the model is
-    built and tiles are being predicted), lets it work ``seconds`` more, then sends SIGTERM. Returns the exit code,
-    stderr and the child's peak resident memory (VmHWM) in MB."""
-    import signal
-    import time
-
-    child = subprocess.Popen([sys.executable, "-m", "autodl_qgis", *map(str, argv)], cwd=REPO,
-                             env={**os.environ, "TMPDIR": str(tmp)}, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
-    started, peak = None, 0.0
-    try:
-        while child.poll() is None:
-            with open(f"/proc/{child.pid}/status") as file:
-                peak = max(peak, next(int(line.split()[1]) for line in file if line.startswith("VmHWM")) / 1024)
-            if started is None and any(p.name.startswith(".") for p in Path(out_folder).iterdir()):
-                started = time.monotonic()
-            if started is not None and time.monotonic() - started > seconds:
-                child.send_signal(signal.SIGTERM)
-                break
-            time.sleep(0.25)
-        _, err = child.communicate(timeout=300)
-    finally:
-        child.kill()
-    return child.returncode, err, peak
-
-
 MEMORY_BOUND_MB = 2500  # torch, the model and a batch of tiles; listing 10^11 tiles up front took 7.9 GB
 
 
@@ -635,13 +595,15 @@ def test_declared_huge_raster_runs_in_bounded_memory_and_sigterm_cleans_up(comma
     """A VRT declaring 10^6 x 10^6 px: tiles are produced as they are needed (none listed up front), memory stays
     bounded while it works, and SIGTERM stops it leaving nothing behind (no output, no work folder, no
     autodl-* folder)."""
+    from scenes import run_then_terminate, write_huge_vrt
+
     raster = write_huge_vrt(hostile["case"] / "huge.vrt")
     out_folder = hostile["case"] / "out"
     out_folder.mkdir()
     model = hostile["classifier" if command == "classify" else "detector"]
     out = out_folder / ("classes.tif" if command == "classify" else "objects.gpkg")
     code, err, peak = run_then_terminate([command, model, raster, out, "--device", "cpu"], out_folder, 5,
-                                         hostile["tmp"])
+                                         hostile["tmp"], give_up_mb=MEMORY_BOUND_MB)
     assert code == 130 and "Traceback" not in err and "cancelled: nothing was written" in err, err[-2000:]
     assert peak < MEMORY_BOUND_MB, f"peak RSS {peak:.0f} MB"
     assert not any(out_folder.iterdir()) and not any(hostile["tmp"].iterdir())

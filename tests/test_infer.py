@@ -124,3 +124,29 @@ def test_cli_exports_chips_and_detects(detector, tmp_path, capsys):
     assert "object(s) from 16 tile(s)" in capsys.readouterr().out
     source = ogr.Open(str(tmp_path / "objects.geojson"))
     assert source.GetLayer(0).GetFeatureCount() > 0
+
+
+@pytest.mark.parametrize("width,height,tile,overlap", [(1500, 300, 64, 16), (700, 130, 100, 30), (513, 64, 64, 0)])
+def test_tiles_in_strips_cover_every_pixel_once_with_context(width, height, tile, overlap):
+    """Tiles come in vertical strips (so what is buffered is one strip wide): their cores still cover each pixel
+    exactly once, and every core keeps at least half the overlap of context inside its window, except at the
+    region's edges."""
+    import numpy as np
+
+    from autodl_qgis.engine.infer.raster import Tiling, Window
+
+    region = Window(10, 20, width, height)
+    tiling = Tiling(region, tile, overlap, strip=256)
+    covered = np.zeros((height, width), np.int32)
+    tiles = list(tiling)
+    assert len(tiles) == len(tiling) and len({t.columns for t in tiles}) > 1
+    for t in tiles:
+        x0, y0, x1, y1 = t.core
+        w = t.window
+        covered[y0 - region.y:y1 - region.y, x0 - region.x:x1 - region.x] += 1
+        assert w.x <= x0 < x1 <= w.x + w.width and w.y <= y0 < y1 <= w.y + w.height
+        assert t.columns[0] <= x0 and x1 <= t.columns[1]
+        half = overlap // 2
+        assert x0 - w.x >= half or w.x == region.x
+        assert w.x + w.width - x1 >= half or w.x + w.width == region.x + region.width
+    assert (covered == 1).all()

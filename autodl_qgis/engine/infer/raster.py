@@ -112,6 +112,14 @@ def _starts(size: int, tile: int, step: int) -> list[int]:
     return list(range(0, last, step)) + [last]
 
 
+def _cores(starts: list[int], size: int, tile: int) -> list[tuple[int, int]]:
+    """The part of each window its tile is trusted for: neighbours split their overlap in the middle (the last,
+    flush window overlaps more), so the cores cover ``size`` exactly once and each keeps at least half the overlap
+    of context on its inner sides."""
+    bounds = [0] + [(start + previous + tile) // 2 for previous, start in zip(starts, starts[1:])] + [size]
+    return list(zip(bounds, bounds[1:]))
+
+
 @dataclass(frozen=True)
 class Tile:
     """A window to read and predict, and its core: the pixels (x0, y0, x1, y1) the window is trusted for."""
@@ -127,9 +135,9 @@ class Tiling:
     of the output's 256 px blocks), top to bottom within a strip: what has to be held until its block row is
     complete is one strip wide, so memory stays flat however wide and tall the region is.
 
-    Each tile is trusted only in its core (the overlap halved off the edges it shares with neighbours); a strip's
-    tiles reach half an overlap past its sides, so each pixel sees the same context as inside a strip, and every
-    pixel and object centre belongs to exactly one core."""
+    Each tile is trusted only in its core (neighbours split their overlap in the middle); a strip's tiles reach
+    half an overlap past its sides, so each pixel sees the same context as inside a strip, and every pixel and
+    object centre belongs to exactly one core."""
 
     region: Window
     tile: int
@@ -157,27 +165,18 @@ class Tiling:
 
     def __iter__(self) -> Iterator[Tile]:
         step = self.tile - self.overlap
+        ys = _starts(self.region.height, self.tile, step)
+        rows = _cores(ys, self.region.height, self.tile)
         for x0, x1, area in self._strips():
             xs = _starts(area.width, self.tile, step)
-            for y in _starts(area.height, self.tile, step):
-                for x in xs:
+            columns = _cores(xs, area.width, self.tile)
+            for y, (cy0, cy1) in zip(ys, rows):
+                for x, (cx0, cx1) in zip(xs, columns):
                     window = Window(area.x + x, area.y + y, min(self.tile, area.width - x),
                                     min(self.tile, area.height - y))
-                    cx0, cy0, cx1, cy1 = core(window, self.overlap, area)
-                    cx0, cx1 = max(cx0, x0), min(cx1, x1)
+                    cx0, cx1 = max(area.x + cx0, x0), min(area.x + cx1, x1)
                     if cx1 > cx0:
-                        yield Tile(window, (cx0, cy0, cx1, cy1), (x0, x1))
-
-
-def core(window: Window, overlap: int, region: Window) -> tuple[int, int, int, int]:
-    """The part of a window its tile is trusted for (x0, y0, x1, y1 in raster pixels): the overlap is halved off
-    the edges it shares with neighbours, so each pixel and object centre belongs to exactly one tile."""
-    half = overlap // 2
-    x0 = window.x + (half if window.x > region.x else 0)
-    y0 = window.y + (half if window.y > region.y else 0)
-    x1 = window.x + window.width - (half if window.x + window.width < region.x + region.width else 0)
-    y1 = window.y + window.height - (half if window.y + window.height < region.y + region.height else 0)
-    return x0, y0, x1, y1
+                        yield Tile(window, (cx0, area.y + cy0, cx1, area.y + cy1), (x0, x1))
 
 
 class Mask:
