@@ -249,13 +249,22 @@ def test_model_train_then_detect_keeps_the_main_thread_running(processing_ready,
     assert f"'networks':'{networks}'" in command and networks == "RetinaNet,FasterRCNN"
 
     # loaded into a project, the detections are outlined by class in the model's colours over a light fill
-    from autodl_qgis.processing.styles import ClassStyle, model_classes
+    from qgis.core import QgsProcessingOutputLayerDefinition, QgsProject
+
+    from autodl_qgis.processing.styles import model_classes
 
     classes = model_classes(tmp_path / "model.dlpk")
     assert classes
-    layer = QgsVectorLayer(result["detect:objects"], "objects", "ogr")
-    assert layer.isValid()
-    ClassStyle(classes).postProcessLayer(layer, QgsProcessingContext(), None)
+    context = QgsProcessingContext()
+    out = str(tmp_path / "loaded.gpkg")
+    processing.run(DETECT, {"in_raster": str(scene), "in_model_definition": str(tmp_path / "model.dlpk"),
+                            "threshold": 0.0, "out_detected_objects": QgsProcessingOutputLayerDefinition(
+                                out, QgsProject.instance())}, context=context)
+    style = context.layerToLoadOnCompletionDetails(out).postProcessor()
+    layer = QgsVectorLayer(out, "objects", "ogr")
+    assert layer.isValid() and style is not None and layer.featureCount() == QgsVectorLayer(
+        result["detect:objects"], "model's", "ogr").featureCount()
+    style.postProcessLayer(layer, context, None)
     categories = layer.renderer().categories()
     assert [(c.value(), c.label()) for c in categories] == [(c.value, c.name) for c in classes]
     fill = categories[0].symbol().symbolLayer(0)

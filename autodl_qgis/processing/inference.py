@@ -96,7 +96,6 @@ class ModelOnRasterAlgorithm(AutodlAlgorithm):
             mask = folder / "mask.wkt"
             mask.write_text(union.asWkt(), encoding="utf-8")
             arguments += ["--mask-wkt", str(mask)]
-        style_on_load(context, out, model)
         return arguments
 
     def engine_outputs(self, parameters, context, feedback, run):
@@ -104,4 +103,6 @@ class ModelOnRasterAlgorithm(AutodlAlgorithm):
         if not Path(out).is_file():
             raise QgsProcessingException(translate("ModelOnRasterAlgorithm",
                                                    "The engine finished without writing {0}").format(out))
+        # after the last parameterAsOutputLayer, which registers the layer to load afresh
+        style_on_load(context, out, self.parameterAsFile(parameters, self.IN_MODEL_DEFINITION, context))
         return {self.OUTPUT: out}

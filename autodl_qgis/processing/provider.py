@@ -61,7 +61,12 @@ class AutodlProvider(QgsProcessingProvider):
         ProcessingConfig.removeSetting(PYTHON_SETTING)
 
     def versionInfo(self) -> str:  # noqa: N802 - QGIS API name
-        return engine_python()
+        """Shown at the top of each run's log: the plugin's version and the Python that runs the engine."""
+        import configparser
+
+        metadata = configparser.ConfigParser()
+        metadata.read(ICON.with_name("metadata.txt"), encoding="utf-8")
+        return f"{metadata.get('general', 'version', fallback='?')} (engine: {engine_python()})"
 
     def supportedOutputRasterLayerExtensions(self) -> list[str]:  # noqa: N802 - QGIS API name
         return ["tif"]  # the classified raster is written by GDAL's GeoTIFF driver
