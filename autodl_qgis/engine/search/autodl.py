@@ -218,7 +218,7 @@ class AutoDL:
         tunes = self.config.mode == ADVANCED and self.pretrained is None and seeds
         search = HalvingSearch(seeds, start, limit, self._execute, self.clock, self.callbacks.log,
                                strategy=self.config.strategy, tuning=max(2, len(seeds) // 2) if tunes else 0,
-                               propose=self._propose if tunes else None)
+                               propose=self._propose if tunes else None, record=self._record_start_offset)
         results = search.run()
         self._record.set_done()
         self._best = self._choose_best(results)
@@ -260,6 +260,12 @@ class AutoDL:
                 time.sleep(0.5)
         return [record.result(k) for k in keys]
 
+    def _record_start_offset(self, result: CandidateResult) -> None:
+        """A result the schedule decided (on the search's clock): recorded with offsets from the search's start."""
+        self._record.finish(result.replace(start=round(result.start - self._record.start_time, 2),
+                                           end=round(result.end - self._record.start_time, 2),
+                                           worker=_worker_id()))
+
     def _propose(self, count: int, leading: list[CandidateResult]) -> list[CandidateJob]:
         """ADVANCED: tuning jobs for the leading networks; TPE fills in the rest when the job runs."""
         networks = list(dict.fromkeys(r.network for r in leading))[:TUNED_NETWORKS]
@@ -296,7 +302,9 @@ class AutoDL:
         budget = TimeBudget(max(0.0, deadline - self.clock()), clock=self.clock)
         config = TrainConfig(max_epochs=self.config.max_epochs, learning_rate=job.learning_rate,
                              batch_size=job.batch_size, seed=job.seed, train_seconds=job.train_seconds,
-                             decay_to_end=job.decay_to_end)
+                             decay_to_end=job.decay_to_end,
+                             # the finalist gives the model: whatever it can train beats nothing
+                             min_steps=1 if job.phase == FINAL else TrainConfig.min_steps)
         checkpoint = load_checkpoint(job.resume_from) if job.resume_from else None
         initial = self.pretrained.state_dict() if self.pretrained is not None and checkpoint is None else None
         began = self.clock()
@@ -327,7 +335,7 @@ class AutoDL:
         result = CandidateResult(
             key=job.key, candidate=job.candidate, network=job.network, backbone=job.backbone, phase=job.phase,
             rung=job.rung, status=status, metric_name=trained.metric_name or None,
-            metric=history[-1]["metric"] if history and trained.best_state is not None else None,
+            metric=trained.best_metric if trained.best_state is not None else None,  # of the weights kept
             validation_chips=len(self.split.val) if job.full_validation else min(VAL_CHIPS, len(self.split.val)),
             epochs=trained.epochs, steps=trained.steps, batch_size=trained.batch_size or None,
             train_seconds=round(trained.train_seconds, 2), segment_seconds=round(trained.run_seconds, 2),

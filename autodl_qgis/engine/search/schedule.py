@@ -28,6 +28,7 @@ ETA = 3  # each rung keeps the best third
 FINAL_SHARE = 0.5  # of the limit, kept for the finalist
 MIN_NOISE = 0.01  # a challenger must beat the leader by more than this (metric units) at least
 FIRST_OVERHEAD_SHARE = 0.4  # of a rung-0 job's time assumed for building, batch probing and validation until measured
+MIN_JOB_SECONDS = 30.0  # a rung-0 job shorter than this trains nothing worth comparing: fewer candidates enter
 MIN_STEPS = 5  # steps a candidate needs before its first validation means anything
 SCORED = (COMPLETED, EARLY_STOPPED, DEADLINE)
 
@@ -116,10 +117,13 @@ class HalvingSearch:
 
     def __init__(self, seeds: list[CandidateJob], start: float, limit_seconds: float, execute: Execute,
                  clock: Callable[[], float], log: Callable[[str], None] = lambda m: None,
-                 strategy: str = HALVING, tuning: int = 0, propose: Propose | None = None):
+                 strategy: str = HALVING, tuning: int = 0, propose: Propose | None = None,
+                 record: Callable[[CandidateResult], None] = lambda result: None):
+        """``record``: where results decided here without running (candidates the time cannot reach) go."""
         self.seeds, self.start, self.limit = list(seeds), start, limit_seconds
         self.execute, self.clock, self.log = execute, clock, log
         self.strategy, self.tuning, self.propose = strategy, tuning if propose is not None else 0, propose
+        self.record = record
         self.end = start + limit_seconds - packaging_reserve(limit_seconds)  # the search's end
         self.results: list[CandidateResult] = []
         self.leader = seeds[0].candidate if seeds else None
@@ -129,13 +133,13 @@ class HalvingSearch:
             return []
         if self.strategy == FLAT:
             return self._flat()
-        count = len(self.seeds) + self.tuning
+        final_reserve = min(FINAL_SHARE * self.limit, 0.9 * (self.end - self.clock()))
+        exploration_end = self.end - final_reserve
+        count = self._reachable(len(self.seeds) + self.tuning, exploration_end - self.clock())
         sizes = rung_sizes(count)
         if not sizes:  # one candidate: it is the finalist from the start
             self._final(self.seeds[0])
             return self.results
-        final_reserve = min(FINAL_SHARE * self.limit, 0.9 * (self.end - self.clock()))
-        exploration_end = self.end - final_reserve
         alive = self._rung0(sizes[0], (exploration_end - self.clock()) / len(sizes))
         for rung, size in enumerate(sizes[1:], start=1):
             margin = noise(alive)
@@ -164,6 +168,28 @@ class HalvingSearch:
         return self.results
 
     # -- rungs -----------------------------------------------------------------------------------------------------
+
+    def _reachable(self, count: int, exploration: float) -> int:
+        """How many candidates the exploration time can hold at ``MIN_JOB_SECONDS`` or more a rung-0 job; the
+        others (last in portfolio order, ADVANCED proposals first) are reported not_reached now."""
+        reach = count
+        while reach > 1 and exploration / max(1, len(rung_sizes(reach))) / reach < MIN_JOB_SECONDS:
+            reach -= 1
+        dropped_tuning = min(self.tuning, count - reach)
+        self.tuning -= dropped_tuning
+        kept = len(self.seeds) - (count - reach - dropped_tuning)
+        if kept < len(self.seeds):
+            now = self.clock()
+            reason = (f"the time limit reaches the first {kept} candidate(s) in portfolio order "
+                      f"(at least {MIN_JOB_SECONDS:.0f} s each in the first rung)")
+            for seed in self.seeds[kept:]:
+                result = CandidateResult(seed.key, seed.candidate, seed.network, seed.backbone, RUNG, 0, NOT_REACHED,
+                                         reason=reason, chip_scale=seed.chip_scale, start=now, end=now)
+                self.record(result)
+                self.results.append(result)
+            self.log(f"{len(self.seeds) - kept} candidate(s) not reached: {reason}")
+            self.seeds = self.seeds[:kept]
+        return reach
 
     def _seconds_per_job(self, rung_seconds: float, jobs: int, overhead: float | None) -> float:
         share = rung_seconds / max(1, jobs)

@@ -362,6 +362,11 @@ class Trainer:
             loader = self._loader(self.train_data, batch_size, shuffle=True, epoch=epoch)
         if stop == DEADLINE and self._segment_done(run_trained):
             stop = COMPLETED  # the run trained the seconds it was given
+        if stop == DEADLINE and step == int(start.get("step", 0)):
+            result.status = NOT_REACHED
+            result.reason = (f"the time ran out before its first training step ({self.clock() - run_started:.0f} s "
+                             "after building and choosing the batch size)")
+            return
         self._losses = self.adapter.losses
         result.status = stop
         result.epochs, result.steps = epoch, step
