@@ -73,6 +73,7 @@ class AutoDLInference:
         self.session = onnxruntime.InferenceSession(os.path.join(folder, exports["files"][0]),
                                                     providers=wanted + ["CPUExecutionProvider"])
         self.input_name = self.session.get_inputs()[0].name
+        self.one_at_a_time = self.session.get_inputs()[0].shape[0] == 1  # graph traced for one tile
         self.detection = info["task"] == "object_detection"
         self.height, self.width = int(self.emd["ImageHeight"]), int(self.emd["ImageWidth"])
         bands = int(info["in_channels"])
@@ -205,6 +206,8 @@ class AutoDLInference:
         return (tiles - self.mean) / self.std
 
     def _run(self, images):
+        if self.one_at_a_time and len(images) > 1:
+            return np.concatenate([self._run(image[None]) for image in images])
         return self.session.run(None, {self.input_name: np.ascontiguousarray(images, np.float32)})[0]
 
     def probabilities(self, blocks):

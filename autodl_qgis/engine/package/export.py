@@ -101,7 +101,13 @@ def export_graphs(model: nn.Module, definition: dict, folder: str | os.PathLike)
     start = time.perf_counter()
     target = Path(folder) / GRAPH_FILE
     try:
-        difference, objects = _export_onnx(model, definition, target)
+        try:
+            difference, objects = _export_onnx(model, definition, target)
+        except GraphMismatch:
+            if definition["AutoDL"]["task"] == OBJECT_DETECTION:
+                raise
+            # some networks fold the batch size into their reshapes when traced: then one tile at a time
+            difference, objects = _export_onnx(model, definition, target, batch=1)
     except Exception as exc:  # noqa: BLE001 - any library's export failure is recorded, packaging goes on
         target.unlink(missing_ok=True)
         reason = f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
@@ -128,6 +134,35 @@ def _eager_paths_of(library: str | None):
         yield
         return
     with mock.patch.object(torch.onnx, "is_in_onnx_export", lambda: False):
+        yield
+
+
+def _pooling_matrix(size: int, bins: int, like: torch.Tensor) -> torch.Tensor:
+    """(bins, size): row i averages the inputs adaptive pooling gives bin i, [floor(i size / bins),
+    ceil((i + 1) size / bins))."""
+    matrix = torch.zeros(bins, size, dtype=like.dtype, device=like.device)
+    for i in range(bins):
+        start, end = (i * size) // bins, -(-((i + 1) * size) // bins)
+        matrix[i, start:end] = 1.0 / (end - start)
+    return matrix
+
+
+@contextlib.contextmanager
+def _exportable_adaptive_pooling():
+    """ONNX has no adaptive average pooling whose output size does not divide its input (PSPNet's 3 and 6 bins on
+    small tiles): it is the same average written as two matrix products, exported as MatMul."""
+    original = torch.nn.functional.adaptive_avg_pool2d
+
+    def pooled(input, output_size):  # noqa: A002 - torch's own argument name
+        height, width = (int(v) for v in input.shape[-2:])
+        bins = output_size if isinstance(output_size, (tuple, list)) else (output_size, output_size)
+        out_height, out_width = (size if b is None else int(b) for b, size in zip(bins, (height, width)))
+        if height % out_height == 0 and width % out_width == 0:
+            return original(input, output_size)
+        rows, columns = _pooling_matrix(height, out_height, input), _pooling_matrix(width, out_width, input)
+        return rows @ input @ columns.T
+
+    with mock.patch.object(torch.nn.functional, "adaptive_avg_pool2d", pooled):
         yield
 
 
@@ -163,30 +198,39 @@ def _all_scores_kept(model: nn.Module):
             setter(value)
 
 
-def _export_onnx(model: nn.Module, definition: dict, target: Path) -> tuple[float, int | None]:
-    """Exports and checks; the largest difference, and the objects the check compared (detection)."""
+class GraphMismatch(ValueError):
+    """The exported graph does not answer as the network does."""
+
+
+def _export_onnx(model: nn.Module, definition: dict, target: Path,
+                 batch: int | None = None) -> tuple[float, int | None]:
+    """Exports (``batch``: the graph's fixed batch size, 0 = any; the task's default when None) and checks; the
+    largest difference, and the objects the check compared (detection)."""
     import onnxruntime
 
-    module, batch = graph_module(model, definition)
+    module, default = graph_module(model, definition)
+    batch = default if batch is None else batch
+    detection = definition["AutoDL"]["task"] == OBJECT_DETECTION
+    output = "detections" if detection else "scores"
     traced, checked = _check_inputs(definition, batch)
-    dynamic = {"images": {0: "batch"}, "scores": {0: "batch"}} if batch == 0 else None
+    dynamic = {"images": {0: "batch"}, output: {0: "batch"}} if batch == 0 else None
     with torch.no_grad(), warnings.catch_warnings(), _eager_paths_of(definition["AutoDL"].get("library")), \
-            _all_scores_kept(model):
+            _all_scores_kept(model), _exportable_adaptive_pooling():
         warnings.simplefilter("ignore")  # tracer warnings name internals of the model libraries
         torch.onnx.export(module, (traced,), str(target), dynamo=False, opset_version=OPSET,
-                          input_names=["images"], output_names=["scores" if batch == 0 else "detections"],
+                          input_names=["images"], output_names=[output],
                           dynamic_axes=dynamic)
         expected = module(checked).numpy()
     session = onnxruntime.InferenceSession(str(target), providers=["CPUExecutionProvider"])
     got = session.run(None, {"images": checked.numpy()})[0]
     if got.shape != expected.shape:
-        raise ValueError(f"the graph gives shape {got.shape} where the network gives {expected.shape}")
-    difference = _difference(got, expected, detection=batch != 0)
-    tolerance = PROBABILITY_TOLERANCE if batch == 0 else BOX_TOLERANCE
+        raise GraphMismatch(f"the graph gives shape {got.shape} where the network gives {expected.shape}")
+    difference = _difference(got, expected, detection)
+    tolerance = BOX_TOLERANCE if detection else PROBABILITY_TOLERANCE
     if difference > tolerance:
-        raise ValueError(f"the graph differs from the network by {difference:.3g} (tolerance {tolerance}) on an "
-                         "input other than the traced one: the network's control flow depends on its input")
-    return difference, None if batch == 0 else int((expected[..., 4] > 0).sum())
+        raise GraphMismatch(f"the graph differs from the network by {difference:.3g} (tolerance {tolerance}) on an "
+                            "input other than the traced one")
+    return difference, int((expected[..., 4] > 0).sum()) if detection else None
 
 
 def _difference(got: np.ndarray, expected: np.ndarray, detection: bool) -> float:
