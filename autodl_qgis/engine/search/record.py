@@ -84,6 +84,15 @@ class SearchRecord:
         result was written."""
         import optuna
 
+        record = cls.open(work_dir, seed)
+        for trial in record.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+            record.study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
+        record.study.set_user_attr("generation", record.generation + 1)  # jobs queued before the crash are stale
+        return record
+
+    @classmethod
+    def open(cls, work_dir: Path, seed: int = 0) -> "SearchRecord":
+        """The search recorded in a work folder, as it is."""
         from ..errors import InputDataError
 
         try:
@@ -91,11 +100,7 @@ class SearchRecord:
         except (OSError, ValueError):
             raise InputDataError("holds no search to resume", work_dir,
                                  "Give the work folder of an earlier run (--work-dir)") from None
-        record = cls.join(where["storage"], where["study"], seed)
-        for trial in record.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-            record.study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
-        record.study.set_user_attr("generation", record.generation + 1)  # jobs queued before the crash are stale
-        return record
+        return cls.join(where["storage"], where["study"], seed)
 
     @property
     def plan(self) -> dict:
