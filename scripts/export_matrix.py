@@ -102,7 +102,9 @@ def main() -> int:
               flush=True)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
-    return 0
+    disagree = [r["network"] for r in rows if tuple(r["formats"]) != NETWORKS[r["network"]].exports]
+    print(f"\nregistry's exports field: {'agrees' if not disagree else 'differs for ' + ', '.join(disagree)}")
+    return 1 if disagree else 0
 
 
 if __name__ == "__main__":

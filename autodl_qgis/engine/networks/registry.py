@@ -40,10 +40,16 @@ class NetworkSpec:
     def cpu(self) -> bool:
         return self.cuda_only is None
 
+    @property
+    def exports(self) -> tuple[str, ...]:
+        """The graphs its packages carry for use outside this plugin (ArcGIS Pro, Deepness, onnxruntime)."""
+        return () if self.name in NO_ONNX_GRAPH else ("onnx",)
+
     def as_dict(self) -> dict:
         return {"name": self.name, "task": self.task, "library": self.library, "config": self.config,
                 "default_backbone": self.default_backbone, "backbones": list(self.backbones), "cpu": self.cpu,
-                "formats": list(self.formats)}
+                "formats": list(self.formats), "exports": list(self.exports),
+                "export_note": NO_ONNX_GRAPH.get(self.name)}
 
 
 def _det(name, library, config, backbone, backbones=RESNETS, formats=BOXES, cuda_only=None) -> NetworkSpec:
@@ -120,6 +126,23 @@ _SPECS = (
 )
 
 NETWORKS: dict[str, NetworkSpec] = {s.name: s for s in _SPECS}
+
+# Networks without an ONNX graph, and why, as scripts/export_matrix.py finds them (CPU, 64 px tiles, smallest
+# backbone). Packaging tries every network anyway and records what it got in the package (AutoDL.exports).
+_MMDET_BOXES = "MMDetection's traced post-processing gives other boxes than the network"
+_MMCV_ROI = "mmcv's RoIAlign exports a graph onnxruntime rejects"
+_MMCV_DEFORM = "mmcv's deformable convolution has no onnxruntime operator"
+NO_ONNX_GRAPH = {
+    **dict.fromkeys(("YOLOv3", "ATSS", "DETReg", "FCOS", "FoveaBox", "FSAF", "GHM"), _MMDET_BOXES),
+    **dict.fromkeys(("CascadeRCNN", "DynamicRCNN", "EmpiricalAttention", "PaFPN", "Res2Net", "SABL"), _MMCV_ROI),
+    **dict.fromkeys(("CascadeRPN", "DCN", "VFNet"), _MMCV_DEFORM),
+    "LibraRCNN": "its balanced feature pyramid pools to a size known only at run time, which ONNX cannot export",
+    "CARAFE": "not checked: it runs on CUDA only",
+    "CCNet": "its criss-cross attention uses aten::diag, which ONNX (opset 17) lacks",
+    "DMNet": "its convolution kernels are computed from the input, which ONNX cannot export",
+    "PSANet": "mmcv's PSAMask has no onnxruntime operator",
+    "OCRNet": "its graph differs from the network by about 1e-3 in class probabilities",
+}
 
 
 def get_spec(name: str) -> NetworkSpec:
