@@ -223,7 +223,8 @@ def _use_model(args) -> int:
     mask = Path(args.mask_wkt).read_text(encoding="utf-8") if args.mask_wkt else None
     options = dict(tile_size=args.tile_size, overlap=args.overlap, batch_size=args.batch_size,
                    extent=tuple(args.extent) if args.extent else None, mask_wkt=mask, device=args.device,
-                   callbacks=_callbacks(), backend=args.backend)
+                   callbacks=_callbacks(), backend=args.backend,
+                   test_time_augmentation=args.test_time_augmentation)
     if args.command == "detect":
         result = infer.detect_objects(args.model, args.raster, args.out, confidence=args.confidence,
                                       nms_threshold=args.nms, **options)
@@ -431,6 +432,8 @@ def build_parser() -> argparse.ArgumentParser:
         use.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
         use.add_argument("--backend", default="torch", choices=("torch", "onnxruntime"),
                          help="run the package's weights in torch (default) or its ONNX graph in onnxruntime")
+        use.add_argument("--test-time-augmentation", action="store_true",
+                         help="predict each tile in its eight flips and quarter turns and average them (8x slower)")
         if name == "detect":
             use.add_argument("--confidence", type=float, default=0.5, help="minimum score kept (default 0.5)")
             use.add_argument("--nms", type=float, default=0.3, help="overlap (IoU) above which duplicates go")

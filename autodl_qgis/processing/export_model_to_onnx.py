@@ -24,10 +24,10 @@ class ExportModelToOnnx(AutodlAlgorithm):
 
     def shortHelpString(self) -> str:  # noqa: N802 - QGIS API name
         return self.tr(
-            "Writes the network of a model trained by Train Using AutoDL as an ONNX file, with the metadata the "
+            "Writes the network of a model trained with AutoDL as an ONNX file, with the metadata the "
             "Deepness plugin reads (model type, class names, tile size and overlap, standardisation), for Deepness "
             "or any onnxruntime user.\n\n"
-            "<b>Model Definition</b> (in_model_definition): a .dlpk written by Train Using AutoDL.\n"
+            "<b>Model Definition</b> (in_model_definition): a .dlpk trained with AutoDL.\n"
             "<b>Resolution (cm per pixel)</b> (resolution): the ground resolution of the training imagery, which "
             "Deepness rescales rasters to; 0 leaves it out (Deepness then asks for it).\n"
             "<b>Output ONNX</b> (out_onnx): the .onnx file.\n\n"

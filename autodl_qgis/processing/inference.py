@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from qgis.core import (QgsFeatureRequest, QgsGeometry, QgsProcessing, QgsProcessingException,
+                       QgsProcessingParameterBoolean, QgsProcessingParameterDefinition, QgsProcessingParameterEnum,
                        QgsProcessingParameterExtent, QgsProcessingParameterFeatureSource, QgsProcessingParameterFile,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer)
 from qgis.PyQt.QtCore import QCoreApplication
@@ -23,6 +24,8 @@ class ModelOnRasterAlgorithm(AutodlAlgorithm):
     IN_RASTER, IN_MODEL_DEFINITION = "in_raster", "in_model_definition"
     EXTENT, MASK = "extent", "mask"
     TILE_SIZE, OVERLAP, BATCH_SIZE = "tile_size", "overlap", "batch_size"
+    TEST_TIME_AUGMENTATION, BACKEND = "test_time_augmentation", "backend"
+    BACKENDS = ["torch", "onnxruntime"]
 
     @staticmethod
     def common_help() -> str:
@@ -38,8 +41,13 @@ class ModelOnRasterAlgorithm(AutodlAlgorithm):
                          "centre only, so nothing shows at tile seams. -1 uses a quarter of the tile.\n"
                          "<b>Batch Size</b> (batch_size): tiles per forward pass; lower it when the GPU runs out of "
                          "memory.\n"
+                         "<b>Test Time Augmentation</b> (test_time_augmentation): predict each tile in its eight "
+                         "flips and quarter turns and average the class probabilities (pixels) or pool the boxes "
+                         "(objects); eight times slower.\n"
                          "<b>Device</b> (device, advanced): auto (a GPU when there is one), cpu, or one of the GPUs "
-                         "found.")
+                         "found.\n"
+                         "<b>Run the model with</b> (backend, advanced): torch (the package's weights) or "
+                         "onnxruntime (the package's ONNX graph).")
 
     def add_model_parameters(self) -> None:
         self.addParameter(QgsProcessingParameterRasterLayer(
@@ -61,7 +69,15 @@ class ModelOnRasterAlgorithm(AutodlAlgorithm):
             self.OVERLAP, translate("ModelOnRasterAlgorithm", "Overlap"), defaultValue=-1, minValue=-1))
         self.addParameter(QgsProcessingParameterNumber(
             self.BATCH_SIZE, translate("ModelOnRasterAlgorithm", "Batch Size"), defaultValue=4, minValue=1))
+        self.addParameter(QgsProcessingParameterBoolean(
+            self.TEST_TIME_AUGMENTATION, translate("ModelOnRasterAlgorithm", "Test Time Augmentation"),
+            defaultValue=False))
         self.add_device_parameter()
+        backend = QgsProcessingParameterEnum(
+            self.BACKEND, translate("ModelOnRasterAlgorithm", "Run the model with"), options=self.BACKENDS,
+            defaultValue="torch", usesStaticStrings=True)
+        backend.setFlags(backend.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        self.addParameter(backend)
 
     def engine_arguments(self, parameters, context, feedback, folder):
         """``<command> MODEL RASTER OUT`` and the tiling options; the mask, unioned in the raster's CRS, goes to the
@@ -75,7 +91,10 @@ class ModelOnRasterAlgorithm(AutodlAlgorithm):
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         arguments = [self.COMMAND, model, layer.source(), out,
                      "--batch-size", str(self.parameterAsInt(parameters, self.BATCH_SIZE, context)),
-                     "--device", self.device(parameters, context)]
+                     "--device", self.device(parameters, context),
+                     "--backend", self.parameterAsEnumString(parameters, self.BACKEND, context) or "torch"]
+        if self.parameterAsBoolean(parameters, self.TEST_TIME_AUGMENTATION, context):
+            arguments.append("--test-time-augmentation")
         tile = self.parameterAsInt(parameters, self.TILE_SIZE, context)
         if tile:
             arguments += ["--tile-size", str(tile)]

@@ -41,6 +41,7 @@ class OnnxModel:
         self.one_at_a_time = graph_input.shape[0] == 1  # a graph traced for one tile (detection, some networks)
         self.detection = package.task == OBJECT_DETECTION
         self.device = device
+        self.gives_probabilities = True  # the graph ends with a softmax
 
     def check_tile(self, tile: int, path) -> None:
         if (tile, tile) != self.tile:
@@ -67,12 +68,70 @@ class OnnxModel:
         return found
 
 
-def load_model(package, device: torch.device, backend: str, tile: int):
-    """The network of ``package`` on ``device`` for tiles of ``tile`` px, run by ``backend``."""
+VIEWS = [(turns, flip) for turns in range(4) for flip in (False, True)]  # the eight symmetries of a square
+MERGE_IOU = 0.5  # boxes of one class found in several views that overlap more than this are one object
+
+
+def _view(images: torch.Tensor, turns: int, flip: bool) -> torch.Tensor:
+    images = torch.rot90(images, turns, dims=(2, 3))
+    return images.flip(3) if flip else images
+
+
+def _unview_boxes(boxes: torch.Tensor, size: int, turns: int, flip: bool) -> torch.Tensor:
+    """Boxes found on a viewed square tile, back in the tile's own pixels."""
+    x0, y0, x1, y1 = boxes.unbind(1)
+    if flip:
+        x0, x1 = size - x1, size - x0
+    for _ in range(turns):  # undo a quarter turn: rot90 moved (x, y) to (y, size - x)
+        x0, y0, x1, y1 = size - y1, x0, size - y0, x1
+    return torch.stack([x0, y0, x1, y1], 1)
+
+
+class TestTimeAugmented:
+    """A model's ``predict`` over the eight flips and quarter turns of each tile (ArcGIS'
+    test_time_augmentation): class probabilities averaged, or boxes pooled and suppressed per class at IoU 0.5
+    (the best of each group kept). Eight times the work."""
+
+    def __init__(self, model, detection: bool):
+        self.model, self.detection = model, detection
+
+    def predict(self, images: torch.Tensor):
+        if images.shape[-1] != images.shape[-2]:
+            raise InputDataError(f"test-time augmentation needs square tiles, not {images.shape[-1]} x "
+                                 f"{images.shape[-2]}", None, "Leave the tile size at the model's chip size")
+        if not self.detection:
+            total = 0
+            for turns, flip in VIEWS:
+                scores = self.model.predict(_view(images, turns, flip)).float()
+                if not getattr(self.model, "gives_probabilities", False):
+                    scores = scores.softmax(1)
+                total = total + torch.rot90(scores.flip(3) if flip else scores, -turns, dims=(2, 3))
+            return total / len(VIEWS)
+        from torchvision.ops import batched_nms
+
+        pooled = [[] for _ in range(len(images))]
+        for turns, flip in VIEWS:
+            for i, found in enumerate(self.model.predict(_view(images, turns, flip))):
+                pooled[i].append({**found, "boxes": _unview_boxes(found["boxes"].float(), images.shape[-1], turns,
+                                                                  flip)})
+        merged = []
+        for views in pooled:
+            boxes = torch.cat([v["boxes"] for v in views])
+            scores = torch.cat([v["scores"].float() for v in views])
+            labels = torch.cat([v["labels"] for v in views])
+            keep = batched_nms(boxes, scores, labels, MERGE_IOU)
+            merged.append({"boxes": boxes[keep], "scores": scores[keep], "labels": labels[keep]})
+        return merged
+
+
+def load_model(package, device: torch.device, backend: str, tile: int, test_time_augmentation: bool = False):
+    """The network of ``package`` on ``device`` for tiles of ``tile`` px, run by ``backend``, over the eight views
+    of each tile with ``test_time_augmentation``."""
     if backend not in BACKENDS:
         raise InputDataError(f"unknown inference backend {backend!r}", None, "Choose " + " or ".join(BACKENDS))
     if backend == "torch":
-        return package.build(device)
-    model = OnnxModel(package, device)
-    model.check_tile(tile, package.path)
-    return model
+        model = package.build(device)
+    else:
+        model = OnnxModel(package, device)
+        model.check_tile(tile, package.path)
+    return TestTimeAugmented(model, package.task == OBJECT_DETECTION) if test_time_augmentation else model

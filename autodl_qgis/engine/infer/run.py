@@ -107,7 +107,8 @@ class _Run:
 
 
 def _open(model_path, raster_path, out_path: Path, sidecars, task: str, tile_size, overlap, batch_size, device,
-          extent, mask_wkt, callbacks, needed_bytes: int, backend: str = "torch") -> _Run:
+          extent, mask_wkt, callbacks, needed_bytes: int, backend: str = "torch",
+          test_time_augmentation: bool = False) -> _Run:
     """Opens the package and the raster and checks every option and the output before any work is done."""
     validate.positive_int("batch_size", batch_size, MAX_BATCH_SIZE)
     if tile_size is not None:
@@ -135,7 +136,7 @@ def _open(model_path, raster_path, out_path: Path, sidecars, task: str, tile_siz
                         int(tile // 4 if overlap is None else overlap))
         mask = Mask(mask_wkt, source.geotransform) if mask_wkt else None
         device = resolve_device(device)
-        model = load_model(package, device, backend, tile)
+        model = load_model(package, device, backend, tile, test_time_augmentation)
     except BaseException:
         package.close()
         raise
@@ -205,7 +206,7 @@ def detect_objects(model_path, raster_path, out_path, *, tile_size: int | None =
                    batch_size: int = 4, confidence: float = 0.5, nms_threshold: float = 0.3,
                    extent: tuple[float, float, float, float] | None = None, mask_wkt: str | None = None,
                    device: str = "auto", callbacks: Callbacks | None = None,
-                   backend: str = "torch") -> InferenceResult:
+                   backend: str = "torch", test_time_augmentation: bool = False) -> InferenceResult:
     """Objects as polygons with their class name, class value and confidence, in the raster's CRS. ``extent``
     (xmin, ymin, xmax, ymax) and ``mask_wkt`` (polygons) are in the raster's CRS and limit where objects are
     looked for (an object counts where its centre is)."""
@@ -220,7 +221,7 @@ def detect_objects(model_path, raster_path, out_path, *, tile_size: int | None =
     sidecars = [out_path.with_suffix(s) for s in (".shx", ".dbf", ".prj", ".cpg")] if driver == "ESRI Shapefile" \
         else []
     run = _open(model_path, raster_path, out_path, sidecars, OBJECT_DETECTION, tile_size, overlap, batch_size,
-                device, extent, mask_wkt, callbacks, RESULT_BYTES, backend)
+                device, extent, mask_wkt, callbacks, RESULT_BYTES, backend, test_time_augmentation)
     with run.package, _written_in_place(out_path) as tmp:
         store = _DetectionStore(tmp.parent / ".detections.sqlite")
         try:
@@ -328,7 +329,8 @@ class _BlockRowWriter:
 def classify_pixels(model_path, raster_path, out_path, *, tile_size: int | None = None, overlap: int | None = None,
                     batch_size: int = 4, extent: tuple[float, float, float, float] | None = None,
                     mask_wkt: str | None = None, device: str = "auto",
-                    callbacks: Callbacks | None = None, backend: str = "torch") -> InferenceResult:
+                    callbacks: Callbacks | None = None, backend: str = "torch",
+                    test_time_augmentation: bool = False) -> InferenceResult:
     """A single-band GeoTIFF of class values (0 = NoData) with the classes' colours, on the raster's grid, covering
     ``extent`` (the whole raster by default); pixels outside ``mask_wkt`` or NoData in the raster are NoData."""
     callbacks = callbacks or SilentCallbacks()
@@ -336,7 +338,8 @@ def classify_pixels(model_path, raster_path, out_path, *, tile_size: int | None 
     if out_path.suffix.lower() not in (".tif", ".tiff"):
         raise InputDataError("is not a GeoTIFF file name", out_path, "End the file name with .tif")
     run = _open(model_path, raster_path, out_path, [Path(f"{out_path}.aux.xml")], PIXEL_CLASSIFICATION, tile_size,
-                overlap, batch_size, device, extent, mask_wkt, callbacks, RESULT_BYTES, backend)
+                overlap, batch_size, device, extent, mask_wkt, callbacks, RESULT_BYTES, backend,
+                test_time_augmentation)
     lut = np.array([0] + [c.value for c in run.package.classes])  # index 0 = background / NoData
     dtype, numpy_type = (gdal.GDT_Byte, np.uint8) if lut.max() < 256 else (gdal.GDT_UInt16, np.uint16)
     lut = lut.astype(numpy_type)
