@@ -44,6 +44,10 @@ class AutodlPlugin:
 
     def initGui(self):  # noqa: N802 - QGIS API name
         self.initProcessing()
+        from .processing.engine_process import detect_devices_in_background
+
+        # the desktop asks the engine's Python for its GPUs once, in the background, for the Device choices
+        self.devices_detection = detect_devices_in_background()
 
     def unload(self):
         if self.provider is not None:

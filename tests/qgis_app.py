@@ -4,6 +4,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -56,3 +57,16 @@ def qgis_process_env(tmp_path, repo):
     subprocess.run([QGIS_PROCESS, "plugins", "enable", "autodl_qgis"], env=env, check=True, capture_output=True,
                    timeout=300)
     return env
+
+
+@pytest.fixture
+def no_autodl_temp_left(tmp_path, monkeypatch):
+    """A temporary folder private to the test, for this process and the QGIS / engine processes it starts: nothing
+    named autodl-* may stay in it (normal end, failure, cancel or a killed engine)."""
+    folder = tmp_path / "system-temp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    monkeypatch.setenv("TMPDIR", str(folder))
+    yield folder
+    left = [p.name for p in folder.iterdir() if p.name.startswith("autodl-")]
+    assert left == [], f"temporary folders left behind: {left}"

@@ -15,7 +15,7 @@ import pytest
 
 from autodl_qgis.engine.data import CLASSIFIED_TILES, PASCAL_VOC
 from conftest import REPO
-from qgis_app import processing_registry
+from qgis_app import no_autodl_temp_left, processing_registry  # noqa: F401 - a fixture
 
 TRAIN, DETECT, CLASSIFY = ("autodl:trainusingautodl", "autodl:detectobjectsusingdeeplearning",
                            "autodl:classifypixelsusingdeeplearning")
@@ -28,13 +28,8 @@ def processing_ready():
 
 
 @pytest.fixture(autouse=True)
-def private_temp(tmp_path, monkeypatch):
-    """The temporary folder QGIS' side uses, private to the test: nothing named autodl-* may stay in it."""
-    folder = tmp_path / "system-temp"
-    folder.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    yield folder
-    assert [p.name for p in folder.iterdir() if p.name.startswith("autodl-")] == []
+def private_temp(no_autodl_temp_left):
+    return no_autodl_temp_left
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +74,7 @@ result = processing.run("{DETECT}", {{"in_raster": r"{scene}", "in_model_definit
 print("TORCH", "torch" in sys.modules, "DONE", result["out_detected_objects"])
 """
     run = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=900,
-                         env={**os.environ, "QT_QPA_PLATFORM": "offscreen", "TMPDIR": str(private_temp)})
+                         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert f"TORCH False DONE {objects}" in run.stdout
     assert model.is_file() and objects.is_file()
@@ -189,6 +184,29 @@ def test_networks_selector_gives_the_ticked_names(processing_ready, dialog):
     ok, message = algorithm.checkParameterValues({"in_data": "x", "out_model": "m.dlpk", "networks": "FasterRCN"},
                                                  QgsProcessingContext())
     assert not ok and "Unknown network(s): FasterRCN" in message
+
+
+def test_networks_selector_in_the_modeler_takes_names_or_a_model_input(processing_ready):
+    from qgis.core import QgsProcessingModelChildParameterSource
+    from qgis.PyQt.QtWidgets import QWidget
+
+    from autodl_qgis.processing.networks_widget import NetworksWidgetWrapper
+
+    source = QgsProcessingModelChildParameterSource.fromModelParameter("networks_input")
+
+    class ModelerParametersDialog(QWidget):  # what Processing's modeler passes, reduced to what the wrapper asks
+        def getAvailableValuesOfType(self, *types):
+            return [source]
+
+        def resolveValueDescription(self, value):
+            return "Networks input"
+
+    definition = processing_ready.algorithmById(TRAIN).parameterDefinition("networks")
+    wrapper = NetworksWidgetWrapper(definition, ModelerParametersDialog())
+    wrapper.setValue("FasterRCNN,RetinaNet")
+    assert wrapper.value() == "FasterRCNN,RetinaNet"
+    wrapper.setValue(source)
+    assert wrapper.value() == source
 
 
 def test_model_train_then_detect_keeps_the_main_thread_running(processing_ready, synthetic, scene, tmp_path):

@@ -35,6 +35,7 @@ PYTHON_SETTING = "AUTODL_PYTHON"  # the Processing option (Settings › Options 
 PYTHON_SETTING_KEY = f"Processing/Configuration/{PYTHON_SETTING}"  # where ProcessingConfig keeps it
 DEVICES_KEY = "autodl_qgis/devices"
 CANCEL_GRACE_S = 10.0
+STREAMS_GRACE_S = 2.0
 RUN_FOLDER_PREFIX = "autodl-run-"
 
 
@@ -192,9 +193,14 @@ def run_engine(arguments: Sequence[str], feedback, folder: Path) -> EngineRun:
         reader.start()
     main_thread = _main_thread()
     output: list[str] = []
-    open_streams, cancelled_at = 2, None
+    open_streams, cancelled_at, exited_at = 2, None, None
     try:
         while open_streams or process.poll() is None:
+            if process.poll() is not None:
+                # processes the engine started (data loader workers) may hold our pipes a little longer
+                exited_at = exited_at or time.monotonic()
+                if time.monotonic() - exited_at > STREAMS_GRACE_S and events.empty():
+                    break
             if feedback is not None and feedback.isCanceled() and cancelled_at is None:
                 cancelled_at = time.monotonic()
                 _cancel(process)
@@ -260,20 +266,20 @@ def detect_devices(timeout: float = 180) -> list[str]:
     python = engine_python()
     if not python:
         return []
-    with tempfile.TemporaryDirectory(prefix=RUN_FOLDER_PREFIX) as tmp:
-        try:
-            run = subprocess.run([python, "-m", "autodl_qgis", "devices", "--json"], capture_output=True, text=True,
-                                 timeout=timeout, env=engine_environment(Path(tmp)), stdin=subprocess.DEVNULL)
-            found = [str(d) for d in json.loads(run.stdout)] if run.returncode == 0 else []
-        except (OSError, subprocess.SubprocessError, ValueError):
-            found = []
+    try:
+        run = subprocess.run([python, "-m", "autodl_qgis", "devices", "--json"], capture_output=True, text=True,
+                             timeout=timeout, env=engine_environment(), stdin=subprocess.DEVNULL)
+        found = [str(d) for d in json.loads(run.stdout)] if run.returncode == 0 else []
+    except (OSError, subprocess.SubprocessError, ValueError):
+        found = []
     if found:
         QgsSettings().setValue(DEVICES_KEY, json.dumps({"python": python, "devices": found}))
     return found
 
 
 def detect_devices_in_background() -> threading.Thread | None:
-    """At provider load, when the interpreter has not been asked yet: QGIS starts without waiting for torch."""
+    """When the desktop starts and the interpreter has not been asked yet: QGIS starts without waiting for torch
+    (qgis_process never asks: it uses what the desktop found, or auto and cpu)."""
     if known_devices():
         return None
     thread = threading.Thread(target=detect_devices, name="autodl-devices", daemon=True)

@@ -12,7 +12,7 @@ from .classify_pixels_using_deep_learning import ClassifyPixelsUsingDeepLearning
 from .compute_accuracy_for_object_detection import ComputeAccuracyForObjectDetection
 from .compute_accuracy_for_pixel_classification import ComputeAccuracyForPixelClassification
 from .detect_objects_using_deep_learning import DetectObjectsUsingDeepLearning
-from .engine_process import PYTHON_SETTING, detect_devices_in_background, engine_python
+from .engine_process import PYTHON_SETTING, engine_python
 from .export_model_to_onnx import ExportModelToOnnx
 from .export_training_data_for_deep_learning import ExportTrainingDataForDeepLearning
 from .train_using_autodl import TrainUsingAutoDL
@@ -49,7 +49,6 @@ class AutodlProvider(QgsProcessingProvider):
                                                              "automatically)"),
                 "", valuetype=Setting.FILE))
             ProcessingConfig.readSettings()
-        self.devices_detection = detect_devices_in_background()
         self.refreshAlgorithms()
         return True
 
