@@ -118,8 +118,8 @@ def run_yolo(python: str, pool: Path, test: Path, minutes: float, work: Path) ->
     (work / "yolo_request.json").write_text(json.dumps(request))
     env = {**os.environ, "YOLO_OFFLINE": "1", "YOLO_CONFIG_DIR": str(work / "yolo_config")}
     start = time.monotonic()
-    done = subprocess.run([python, str(Path(__file__).resolve()), "--yolo-child", str(work / "yolo_request.json")], capture_output=True,
-                          text=True, env=env, cwd=work)
+    command = [python, str(Path(__file__).resolve()), "--yolo-child", str(work / "yolo_request.json")]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=work)
     wall = time.monotonic() - start
     if done.returncode != 0:
         return {"wall": wall, "error": (done.stderr.strip().splitlines() or ["no output"])[-1]}

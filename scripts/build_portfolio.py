@@ -55,7 +55,9 @@ class Folder:
     bands: int = 3
     dtype: str = "uint8"
     classes: int = 2
-    chip_size: int = 128  # at least 128 so that scale 0.5 applies (train/scale.py); synthetic objects are 1/8 to 1/3 of the chip: the chip size sets their size in pixels
+    # at least 128 px so that scale 0.5 applies (train/scale.py); synthetic objects are 1/8 to 1/3 of the chip, so
+    # the chip size sets their size in pixels
+    chip_size: int = 128
 
 
 FOLDERS = (
