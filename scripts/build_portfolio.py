@@ -2,12 +2,13 @@
 
 Each network x light backbone x chip scale is trained for a fixed short budget of CPU time by the project's own
 candidate code (train_candidate: the Trainer, chip scale as train/scale.py applies it, the spatial split of
-engine/data/split.py) on synthetic folders of several band
-counts, class counts and object sizes and on the real palm_pascal_voc_west export, then scored with the project's
-metric code on the held-out test block of each folder. A configuration's score on a folder is its test metric over
-the best test metric any configuration reached there; the table ranks by the mean over the task's folders.
+engine/data/split.py) on synthetic folders of several band counts, class counts and object sizes and on the real
+palm_pascal_voc_west export, then scored with the project's metric code on the held-out test block of each folder.
+A configuration's score on a folder is its test metric over the best test metric any configuration reached there;
+configurations measured on every folder of the task rank first, each group by its mean score.
 
-    .venv/bin/python scripts/build_portfolio.py run [--grid quick|full] [--seconds 30] [--real-seconds 90]
+    .venv/bin/python scripts/build_portfolio.py run [--grid quick|full] [--folders A,B] [--configs NET:BACKBONE,..]
+        [--scales 1,0.5] [--seconds 30] [--detection-seconds 60] [--real-seconds 120]
     .venv/bin/python scripts/build_portfolio.py table      # rebuilds portfolio.json from the recorded runs
 
 ``run`` appends one JSON line per trained configuration to --results and skips those already there, so it can be
