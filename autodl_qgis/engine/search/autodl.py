@@ -35,8 +35,8 @@ from ..train import TrainConfig, Trainer, distributed
 from ..train.candidate import Candidate, load_checkpoint, save_checkpoint, train_candidate
 from ..train.scale import apply_chip_scale, effective_scale
 from . import report
-from .config import (ADVANCED, BASIC, FINAL, FLAT, HALVING, NOT_REACHED, RUNG, SKIPPED, TUNING, CandidateJob,
-                     CandidateResult, SearchConfig)
+from .config import (ADVANCED, BASIC, COMPLETED, FINAL, FLAT, HALVING, NOT_REACHED, PRUNED, RUNG, SKIPPED, TUNING,
+                     CandidateJob, CandidateResult, SearchConfig)
 from .portfolio import portfolio
 from .record import SearchRecord, suggest
 from .schedule import HalvingSearch, packaging_reserve, refusal
@@ -413,6 +413,10 @@ class AutoDL:
         ordered = sorted(latest.values(), key=lambda r: (r.key != best_key, r.metric is None, -(r.metric or 0.0)))
         rows = []
         for rank, result in enumerate(ordered, start=1):
+            if self._best is not None and result.key != best_key and result.status == COMPLETED \
+                    and self.config.strategy == HALVING:  # trained its round, then others were better
+                result = result.replace(status=PRUNED, reason=f"not continued after round {result.rung}: others "
+                                                              "were better at equal training time")
             row = {k: v for k, v in result.as_dict().items() if k not in ("curve", "metrics")}
             rows.append({"rank": rank, **row})
         return rows

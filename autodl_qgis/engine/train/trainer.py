@@ -121,6 +121,7 @@ class Trainer:
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
         self.base_lr = self.config.lr_for(task)
         self._val_seconds = None
+        self._step_estimate = None  # (seconds a step, batch size) once measured
         # launched by torchrun: each rank trains on its share of the chips, gradients averaged by DDP
         self.distributed = distributed.active()
         self._losses = self.adapter.losses
@@ -318,6 +319,7 @@ class Trainer:
                 if step > int(start.get("step", 0)) + 1 or loader_len_one(loader):
                     result.seconds_per_step = spent if result.seconds_per_step is None else \
                         0.8 * result.seconds_per_step + 0.2 * spent
+                    self._step_estimate = (result.seconds_per_step, batch_size)
                     if result.seconds_per_step == spent and not result.history and self._cannot_afford(result):
                         result.status = NOT_REACHED
                         return
@@ -398,8 +400,8 @@ class Trainer:
         not fit in what is left of the budget."""
         if math.isinf(self.budget.total):
             return False
-        per_chip = result.seconds_per_step / max(1, result.batch_size)
-        needed = self.config.min_steps * result.seconds_per_step + len(self.val_data) * per_chip / 3
+        needed = self.config.min_steps * result.seconds_per_step + \
+            self._validation_estimate(result.seconds_per_step, result.batch_size)
         if needed <= self.budget.remaining():
             return False
         result.reason = (f"needs about {needed:.0f} s for {self.config.min_steps} steps and a validation "
@@ -407,9 +409,19 @@ class Trainer:
         return True
 
     def _training_deadline(self) -> float:
-        """The budget's end minus the time the final validation will take."""
-        reserve = 1.2 * self._val_seconds if self._val_seconds is not None else 0.02 * self.budget.total
+        """The budget's end minus the time the final validation will take: as measured, else estimated from the
+        step time, else 2% of the budget."""
+        if self._val_seconds is not None:
+            reserve = 1.2 * self._val_seconds
+        elif self._step_estimate is not None:
+            reserve = 1.2 * self._validation_estimate(*self._step_estimate)
+        else:
+            reserve = 0.02 * self.budget.total
         return self.budget.deadline - reserve
+
+    def _validation_estimate(self, seconds_per_step: float, batch_size: int) -> float:
+        """A forward pass over the validation chips, at a third of a training step's cost per chip."""
+        return len(self.val_data) * seconds_per_step / max(1, batch_size) / 3
 
 
 def loader_len_one(loader: DataLoader) -> bool:
