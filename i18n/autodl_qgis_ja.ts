@@ -257,52 +257,52 @@
 <context>
     <name>EngineProcess</name>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="139"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="140"/>
         <source>The Python that runs the AutoDL engine cannot be started ({0}: {1}). Set it in Settings › Options › Processing › Providers › AutoDL, or run scripts/setup.sh.</source>
         <translation>AutoDL エンジンを実行する Python を起動できません ({0}: {1})。[設定] › [オプション] › [プロセシング] › [プロバイダー] › [AutoDL] で設定するか、scripts/setup.sh を実行してください。</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="161"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="162"/>
         <source>a crash in a compiled library</source>
         <translation>コンパイル済みライブラリ内のクラッシュ</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="162"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="163"/>
         <source>killed, often by the system when memory runs out</source>
         <translation>強制終了 (多くはメモリ不足によりシステムが終了)</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="163"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="164"/>
         <source>aborted by a compiled library</source>
         <translation>コンパイル済みライブラリによる中断</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="166"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="167"/>
         <source>exit code {0}</source>
         <translation>終了コード {0}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="168"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="169"/>
         <source>The AutoDL engine stopped unexpectedly ({0}). QGIS and existing outputs are untouched; nothing was written.</source>
         <translation>AutoDL エンジンが予期せず停止しました ({0})。QGIS と既存の出力には影響ありません。何も書き込まれていません。</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="170"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="171"/>
         <source>Last output</source>
         <translation>最後の出力</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="179"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="180"/>
         <source>No Python found to run the AutoDL engine: run scripts/setup.sh, or set one in Settings › Options › Processing › Providers › AutoDL.</source>
         <translation>AutoDL エンジンを実行する Python が見つかりません。scripts/setup.sh を実行するか、[設定] › [オプション] › [プロセシング] › [プロバイダー] › [AutoDL] で設定してください。</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="187"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="188"/>
         <source>AutoDL engine process {0} started</source>
         <translation>AutoDL エンジン プロセス {0} を開始しました</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="221"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="227"/>
         <source>Cancelled: nothing was written.</source>
         <translation>キャンセルしました。何も書き込まれていません。</translation>
     </message>
@@ -321,16 +321,16 @@
     </message>
     <message>
         <location filename="../autodl_qgis/processing/export_model_to_onnx.py" line="26"/>
-        <source>Writes the network of a model trained by Train Using AutoDL as an ONNX file, with the metadata the Deepness plugin reads (model type, class names, tile size and overlap, standardisation), for Deepness or any onnxruntime user.
+        <source>Writes the network of a model trained with AutoDL as an ONNX file, with the metadata the Deepness plugin reads (model type, class names, tile size and overlap, standardisation), for Deepness or any onnxruntime user.
 
-&lt;b&gt;Model Definition&lt;/b&gt; (in_model_definition): a .dlpk written by Train Using AutoDL.
+&lt;b&gt;Model Definition&lt;/b&gt; (in_model_definition): a .dlpk trained with AutoDL.
 &lt;b&gt;Resolution (cm per pixel)&lt;/b&gt; (resolution): the ground resolution of the training imagery, which Deepness rescales rasters to; 0 leaves it out (Deepness then asks for it).
 &lt;b&gt;Output ONNX&lt;/b&gt; (out_onnx): the .onnx file.
 
 Pixel classifiers give class probabilities per pixel (Deepness: Segmentor); object detectors give Deepness&apos; YOLO_v5_v7_DEFAULT layout (Detector). Networks whose graph cannot be exported end with that reason; they still run in this plugin&apos;s Detect Objects and Classify Pixels.</source>
-        <translation>「AutoDL を使用したトレーニング」でトレーニングしたモデルのネットワークを、Deepness プラグインが読み込むメタデータ (モデルの種類、クラス名、タイル サイズとオーバーラップ、標準化) 付きの ONNX ファイルとして書き出します。Deepness や onnxruntime で利用できます。
+        <translation>AutoDL でトレーニングしたモデルのネットワークを、Deepness プラグインが読み込むメタデータ (モデルの種類、クラス名、タイル サイズとオーバーラップ、標準化) 付きの ONNX ファイルとして書き出します。Deepness や onnxruntime で利用できます。
 
-&lt;b&gt;モデル定義&lt;/b&gt; (in_model_definition): 「AutoDL を使用したトレーニング」が書き出した .dlpk。
+&lt;b&gt;モデル定義&lt;/b&gt; (in_model_definition): AutoDL でトレーニングした .dlpk。
 &lt;b&gt;解像度 (cm/ピクセル)&lt;/b&gt; (resolution): トレーニング画像の地上解像度。Deepness はラスターをこの解像度に変換します。0 の場合は含めません (Deepness が入力を求めます)。
 &lt;b&gt;出力 ONNX&lt;/b&gt; (out_onnx): .onnx ファイル。
 
@@ -478,57 +478,62 @@ Pixel classifiers give class probabilities per pixel (Deepness: Segmentor); obje
 <context>
     <name>ModelOnRasterAlgorithm</name>
     <message>
-        <location filename="../autodl_qgis/processing/inference.py" line="45"/>
+        <location filename="../autodl_qgis/processing/inference.py" line="53"/>
         <source>Input Raster</source>
         <translation>入力ラスター</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/inference.py" line="47"/>
+        <location filename="../autodl_qgis/processing/inference.py" line="55"/>
         <source>Model Definition</source>
         <translation>モデル定義</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/inference.py" line="47"/>
+        <location filename="../autodl_qgis/processing/inference.py" line="55"/>
         <source>Deep learning package (*.dlpk)</source>
         <translation>ディープ ラーニングパッケージ (*.dlpk)</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/inference.py" line="53"/>
+        <location filename="../autodl_qgis/processing/inference.py" line="61"/>
         <source>Processing Extent</source>
         <translation>処理範囲</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/inference.py" line="55"/>
+        <location filename="../autodl_qgis/processing/inference.py" line="63"/>
         <source>Processing Mask</source>
         <translation>処理マスク</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/inference.py" line="58"/>
+        <location filename="../autodl_qgis/processing/inference.py" line="66"/>
         <source>Tile Size</source>
         <translation>タイル サイズ</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/inference.py" line="60"/>
+        <location filename="../autodl_qgis/processing/inference.py" line="68"/>
         <source>Overlap</source>
         <translation>オーバーラップ</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/inference.py" line="62"/>
+        <location filename="../autodl_qgis/processing/inference.py" line="70"/>
         <source>Batch Size</source>
         <translation>バッチ サイズ</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/inference.py" line="71"/>
+        <location filename="../autodl_qgis/processing/inference.py" line="87"/>
         <source>The input raster must be a raster layer GDAL reads (a file or a GDAL data source), not a web or database service.</source>
         <translation>入力ラスターは GDAL で読めるラスター レイヤー (ファイルまたは GDAL データ ソース) である必要があります。Web やデータベースのサービスは使えません。</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/inference.py" line="94"/>
+        <location filename="../autodl_qgis/processing/inference.py" line="113"/>
         <source>The processing mask has no polygons.</source>
         <translation>処理マスクにポリゴンがありません。</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/inference.py" line="29"/>
+        <location filename="../autodl_qgis/processing/inference.py" line="123"/>
+        <source>The engine finished without writing {0}</source>
+        <translation>エンジンは {0} を書き込まずに終了しました</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/inference.py" line="32"/>
         <source>&lt;b&gt;Input Raster&lt;/b&gt; (in_raster): the raster to process, with the bands the model was trained on.
 &lt;b&gt;Model Definition&lt;/b&gt; (in_model_definition): a deep learning package (.dlpk) written by Train Using AutoDL.
 &lt;b&gt;Processing Extent&lt;/b&gt; (extent): only this area is processed; the whole raster by default.
@@ -536,7 +541,9 @@ Pixel classifiers give class probabilities per pixel (Deepness: Segmentor); obje
 &lt;b&gt;Tile Size&lt;/b&gt; (tile_size): pixels per tile; 0 uses the model&apos;s chip size.
 &lt;b&gt;Overlap&lt;/b&gt; (overlap): pixels shared by neighbouring tiles; each tile is trusted in its centre only, so nothing shows at tile seams. -1 uses a quarter of the tile.
 &lt;b&gt;Batch Size&lt;/b&gt; (batch_size): tiles per forward pass; lower it when the GPU runs out of memory.
-&lt;b&gt;Device&lt;/b&gt; (device, advanced): auto (a GPU when there is one), cpu, or one of the GPUs found.</source>
+&lt;b&gt;Test Time Augmentation&lt;/b&gt; (test_time_augmentation): predict each tile in its eight flips and quarter turns and average the class probabilities (pixels) or pool the boxes (objects); eight times slower.
+&lt;b&gt;Device&lt;/b&gt; (device, advanced): auto (a GPU when there is one), cpu, or one of the GPUs found.
+&lt;b&gt;Run the model with&lt;/b&gt; (backend, advanced): torch (the package&apos;s weights) or onnxruntime (the package&apos;s ONNX graph).</source>
         <translation>&lt;b&gt;入力ラスター&lt;/b&gt; (in_raster): 処理するラスター。モデルの学習に使ったバンドを持つこと。
 &lt;b&gt;モデル定義&lt;/b&gt; (in_model_definition): 「AutoDL を使用したトレーニング」が書き出したディープ ラーニング パッケージ (.dlpk)。
 &lt;b&gt;処理範囲&lt;/b&gt; (extent): この範囲だけを処理します。既定はラスター全体。
@@ -544,12 +551,19 @@ Pixel classifiers give class probabilities per pixel (Deepness: Segmentor); obje
 &lt;b&gt;タイル サイズ&lt;/b&gt; (tile_size): タイルのピクセル数。0 はモデルのチップ サイズ。
 &lt;b&gt;オーバーラップ&lt;/b&gt; (overlap): 隣り合うタイルが共有するピクセル数。各タイルは中央部分だけが使われるので、タイルの継ぎ目は現れません。-1 はタイルの 4 分の 1。
 &lt;b&gt;バッチ サイズ&lt;/b&gt; (batch_size): 1 回の推論で処理するタイル数。GPU のメモリが足りないときは下げてください。
-&lt;b&gt;デバイス&lt;/b&gt; (device、詳細設定): auto (GPU があれば GPU)、cpu、または検出された GPU のいずれか。</translation>
+&lt;b&gt;テスト時の拡張&lt;/b&gt; (test_time_augmentation): 各タイルを 8 通りの反転と 90 度回転で予測し、クラス確率を平均 (ピクセル) またはボックスを統合 (オブジェクト) します。処理時間は 8 倍になります。
+&lt;b&gt;デバイス&lt;/b&gt; (device、詳細設定): auto (GPU があれば GPU)、cpu、または検出された GPU のいずれか。
+&lt;b&gt;モデルの実行方法&lt;/b&gt; (backend、詳細設定): torch (パッケージの重み) または onnxruntime (パッケージの ONNX グラフ)。</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/inference.py" line="105"/>
-        <source>The engine finished without writing {0}</source>
-        <translation>エンジンは {0} を書き込まずに終了しました</translation>
+        <location filename="../autodl_qgis/processing/inference.py" line="72"/>
+        <source>Test Time Augmentation</source>
+        <translation>テスト時の拡張</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/inference.py" line="76"/>
+        <source>Run the model with</source>
+        <translation>モデルの実行方法</translation>
     </message>
 </context>
 <context>

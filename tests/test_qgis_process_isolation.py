@@ -320,6 +320,13 @@ def test_algorithms_show_the_provider_icon_report_as_html_and_devices_as_choices
     train = provider.algorithm("trainusingautodl")
     assert isinstance(train.outputDefinition("report_file"), QgsProcessingOutputHtml)
     assert train.parameterDefinition("total_time_limit").metadata()["widget_wrapper"]["decimals"] == 3
+    from qgis.core import QgsProcessingParameterNumber
+
+    for algorithm in provider.algorithms():  # 2.0 rather than 2.000000 in the dialogs
+        for number in algorithm.parameterDefinitions():
+            if isinstance(number, QgsProcessingParameterNumber) and \
+                    number.dataType() == QgsProcessingParameterNumber.Double:
+                assert number.metadata().get("widget_wrapper", {}).get("decimals"), (algorithm.id(), number.name())
     found = engine_process.detect_devices()  # asked of the engine's interpreter, kept for the Device choices
     assert found[0] == "cpu" and engine_process.known_devices() == found
     assert provider.algorithm("trainusingautodl").create().parameterDefinition("device").options() == \

@@ -10,7 +10,7 @@ from qgis.core import (QgsProcessing, QgsProcessingException, QgsProcessingParam
                        QgsProcessingParameterVectorDestination, QgsVectorFileWriter)
 from qgis.PyQt.QtCore import QCoreApplication
 
-from .algorithm import AutodlAlgorithm
+from .algorithm import AutodlAlgorithm, with_decimals
 
 
 class AccuracyAlgorithm(AutodlAlgorithm):
@@ -98,9 +98,9 @@ class ComputeAccuracyForObjectDetection(AccuracyAlgorithm):
         self.addParameter(QgsProcessingParameterField(
             self.GROUND_TRUTH_CLASS_VALUE_FIELD, self.tr("Ground Truth Class Value Field"),
             parentLayerParameterName=self.GROUND_TRUTH_FEATURES, optional=True))
-        self.addParameter(QgsProcessingParameterNumber(
+        self.addParameter(with_decimals(QgsProcessingParameterNumber(
             self.MIN_IOU, self.tr("Minimum Intersection Over Union (IoU)"),
-            type=QgsProcessingParameterNumber.Double, defaultValue=0.5, minValue=0.0, maxValue=1.0))
+            type=QgsProcessingParameterNumber.Double, defaultValue=0.5, minValue=0.0, maxValue=1.0), 2))
 
     def engine_arguments(self, parameters, context, feedback, folder):
         arguments = ["compute-accuracy-detection",

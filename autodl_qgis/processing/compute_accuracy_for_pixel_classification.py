@@ -7,6 +7,7 @@ from qgis.core import (QgsProcessing, QgsProcessingException, QgsProcessingParam
                        QgsProcessingParameterMapLayer, QgsProcessingParameterNumber,
                        QgsProcessingParameterRasterLayer, QgsProcessingParameterVectorDestination, QgsRasterLayer)
 
+from .algorithm import with_decimals
 from .compute_accuracy_for_object_detection import AccuracyAlgorithm
 
 SAMPLING = ("STRATIFIED_RANDOM", "EQUALIZED_STRATIFIED_RANDOM", "RANDOM")  # ArcGIS' sampling strategies
@@ -55,9 +56,9 @@ class ComputeAccuracyForPixelClassification(AccuracyAlgorithm):
         self.addParameter(QgsProcessingParameterEnum(
             self.SAMPLING, self.tr("Sampling Strategy"), options=list(SAMPLING), defaultValue=SAMPLING[0],
             usesStaticStrings=True))
-        self.addParameter(QgsProcessingParameterNumber(
+        self.addParameter(with_decimals(QgsProcessingParameterNumber(
             self.MIN_POINT_DISTANCE, self.tr("Minimum Point Distance"), type=QgsProcessingParameterNumber.Double,
-            defaultValue=0.0, minValue=0.0))
+            defaultValue=0.0, minValue=0.0), 2))
         self.addParameter(QgsProcessingParameterField(
             self.GROUND_TRUTH_CLASS_VALUE_FIELD, self.tr("Ground Truth Class Value Field"),
             parentLayerParameterName=self.IN_GROUND_TRUTH_DATA, optional=True))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from qgis.core import QgsProcessingParameterNumber, QgsProcessingParameterVectorDestination
 
+from .algorithm import with_decimals
 from .inference import ModelOnRasterAlgorithm
 
 
@@ -36,12 +37,12 @@ class DetectObjectsUsingDeepLearning(ModelOnRasterAlgorithm):
         self.add_model_parameters()
         self.addParameter(QgsProcessingParameterVectorDestination(
             self.OUT_DETECTED_OBJECTS, self.tr("Output Detected Objects")))
-        self.addParameter(QgsProcessingParameterNumber(
+        self.addParameter(with_decimals(QgsProcessingParameterNumber(
             self.THRESHOLD, self.tr("Threshold"), type=QgsProcessingParameterNumber.Double, defaultValue=0.5,
-            minValue=0.0, maxValue=1.0))
-        self.addParameter(QgsProcessingParameterNumber(
+            minValue=0.0, maxValue=1.0), 2))
+        self.addParameter(with_decimals(QgsProcessingParameterNumber(
             self.MAX_OVERLAP_RATIO, self.tr("Max Overlap Ratio"), type=QgsProcessingParameterNumber.Double,
-            defaultValue=0.3, minValue=0.0, maxValue=1.0))
+            defaultValue=0.3, minValue=0.0, maxValue=1.0), 2))
         self.add_tiling_parameters()
 
     def engine_arguments(self, parameters, context, feedback, folder):

@@ -10,7 +10,7 @@ from qgis.core import (QgsProcessingException, QgsProcessingParameterEnum,
                        QgsProcessingParameterRasterLayer, QgsProviderRegistry, QgsVectorFileWriter, QgsVectorLayer)
 
 from ..engine.data import FORMATS
-from .algorithm import AutodlAlgorithm
+from .algorithm import AutodlAlgorithm, with_decimals
 
 CHIP_FORMATS = {"TIFF": "tif", "PNG": "png", "JPEG": "jpg"}
 TILE_CHOICES = ["ALL_TILES", "ONLY_TILES_WITH_FEATURES"]
@@ -70,9 +70,9 @@ class ExportTrainingDataForDeepLearning(AutodlAlgorithm):
         self.addParameter(QgsProcessingParameterEnum(
             self.METADATA_FORMAT, self.tr("Metadata Format"), options=list(FORMATS),
             defaultValue="Classified_Tiles", usesStaticStrings=True))
-        self.addParameter(QgsProcessingParameterNumber(
+        self.addParameter(with_decimals(QgsProcessingParameterNumber(
             self.BUFFER_RADIUS, self.tr("Buffer Radius"), type=QgsProcessingParameterNumber.Double,
-            defaultValue=0.0, minValue=0.0))
+            defaultValue=0.0, minValue=0.0), 2))
 
     def _labels(self, parameters, context, scratch: Path) -> tuple[str, str | None]:
         """A path (and layer name) GDAL/OGR reads for the class data: the layer's own file, or a GeoPackage copy
