@@ -2,6 +2,7 @@
 memory on a small and a large raster, measured side by side in one run.
 
     .venv/bin/python scripts/bench_infer.py [--throughput-size 2048] [--small 4096] [--large 16384]
+        [--backend torch|onnxruntime] [--test-time-augmentation]
     .venv/bin/python scripts/bench_infer.py --huge-only [--huge-seconds 60]
 
 Targets (issue 6): pipeline pixels/s >= 0.90 x raw forward; peak RSS(large) <= 1.2 x peak RSS(small).
@@ -49,7 +50,8 @@ def make_raster(path: Path, size: int) -> Path:
     return path
 
 
-def child_classify(model: str, raster: str, out: str, tile: int, batch: int) -> None:
+def child_classify(model: str, raster: str, out: str, tile: int, batch: int, backend: str = "torch",
+                   tta: bool = False) -> None:
     """Runs in a fresh process: one classification, then prints peak RSS and time as JSON."""
     import resource
 
@@ -65,16 +67,18 @@ def child_classify(model: str, raster: str, out: str, tile: int, batch: int) -> 
 
     clock = SetupClock()
     start = time.perf_counter()
-    result = classify_pixels(model, raster, out, tile_size=tile, batch_size=batch, device="cpu", callbacks=clock)
+    result = classify_pixels(model, raster, out, tile_size=tile, batch_size=batch, device="cpu", callbacks=clock,
+                             backend=backend, test_time_augmentation=tta)
     end = time.perf_counter()
     print(json.dumps({"seconds": end - start, "tiling_seconds": end - clock.ready, "tiles": result.tiles,
                       "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
-def classify_in_child(model: Path, raster: Path, out: Path, tile: int, batch: int) -> dict:
+def classify_in_child(model: Path, raster: Path, out: Path, tile: int, batch: int, backend: str = "torch",
+                      tta: bool = False) -> dict:
     code = (f"import sys; sys.path.insert(0, {str(REPO)!r}); sys.path.insert(0, {str(REPO / 'scripts')!r}); "
             f"import bench_infer; bench_infer.child_classify({str(model)!r}, {str(raster)!r}, {str(out)!r}, "
-            f"{tile}, {batch})")
+            f"{tile}, {batch}, {backend!r}, {tta!r})")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     if run.returncode:
         raise SystemExit(run.stderr[-3000:])
@@ -98,16 +102,19 @@ def huge_peak_mb(model: Path, work: Path, tile: int, batch: int, seconds: float)
     return peak
 
 
-def raw_forward_seconds(model_path: Path, raster: Path, tile: int, batch: int) -> tuple[float, int]:
-    """The bare model on the very tiles the pipeline reads, already in memory and normalised."""
+def raw_forward_seconds(model_path: Path, raster: Path, tile: int, batch: int, backend: str = "torch",
+                        tta: bool = False) -> tuple[float, int]:
+    """The bare model (as ``backend`` runs it, over the eight views with ``tta``) on the very tiles the pipeline
+    reads, already in memory and normalised."""
     import numpy as np
     import torch
 
+    from autodl_qgis.engine.infer.backend import load_model
     from autodl_qgis.engine.infer.raster import Tiling, normaliser, open_raster, region_window
     from autodl_qgis.engine.package import open_package
 
     with open_package(model_path) as package:
-        model = package.build("cpu")
+        model = load_model(package, torch.device("cpu"), backend, tile, tta)
         source = open_raster(raster, package.emd["ExtractBands"])
         normalise = normaliser(package.emd["NormalizationStats"], 3)
         windows = [t.window for t in Tiling(region_window(source.geotransform, source.width, source.height), tile,
@@ -133,6 +140,10 @@ def main() -> int:
     parser.add_argument("--memory-tile", type=int, default=1024,
                         help="tile size of the memory runs (fewer, larger tiles keep the 16384 px run short on CPU)")
     parser.add_argument("--throughput-only", action="store_true", help="skip the (long, on CPU) memory runs")
+    parser.add_argument("--backend", default="torch", choices=("torch", "onnxruntime"),
+                        help="what runs the network: the package's weights in torch, or its ONNX graph")
+    parser.add_argument("--test-time-augmentation", action="store_true",
+                        help="also time the pipeline over the eight views of each tile, against one view")
     parser.add_argument("--huge-only", action="store_true",
                         help="only the memory of the small raster against the 10^6 x 10^6 px VRT")
     parser.add_argument("--huge-seconds", type=float, default=60, help="how long the 10^6 px run works")
@@ -151,19 +162,23 @@ def main() -> int:
         # forward, argmax, writing; opening the package and building the network is reported apart
         pipeline, setup, raw = [], [], []
         for _ in range(2):
-            measured = classify_in_child(model, raster, work / "out.tif", args.tile, args.batch)
+            measured = classify_in_child(model, raster, work / "out.tif", args.tile, args.batch, args.backend)
             pipeline.append(round(measured["tiling_seconds"], 2))
             setup.append(round(measured["seconds"] - measured["tiling_seconds"], 2))
-            seconds, tiles = raw_forward_seconds(model, raster, args.tile, args.batch)
+            seconds, tiles = raw_forward_seconds(model, raster, args.tile, args.batch, args.backend)
             raw.append(round(seconds, 2))
         pixels = args.throughput_size ** 2
         print(f"throughput on {args.throughput_size}^2 px, {tiles} tiles of {args.tile} px, {args.network} "
-              f"({args.backbone}), CPU:")
+              f"({args.backbone}), CPU, {args.backend}:")
         print(f"  Classify Pixels pipeline: {pixels / min(pipeline):12.0f} px/s  (runs {pipeline} s, plus "
               f"{setup} s to open the package and build the model)")
         print(f"  raw model forward:        {pixels / min(raw):12.0f} px/s  (runs {raw} s)")
         ratio = min(raw) / min(pipeline)
         print(f"  ratio pipeline / raw: {ratio:.3f} (target >= 0.90)")
+        if args.test_time_augmentation:
+            augmented = classify_in_child(model, raster, work / "out.tif", args.tile, args.batch, args.backend, True)
+            print(f"  with test-time augmentation: {pixels / augmented['tiling_seconds']:12.0f} px/s  "
+                  f"({augmented['tiling_seconds'] / min(pipeline):.2f} x the time of one view)")
 
         if args.throughput_only:
             return 0 if ratio >= 0.90 else 1

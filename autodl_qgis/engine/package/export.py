@@ -35,7 +35,7 @@ FUNCTION_FILE = "AutoDLInference.py"  # ArcGIS loads the class named like the fi
 FUNCTION_TEMPLATE = Path(__file__).with_name("arcgis_function.py")  # shipped as text, never imported here
 OPSET = 17
 MAX_DETECTIONS = 300  # rows of a detection graph's output
-PROBABILITY_TOLERANCE = 1e-4
+PROBABILITY_TOLERANCE = 2e-3  # class probabilities: float rounding (batch norm folded into convolutions) stays below
 BOX_TOLERANCE = 1e-2  # pixels
 
 
