@@ -47,9 +47,6 @@ class AccuracyAlgorithm(AutodlAlgorithm):
         if not Path(out).is_file():
             raise QgsProcessingException(QCoreApplication.translate(
                 "AccuracyAlgorithm", "The engine finished without writing {0}").format(out))
-        for line in run.output:
-            if line.strip():
-                feedback.pushInfo(line)
         return {self.OUTPUT: out}
 
 
