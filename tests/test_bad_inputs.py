@@ -344,17 +344,17 @@ def _package_entries(hostile) -> dict:
 
 
 def _declared_bomb(hostile):
-    """Four stored entries of 6 MB each that declare 1.1 GiB each: under the per-entry ratio cap, over the total."""
+    """Four stored entries of 9 MB each that declare 1.6 GiB each: under the per-entry ratio cap, over the total."""
     import struct
 
     path = _zip_entries(hostile["case"] / "bomb.dlpk", {**_package_entries(hostile),
-                                                        **{f"junk{i}.bin": os.urandom(6 * 2 ** 20) for i in range(4)}})
+                                                        **{f"junk{i}.bin": os.urandom(9 * 2 ** 20) for i in range(4)}})
     data = bytearray(path.read_bytes())
     start = 0
     while (start := data.find(b"PK\x01\x02", start)) >= 0:
         name_length = struct.unpack_from("<H", data, start + 28)[0]
         if data[start + 46:start + 46 + name_length].startswith(b"junk"):
-            struct.pack_into("<I", data, start + 24, int(1.1 * 2 ** 30))
+            struct.pack_into("<I", data, start + 24, int(1.6 * 2 ** 30))
         start += 4
     path.write_bytes(bytes(data))
     return path
@@ -377,7 +377,7 @@ ARCHIVE_CASES = [
      "a.dlpk (classifier.emd): is not valid metadata"),
     ("emd-not-an-object", lambda h: _rewrite_package(h["classifier"], h["case"] / "a.dlpk", replace_emd=b"[1, 2]"),
      "must hold a JSON object at the top level"),
-    ("declared-4-gib", _declared_bomb, "would expand to 4.5 GiB (a model needs at most 4)"),
+    ("declared-6.4-gib", _declared_bomb, "GiB (a model needs at most 6)"),
     ("weights-missing", lambda h: _zip_entries(h["case"] / "a.dlpk", {k: v for k, v in _package_entries(h).items()
                                                                       if k.endswith(".emd")}),
      "names the weights file 'model.safetensors', which is not in the package"),

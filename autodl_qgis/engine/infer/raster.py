@@ -12,6 +12,7 @@ from typing import Iterator
 import numpy as np
 from osgeo import gdal, ogr
 
+from ..data.raster import check_path_name
 from ..errors import InputDataError
 
 
@@ -77,6 +78,7 @@ class RasterSource:
 
 def open_raster(path: str | os.PathLike, extract_bands: list[int]) -> RasterSource:
     path = Path(path)
+    check_path_name(path)
     dataset = gdal.OpenEx(str(path), gdal.OF_RASTER | gdal.OF_READONLY) if path.exists() else None
     if dataset is None:
         raise InputDataError("is not a readable raster" if path.exists() else "does not exist", path,

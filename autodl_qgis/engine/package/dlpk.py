@@ -23,7 +23,7 @@ from ..errors import InputDataError
 from .emd import validate_model_definition
 
 MAX_ENTRIES = 10_000
-MAX_TOTAL_BYTES = 4 * 2 ** 30  # the largest weights (a ViT-H encoder) and their report, with room to spare
+MAX_TOTAL_BYTES = 6 * 2 ** 30  # the largest weights (a ViT-H encoder, 2.5 GB) twice (safetensors and ONNX)
 MAX_COMPRESSION_RATIO = 200  # beyond this an entry is treated as a zip bomb
 FIX = "Use a .dlpk written by Train Using AutoDL for QGIS"
 
