@@ -38,12 +38,12 @@ def write_package(out_path: str | os.PathLike, emd: dict, state_dict: dict[str, 
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in state_dict.items()}
+    portable_files = {}
     if portable:
         from .export import FUNCTION_FILE, package_files
 
-        files, export = package_files(emd, tensors)
+        portable_files, export = package_files(emd, tensors)
         emd = {**emd, "InferenceFunction": FUNCTION_FILE, "AutoDL": {**emd["AutoDL"], "exports": export.as_dict()}}
-        extra_files = {**files, **(extra_files or {})}
     fd, tmp_name = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=out_path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
@@ -51,7 +51,7 @@ def write_package(out_path: str | os.PathLike, emd: dict, state_dict: dict[str, 
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
             archive.writestr(f"{out_path.stem}.emd", json.dumps(emd, indent=2, default=_json_default))
             archive.writestr(zipfile.ZipInfo(emd["ModelFile"]), save_safetensors(tensors), zipfile.ZIP_STORED)
-            for name, data in (extra_files or {}).items():
+            for name, data in [*portable_files.items(), *(extra_files or {}).items()]:
                 archive.writestr(name, data)
         umask = os.umask(0)
         os.umask(umask)
