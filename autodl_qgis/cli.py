@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 from .engine.errors import InputDataError
@@ -15,6 +16,7 @@ from .engine.progress import Cancelled
 
 _EVENTS = None  # EventCallbacks when a parent process (QGIS) asked for --events
 _QUIET = False  # --quiet: warnings and errors only
+_STARTED = None  # when main() began (wall clock)
 _CONSOLE = None  # the terminal display, closed when the command ends
 
 
@@ -129,7 +131,7 @@ def _train(args) -> int:
         if not lead:
             callbacks = SilentCallbacks()  # rank 0 reports and writes the model
     with _stdout_to_stderr(args.json):  # --json: stdout holds the one JSON document, every library logs to stderr
-        autodl = AutoDL(search_config(args, device), callbacks)
+        autodl = AutoDL(search_config(args, device), callbacks, started=_STARTED)
         try:
             autodl.fit()
         except SearchFailed as exc:
@@ -507,7 +509,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    global _EVENTS, _QUIET
+    global _EVENTS, _QUIET, _STARTED
+    _STARTED = time.time()  # train's time limit counts from here, imports included
     args = build_parser().parse_args(argv)
     _QUIET = getattr(args, "quiet", False)
     previous = None

@@ -101,8 +101,9 @@ def test_failing_candidates_are_recorded_and_the_search_goes_on(synthetic, monke
 
     monkeypatch.setattr(candidate_module, "build_network", faulty_build)
     folder = synthetic(CLASSIFIED_TILES, num_chips=12)
+    # time for four first-round candidates of 30 s or more (two epochs each end them much sooner)
     autodl = _autodl(folder, networks="PSPNetClassifier,DeepLabV3Plus,DeepLab,UnetClassifier",
-                     total_time_limit=0.1).fit()
+                     total_time_limit=0.2).fit()
     rows = {r["network"]: r for r in autodl.leaderboard()}
     assert rows["UnetClassifier"]["status"] != "failed" and rows["UnetClassifier"]["rank"] == 1
     assert rows["PSPNetClassifier"]["status"] == "failed" and "injected crash" in rows["PSPNetClassifier"]["reason"]
@@ -137,7 +138,7 @@ def test_advanced_mode_tunes_the_best_two_with_optuna(synthetic, tmp_path):
 
     folder = synthetic(CLASSIFIED_TILES, num_chips=12)
     autodl = _autodl(folder, mode="ADVANCED", networks="UnetClassifier,PSPNetClassifier,DeepLabV3Plus",
-                     total_time_limit=0.1, max_epochs=1, work_dir=tmp_path / "work").fit()
+                     total_time_limit=0.25, max_epochs=1, work_dir=tmp_path / "work").fit()
     results = autodl.results()
     evaluated = [r for r in results if r.phase == "rung" and r.rung == 0]
     tuned = [r for r in results if r.phase == "tuning"]

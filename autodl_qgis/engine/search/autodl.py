@@ -69,8 +69,10 @@ class AutoDL:
     a :class:`SearchConfig`."""
 
     def __init__(self, config: SearchConfig | TrainingData | str | os.PathLike, callbacks: Callbacks | None = None,
-                 clock=time.time, **options):
-        """``clock``: the search's wall clock (shared with workers on other machines)."""
+                 clock=time.time, started: float | None = None, **options):
+        """``clock``: the search's wall clock (shared with workers on other machines); ``started``: when the run
+        began on it (the time limit counts from there; default: now)."""
+        self.started = started if started is not None else clock()
         data = None
         if isinstance(config, TrainingData):
             data, config = config, str(config.folder)
@@ -203,7 +205,7 @@ class AutoDL:
             self._train(CandidateJob.from_dict(job))
 
     def _fit(self) -> "AutoDL":
-        start = self.clock()
+        start = self.started
         limit = self.config.total_seconds
         self._budget = TimeBudget(limit - packaging_reserve(limit), clock=self.clock)
         seeds, skipped = self._seeds()
@@ -336,7 +338,7 @@ class AutoDL:
             key=job.key, candidate=job.candidate, network=job.network, backbone=job.backbone, phase=job.phase,
             rung=job.rung, status=status, metric_name=trained.metric_name or None,
             metric=trained.best_metric if trained.best_state is not None else None,  # of the weights kept
-            validation_chips=len(self.split.val) if job.full_validation else min(VAL_CHIPS, len(self.split.val)),
+            validation_chips=trained.validation_chips,
             epochs=trained.epochs, steps=trained.steps, batch_size=trained.batch_size or None,
             train_seconds=round(trained.train_seconds, 2), segment_seconds=round(trained.run_seconds, 2),
             seconds_per_step=trained.seconds_per_step, validation_seconds=trained.validation_seconds,
@@ -377,9 +379,13 @@ class AutoDL:
         model = self.best_model()
         test = ChipDataset(self.data, self.split.test)
         scorer = Trainer(model, test, test, test.collate_fn, self.data.task, [c.name for c in self.data.classes],
-                         self.device, TrainConfig(max_epochs=1))
-        metrics = scorer.evaluate(max(1, self._best.batch_size or 2))
-        self._best = self._best.replace(test_metric=float(metrics[self._best.metric_name]))
+                         self.device, TrainConfig(max_epochs=1), TimeBudget(None, clock=self.clock))
+        # within the packaging reserve: a slow network is scored on the test chips the time allows
+        metrics = scorer.evaluate(max(1, self._best.batch_size or 2),
+                                  deadline=self._record.ends + 0.3 * packaging_reserve(self.config.total_seconds),
+                                  alone=True)
+        self._best = self._best.replace(test_metric=float(metrics[self._best.metric_name]),
+                                        test_chips=scorer.evaluated_chips)
         self._record.finish(self._best)
 
     def _work_dir(self) -> Path:
@@ -443,7 +449,8 @@ class AutoDL:
     def validation(self) -> dict:
         """How the chips were split: ``kind`` (spatial_blocks or random), chips per part, and why."""
         return {"kind": self.split.kind, "chips": len(self.split.val), "train_chips": len(self.split.train),
-                "test_chips": len(self.split.test), "note": self.split.note}
+                "test_chips": self._best.test_chips if self._best is not None and self._best.test_chips
+                else len(self.split.test), "note": self.split.note}
 
     def save(self, path: str | os.PathLike, sidecars: bool = False) -> Path:
         """Writes the shipped model as a .dlpk (atomically); with save_evaluated_models, every evaluated model too,

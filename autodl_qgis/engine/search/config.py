@@ -146,7 +146,8 @@ class CandidateResult:
     metric_name: str | None = None
     metric: float | None = None  # at the end of the segment, on the validation chips it used
     test_metric: float | None = None  # on the held-out test chips (the shipped model only)
-    validation_chips: int = 0
+    validation_chips: int = 0  # chips the metric was computed on
+    test_chips: int = 0
     epochs: int = 0
     steps: int = 0
     batch_size: int | None = None

@@ -69,6 +69,7 @@ class TrainResult:
     seconds_per_step: float | None = None
     validation_seconds: float | None = None  # of one validation
     build_seconds: float | None = None  # building the network (and loading its starting weights)
+    validation_chips: int = 0  # chips the last validation used (fewer than all when its time ran out)
     history: list[dict] = field(default_factory=list)  # epoch, step, seconds, loss, metric, learning_rate
     best_state: dict | None = None
     checkpoint: dict | None = None  # where training stopped: optimizer, schedule position, batch size
@@ -122,6 +123,7 @@ class Trainer:
         self.base_lr = self.config.lr_for(task)
         self._val_seconds = None
         self._step_estimate = None  # (seconds a step, batch size) once measured
+        self.evaluated_chips = 0
         # launched by torchrun: each rank trains on its share of the chips, gradients averaged by DDP
         self.distributed = distributed.active()
         self._losses = self.adapter.losses
@@ -217,12 +219,22 @@ class Trainer:
         return steps
 
     @torch.no_grad()
-    def evaluate(self, batch_size: int) -> dict:
+    def evaluate(self, batch_size: int, deadline: float | None = None, alone: bool = False) -> dict:
+        """Metrics over the validation chips, in order; past ``deadline`` (on the budget's clock) the chips seen so
+        far decide (at least one batch), so that a slow network cannot hold the run past its time limit.
+        ``self.evaluated_chips`` says how many were used. ``alone``: the other DDP ranks are not evaluating."""
         start = self.clock()
         self.adapter.eval()
         metrics = metrics_for(self.task, self.class_names)
+        self.evaluated_chips = 0
         for images, targets in self._loader(self.val_data, batch_size, shuffle=False):
             check_cancel(self.callbacks)
+            late = deadline is not None and self.evaluated_chips > 0 and self.clock() >= deadline
+            if not alone:
+                late, = distributed.any_rank(late)
+            if late:
+                break
+            self.evaluated_chips += len(images)
             with self._autocast():
                 predictions = self.adapter.predict(images.to(self.device, non_blocking=True))
             if isinstance(predictions, torch.Tensor):
@@ -333,8 +345,9 @@ class Trainer:
             if not ending and validating > VALIDATION_SHARE * run_trained:
                 continue
             began = self.clock()
-            metrics = self.evaluate(batch_size)
+            metrics = self.evaluate(batch_size, self.budget.deadline if not math.isinf(self.budget.total) else None)
             validating += self.clock() - began
+            result.validation_chips = self.evaluated_chips
             result.validation_seconds = self._val_seconds
             metrics = distributed.from_rank0(metrics)  # one set of decisions for all ranks
             score = metrics[result.metric_name]
