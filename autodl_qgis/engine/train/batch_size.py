@@ -98,5 +98,8 @@ def _fastest_on_cpu(step, max_batch: int, deadline, log) -> int:
         if free_memory_fraction() < CPU_FREE_MEMORY_FLOOR or batch == max_batch:
             break
         batch = min(batch * 2, max_batch)
-    log(f"batch size {best_batch}: best measured CPU throughput ({best_rate:.1f} chips/s)")
+    if best_rate:
+        log(f"batch size {best_batch}: best measured CPU throughput ({best_rate:.1f} chips/s)")
+    else:
+        log(f"batch size {best_batch}: no time to compare batch sizes")
     return best_batch
