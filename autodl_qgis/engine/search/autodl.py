@@ -225,7 +225,11 @@ class AutoDL:
         self._record.set_done()
         self._best = self._choose_best(results)
         if self._best is None:
-            reasons = "; ".join(f"{r.network}: {r.reason}" for r in self._record.rows())
+            rows = self._record.rows()
+            reasons = "; ".join(f"{r.network}: {r.reason}" for r in rows)
+            if any(r.status == NOT_REACHED for r in rows):
+                raise SearchFailed(f"no candidate gave a model within the time limit; give more time or lighter "
+                                   f"networks ({reasons})")
             raise SearchFailed(f"every candidate failed ({reasons})")
         self._score_test()
         best = self._best
