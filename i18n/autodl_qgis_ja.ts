@@ -95,7 +95,7 @@
 &lt;b&gt;Output Accuracy Table&lt;/b&gt; (out_accuracy_table): a GeoPackage or CSV table.
 &lt;b&gt;Detected Class Value Field&lt;/b&gt; (detected_class_value_field) and &lt;b&gt;Ground Truth Class Value Field&lt;/b&gt; (ground_truth_class_value_field): the class values or names; Classvalue or Value when not given, and without either every feature is one class.
 &lt;b&gt;Minimum Intersection Over Union (IoU)&lt;/b&gt; (min_iou): 0.5 by default.</source>
-        <translation>[ディープ ラーニングを使用したオブジェクトの検出 (Detect Objects Using Deep Learning)] で検出されたオブジェクトをグラウンド トゥルースのポリゴンと比較し、クラスごとの行とすべてのクラスの行を持つテーブルを書き出します: Precision、Recall、F1_Score、AP (IoU のしきい値における平均適合率)、True_Positive、False_Positive、False_Negative。検出が同じクラスのグラウンド トゥルース オブジェクトと IoU のしきい値以上重なる場合に真陽性となります。各オブジェクトは、最も信頼度の高い検出と 1 回だけ対応付けられます。
+        <translation>「ディープ ラーニングを使用したオブジェクトの検出」で検出されたオブジェクトをグラウンド トゥルースのポリゴンと比較し、クラスごとの行とすべてのクラスの行を持つテーブルを書き出します: Precision、Recall、F1_Score、AP (IoU のしきい値における平均適合率)、True_Positive、False_Positive、False_Negative。検出が同じクラスのグラウンド トゥルース オブジェクトと IoU のしきい値以上重なる場合に真陽性となります。各オブジェクトは、最も信頼度の高い検出と 1 回だけ対応付けられます。
 
 &lt;b&gt;検出されたフィーチャ&lt;/b&gt; (detected_features): オブジェクトの検出によるポリゴン (Confidence フィールドで AP の順位が決まります)。
 &lt;b&gt;グラウンド トゥルース フィーチャ&lt;/b&gt; (ground_truth_features): 実際のオブジェクトのポリゴン。
@@ -156,7 +156,7 @@
 &lt;b&gt;Number of Random Points&lt;/b&gt; (num_random_points): 500 by default; points given as ground truth are used as they are.
 &lt;b&gt;Sampling Strategy&lt;/b&gt; (sampling): STRATIFIED_RANDOM (points per class in proportion to its area), EQUALIZED_STRATIFIED_RANDOM (the same number per class) or RANDOM.
 &lt;b&gt;Minimum Point Distance&lt;/b&gt; (min_point_distance): in map units, 0 by default.</source>
-        <translation>分類済みラスター ([ディープ ラーニングを使用したピクセルの分類 (Classify Pixels Using Deep Learning)] の出力など) をランダム ポイントで参照データと比較し、混同行列をテーブルとして書き出します: 分類値ごとの行 (C_1、C_2、…) に各参照値との件数、Total、U_Accuracy (ユーザー精度)、IoU を持ち、続いて Total、P_Accuracy (プロデューサー精度と全体の精度)、Kappa の行があります。
+        <translation>分類済みラスター (「ディープ ラーニングを使用したピクセル分類」の出力など) をランダム ポイントで参照データと比較し、混同行列をテーブルとして書き出します: 分類値ごとの行 (C_1、C_2、…) に各参照値との件数、Total、U_Accuracy (ユーザー精度)、IoU を持ち、続いて Total、P_Accuracy (プロデューサー精度と全体の精度)、Kappa の行があります。
 
 &lt;b&gt;入力ラスター&lt;/b&gt; (in_raster): 分類済みラスター。
 &lt;b&gt;グラウンド トゥルース データ&lt;/b&gt; (in_ground_truth_data): クラス ラスター、ポリゴン、またはクラス値を持つポイント (フィールドを指定しない場合は Classvalue、Value、GrndTruth)。参照データの NoData と 0 はサンプリングされません。
