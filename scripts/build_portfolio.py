@@ -159,8 +159,9 @@ def score(model, data, indices) -> float:
 # -- the table -------------------------------------------------------------------------------------------------------
 
 def rank(rows: list[dict], task: str) -> list[dict]:
-    """Configurations of ``task`` best first: those measured on every folder of the task before the others, then by
-    the mean over the folders they were measured on of test metric / best test metric there (0 when it failed)."""
+    """Configurations of ``task`` that learned something, best first: those measured on every folder of the task
+    before the others, then by the mean over the folders they were measured on of test metric / best test metric
+    there (0 when it failed)."""
     rows = [r for r in rows if r["task"] == task]
     folders = sorted({r["folder"] for r in rows})
     best = {f: max((r["test_metric"] or 0.0 for r in rows if r["folder"] == f), default=0.0) for f in folders}
@@ -174,7 +175,9 @@ def rank(rows: list[dict], task: str) -> list[dict]:
     for entry in by_config.values():
         entry["score"] = round(sum(entry["relative"].values()) / len(entry["relative"]), 4)
     order = list(NETWORKS)
-    return sorted(by_config.values(), key=lambda e: (len(e["relative"]) < len(folders), -e["score"],
+    # a configuration that learned nothing anywhere tells nothing about its rank: it stays with the unmeasured
+    learned = [e for e in by_config.values() if e["score"] > 0]
+    return sorted(learned, key=lambda e: (len(e["relative"]) < len(folders), -e["score"],
                                                      order.index(e["network"]), e["chip_scale"] != 1.0))
 
 

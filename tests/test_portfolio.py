@@ -51,12 +51,12 @@ def test_gpu_rows_put_the_cpu_leader_first_on_its_default_backbone(task):
         (leader.network, NETWORKS[leader.network].default_backbone, 1.0)
 
 
-def test_ranking_prefers_configurations_measured_everywhere():
+def test_ranking_prefers_configurations_measured_everywhere_and_ignores_those_that_learned_nothing():
     rows = [{"task": "t", "folder": f, "network": n, "backbone": "resnet18", "chip_scale": 1.0, "test_metric": m}
             for f, n, m in (("a", "FasterRCNN", 0.5), ("b", "FasterRCNN", 0.2), ("a", "RetinaNet", 0.4),
-                            ("b", "RetinaNet", 0.4), ("a", "FCOS", 0.9))]
+                            ("b", "RetinaNet", 0.4), ("a", "FCOS", 0.9), ("a", "ATSS", 0.0), ("b", "ATSS", 0.0))]
     ranked = _builder().rank(rows, "t")
-    assert [e["network"] for e in ranked] == ["RetinaNet", "FasterRCNN", "FCOS"]
+    assert [e["network"] for e in ranked] == ["RetinaNet", "FasterRCNN", "FCOS"]  # ATSS learned nothing: unranked
     assert ranked[0]["score"] == pytest.approx((0.4 / 0.9 + 1.0) / 2, abs=1e-4)
 
 
