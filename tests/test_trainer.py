@@ -41,6 +41,8 @@ class SmallSegmenter(ModelAdapter):
         return {"loss_ce": loss}
 
     def predict(self, images):
+        if self.clock is not None:
+            self.clock.now += 0.5 * len(images)  # half a second a chip
         return self.net(images)
 
 
@@ -205,3 +207,13 @@ def test_detection_metrics_ap50_per_class():
     assert got["per_class"]["pool"]["average_precision"] == pytest.approx(1.0)
     assert got["per_class"]["car"]["average_precision"] == pytest.approx(0.0)
     assert got["average_precision"] == pytest.approx(0.5)
+
+
+def test_validation_stops_at_its_deadline_on_the_chips_seen(tiles):
+    clock = FakeClock()
+    adapter, trainer = _clocked(tiles, clock, batch_size=4, budget=TimeBudget(1000, clock=clock))
+    assert len(tiles[2]) == 4
+    trainer.evaluate(batch_size=1, deadline=clock.now + 1.2)
+    assert trainer.evaluated_chips == 3  # 0.5 s a chip: the third starts at 1.0 s, the fourth would at 1.5 s
+    trainer.evaluate(batch_size=1)
+    assert trainer.evaluated_chips == 4

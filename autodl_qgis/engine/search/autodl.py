@@ -309,8 +309,9 @@ class AutoDL:
         config = TrainConfig(max_epochs=self.config.max_epochs, learning_rate=job.learning_rate,
                              batch_size=job.batch_size, seed=job.seed, train_seconds=job.train_seconds,
                              decay_to_end=job.decay_to_end,
-                             # the finalist gives the model: whatever it can train beats nothing
-                             min_steps=1 if job.phase == FINAL else TrainConfig.min_steps)
+                             # the finalist gives the model: whatever it can train and validate beats nothing
+                             min_steps=1 if job.phase == FINAL else TrainConfig.min_steps,
+                             partial_validation=job.phase == FINAL)
         checkpoint = load_checkpoint(job.resume_from) if job.resume_from else None
         initial = self.pretrained.state_dict() if self.pretrained is not None and checkpoint is None else None
         began = self.clock()

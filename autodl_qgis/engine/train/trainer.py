@@ -44,6 +44,7 @@ class TrainConfig:
     train_seconds: float | None = None  # training seconds this run adds (equal for the candidates of a rung)
     decay_to_end: bool = True  # learning rate falls linearly to zero at the run's end; False: constant after warm-up
     min_steps: int = 5  # steps before a first validation means anything: a run that cannot afford them is not_reached
+    partial_validation: bool = False  # the run's result counts even if its validation's time allows only some chips
     amp: bool = True  # mixed precision, on CUDA only
     num_workers: int | None = None  # None: 0 on CPU (the cores train), 4 on CUDA
     seed: int = 42
@@ -413,8 +414,10 @@ class Trainer:
         not fit in what is left of the budget."""
         if math.isinf(self.budget.total):
             return False
-        needed = self.config.min_steps * result.seconds_per_step + \
-            self._validation_estimate(result.seconds_per_step, result.batch_size)
+        validation = self._validation_estimate(result.seconds_per_step, result.batch_size)
+        if self.config.partial_validation:  # one batch of chips will do
+            validation *= min(1.0, result.batch_size / max(1, len(self.val_data)))
+        needed = self.config.min_steps * result.seconds_per_step + validation
         if needed <= self.budget.remaining():
             return False
         result.reason = (f"needs about {needed:.0f} s for {self.config.min_steps} steps and a validation "
@@ -430,6 +433,8 @@ class Trainer:
             reserve = 1.2 * self._validation_estimate(*self._step_estimate)
         else:
             reserve = 0.02 * self.budget.total
+        if self.config.partial_validation:  # training matters more than validating every chip
+            reserve = min(reserve, 0.2 * self.budget.total)
         return self.budget.deadline - reserve
 
     def _validation_estimate(self, seconds_per_step: float, batch_size: int) -> float:
