@@ -60,11 +60,10 @@ def qgis_process_env(tmp_path, repo):
 
 
 @pytest.fixture
-def no_autodl_temp_left(tmp_path, monkeypatch):
+def no_autodl_temp_left(tmp_path_factory, monkeypatch):
     """A temporary folder private to the test, for this process and the QGIS / engine processes it starts: nothing
     named autodl-* may stay in it (normal end, failure, cancel or a killed engine)."""
-    folder = tmp_path / "system-temp"
-    folder.mkdir()
+    folder = tmp_path_factory.mktemp("system-temp")
     monkeypatch.setattr(tempfile, "tempdir", str(folder))
     monkeypatch.setenv("TMPDIR", str(folder))
     yield folder
