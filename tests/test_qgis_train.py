@@ -196,7 +196,7 @@ plugin.initProcessing()
 assert QgsApplication.processingRegistry().algorithmById("{ALGORITHM}") is not None
 try:
     processing.run("{ALGORITHM}", {{"in_data": r"{synthetic(CLASSIFIED_TILES, num_chips=12)}",
-                                    "out_model": r"{tmp_path / 'm.dlpk'}", "total_time_limit": 0.003,
+                                    "out_model": r"{tmp_path / 'm.dlpk'}", "total_time_limit": 0.01,
                                     "networks": "UnetClassifier"}})
     print("MESSAGE none")
 except QgsProcessingException as exc:
