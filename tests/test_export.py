@@ -236,7 +236,7 @@ def _leftovers(tmp_path):
     ("missing field", {"class_field": "kind"}, "has no field 'kind' (fields: classvalue, Classname)"),
     ("points without buffer", {"labels": "points"}, "holds point features"),
     ("chip larger than raster", {"chip_size": 200}, "smaller than the 200 px chip size"),
-    ("stride", {"stride": 0}, "stride 0 is below 1"),
+    ("stride", {"stride": 0}, "stride is 0, outside 1..8192"),
     ("format", {"metadata_format": "YOLO"}, "unknown metadata format 'YOLO'"),
     ("raster labels for boxes", {"labels": "classes", "metadata_format": PASCAL_VOC}, "is a raster"),
     ("missing labels", {"labels": "nowhere"}, "does not exist"),
