@@ -42,16 +42,6 @@ def test_band_stats_state_reads_sum_of_squares_and_welford_m2(tmp_path, syntheti
     assert got.mean[:2] == pytest.approx((100.0, 100.0)) and got.std[:2] == pytest.approx((10.0, 10.0))
 
 
-def test_split_is_deterministic_and_keeps_one_chip_each_side(synthetic):
-    data = TrainingData.open(synthetic(KITTI))
-    train, val = data.split()
-    assert (train, val) == data.split(seed=42) and len(val) == 1 and len(train) == 7
-    assert sorted(train + val) == list(range(8))
-    assert data.split(seed=7) != (train, val)
-    train, val = data.split(val_fraction=0.5, seed=3)
-    assert len(val) == 4 and not set(train) & set(val)
-
-
 def test_detection_dataset_yields_normalised_tensors_and_index_labels(synthetic):
     data = TrainingData.open(synthetic(PASCAL_VOC, num_classes=3, num_chips=12))
     train, val = make_datasets(data)

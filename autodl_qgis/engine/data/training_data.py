@@ -214,19 +214,6 @@ class TrainingData:
         return BandStatistics(tuple(mean.tolist()), tuple(std.tolist()), tuple(lo.tolist()), tuple(hi.tolist()),
                               f"computed on {len(picks)} chip(s)")
 
-    def split(self, val_fraction: float = 0.1, seed: int = 42) -> tuple[list[int], list[int]]:
-        """Deterministic train / validation chip indices; at least one chip in each."""
-        if not 0 < val_fraction < 1:
-            raise InputDataError(f"validation fraction {val_fraction} is outside (0, 1)", None,
-                                 "Use a fraction such as 0.1")
-        n = len(self.chips)
-        if n < 2:
-            raise InputDataError(f"has {n} chip; training needs at least 2 (one is held out for validation)",
-                                 self.folder / "images", "Export more chips")
-        n_val = min(n - 1, max(1, round(n * val_fraction)))
-        order = np.random.default_rng(seed).permutation(n).tolist()
-        return sorted(order[n_val:]), sorted(order[:n_val])
-
     def summary(self) -> dict:
         """What ``python -m autodl_qgis inspect --json`` prints."""
         info = {
