@@ -44,6 +44,17 @@ def processing_registry():
     return _REGISTRY
 
 
+@pytest.fixture
+def shared_provider_aside():
+    """For a test that registers a plugin of its own: the provider that processing_registry() keeps for the process
+    steps aside (QGIS holds one provider per id) and comes back afterwards."""
+    if _PLUGIN is not None:
+        _PLUGIN.unload()
+    yield
+    if _PLUGIN is not None:
+        _PLUGIN.initProcessing()
+
+
 def qgis_process_env(tmp_path, repo):
     """qgis_process.bin with this checkout as plugin folder, a throw-away profile with the plugin enabled, and the
     venv's packages importable (it embeds the system Python, which does not see the venv)."""

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from conftest import REPO
-from qgis_app import QGIS_PROCESS, qgis_app
+from qgis_app import QGIS_PROCESS, qgis_app, shared_provider_aside  # noqa: F401 - a fixture
 
 
 def test_class_factory_imports_no_deep_learning_library():
@@ -22,7 +22,7 @@ def test_class_factory_imports_no_deep_learning_library():
     assert run.returncode == 0, run.stdout + run.stderr
 
 
-def test_provider_registers_and_unloads():
+def test_provider_registers_and_unloads(shared_provider_aside):
     qgis_app()
     from qgis.core import QgsApplication
 
@@ -38,7 +38,7 @@ def test_provider_registers_and_unloads():
     assert QgsApplication.processingRegistry().providerById("autodl") is None
 
 
-def test_japanese_catalogue_loads_for_a_japanese_qgis(monkeypatch):
+def test_japanese_catalogue_loads_for_a_japanese_qgis(monkeypatch, shared_provider_aside):
     qgis_app()
     import autodl_qgis
     from autodl_qgis import plugin as plugin_module
