@@ -60,7 +60,7 @@ def test_processing_run_writes_a_loadable_package(processing_ready, synthetic, t
             messages.append(info)
 
     result = processing.run(ALGORITHM, {"in_data": str(synthetic(fmt, num_chips=12)),
-                                        "out_model": str(tmp_path / "model"), "total_time_limit": 0.006,
+                                        "out_model": str(tmp_path / "model"), "total_time_limit": 0.02,
                                         "networks": [network]}, feedback=Feedback())
     assert result["output_model_file"] == str(tmp_path / "model.dlpk")  # .dlpk added
     assert (tmp_path / "model_report.html").is_file() and (tmp_path / "model_leaderboard.csv").is_file()
@@ -122,7 +122,7 @@ def test_qgis_process_runs_the_algorithm(synthetic, tmp_path, fmt, network):
     assert "total_time_limit" in help_text and "autodl_mode" in help_text
     out = tmp_path / "model.dlpk"
     run = subprocess.run([QGIS_PROCESS, "run", ALGORITHM, "--", f"in_data={synthetic(fmt, num_chips=12)}",
-                          f"out_model={out}", "total_time_limit=0.006", f"networks={network}"],
+                          f"out_model={out}", "total_time_limit=0.02", f"networks={network}"],
                          env=env, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     assert zipfile.is_zipfile(out) and f"output_model_file:\t{out}" in run.stdout
@@ -149,7 +149,7 @@ def test_modeler_chains_training_into_fine_tuning(processing_ready, synthetic, t
     first.setChildId("train")
     first.addParameterSources("in_data", chips)
     first.addParameterSources("out_model", static(str(tmp_path / "first.dlpk")))
-    first.addParameterSources("total_time_limit", static(0.003))
+    first.addParameterSources("total_time_limit", static(0.015))
     first.addParameterSources("networks", static("UnetClassifier"))
     model.addChildAlgorithm(first)
     second = QgsProcessingModelChildAlgorithm(ALGORITHM)
@@ -157,7 +157,7 @@ def test_modeler_chains_training_into_fine_tuning(processing_ready, synthetic, t
     second.addParameterSources("in_data", chips)
     second.addParameterSources("pretrained_model", [
         QgsProcessingModelChildParameterSource.fromChildOutput("train", "output_model_file")])
-    second.addParameterSources("total_time_limit", static(0.003))
+    second.addParameterSources("total_time_limit", static(0.015))
     output = QgsProcessingModelOutput("tuned", "Fine-tuned model")
     output.setChildId("finetune")
     output.setChildOutputName("out_model")
