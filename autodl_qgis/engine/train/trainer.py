@@ -285,6 +285,7 @@ class Trainer:
         if self.distributed:
             self._losses = distributed.wrap(self.adapter, self.device)
         epoch, step = int(start.get("epoch", 0)), int(start.get("step", 0))
+        first_step = step
         trained = float(start.get("seconds", 0.0))  # the candidate's training seconds before this run
         result.history = list(start.get("history", []))
         loader = self._loader(self.train_data, batch_size, shuffle=True, epoch=epoch)
@@ -307,9 +308,9 @@ class Trainer:
                 if late:
                     stop = DEADLINE
                     break
+                progress = self._decay_progress(run_trained, run_started, step - first_step, len(loader))
                 factor = learning_rate_factor(step, self.config.warmup_steps,
-                                              self._decay_progress(run_trained, run_started)
-                                              if self.config.decay_to_end else None)
+                                              progress if self.config.decay_to_end else None)
                 for group in optimizer.param_groups:
                     group["lr"] = self.base_lr * factor
                 began = self.clock()
@@ -355,7 +356,7 @@ class Trainer:
             mean_loss = sum(losses) / len(losses)
             result.history.append({"epoch": epoch, "step": step, "seconds": trained + run_trained, "loss": mean_loss,
                                    "metric": score, "learning_rate": optimizer.param_groups[0]["lr"]})
-            self.callbacks.progress(self._decay_progress(run_trained, run_started),
+            self.callbacks.progress(self._decay_progress(run_trained, run_started, step - first_step, len(loader)),
                                     f"{self.name}: epoch {epoch} train loss {mean_loss:.4f}, "
                                     f"validation {result.metric_name} {score:.4f}")
             if result.best_metric is None or score > result.best_metric + 1e-4:
@@ -399,9 +400,12 @@ class Trainer:
         return self._segment_done(run_trained) or (not math.isinf(self.budget.total)
                                                    and self.clock() >= self._training_deadline())
 
-    def _decay_progress(self, run_trained: float, run_started: float) -> float:
-        """How far the run is towards its end, by training seconds or by the clock, whichever is nearer."""
+    def _decay_progress(self, run_trained: float, run_started: float, run_steps: int, epoch_steps: int) -> float:
+        """How far the run is towards its end, by training seconds, by the clock or by its epochs, whichever is
+        nearer."""
         fractions = [0.0]
+        if self.config.max_epochs and epoch_steps:
+            fractions.append(run_steps / (self.config.max_epochs * epoch_steps))
         if self.config.train_seconds:
             fractions.append(run_trained / self.config.train_seconds)
         if not math.isinf(self.budget.total):
