@@ -66,7 +66,8 @@ def test_evaluate_detection_scores_fall_as_labels_move_away(detection_case, caps
     assert set(per_class) == {"pool", "building"}
     assert all(len(c["precision_curve"]) == 101 and c["true_positives"] + c["false_negatives"] > 0
                for c in per_class.values())
-    near = evaluate_package(model, _shifted_copy(folder, work / "near", 2), device="cpu")
+    # a few epochs from scratch localise within about 2 px, so "near" is 4 px away
+    near = evaluate_package(model, _shifted_copy(folder, work / "near", 4), device="cpu")
     far = evaluate_package(model, _shifted_copy(folder, work / "far", 24), device="cpu")
     assert own["metric"] > 0.3, own["metric"]  # a few epochs from scratch: good enough to tell labels apart
     assert own["metrics"]["coco_map"] > near.metrics["coco_map"] > far.metrics["coco_map"]
