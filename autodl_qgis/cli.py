@@ -378,7 +378,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("out_model", help="the .dlpk to write (.dlpk is added when missing)")
     train.add_argument("--pretrained-model", help="fine-tune from this .dlpk or .emd (same network and backbone)")
     train.add_argument("--total-time-limit", type=float, default=2.0, help="hours for the whole search (default 2)")
-    train.add_argument("--autodl-mode", default="BASIC", type=str.upper, choices=("BASIC", "ADVANCED"))
+    train.add_argument("--autodl-mode", default="BASIC", type=str.upper, choices=("BASIC", "ADVANCED"),
+                       help="BASIC: every selected network on its default backbone and chip scale, the best "
+                            "continued, the winner trained to the deadline; ADVANCED: also other backbones, "
+                            "learning rates, chip scales and augmentation for the two leading networks")
     train.add_argument("--networks", help="comma-separated networks (default: all that suit the data)")
     train.add_argument("--save-evaluated-models", action="store_true",
                        help="also save every evaluated model, in <out_model>_evaluated_models/")

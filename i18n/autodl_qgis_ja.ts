@@ -664,7 +664,7 @@ Pixel classifiers give class probabilities per pixel (Deepness: Segmentor); obje
 &lt;b&gt;Output Model&lt;/b&gt; (out_model): the trained model, saved as a deep learning package (.dlpk).
 &lt;b&gt;Pretrained Model&lt;/b&gt; (pretrained_model): a .dlpk or .emd to fine-tune. It must be a model of the same type; training then uses its network and backbone only. Classes are matched by name.
 &lt;b&gt;Total Time Limit (Hours)&lt;/b&gt; (total_time_limit): the time for the whole search, 2 hours by default.
-&lt;b&gt;AutoDL Mode&lt;/b&gt; (autodl_mode): BASIC trains every selected network with its default backbone. ADVANCED evaluates the networks in the first half of the time and tunes the best two (backbones, learning rate, batch size, augmentation) in the second half.
+&lt;b&gt;AutoDL Mode&lt;/b&gt; (autodl_mode): BASIC trains every selected network with its default backbone and chip scale, in the order of a ranked table; the best continue training and the winner is trained to the end of the time limit. ADVANCED also tries other backbones, learning rates, chip scales and augmentation strengths for the two leading networks (Optuna TPE).
 &lt;b&gt;Networks&lt;/b&gt; (networks): the networks to try, chosen in a list (names separated by commas on the command line, e.g. FasterRCNN,RetinaNet); none means all that suit the data.
 &lt;b&gt;Save Evaluated Models&lt;/b&gt; (save_evaluated_models): also save every evaluated model, in a folder beside the output model.
 &lt;b&gt;Device&lt;/b&gt; (device, advanced): auto (a GPU when there is one), cpu, or one of the GPUs found.
@@ -676,7 +676,7 @@ Object detection models are ranked by average precision at IoU 0.5, pixel classi
 &lt;b&gt;出力モデル&lt;/b&gt; (out_model): トレーニング済みモデル。ディープ ラーニング パッケージ (.dlpk) として保存されます。
 &lt;b&gt;事前トレーニング済みモデル&lt;/b&gt; (pretrained_model): ファイン チューニングする .dlpk または .emd。同じ種類のモデルである必要があり、その場合はそのネットワークとバックボーンだけでトレーニングします。クラスは名前で対応付けられます。
 &lt;b&gt;合計時間制限 (時間)&lt;/b&gt; (total_time_limit): 探索全体にかける時間。既定は 2 時間です。
-&lt;b&gt;AutoDL モード&lt;/b&gt; (autodl_mode): BASIC は選択したすべてのネットワークを既定のバックボーンでトレーニングします。ADVANCED は時間の前半でネットワークを評価し、後半で上位 2 つを調整します (バックボーン、学習率、バッチ サイズ、データ拡張)。
+&lt;b&gt;AutoDL モード&lt;/b&gt; (autodl_mode): BASIC は選択したすべてのネットワークを既定のバックボーンとチップ スケールで、順位表の順にトレーニングします。上位のモデルはトレーニングを続け、最良のモデルは時間制限の終わりまでトレーニングされます。ADVANCED は、上位 2 つのネットワークについて、ほかのバックボーン、学習率、チップ スケール、データ拡張の強さも試します (Optuna TPE)。
 &lt;b&gt;ネットワーク&lt;/b&gt; (networks): 試すネットワーク。一覧から選択します (コマンド ラインではカンマ区切りの名前。例: FasterRCNN,RetinaNet)。何も選択しない場合は、データに適したすべてのネットワークを使用します。
 &lt;b&gt;評価済みモデルの保存&lt;/b&gt; (save_evaluated_models): 評価したすべてのモデルも、出力モデルの横のフォルダーに保存します。
 &lt;b&gt;デバイス&lt;/b&gt; (device、詳細設定): auto (GPU があれば GPU)、cpu、または検出された GPU のいずれか。
