@@ -8,7 +8,7 @@ import pytest
 
 from autodl_qgis.engine.data import OBJECT_DETECTION, PIXEL_CLASSIFICATION
 from autodl_qgis.engine.networks.registry import NETWORKS
-from autodl_qgis.engine.search.portfolio import TABLE_FILE, PortfolioEntry, portfolio
+from autodl_qgis.engine.search.portfolio import LIGHT_BACKBONES, TABLE_FILE, PortfolioEntry, portfolio
 from conftest import REPO
 
 TASKS = (OBJECT_DETECTION, PIXEL_CLASSIFICATION)
@@ -58,6 +58,19 @@ def test_ranking_prefers_configurations_measured_everywhere_and_ignores_those_th
     ranked = _builder().rank(rows, "t")
     assert [e["network"] for e in ranked] == ["RetinaNet", "FasterRCNN", "FCOS"]  # ATSS learned nothing: unranked
     assert ranked[0]["score"] == pytest.approx((0.4 / 0.9 + 1.0) / 2, abs=1e-4)
+
+
+def test_unmeasured_networks_enter_light_on_a_cpu_and_as_defined_on_a_gpu():
+    document = json.loads(TABLE_FILE.read_text())
+    measured = {row["network"] for row in document["table"][OBJECT_DETECTION]["cpu"]}
+    cpu = {e.network: e for e in portfolio(OBJECT_DETECTION, "cpu") if e.network not in measured}
+    cuda = {e.network: e for e in portfolio(OBJECT_DETECTION, "cuda") if e.network not in measured}
+    assert cpu and set(cpu) == set(cuda)
+    for name, entry in cpu.items():
+        lightest = next(b for b in LIGHT_BACKBONES if b in NETWORKS[name].backbones)
+        assert (entry.backbone, entry.chip_scale) == (lightest, 0.5), entry
+        assert (cuda[name].backbone, cuda[name].chip_scale) == (NETWORKS[name].default_backbone, 1.0)
+    assert cpu["YOLOv3"].backbone == "mobilenet_v2" and cpu["DCN"].backbone == "resnet50"  # what each offers
 
 
 def test_unknown_device_kind_is_refused():

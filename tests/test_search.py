@@ -65,6 +65,34 @@ def test_basic_search_writes_a_package_that_round_trips(synthetic, tmp_path, fmt
         assert report.count("data:image/png;base64,") >= 3 and network in report
 
 
+def test_evaluated_models_are_saved_best_first_within_the_time_limit(synthetic, tmp_path):
+    class Logged(SilentCallbacks):
+        lines: list = []
+
+        def log(self, message):
+            self.lines.append(message)
+
+    folder = synthetic(CLASSIFIED_TILES, num_chips=12)
+    autodl = _autodl(folder, networks=["UnetClassifier", "FCN"], save_evaluated_models=True, max_epochs=1,
+                     callbacks=Logged()).fit()
+    autodl.started = autodl.clock()  # as if the search had ended early: the whole limit is left for saving
+    autodl.save(tmp_path / "model.dlpk")
+    saved = sorted((tmp_path / "model_evaluated_models").iterdir())
+    assert len(saved) == len([r for r in autodl.results() if r.weights]) >= 2
+    metrics = []
+    for path in saved:
+        with open_package(path) as package:
+            metrics.append(package.emd["AutoDL"]["metric"])
+            assert "InferenceFunction" not in package.emd  # for comparison only: no portable export
+    assert metrics == sorted(metrics, reverse=True)
+    # at the run's end there is no time for them: the shipped model is still written, the rest is said
+    run_end = autodl.started + autodl.config.total_seconds
+    autodl.clock = lambda: run_end
+    autodl.save(tmp_path / "late.dlpk")
+    assert (tmp_path / "late.dlpk").is_file() and not any((tmp_path / "late_evaluated_models").iterdir())
+    assert any("evaluated models not saved" in line for line in Logged.lines)
+
+
 def test_time_limit_holds_with_unbounded_epochs(synthetic, tmp_path):
     folder = synthetic(CLASSIFIED_TILES, num_chips=12)
     networks = ["UnetClassifier", "PSPNetClassifier", "DeepLabV3Plus"]

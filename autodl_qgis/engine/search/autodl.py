@@ -14,6 +14,7 @@ import dataclasses
 import gc
 import io
 import json
+import math
 import os
 import socket
 import time
@@ -468,16 +469,11 @@ class AutoDL:
         if path.suffix.lower() != ".dlpk":
             path = path.with_name(path.name + ".dlpk")
         extras = {}
+        began = self.clock()
         out = self._write(path, best, _load_weights(self._record.path(best.weights)), with_report=True,
                           extras_out=extras)
         if self.config.save_evaluated_models:
-            folder = path.with_name(f"{path.stem}_evaluated_models")
-            folder.mkdir(parents=True, exist_ok=True)
-            for i, row in enumerate((r for r in self.results() if r.weights), start=1):
-                staged = self._record.path(row.weights)
-                if staged.is_file():
-                    self._write(folder / f"{i:02d}_{row.network}_{row.backbone}_{row.key}.dlpk", row,
-                                _load_weights(staged))
+            self._save_evaluated(path.with_name(f"{path.stem}_evaluated_models"), self.clock() - began)
         if sidecars:
             for target, name in zip(sidecar_paths(out), ("report.html", "leaderboard.csv")):
                 tmp = target.with_name(f".{target.name}.tmp")
@@ -485,8 +481,25 @@ class AutoDL:
                 os.replace(tmp, target)
         return out
 
+    def _save_evaluated(self, folder: Path, package_seconds: float) -> None:
+        """Every evaluated model, best first, without the portable export (they are for comparison), as long as
+        the next one fits before the run's end: the time limit holds whatever the number of candidates."""
+        rows = sorted((r for r in self.results() if r.weights and self._record.path(r.weights).is_file()),
+                      key=lambda r: -math.inf if r.metric is None else -r.metric)
+        run_end = self.started + self.config.total_seconds
+        folder.mkdir(parents=True, exist_ok=True)
+        for i, row in enumerate(rows, start=1):
+            if self.clock() + package_seconds >= run_end:
+                self.callbacks.log(f"{len(rows) - i + 1} of {len(rows)} evaluated models not saved: the time "
+                                   f"limit ends before they can be written")
+                return
+            began = self.clock()
+            self._write(folder / f"{i:02d}_{row.network}_{row.backbone}_{row.key}.dlpk", row,
+                        _load_weights(self._record.path(row.weights)), portable=False)
+            package_seconds = self.clock() - began
+
     def _write(self, path: Path, result: CandidateResult, state: dict, with_report: bool = False,
-               extras_out: dict | None = None) -> Path:
+               extras_out: dict | None = None, portable: bool = True) -> Path:
         """A package of a job's weights ``state``."""
         spec = get_spec(result.network)
         metrics, metric_name, test = result.metrics, result.metric_name, result.test_metric
@@ -517,7 +530,7 @@ class AutoDL:
             extras["report.html"] = self._report(result, curve, leaderboard).encode()
         if extras_out is not None:
             extras_out.update(extras)
-        return write_package(path, emd, state, extras)
+        return write_package(path, emd, state, extras, portable=portable)
 
     def _report(self, best: CandidateResult, curve: list[dict], leaderboard: list[dict]) -> str:
         _, val = make_datasets(self.data, augment=False, split=self.split)

@@ -4,8 +4,8 @@ reached at a short fixed training budget, best first. The search enters its firs
 The table is data, not code: ``portfolio.json`` beside this module holds it together with every measurement that
 produced it (``scripts/build_portfolio.py`` regenerates both from a meta-benchmark over synthetic folders of several
 band counts, class counts and object sizes and the real ``palm_pascal_voc_west`` export). Networks the
-meta-benchmark did not measure follow the measured ones, in registry order, on their default backbone at full
-scale. ``cuda`` rows come from the CPU ranking with each network's default (heavier) backbone at full scale
+meta-benchmark did not measure follow the measured ones, in registry order: on a CPU on their lightest backbone
+at half scale (what can learn in minutes there), on a GPU on their default backbone at full scale. ``cuda`` rows come from the CPU ranking with each network's default (heavier) backbone at full scale
 allowed first, because no GPU was at hand to measure them (the file's ``cuda_rule`` says so).
 """
 from __future__ import annotations
@@ -19,6 +19,10 @@ from ..networks.registry import NETWORKS
 
 TABLE_FILE = Path(__file__).with_name("portfolio.json")
 DEVICE_KINDS = ("cpu", "cuda")
+# the backbones the zoo offers, cheapest per chip first (forward + backward on a CPU), for unmeasured networks
+LIGHT_BACKBONES = ("resnet18", "mobilenet_v3_large", "mobilenet_v2", "efficientnet-b0", "hrnetv2_w18_small",
+                   "resnet34", "res2net50", "resnet50")
+UNMEASURED_CPU_SCALE = 0.5
 
 
 @dataclass(frozen=True)
@@ -37,9 +41,16 @@ def portfolio(task: str, device_kind: str) -> tuple[PortfolioEntry, ...]:
     entries = [PortfolioEntry(row["network"], row["backbone"], float(row["chip_scale"])) for row in measured
                if row["network"] in NETWORKS and row["backbone"] in NETWORKS[row["network"]].backbones]
     named = {e.network for e in entries}
-    entries += [PortfolioEntry(spec.name, spec.default_backbone, 1.0) for spec in NETWORKS.values()
+    entries += [_unmeasured(spec, device_kind) for spec in NETWORKS.values()
                 if spec.task == task and spec.name not in named]
     return tuple(dict.fromkeys(entries))
+
+
+def _unmeasured(spec, device_kind: str) -> PortfolioEntry:
+    if device_kind == "cuda":
+        return PortfolioEntry(spec.name, spec.default_backbone, 1.0)
+    light = next((b for b in LIGHT_BACKBONES if b in spec.backbones), spec.default_backbone)
+    return PortfolioEntry(spec.name, light, UNMEASURED_CPU_SCALE)
 
 
 @lru_cache(maxsize=1)
