@@ -34,12 +34,10 @@ sys.path.insert(0, str(REPO))
 from autodl_qgis.engine.data import (CLASSIFIED_TILES, KITTI, OBJECT_DETECTION, PASCAL_VOC,  # noqa: E402
                                      PIXEL_CLASSIFICATION)
 from autodl_qgis.engine.networks.registry import NETWORKS  # noqa: E402
+from autodl_qgis.engine.search.portfolio import LIGHT_BACKBONES  # noqa: E402
 
 TABLE = REPO / "autodl_qgis" / "engine" / "search" / "portfolio.json"
 REAL = Path(os.environ.get("AUTODL_REAL_DATA", REPO.parent / "shared" / "data" / "real")) / "palm_pascal_voc_west"
-# backbones that can learn in minutes on a CPU: what each network's registry entry offers of these is measured
-LIGHT_BACKBONES = ("resnet18", "mobilenet_v2", "mobilenet_v3_large", "efficientnet-b0", "hrnetv2_w18_small", "cgnet",
-                   "fastscnn")
 SCALES = (1.0, 0.5)
 SEED = 42
 VAL_FRACTION = 0.2

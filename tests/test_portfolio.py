@@ -67,7 +67,7 @@ def test_unmeasured_networks_enter_light_on_a_cpu_and_as_defined_on_a_gpu():
     cuda = {e.network: e for e in portfolio(OBJECT_DETECTION, "cuda") if e.network not in measured}
     assert cpu and set(cpu) == set(cuda)
     for name, entry in cpu.items():
-        lightest = next(b for b in LIGHT_BACKBONES if b in NETWORKS[name].backbones)
+        lightest = next((b for b in LIGHT_BACKBONES if b in NETWORKS[name].backbones), NETWORKS[name].default_backbone)
         assert (entry.backbone, entry.chip_scale) == (lightest, 0.5), entry
         assert (cuda[name].backbone, cuda[name].chip_scale) == (NETWORKS[name].default_backbone, 1.0)
     assert cpu["YOLOv3"].backbone == "mobilenet_v2" and cpu["DCN"].backbone == "resnet50"  # what each offers
