@@ -232,7 +232,8 @@ def _use_model(args) -> int:
                                       nms_threshold=args.nms, **options)
         print(f"{result.path}: {result.objects} object(s) from {result.tiles} tile(s)")
     else:
-        result = infer.classify_pixels(args.model, args.raster, args.out, **options)
+        result = infer.classify_pixels(args.model, args.raster, args.out, blend_overlap=args.blend_overlap,
+                                       **options)
         print(f"{result.path}: {result.tiles} tile(s) classified")
     return 0
 
@@ -439,6 +440,12 @@ def build_parser() -> argparse.ArgumentParser:
                          help="run the package's weights in torch (default) or its ONNX graph in onnxruntime")
         use.add_argument("--test-time-augmentation", action="store_true",
                          help="predict each tile in its eight flips and quarter turns and average them (8x slower)")
+        if name == "classify":  # objects stay with the cores: blending them measured worse (detect_objects)
+            use.add_argument("--blend-overlap", action="store_true",
+                             help="sum neighbouring tiles' class probabilities over their overlap, weighted by "
+                                  "windows falling to each tile's edges, instead of trusting each tile in its "
+                                  "centre only (no extra model work; memory for one row of tiles' probabilities, "
+                                  "256 MB at most for all but many-class models on large tiles)")
         if name == "detect":
             use.add_argument("--confidence", type=float, default=0.5, help="minimum score kept (default 0.5)")
             use.add_argument("--nms", type=float, default=0.3, help="overlap (IoU) above which duplicates go")

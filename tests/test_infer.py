@@ -150,3 +150,137 @@ def test_tiles_in_strips_cover_every_pixel_once_with_context(width, height, tile
         assert x0 - w.x >= half or w.x == region.x
         assert w.x + w.width - x1 >= half or w.x + w.width == region.x + region.width
     assert (covered == 1).all()
+
+
+def _classes(path) -> np.ndarray:
+    dataset = gdal.Open(str(path))  # held while its band is read
+    return dataset.GetRasterBand(1).ReadAsArray()
+
+
+def test_blending_without_overlap_is_the_core_map(classifier, tmp_path):
+    """Tiles that do not overlap leave nothing to blend: the same map, pixel for pixel."""
+    scene, _, _, _ = mosaic_scene(tmp_path)
+    core = classify_pixels(classifier, scene, tmp_path / "core.tif", overlap=0, device="cpu")
+    blended = classify_pixels(classifier, scene, tmp_path / "blended.tif", overlap=0, blend_overlap=True,
+                              device="cpu")
+    assert (_classes(tmp_path / "core.tif") == _classes(tmp_path / "blended.tif")).all()
+    assert core.class_pixels == blended.class_pixels and core.tiles == blended.tiles == 9
+
+
+def test_blended_map_is_as_true_as_cores_and_has_no_seams(classifier, tmp_path):
+    from autodl_qgis.engine.infer.raster import Tiling, Window
+
+    scene, class_map, _, _ = mosaic_scene(tmp_path)
+    accuracy = {}
+    for blend in (False, True):
+        out = tmp_path / f"mosaic_{blend}.tif"
+        classify_pixels(classifier, scene, out, overlap=16, blend_overlap=blend, device="cpu")
+        accuracy[blend] = (_classes(out) == class_map).mean()
+    print(f"pixel accuracy on the mosaic, 64 px tiles, overlap 16: cores {accuracy[False]:.4f}, "
+          f"blended {accuracy[True]:.4f}")
+    assert accuracy[True] > 0.95 and accuracy[True] >= accuracy[False] - 0.002
+
+    # one chip repeated 4 x 4: tiles (step 48) see it at other phases, yet the blended map repeats with the chip
+    # and changes class no more often across the tiles' core boundaries and window edges than elsewhere
+    chip = gdal.Open(str(scene)).ReadAsArray()[:, :64, :64]  # a dataset's own ReadAsArray holds it
+    write_raster(tmp_path / "repeated.tif", np.tile(chip, (1, 4, 4)), GEOTRANSFORM, None)
+    classify_pixels(classifier, tmp_path / "repeated.tif", tmp_path / "repeated_classes.tif", overlap=16,
+                    blend_overlap=True, device="cpu")
+    blended = _classes(tmp_path / "repeated_classes.tif")
+    tiles = list(Tiling(Window(0, 0, 256, 256), 64, 16))
+    edges = sorted(({t.core[0] for t in tiles} | {t.window.x for t in tiles}
+                    | {t.window.x + t.window.width for t in tiles}) - {0, 256})
+    for classes in (blended, blended.T):  # changes between columns x - 1 and x (then rows)
+        changes = (classes[:, 1:] != classes[:, :-1]).mean(axis=0)
+        at_edges = changes[[x - 1 for x in edges]].mean()
+        elsewhere = np.delete(changes, [x - 1 for x in edges]).mean()
+        print(f"class changes across tile edges {at_edges:.4f}, elsewhere {elsewhere:.4f}")
+        assert at_edges <= elsewhere + 0.005
+    periodic = (blended[:, :-64] == blended[:, 64:]).mean(), (blended[:-64] == blended[64:]).mean()
+    assert min(periodic) > 0.995, periodic
+
+
+def test_blend_weights_make_every_pixel_a_weighted_mean_of_its_tiles():
+    """Where windows overlap by the overlap the weights of the tiles covering a pixel sum to 1; everywhere they
+    are positive, so summing tiles that all predict the same field and taking the argmax gives that field's classes
+    exactly, up to the region's edges, across strips and in every row of tiles."""
+    from autodl_qgis.engine.infer.raster import Tiling, Window
+    from autodl_qgis.engine.infer.run import _BlendedStrip
+
+    region = Window(5, 7, 300, 200)
+    tiling = Tiling(region, 64, 16, strip=256)
+    assert tiling.ramp().min() > 0 and tiling.ramp().max() == 1
+    total = np.zeros((region.height, region.width))
+    for tile in tiling:
+        if tile.columns[0] == region.x:  # the first strip: its tiles step regularly until the last, flush one
+            w = tile.window
+            total[w.y - region.y:w.y - region.y + w.height, w.x - region.x:w.x - region.x + w.width] += \
+                tiling.weights()[:w.height, :w.width]
+    assert np.allclose(total[16:128, 16:160], 1, atol=1e-5) and (total[:, :256] > 0).all()
+
+    rng = np.random.default_rng(0)
+    field = rng.random((3, region.height, region.width)).astype(np.float32)
+    truth = field.argmax(0)
+    got = np.full((region.height, region.width), -1)
+    strip = None
+
+    def take(final):
+        if final is not None:
+            top, index, _ = final
+            got[top - region.y:top - region.y + len(index),
+                strip.columns[0] - region.x:strip.columns[1] - region.x] = index
+
+    for tile in tiling:
+        if strip is None or strip.columns != tile.columns:
+            if strip is not None:
+                take(strip.final_above(region.y + region.height))
+            strip = _BlendedStrip(3, 64, tiling.reach(tile.columns), tile.columns, region.y, False)
+        w = tile.window
+        take(strip.final_above(w.y))
+        seen = field[:, w.y - region.y:w.y - region.y + w.height, w.x - region.x:w.x - region.x + w.width]
+        strip.add(w, seen * tiling.weights()[:w.height, :w.width], None)
+        assert strip.sums.shape == (3, 64, 256 + 8) or strip.columns[1] == region.x + region.width
+    take(strip.final_above(region.y + region.height))
+    assert (got == truth).all()
+
+
+def test_blending_buffers_one_tile_row_of_one_strip(classifier, tmp_path, monkeypatch):
+    """The blended probabilities held at once are a tile high and a strip (plus its overlap) wide, whatever the
+    raster's height; the strip narrows to the budget."""
+    from autodl_qgis.engine.infer import run as run_module
+
+    assert run_module.blend_strip(3, 256) > 8192 and run_module.blend_strip(300, 512) < run_module.blend_strip(3, 512)
+    for classes, tile in ((3, 256), (21, 512), (100, 256)):
+        strip = run_module.blend_strip(classes, tile)
+        assert strip % 256 == 0 and (4 * classes + 1) * tile * (strip + tile) <= run_module.BLEND_BUFFER_BYTES
+    monkeypatch.setattr(run_module, "BLEND_BUFFER_BYTES", 13 * 64 * 320)  # 3 classes, 64 px tiles: 256 columns
+    buffers = []
+
+    class Recorded(run_module._BlendedStrip):
+        def add(self, window, weighted, valid):
+            buffers.append(self.sums.shape)
+            super().add(window, weighted, valid)
+
+    monkeypatch.setattr(run_module, "_BlendedStrip", Recorded)
+    rng = np.random.default_rng(3)
+    tall = tmp_path / "tall.tif"
+    write_raster(tall, rng.integers(0, 255, (3, 900, 520), dtype=np.uint8), GEOTRANSFORM, None)
+    result = classify_pixels(classifier, tall, tmp_path / "tall_classes.tif", overlap=16, blend_overlap=True,
+                             device="cpu")
+    assert set(buffers) == {(3, 64, 256 + 8), (3, 64, 8 + 256 + 8), (3, 64, 8 + 8)}, set(buffers)
+    assert sum(result.class_pixels.values()) == 900 * 520
+
+
+def test_cli_blend_overlap_reaches_the_engine(classifier, tmp_path, monkeypatch):
+    from autodl_qgis.engine import infer
+
+    scene, _, _, _ = mosaic_scene(tmp_path)
+    calls = []
+    real = infer.classify_pixels
+    monkeypatch.setattr(infer, "classify_pixels", lambda *a, **k: calls.append(k) or real(*a, **k))
+    for flags in ([], ["--blend-overlap"]):
+        assert main(["classify", str(classifier), str(scene), str(tmp_path / "c.tif"), "--device", "cpu",
+                     *flags]) == 0
+    assert [c["blend_overlap"] for c in calls] == [False, True]
+    with pytest.raises(SystemExit):  # objects are not blended (see detect_objects)
+        main(["detect", str(classifier), str(scene), str(tmp_path / "o.gpkg"), "--blend-overlap"])

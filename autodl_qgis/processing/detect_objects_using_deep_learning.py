@@ -26,7 +26,9 @@ class DetectObjectsUsingDeepLearning(ModelOnRasterAlgorithm):
         return self.tr(
             "Runs a trained object detection model on a raster and writes the objects it finds as polygons in the "
             "raster's coordinate reference system, with their class name (Class), class value (ClassValue) and "
-            "confidence (Confidence). Objects found twice where tiles overlap are kept once.\n\n"
+            "confidence (Confidence). Objects found twice where tiles overlap are kept once: each tile keeps the "
+            "objects whose centre lies in its centre part (blending whole tiles, as Classify Pixels can, kept boxes "
+            "cut by tile edges beside the whole object).\n\n"
             "<b>Output Detected Objects</b> (out_detected_objects): a GeoPackage, Shapefile, GeoJSON or "
             "FlatGeobuf file.\n"
             "<b>Threshold</b> (threshold): the lowest confidence kept, 0.5 by default.\n"

@@ -87,6 +87,13 @@ def _unview_boxes(boxes: torch.Tensor, size: int, turns: int, flip: bool) -> tor
     return torch.stack([x0, y0, x1, y1], 1)
 
 
+def class_probabilities(model, images: torch.Tensor) -> torch.Tensor:
+    """(B, K + 1, H, W) class probabilities of a pixel model: its scores through a softmax, unless it gives
+    probabilities already."""
+    scores = model.predict(images).float()
+    return scores if getattr(model, "gives_probabilities", False) else scores.softmax(1)
+
+
 class TestTimeAugmented:
     """A model's ``predict`` over the eight flips and quarter turns of each tile (ArcGIS'
     test_time_augmentation): class probabilities averaged, or boxes pooled and suppressed per class at IoU 0.5
@@ -94,6 +101,7 @@ class TestTimeAugmented:
 
     def __init__(self, model, detection: bool):
         self.model, self.detection = model, detection
+        self.gives_probabilities = not detection
 
     def predict(self, images: torch.Tensor):
         if images.shape[-1] != images.shape[-2]:
@@ -102,9 +110,7 @@ class TestTimeAugmented:
         if not self.detection:
             total = 0
             for turns, flip in VIEWS:
-                scores = self.model.predict(_view(images, turns, flip)).float()
-                if not getattr(self.model, "gives_probabilities", False):
-                    scores = scores.softmax(1)
+                scores = class_probabilities(self.model, _view(images, turns, flip))
                 total = total + torch.rot90(scores.flip(3) if flip else scores, -turns, dims=(2, 3))
             return total / len(VIEWS)
         from torchvision.ops import batched_nms

@@ -152,13 +152,32 @@ class Tiling:
                                  None, "Use an overlap of about a quarter of the tile size")
         object.__setattr__(self, "strip", max(self.strip, -(-4 * self.tile // 256) * 256))
 
+    def reach(self, columns: tuple[int, int]) -> tuple[int, int]:
+        """The columns the tiles of the strip of ``columns`` cover: half an overlap more on each side."""
+        region, half = self.region, self.overlap // 2
+        return max(region.x, columns[0] - half), min(region.x + region.width, columns[1] + half)
+
     def _strips(self) -> Iterator[tuple[int, int, Window]]:
         """(first column, end column, the window the strip's tiles cover)."""
-        region, half = self.region, self.overlap // 2
+        region = self.region
         for x0 in range(region.x, region.x + region.width, self.strip):
             x1 = min(region.x + region.width, x0 + self.strip)
-            left, right = max(region.x, x0 - half), min(region.x + region.width, x1 + half)
+            left, right = self.reach((x0, x1))
             yield x0, x1, Window(left, region.y, right - left, region.height)
+
+    def ramp(self) -> np.ndarray:
+        """(tile,) blending weights across a tile: rising linearly over the overlap from its edges, flat between
+        (flat everywhere without overlap). Where two windows overlap by ``overlap`` their weights sum to 1; all
+        stay positive, so a pixel only one tile covers (at the region's edges) keeps that tile's prediction."""
+        if self.overlap == 0:
+            return np.ones(self.tile, np.float32)
+        centres = np.arange(self.tile) + 0.5
+        return np.clip(np.minimum(centres, self.tile - centres) / self.overlap, 1e-3, 1).astype(np.float32)
+
+    def weights(self) -> np.ndarray:
+        """(tile, tile) blending weights of a tile: ``ramp`` across times ``ramp`` down."""
+        ramp = self.ramp()
+        return np.outer(ramp, ramp)
 
     def __len__(self) -> int:
         step = self.tile - self.overlap

@@ -2,8 +2,10 @@
 
 Tiles overlap; each tile is trusted only in its core (the overlap halved off its inner edges), which removes seams
 in class maps and the duplicates of objects across tile edges; a final non-maximum suppression over the whole
-result removes what is left. Tiles are read, predicted and written a batch at a time, so memory does not grow with
-the raster. Outputs are written under a temporary name and moved into place when complete.
+result removes what is left. With ``blend_overlap``, class maps instead sum each tile's class probabilities weighted
+by a window falling linearly to the tile's edges over the overlap (the class is the argmax of the sums), so every
+pixel of an overlap draws on both tiles. Tiles are read, predicted and written a batch at a time, so memory does not
+grow with the raster. Outputs are written under a temporary name and moved into place when complete.
 """
 from __future__ import annotations
 
@@ -29,10 +31,11 @@ from ..errors import InputDataError
 from ..outputs import RESULT_BYTES, check_output_location
 from ..package import open_package
 from ..progress import Callbacks, SilentCallbacks, check_cancel
-from .backend import load_model
+from .backend import class_probabilities, load_model
 from .raster import Mask, Tile, Tiling, Window, normaliser, open_raster, pixel_to_map, region_window
 
 MAX_BATCH_SIZE = 4096  # tiles per forward pass; beyond this a batch cannot fit any device
+BLEND_BUFFER_BYTES = 256 * 2 ** 20  # what blended class probabilities may hold (one tile's height of one strip)
 
 # vector outputs by extension (GeoPackage when there is none)
 VECTOR_DRIVERS = {".gpkg": "GPKG", ".shp": "ESRI Shapefile", ".geojson": "GeoJSON", ".fgb": "FlatGeobuf"}
@@ -108,7 +111,7 @@ class _Run:
 
 def _open(model_path, raster_path, out_path: Path, sidecars, task: str, tile_size, overlap, batch_size, device,
           extent, mask_wkt, callbacks, needed_bytes: int, backend: str = "torch",
-          test_time_augmentation: bool = False) -> _Run:
+          test_time_augmentation: bool = False, blend_overlap: bool = False) -> _Run:
     """Opens the package and the raster and checks every option and the output before any work is done."""
     validate.positive_int("batch_size", batch_size, MAX_BATCH_SIZE)
     if tile_size is not None:
@@ -132,8 +135,9 @@ def _open(model_path, raster_path, out_path: Path, sidecars, task: str, tile_siz
             callbacks.log(f"warning: {raster_path} has no coordinate reference system; the output has the raster's "
                           "own (pixel or geotransform) coordinates and no CRS")
         tile = int(tile_size or package.emd["ImageHeight"])
+        strip = blend_strip(len(package.classes) + 1, tile) if blend_overlap else Tiling.strip
         tiling = Tiling(region_window(source.geotransform, source.width, source.height, extent), tile,
-                        int(tile // 4 if overlap is None else overlap))
+                        int(tile // 4 if overlap is None else overlap), strip)
         mask = Mask(mask_wkt, source.geotransform) if mask_wkt else None
         device = resolve_device(device)
         model = load_model(package, device, backend, tile, test_time_augmentation)
@@ -141,8 +145,16 @@ def _open(model_path, raster_path, out_path: Path, sidecars, task: str, tile_siz
         package.close()
         raise
     callbacks.log(f"{package.network} ({package.backbone}) on {device}: {len(tiling)} tiles of {tile} px, "
-                  f"overlap {tiling.overlap} px")
+                  f"overlap {tiling.overlap} px" + (", blended" if blend_overlap else ""))
     return _Run(package, source, model, device, tiling, mask)
+
+
+def blend_strip(classes: int, tile: int) -> int:
+    """Columns per strip when blending, a multiple of 256: the strip's reach (at most a tile wider) times a tile's
+    height of ``classes`` float32 sums and a validity byte stays within BLEND_BUFFER_BYTES (Tiling keeps strips at
+    least four tiles wide, which only a model of very many classes on large tiles would need to exceed)."""
+    columns = BLEND_BUFFER_BYTES // ((4 * classes + 1) * tile) - tile
+    return max(256, columns // 256 * 256)
 
 
 @contextmanager
@@ -209,7 +221,9 @@ def detect_objects(model_path, raster_path, out_path, *, tile_size: int | None =
                    backend: str = "torch", test_time_augmentation: bool = False) -> InferenceResult:
     """Objects as polygons with their class name, class value and confidence, in the raster's CRS. ``extent``
     (xmin, ymin, xmax, ymax) and ``mask_wkt`` (polygons) are in the raster's CRS and limit where objects are
-    looked for (an object counts where its centre is)."""
+    looked for (an object counts where its centre is). Objects are always taken from tiles' cores: keeping whole
+    tiles' objects and ranking duplicates by the blending weight at their centre (as ``blend_overlap`` blends class
+    maps) measured worse -- boxes cut by a tile's edge survive beside the whole object."""
     callbacks = callbacks or SilentCallbacks()
     out_path = Path(out_path)
     driver = VECTOR_DRIVERS.get(out_path.suffix.lower())
@@ -326,20 +340,65 @@ class _BlockRowWriter:
         self.buffer, self.top = self.buffer[rows:].copy(), self.top + rows
 
 
+class _BlendedStrip:
+    """Blended class probabilities of one strip of columns: each tile's, weighted by Tiling.weights, summed over
+    the strip's reach for the rows tiles still to come can touch -- at most a tile's height, so the buffer,
+    (classes, tile, reach) float32, is the same however tall the raster is. Rows above a new row of tiles are final
+    and leave as class indices cropped to the strip's columns (the argmax of the sums: dividing by the summed
+    weights would not change it)."""
+
+    def __init__(self, classes: int, tile: int, reach: tuple[int, int], columns: tuple[int, int], top: int,
+                 with_valid: bool):
+        self.x0, self.columns, self.top = reach[0], columns, top
+        self.sums = np.zeros((classes, tile, reach[1] - reach[0]), np.float32)
+        self.valid = np.zeros(self.sums.shape[1:], bool) if with_valid else None
+
+    def add(self, window: Window, weighted: np.ndarray, valid: np.ndarray | None) -> None:
+        rows = slice(window.y - self.top, window.y - self.top + window.height)
+        columns = slice(window.x - self.x0, window.x - self.x0 + window.width)
+        self.sums[:, rows, columns] += weighted[:, :window.height, :window.width]
+        if valid is not None:
+            self.valid[rows, columns] = valid
+
+    def final_above(self, y: int) -> tuple[int, np.ndarray, np.ndarray | None] | None:
+        """(first row, class indices, validity or None) of the buffered rows above ``y``, which leave the buffer;
+        None when there are none. Rows past the buffer (a whole row of tiles the mask skipped) had no tile."""
+        rows = min(y - self.top, self.sums.shape[1])
+        if rows <= 0:
+            return None
+        first, (left, right) = self.top, (self.columns[0] - self.x0, self.columns[1] - self.x0)
+        final = (first, self.sums[:, :rows, left:right].argmax(0),
+                 None if self.valid is None else self.valid[:rows, left:right].copy())
+        height = self.sums.shape[1]
+        for start in range(0, height - rows, rows):  # up by ``rows``, in slices that do not overlap (no copy)
+            moved = slice(start + rows, min(height, start + 2 * rows))
+            self.sums[:, start:moved.stop - rows] = self.sums[:, moved]
+            if self.valid is not None:
+                self.valid[start:moved.stop - rows] = self.valid[moved]
+        self.sums[:, height - rows:] = 0
+        if self.valid is not None:
+            self.valid[height - rows:] = False
+        self.top = y
+        return final
+
+
 def classify_pixels(model_path, raster_path, out_path, *, tile_size: int | None = None, overlap: int | None = None,
                     batch_size: int = 4, extent: tuple[float, float, float, float] | None = None,
                     mask_wkt: str | None = None, device: str = "auto",
                     callbacks: Callbacks | None = None, backend: str = "torch",
-                    test_time_augmentation: bool = False) -> InferenceResult:
+                    test_time_augmentation: bool = False, blend_overlap: bool = False) -> InferenceResult:
     """A single-band GeoTIFF of class values (0 = NoData) with the classes' colours, on the raster's grid, covering
-    ``extent`` (the whole raster by default); pixels outside ``mask_wkt`` or NoData in the raster are NoData."""
+    ``extent`` (the whole raster by default); pixels outside ``mask_wkt`` or NoData in the raster are NoData. Each
+    pixel takes the class of the tile whose core holds it, or with ``blend_overlap`` the argmax of the tiles' class
+    probabilities weighted by Tiling.weights (strips are then as wide as BLEND_BUFFER_BYTES allows; the tiles of
+    neighbouring strips meet as cores do)."""
     callbacks = callbacks or SilentCallbacks()
     out_path = Path(out_path)
     if out_path.suffix.lower() not in (".tif", ".tiff"):
         raise InputDataError("is not a GeoTIFF file name", out_path, "End the file name with .tif")
     run = _open(model_path, raster_path, out_path, [Path(f"{out_path}.aux.xml")], PIXEL_CLASSIFICATION, tile_size,
                 overlap, batch_size, device, extent, mask_wkt, callbacks, RESULT_BYTES, backend,
-                test_time_augmentation)
+                test_time_augmentation, blend_overlap)
     lut = np.array([0] + [c.value for c in run.package.classes])  # index 0 = background / NoData
     dtype, numpy_type = (gdal.GDT_Byte, np.uint8) if lut.max() < 256 else (gdal.GDT_UInt16, np.uint16)
     lut = lut.astype(numpy_type)
@@ -363,30 +422,57 @@ def classify_pixels(model_path, raster_path, out_path, *, tile_size: int | None 
             table.SetColorEntry(int(c.value), (*c.color, 255))
         band.SetRasterColorTable(table)
         band.SetNoDataValue(0)
-        writer = None
+        writer = blended = None
+
+        def put(x: int, y: int, kept: np.ndarray, valid: np.ndarray | None) -> None:
+            """Class indices whose top left pixel is (x, y) in the raster: NoData outside the mask and where the
+            raster is, then written."""
+            if run.mask is not None:
+                kept = np.where(run.mask.pixels(x, y, x + kept.shape[1], y + kept.shape[0]), kept, 0)
+            if valid is not None:
+                kept = np.where(valid, kept, 0)
+            writer.put(x - region.x, y - region.y, lut[kept])
+            counts[:] += np.bincount(kept.ravel(), minlength=len(lut))
+
+        def put_final_rows(y: int) -> None:
+            """Blended rows above ``y`` are final: written, and the block rows they complete."""
+            final = blended.final_above(y)
+            if final is not None:
+                put(blended.columns[0], final[0], final[1], final[2])
+            writer.complete_above(y - region.y)
+
+        weights = torch.from_numpy(run.tiling.weights()).to(run.device) if blend_overlap else None
         with torch.no_grad():
             for batch, images, valid in run.batches(batch_size, callbacks, "classifying pixels", with_valid=True):
-                indices = run.model.predict(images).argmax(1).cpu().numpy()
-                for tile, index, tile_valid in zip(batch, indices, valid):
+                if blend_overlap:
+                    predicted = (class_probabilities(run.model, images) * weights).cpu().numpy()
+                else:
+                    predicted = run.model.predict(images).argmax(1).cpu().numpy()
+                for tile, tile_predicted, tile_valid in zip(batch, predicted, valid):
                     columns = (tile.columns[0] - region.x, tile.columns[1] - region.x)
                     if writer is None or writer.columns != columns:  # a new strip of columns
+                        if blended is not None:
+                            put_final_rows(region.y + region.height)
                         if writer is not None:
                             writer.close()
                         writer = _BlockRowWriter(target, numpy_type, columns)
+                        if blend_overlap:
+                            blended = _BlendedStrip(len(lut), run.tiling.tile, run.tiling.reach(tile.columns),
+                                                    tile.columns, region.y, run.source.has_nodata)
                     window = tile.window
+                    if blend_overlap:
+                        put_final_rows(window.y)
+                        blended.add(window, tile_predicted, tile_valid)
+                        continue
                     cx0, cy0, cx1, cy1 = tile.core
                     writer.complete_above(cy0 - region.y)
-                    kept = index[cy0 - window.y:cy1 - window.y, cx0 - window.x:cx1 - window.x]
-                    if run.mask is not None:
-                        kept = np.where(run.mask.pixels(cx0, cy0, cx1, cy1), kept, 0)
-                    if tile_valid is not None:
-                        kept = np.where(tile_valid[cy0 - window.y:cy1 - window.y, cx0 - window.x:cx1 - window.x],
-                                        kept, 0)
-                    writer.put(cx0 - region.x, cy0 - region.y, lut[kept])
-                    counts += np.bincount(kept.ravel(), minlength=len(lut))
+                    core = (slice(cy0 - window.y, cy1 - window.y), slice(cx0 - window.x, cx1 - window.x))
+                    put(cx0, cy0, tile_predicted[core], None if tile_valid is None else tile_valid[core])
+        if blended is not None:
+            put_final_rows(region.y + region.height)
         if writer is not None:
             writer.close()
-        band = target = writer = None  # closes the file before it moves
+        band = target = writer = blended = None  # closes the file before it moves
     callbacks.log(f"classified raster written to {out_path}")
     return InferenceResult(out_path, run.tiles_done,
                            class_pixels={int(v): int(n) for v, n in zip(lut, counts) if n})
