@@ -48,17 +48,17 @@
 <context>
     <name>ClassifyPixelsUsingDeepLearning</name>
     <message>
-        <location filename="../autodl_qgis/processing/classify_pixels_using_deep_learning.py" line="18"/>
+        <location filename="../autodl_qgis/processing/classify_pixels_using_deep_learning.py" line="20"/>
         <source>Classify Pixels Using Deep Learning</source>
         <translation>ディープ ラーニングを使用したピクセル分類</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/classify_pixels_using_deep_learning.py" line="21"/>
+        <location filename="../autodl_qgis/processing/classify_pixels_using_deep_learning.py" line="23"/>
         <source>deep learning,pixel classification,segmentation,land cover,inference,dlpk</source>
         <translation>ディープ ラーニング,ピクセル分類,セグメンテーション,土地被覆,推論,dlpk</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/classify_pixels_using_deep_learning.py" line="24"/>
+        <location filename="../autodl_qgis/processing/classify_pixels_using_deep_learning.py" line="26"/>
         <source>Runs a trained pixel classification model on a raster and writes a single-band GeoTIFF of class values on the raster&apos;s grid, with the model&apos;s class colours; 0 is NoData (background and pixels outside the extent or mask).
 
 &lt;b&gt;Output Classified Raster&lt;/b&gt; (out_classified_raster): a GeoTIFF file.
@@ -69,25 +69,37 @@
 </translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/classify_pixels_using_deep_learning.py" line="32"/>
+        <location filename="../autodl_qgis/processing/classify_pixels_using_deep_learning.py" line="40"/>
         <source>Output Classified Raster</source>
         <translation>出力分類ラスター</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/classify_pixels_using_deep_learning.py" line="31"/>
+        <source>
+&lt;b&gt;Blend Overlap&lt;/b&gt; (blend_overlap, advanced): instead of taking each pixel from the one tile whose centre holds it, add up the class probabilities of every tile covering it, each weighted by a window that falls linearly to the tile&apos;s edges over the overlap, and take the most probable class. It costs no extra work per tile, only memory for the probabilities of one row of tiles (256 MB at most, unless the model has hundreds of classes or very large tiles). Our own tools only: the model&apos;s ArcGIS Pro function gets one block at a time.</source>
+        <translation>
+&lt;b&gt;オーバーラップのブレンド&lt;/b&gt; (blend_overlap、詳細設定): 各ピクセルを、中央部分にそのピクセルを含むタイル 1 つから取る代わりに、そのピクセルを覆うすべてのタイルのクラス確率を、オーバーラップの範囲でタイルの端に向かって直線的に小さくなる重みで足し合わせ、最も確率の高いクラスを採ります。タイルごとの処理は増えず、タイル 1 行分のクラス確率を保持するメモリだけが必要です (クラスが数百あるモデルや非常に大きなタイルでない限り最大 256 MB)。このプラグインのツールのみ: モデルの ArcGIS Pro 用の関数は一度に 1 ブロックしか受け取りません。</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/classify_pixels_using_deep_learning.py" line="43"/>
+        <source>Blend Overlap</source>
+        <translation>オーバーラップのブレンド</translation>
     </message>
 </context>
 <context>
     <name>ComputeAccuracyForObjectDetection</name>
     <message>
-        <location filename="../autodl_qgis/processing/compute_accuracy_for_object_detection.py" line="67"/>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_object_detection.py" line="64"/>
         <source>Compute Accuracy For Object Detection</source>
         <translation>オブジェクト検出精度の計算</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/compute_accuracy_for_object_detection.py" line="70"/>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_object_detection.py" line="67"/>
         <source>deep learning,object detection,accuracy,precision,recall,average precision</source>
         <translation>ディープ ラーニング,オブジェクト検出,精度,適合率,再現率,平均適合率</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/compute_accuracy_for_object_detection.py" line="73"/>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_object_detection.py" line="70"/>
         <source>Compares the objects found by Detect Objects Using Deep Learning with ground-truth polygons and writes a table with one row per class and one for all classes: Precision, Recall, F1_Score, AP (average precision at the IoU threshold), True_Positive, False_Positive and False_Negative. A detection is a true positive when it overlaps a ground-truth object of its class at least by the IoU threshold; each object is matched once, by the most confident detection.
 
 &lt;b&gt;Detected Features&lt;/b&gt; (detected_features): polygons from Detect Objects (its Confidence field orders them for AP).
@@ -104,32 +116,32 @@
 &lt;b&gt;最小 IoU (Intersection over Union)&lt;/b&gt; (min_iou): デフォルトは 0.5 です。</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/compute_accuracy_for_object_detection.py" line="89"/>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_object_detection.py" line="86"/>
         <source>Detected Features</source>
         <translation>検出されたフィーチャ</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/compute_accuracy_for_object_detection.py" line="91"/>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_object_detection.py" line="88"/>
         <source>Ground Truth Features</source>
         <translation>グラウンド トゥルース フィーチャ</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/compute_accuracy_for_object_detection.py" line="93"/>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_object_detection.py" line="90"/>
         <source>Output Accuracy Table</source>
         <translation>出力精度テーブル</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/compute_accuracy_for_object_detection.py" line="95"/>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_object_detection.py" line="92"/>
         <source>Detected Class Value Field</source>
         <translation>検出されたクラス値フィールド</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/compute_accuracy_for_object_detection.py" line="98"/>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_object_detection.py" line="95"/>
         <source>Ground Truth Class Value Field</source>
         <translation>グラウンド トゥルース クラス値フィールド</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/compute_accuracy_for_object_detection.py" line="101"/>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_object_detection.py" line="98"/>
         <source>Minimum Intersection Over Union (IoU)</source>
         <translation>最小 IoU (Intersection over Union)</translation>
     </message>
@@ -137,17 +149,17 @@
 <context>
     <name>ComputeAccuracyForPixelClassification</name>
     <message>
-        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="25"/>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="26"/>
         <source>Compute Accuracy For Pixel Classification</source>
         <translation>ピクセル分類精度の計算</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="28"/>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="29"/>
         <source>deep learning,pixel classification,accuracy,confusion matrix,kappa,IoU</source>
         <translation>ディープ ラーニング,ピクセル分類,精度,混同行列,カッパ,IoU</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="31"/>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="32"/>
         <source>Compares a classified raster (e.g. from Classify Pixels Using Deep Learning) with reference data at random points and writes the confusion matrix as a table: a row per classified value (C_1, C_2, …) with its counts against each reference value, Total, U_Accuracy (user's accuracy) and IoU; then the Total, P_Accuracy (producer's accuracy, with the overall accuracy) and Kappa rows.
 
 &lt;b&gt;Input Raster&lt;/b&gt; (in_raster): the classified raster.
@@ -166,47 +178,47 @@
 &lt;b&gt;最小ポイント間距離&lt;/b&gt; (min_point_distance): マップ単位。デフォルトは 0 です。</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="47"/>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="48"/>
         <source>Input Raster</source>
         <translation>入力ラスター</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="48"/>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="49"/>
         <source>Ground Truth Data</source>
         <translation>グラウンド トゥルース データ</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="51"/>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="52"/>
         <source>Output Confusion Matrix</source>
         <translation>出力混同行列</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="53"/>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="54"/>
         <source>Number of Random Points</source>
         <translation>ランダム ポイント数</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="55"/>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="56"/>
         <source>Sampling Strategy</source>
         <translation>サンプリング処理</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="58"/>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="59"/>
         <source>Minimum Point Distance</source>
         <translation>最小ポイント間距離</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="61"/>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="62"/>
         <source>Ground Truth Class Value Field</source>
         <translation>グラウンド トゥルース クラス値フィールド</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="68"/>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="69"/>
         <source>The input raster must be a raster layer GDAL reads.</source>
         <translation>入力ラスターは GDAL で読めるラスター レイヤーである必要があります。</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="72"/>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="73"/>
         <source>The ground truth raster must be a raster layer GDAL reads.</source>
         <translation>グラウンド トゥルースのラスターは GDAL で読めるラスター レイヤーである必要があります。</translation>
     </message>
@@ -214,44 +226,44 @@
 <context>
     <name>DetectObjectsUsingDeepLearning</name>
     <message>
-        <location filename="../autodl_qgis/processing/detect_objects_using_deep_learning.py" line="19"/>
+        <location filename="../autodl_qgis/processing/detect_objects_using_deep_learning.py" line="20"/>
         <source>Detect Objects Using Deep Learning</source>
         <translation>ディープ ラーニングを使用したオブジェクトの検出</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/detect_objects_using_deep_learning.py" line="22"/>
+        <location filename="../autodl_qgis/processing/detect_objects_using_deep_learning.py" line="23"/>
         <source>deep learning,object detection,inference,dlpk</source>
         <translation>ディープ ラーニング,オブジェクト検出,推論,dlpk</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/detect_objects_using_deep_learning.py" line="25"/>
-        <source>Runs a trained object detection model on a raster and writes the objects it finds as polygons in the raster&apos;s coordinate reference system, with their class name (Class), class value (ClassValue) and confidence (Confidence). Objects found twice where tiles overlap are kept once.
+        <location filename="../autodl_qgis/processing/detect_objects_using_deep_learning.py" line="40"/>
+        <source>Output Detected Objects</source>
+        <translation>出力検出オブジェクト</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/detect_objects_using_deep_learning.py" line="42"/>
+        <source>Threshold</source>
+        <translation>しきい値</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/detect_objects_using_deep_learning.py" line="45"/>
+        <source>Max Overlap Ratio</source>
+        <translation>最大オーバーラップ率</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/detect_objects_using_deep_learning.py" line="26"/>
+        <source>Runs a trained object detection model on a raster and writes the objects it finds as polygons in the raster&apos;s coordinate reference system, with their class name (Class), class value (ClassValue) and confidence (Confidence). Objects found twice where tiles overlap are kept once: each tile keeps the objects whose centre lies in its centre part (blending whole tiles, as Classify Pixels can, kept boxes cut by tile edges beside the whole object).
 
 &lt;b&gt;Output Detected Objects&lt;/b&gt; (out_detected_objects): a GeoPackage, Shapefile, GeoJSON or FlatGeobuf file.
 &lt;b&gt;Threshold&lt;/b&gt; (threshold): the lowest confidence kept, 0.5 by default.
 &lt;b&gt;Max Overlap Ratio&lt;/b&gt; (max_overlap_ratio): two objects of one class overlapping more than this (intersection over union) are one object; the more confident is kept.
 </source>
-        <translation>学習済みのオブジェクト検出モデルをラスターに適用し、見つかったオブジェクトをラスターの座標参照系のポリゴンとして、クラス名 (Class)、クラス値 (ClassValue)、信頼度 (Confidence) とともに書き出します。タイルの重なりで二重に見つかったオブジェクトは 1 つだけ残ります。
+        <translation>学習済みのオブジェクト検出モデルをラスターに適用し、見つかったオブジェクトをラスターの座標参照系のポリゴンとして、クラス名 (Class)、クラス値 (ClassValue)、信頼度 (Confidence) とともに書き出します。タイルの重なりで二重に見つかったオブジェクトは 1 つだけ残ります。各タイルからは、中心がタイルの中央部分にあるオブジェクトだけを採ります (「ディープ ラーニングを使用したピクセル分類」のようにタイル全体をブレンドすると、タイルの端で切れたボックスがオブジェクト全体のボックスと並んで残りました)。
 
 &lt;b&gt;出力検出オブジェクト&lt;/b&gt; (out_detected_objects): GeoPackage、Shapefile、GeoJSON または FlatGeobuf ファイル。
 &lt;b&gt;しきい値&lt;/b&gt; (threshold): 残す最低の信頼度。既定は 0.5。
 &lt;b&gt;最大オーバーラップ率&lt;/b&gt; (max_overlap_ratio): 同じクラスの 2 つのオブジェクトの重なり (IoU) がこの値を超えると 1 つとみなし、信頼度の高い方を残します。
 </translation>
-    </message>
-    <message>
-        <location filename="../autodl_qgis/processing/detect_objects_using_deep_learning.py" line="37"/>
-        <source>Output Detected Objects</source>
-        <translation>出力検出オブジェクト</translation>
-    </message>
-    <message>
-        <location filename="../autodl_qgis/processing/detect_objects_using_deep_learning.py" line="39"/>
-        <source>Threshold</source>
-        <translation>しきい値</translation>
-    </message>
-    <message>
-        <location filename="../autodl_qgis/processing/detect_objects_using_deep_learning.py" line="42"/>
-        <source>Max Overlap Ratio</source>
-        <translation>最大オーバーラップ率</translation>
     </message>
 </context>
 <context>
@@ -597,62 +609,62 @@ Pixel classifiers give class probabilities per pixel (Deepness: Segmentor); obje
         <translation>ディープ ラーニング,AutoML,トレーニング,オブジェクト検出,ピクセル分類,dlpk</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="84"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="85"/>
         <source>Input Training Data</source>
         <translation>入力トレーニング データ</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="86"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="87"/>
         <source>Output Model</source>
         <translation>出力モデル</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="86"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="87"/>
         <source>Deep learning package (*.dlpk)</source>
         <translation>ディープ ラーニングパッケージ (*.dlpk)</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="88"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="89"/>
         <source>Pretrained Model</source>
         <translation>事前トレーニング済みモデル</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="88"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="89"/>
         <source>Model definition (*.dlpk *.emd)</source>
         <translation>モデル定義 (*.dlpk *.emd)</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="91"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="92"/>
         <source>Total Time Limit (Hours)</source>
         <translation>合計時間制限 (時間)</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="94"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="95"/>
         <source>AutoDL Mode</source>
         <translation>AutoDL モード</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="98"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="99"/>
         <source>Networks</source>
         <translation>ネットワーク</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="102"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="103"/>
         <source>Save Evaluated Models</source>
         <translation>評価済みモデルの保存</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="105"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="106"/>
         <source>Output model file</source>
         <translation>出力モデル ファイル</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="106"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="107"/>
         <source>Training report</source>
         <translation>トレーニング レポート</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="107"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="108"/>
         <source>Leaderboard</source>
         <translation>リーダーボード</translation>
     </message>
@@ -684,12 +696,12 @@ Object detection models are ranked by average precision at IoU 0.5, pixel classi
 オブジェクト検出モデルは IoU 0.5 での平均適合率で、ピクセル分類モデルは平均 IoU で順位付けされます。</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="115"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="116"/>
         <source>Unknown network(s): {0}. Networks: {1}</source>
         <translation>不明なネットワーク: {0}。使用できるネットワーク: {1}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="141"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="142"/>
         <source>The engine finished without writing {0}</source>
         <translation>エンジンは {0} を書き込まずに終了しました</translation>
     </message>

@@ -137,3 +137,33 @@ def test_qgis_process_lists_and_runs_the_companion_algorithms(scene, trained_cla
                            env=env, capture_output=True, text=True, timeout=600)
     assert wrong.returncode != 0 and "is a pixel classification model" in wrong.stdout + wrong.stderr
     assert not (tmp_path / "objects.gpkg").exists()
+
+
+def test_classify_blend_overlap_reaches_the_engine(scene, tmp_path):
+    """Classify Pixels' advanced Blend Overlap runs the engine with --blend-overlap: its log says so and its map is
+    the engine's blended one; Detect Objects has no such parameter (objects stay with the tiles' cores)."""
+    registry = processing_registry()
+    import processing
+    from qgis.core import QgsProcessingFeedback
+
+    from autodl_qgis.engine.infer import classify_pixels
+    from scenes import untrained_package
+
+    model = untrained_package(tmp_path / "untrained.dlpk")
+    messages = []
+
+    class Feedback(QgsProcessingFeedback):
+        def pushInfo(self, info):  # noqa: N802 - QGIS API name
+            messages.append(info)
+
+    out = processing.run(CLASSIFY, {"in_raster": str(scene[0]), "in_model_definition": str(model), "overlap": 16,
+                                    "blend_overlap": True, "out_classified_raster": str(tmp_path / "blended.tif")},
+                         feedback=Feedback())["out_classified_raster"]
+    assert any("overlap 16 px, blended" in m for m in messages), messages
+    classify_pixels(model, scene[0], tmp_path / "engine.tif", overlap=16, blend_overlap=True, device="cpu")
+    assert (gdal.Open(out).ReadAsArray() == gdal.Open(str(tmp_path / "engine.tif")).ReadAsArray()).all()
+    algorithm = registry.algorithmById(CLASSIFY)
+    blend = algorithm.parameterDefinition("blend_overlap")
+    assert blend.defaultValue() is False and blend.flags() & blend.FlagAdvanced
+    assert "blend_overlap" in algorithm.shortHelpString()
+    assert registry.algorithmById(DETECT).parameterDefinition("blend_overlap") is None
