@@ -284,3 +284,28 @@ def test_cli_blend_overlap_reaches_the_engine(classifier, tmp_path, monkeypatch)
     assert [c["blend_overlap"] for c in calls] == [False, True]
     with pytest.raises(SystemExit):  # objects are not blended (see detect_objects)
         main(["detect", str(classifier), str(scene), str(tmp_path / "o.gpkg"), "--blend-overlap"])
+
+
+def test_blending_leaves_nodata_and_masked_pixels_as_cores_do(classifier, tmp_path):
+    scene, class_map, _, _ = mosaic_scene(tmp_path)
+    holed = tmp_path / "holed.tif"
+    image = gdal.Open(str(scene)).ReadAsArray()
+    image[:, 100:140, 20:60] = 0
+    write_raster(holed, image, GEOTRANSFORM, None)
+    dataset = gdal.Open(str(holed), gdal.GA_Update)
+    for b in (1, 2, 3):
+        dataset.GetRasterBand(b).SetNoDataValue(0)
+    dataset = None
+    x0, dx, _, y0, _, dy = GEOTRANSFORM
+    left = f"POLYGON(({x0} {y0}, {x0 + 96 * dx} {y0}, {x0 + 96 * dx} {y0 + 192 * dy}, {x0} {y0 + 192 * dy}, {x0} {y0}))"
+    maps = {}
+    for blend in (False, True):
+        classify_pixels(classifier, holed, tmp_path / f"holed_{blend}.tif", mask_wkt=left, blend_overlap=blend,
+                        device="cpu")
+        maps[blend] = _classes(tmp_path / f"holed_{blend}.tif")
+    outside = np.zeros((192, 192), bool)
+    outside[100:140, 20:60] = True
+    outside[:, 96:] = True
+    for classes in maps.values():
+        assert (classes[outside] == 0).all() and (classes[~outside] == class_map[~outside]).mean() > 0.9
+    assert (maps[True][~outside] == maps[False][~outside]).mean() > 0.99

@@ -167,8 +167,9 @@ class Tiling:
 
     def ramp(self) -> np.ndarray:
         """(tile,) blending weights across a tile: rising linearly over the overlap from its edges, flat between
-        (flat everywhere without overlap). Where two windows overlap by ``overlap`` their weights sum to 1; all
-        stay positive, so a pixel only one tile covers (at the region's edges) keeps that tile's prediction."""
+        (flat everywhere without overlap). Where two windows overlap by ``overlap`` (at most half a tile) their
+        weights sum to 1; all stay positive, so a pixel only one tile covers (at the region's edges) keeps that
+        tile's prediction."""
         if self.overlap == 0:
             return np.ones(self.tile, np.float32)
         centres = np.arange(self.tile) + 0.5
