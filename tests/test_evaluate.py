@@ -45,7 +45,7 @@ def _shifted_copy(folder, out, shift: int):
 def detection_case(synthetic, tmp_path_factory):
     folder = synthetic(PASCAL_VOC, num_chips=32)
     work = tmp_path_factory.mktemp("evaluate_detection")
-    model = package_from(TrainingData.open(folder), "FasterRCNN", "resnet18", 6, work / "detector.dlpk")
+    model = package_from(TrainingData.open(folder), "FasterRCNN", "resnet18", 10, work / "detector.dlpk")
     return model, folder, work
 
 
@@ -66,7 +66,7 @@ def test_evaluate_detection_scores_fall_as_labels_move_away(detection_case, caps
     assert set(per_class) == {"pool", "building"}
     assert all(len(c["precision_curve"]) == 101 and c["true_positives"] + c["false_negatives"] > 0
                for c in per_class.values())
-    # a few epochs from scratch localise within about 2 px, so "near" is 4 px away
+    # ten epochs from scratch localise within about 2 px, so "near" is 4 px away (measured: AP50 0.68, 0.15, 0)
     near = evaluate_package(model, _shifted_copy(folder, work / "near", 4), device="cpu")
     far = evaluate_package(model, _shifted_copy(folder, work / "far", 24), device="cpu")
     assert own["metric"] > 0.3, own["metric"]  # a few epochs from scratch: good enough to tell labels apart

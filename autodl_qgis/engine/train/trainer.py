@@ -83,13 +83,11 @@ class TrainResult:
 def learning_rate_factor(step: int, warmup_steps: int, progress: float | None) -> float:
     """Linear warm-up over the candidate's first steps; then constant while the candidate may be continued
     (``progress`` None), or falling linearly to zero as the run's time runs out (``progress`` 0 -> 1; budget-aware
-    linear decay, Li, Yumer & Ramanan, ICLR 2020). A run of known end warms up within its first tenth at most, so
-    a short run is not spent mostly at a small learning rate."""
+    linear decay, Li, Yumer & Ramanan, ICLR 2020)."""
+    warm = min(1.0, 0.1 + 0.9 * step / warmup_steps) if warmup_steps > 0 else 1.0
     if progress is None:
-        return min(1.0, 0.1 + 0.9 * step / warmup_steps) if warmup_steps > 0 else 1.0
-    progress = min(max(progress, 0.0), 1.0)
-    warmed = max(step / warmup_steps, progress / 0.1) if warmup_steps > 0 else 1.0
-    return min(1.0, 0.1 + 0.9 * warmed) * (1.0 - progress)
+        return warm
+    return warm * max(0.0, 1.0 - min(max(progress, 0.0), 1.0))
 
 
 def to_device(targets, device):
