@@ -119,7 +119,7 @@ def read(path: Path) -> np.ndarray:
     return gdal.Open(str(path)).ReadAsArray()
 
 
-def calibrated_package(path: Path, network: str, backbone: str, image: np.ndarray) -> Path:
+def calibrated_package(path: Path, network: str, backbone: str, image: np.ndarray, chip_scale: float = 1.0) -> Path:
     """An untrained package (random weights, the scene's classes) whose batch-norm statistics are those of
     ``image``'s tiles, so that even random weights give varied class maps and scores (with the default statistics
     some networks answer one class everywhere)."""
@@ -136,7 +136,7 @@ def calibrated_package(path: Path, network: str, backbone: str, image: np.ndarra
     emd = build_model_definition(
         network=network, library=spec.library, backbone=backbone, task=spec.task, classes=CLASSES, chip_size=(64, 64),
         bands=3, dtype="uint8", image_space="MAP_SPACE", statistics=stats, metrics={},
-        metric_name="mIoU" if pixels else "AP50", training={},
+        metric_name="mIoU" if pixels else "AP50", training={"chip_scale": chip_scale},
         data_format="Classified_Tiles" if pixels else "PASCAL_VOC_rectangles")
     tiles = np.stack([(image[:, y:y + 64, x:x + 64] - 120.0) / 50.0 for y in (0, 64, 128) for x in (0, 64, 128)])
     norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
@@ -299,6 +299,22 @@ def test_onnx_graph_matches_torch_on_real_tiles(network, backbone, packages, ras
         got = session.run(None, {"images": chunk})[0]
         assert got.shape == expected.shape
         assert _difference(got, expected, detection=batch != 0) <= 1e-4
+
+
+def test_a_package_trained_at_a_chip_scale_carries_the_resampling_in_its_graph(raster, tmp_path):
+    import onnxruntime
+
+    image = read(raster).astype(np.float32)
+    path = calibrated_package(tmp_path / "scaled.dlpk", "UnetClassifier", "resnet18", image, chip_scale=0.5)
+    with open_package(path) as package:
+        assert package.chip_scale == 0.5 and package.emd["AutoDL"]["exports"]["formats"] == ["onnx"]
+        module, _ = graph_module(package.build("cpu"), package.emd)  # resamples the tiles to 32 px and back
+        session = onnxruntime.InferenceSession(str(package.folder / GRAPH_FILE), providers=["CPUExecutionProvider"])
+    tiles = np.stack([(image[:, y:y + 64, x:x + 64] - 120.0) / 50.0 for y, x in ((0, 0), (64, 128))])
+    tiles = tiles.astype(np.float32)
+    with torch.no_grad():
+        expected = module(torch.from_numpy(tiles)).numpy()
+    assert _difference(session.run(None, {"images": tiles})[0], expected, detection=False) <= 1e-4
 
 
 @pytest.mark.parametrize("network,backbone", PIXEL_NETWORKS[:1] + DETECTION_NETWORKS)

@@ -255,14 +255,16 @@ def function_source() -> bytes:
 
 
 def rebuild(definition: dict, state_dict: dict[str, torch.Tensor]) -> nn.Module:
-    """The package's network with its weights, in eval mode on the CPU (what the graph is exported from)."""
+    """The package's network with its weights, at the chip scale it was trained at, in eval mode on the CPU (what
+    the graph is exported from: the resampling is part of the graph)."""
     from ..networks import build_network
+    from ..train.scale import apply_chip_scale
 
     info = definition["AutoDL"]
     model = build_network(info["network"], info["num_classes"], info["in_channels"], tuple(info["chip_size"]),
                           info["backbone"], pretrained=False, device="cpu")
     model.load_state_dict(state_dict, strict=True)
-    return model.eval()
+    return apply_chip_scale(model, float((info.get("training") or {}).get("chip_scale", 1.0))).eval()
 
 
 def package_files(definition: dict, state_dict: dict[str, torch.Tensor]) -> tuple[dict[str, bytes], GraphExport]:

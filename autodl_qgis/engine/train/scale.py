@@ -4,6 +4,8 @@ same time, which can matter more than resolution (the portfolio measures it). Th
 so a package rebuilds the network and wraps it again from the scale its model definition records."""
 from __future__ import annotations
 
+import math
+
 import torch
 from torch.nn import functional as F
 
@@ -32,12 +34,14 @@ def apply_chip_scale(adapter, scale: float):
 
 
 def _size(shape, scale: float) -> tuple[int, int]:
-    return max(1, round(shape[-2] * scale)), max(1, round(shape[-1] * scale))
+    """What ``_resize`` gives: interpolation by a scale factor floors the scaled size."""
+    return max(1, math.floor(shape[-2] * scale)), max(1, math.floor(shape[-1] * scale))
 
 
 def _resize(images: torch.Tensor, scale: float) -> torch.Tensor:
-    return F.interpolate(images, size=_size(images.shape, scale), mode="bilinear", align_corners=False,
-                         antialias=scale < 1)
+    # by a factor, not to a size computed in Python, so that an exported graph resamples tiles of any size; plain
+    # bilinear (ONNX has no antialiased resize before opset 18): at half scale that is exactly the 2 x 2 mean
+    return F.interpolate(images, scale_factor=scale, mode="bilinear", align_corners=False)
 
 
 def _nearest(values: torch.Tensor, size) -> torch.Tensor:
