@@ -67,14 +67,17 @@ def test_basic_search_writes_a_package_that_round_trips(synthetic, tmp_path, fmt
 
 def test_evaluated_models_are_saved_best_first_within_the_time_limit(synthetic, tmp_path):
     class Logged(SilentCallbacks):
-        lines: list = []
+        def __init__(self):
+            super().__init__()
+            self.lines = []
 
         def log(self, message):
             self.lines.append(message)
 
     folder = synthetic(CLASSIFIED_TILES, num_chips=12)
+    logged = Logged()
     autodl = _autodl(folder, networks=["UnetClassifier", "FCN"], save_evaluated_models=True, max_epochs=1,
-                     callbacks=Logged()).fit()
+                     callbacks=logged).fit()
     autodl.started = autodl.clock()  # as if the search had ended early: the whole limit is left for saving
     autodl.save(tmp_path / "model.dlpk")
     saved = sorted((tmp_path / "model_evaluated_models").iterdir())
@@ -90,7 +93,7 @@ def test_evaluated_models_are_saved_best_first_within_the_time_limit(synthetic, 
     autodl.clock = lambda: run_end
     autodl.save(tmp_path / "late.dlpk")
     assert (tmp_path / "late.dlpk").is_file() and not any((tmp_path / "late_evaluated_models").iterdir())
-    assert any("evaluated models not saved" in line for line in Logged.lines)
+    assert any("evaluated models not saved" in line for line in logged.lines)
 
 
 def test_time_limit_holds_with_unbounded_epochs(synthetic, tmp_path):

@@ -29,7 +29,7 @@ from ..data.split import DataSplit, split_chips
 from ..devices import resolve_device
 from ..errors import InputDataError, SearchFailed
 from ..networks import UnsupportedNetworkError, build_network
-from ..networks.registry import NETWORKS, NetworkSpec, check_device, get_spec, networks_for
+from ..networks.registry import NetworkSpec, check_device, get_spec, networks_for
 from ..package import build_model_definition, open_package, write_package
 from ..progress import Callbacks, SilentCallbacks, check_cancel
 from ..train import TrainConfig, Trainer, distributed
@@ -164,17 +164,14 @@ class AutoDL:
             return [CandidateJob("c00-r0", "c00", spec.name, self.pretrained.backbone, RUNG, 0, 0.0,
                                  learning_rate=lr, seed=self.config.seed)], []
         kind = "cuda" if self.device.type == "cuda" else "cpu"
-        ranked = {}
+        ranked = {}  # the portfolio ranks every network of the task: its first entry of each
         for entry in portfolio(self.data.task, kind):
             ranked.setdefault(entry.network, entry)
         order = list(ranked)
-        specs = sorted(self.specs, key=lambda s: (order.index(s.name) if s.name in ranked else len(order),
-                                                  list(NETWORKS).index(s.name)))
         seeds, skipped = [], []
-        for spec in specs:
-            entry = ranked.get(spec.name)
-            backbone = entry.backbone if entry is not None else spec.default_backbone
-            scale = effective_scale(entry.chip_scale if entry is not None else 1.0, self.data.chip_size)
+        for spec in sorted(self.specs, key=lambda s: order.index(s.name)):
+            entry = ranked[spec.name]
+            backbone, scale = entry.backbone, effective_scale(entry.chip_scale, self.data.chip_size)
             try:
                 check_device(spec, self.device)
             except UnsupportedNetworkError as exc:
