@@ -2,12 +2,13 @@
 training at equal training seconds, the leader kept unless beaten by more than the noise, the finalist's share,
 not_reached candidates, the flat sweep kept for benchmarks."""
 import dataclasses
+import re
 
 import pytest
 
 from autodl_qgis.engine.search.config import (COMPLETED, FINAL, FLAT, NOT_REACHED, RUNG, TUNING, CandidateJob,
                                               CandidateResult, EpochRecord, SearchConfig)
-from autodl_qgis.engine.search.schedule import (FINAL_SHARE, MIN_NOISE, HalvingSearch, finalist, noise,
+from autodl_qgis.engine.search.schedule import (FINAL_SHARE, MIN_FINAL_EPOCHS, MIN_NOISE, HalvingSearch, finalist, noise,
                                                 packaging_reserve, promote, refusal, rung_sizes)
 from autodl_qgis.engine.errors import InputDataError
 
@@ -24,8 +25,9 @@ class FakeTraining:
     """Runs jobs as the search's executor does, on the fake clock: ``quality[network]`` is the metric a candidate
     approaches with training seconds; building and validating cost ``overhead[network]`` seconds."""
 
-    def __init__(self, clock, quality, overhead=None, wobble=0.0):
+    def __init__(self, clock, quality, overhead=None, wobble=0.0, epoch_steps=10):
         self.clock, self.quality, self.overhead = clock, quality, overhead or {}
+        self.epoch_steps = epoch_steps  # at 0.1 s a step: one epoch a second unless given
         self.wobble = wobble  # difference between a candidate's last two validations (the noise)
         self.jobs, self.results, self.trained = [], [], {}
 
@@ -52,7 +54,8 @@ class FakeTraining:
                          EpochRecord(2, 2, total, 0.5, metric, 1e-3))
                 result = CandidateResult(job.key, job.candidate, job.network, job.backbone, job.phase, job.rung,
                                          COMPLETED, metric_name="miou", metric=metric, train_seconds=total,
-                                         segment_seconds=seconds, seconds_per_step=0.1, validation_seconds=0.5,
+                                         segment_seconds=seconds, seconds_per_step=0.1, epoch_steps=self.epoch_steps,
+                                         validation_seconds=0.5,
                                          build_seconds=overhead - 0.5, start=start, end=self.clock(),
                                          checkpoint=f"{job.candidate}-state", curve=curve)
             self.results.append(result)
@@ -130,9 +133,41 @@ def test_candidates_that_do_not_fit_are_not_reached_and_the_first_still_ships():
     assert all(s == NOT_REACHED for s in statuses[statuses.index(NOT_REACHED):])  # in portfolio order
     reasons = [r.reason for r in rung0 if r.status == NOT_REACHED]
     assert any("time limit reaches the first 4 candidate(s)" in r for r in reasons)  # too many for 300 s
-    assert any("to give a validated result" in r for r in reasons)  # its measured cost did not fit
+    assert any(re.search(r"job costs \d+ s, as measured on N0", r) for r in reasons)  # the leader's measured cost
     assert results[-1].phase == FINAL and results[-1].status == COMPLETED
     assert clock() - start <= limit - packaging_reserve(limit) + 1e-6
+
+
+def test_a_limit_that_buys_the_leader_few_epochs_is_all_the_leaders():
+    """Epochs of 200 s: a 1-hour limit buys the leader about 17, fewer than the finalist keeps, so no challenger
+    runs and the leader continues from its first job to the end, as it would alone."""
+    clock = FakeClock()
+    start, limit = clock(), 3600.0
+    training = FakeTraining(clock, {n: 0.5 + 0.04 * i for i, n in enumerate(NINE)}, epoch_steps=2000)
+    logs = []
+    results = _search(clock, training, NINE, limit, log=logs.append).run()
+    assert [j.key for j in training.jobs] == ["c00-r0", "c00-final"]
+    assert training.jobs[-1].resume_from == "c00-state" and training.jobs[-1].decay_to_end
+    skipped = [r for r in results if r.status == NOT_REACHED]
+    assert len(skipped) == 8 and all(f"keeps {MIN_FINAL_EPOCHS} of its epochs" in r.reason for r in skipped)
+    search_seconds = limit - packaging_reserve(limit)
+    assert training.trained["c00"] >= search_seconds - 2 * 2.0 - 1e-6  # all but two jobs' overhead
+    assert clock() - start <= search_seconds + 1e-6
+
+    clock = FakeClock()  # the same search with one-second epochs tries every network
+    training = FakeTraining(clock, {n: 0.5 + 0.04 * i for i, n in enumerate(NINE)}, epoch_steps=10)
+    _search(clock, training, NINE, limit).run()
+    assert len({j.candidate for j in training.jobs}) == 9
+
+
+def test_a_job_whose_measured_cost_does_not_fit_before_its_deadline_is_refused():
+    measured = [CandidateResult("c00-r0", "c00", "A", "resnet18", RUNG, 0, COMPLETED, metric=0.5,
+                                seconds_per_step=2.0, validation_seconds=10.0, build_seconds=20.0)]
+    job = CandidateJob("c01-r0", "c01", "B", "resnet18", RUNG, 0, 30.0, deadline=1000.0)
+    assert refusal(job, measured, now=1000.0 - 41.0) is None  # 20 s build + 5 steps of 2 s + 10 s validation
+    reason = refusal(job, measured, now=1000.0 - 39.0)
+    assert reason == "needs about 40 s to give a validated result, 39 s were left"
+    assert refusal(dataclasses.replace(job, deadline=None), measured, now=1e9) is None
 
 
 def test_one_candidate_is_the_finalist_from_the_start():

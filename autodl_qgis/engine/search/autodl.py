@@ -342,7 +342,8 @@ class AutoDL:
             rung=job.rung, status=status, metric_name=trained.metric_name or None,
             metric=trained.best_metric if trained.best_state is not None else None,  # of the weights kept
             validation_chips=trained.validation_chips,
-            epochs=trained.epochs, steps=trained.steps, batch_size=trained.batch_size or None,
+            epochs=trained.epochs, steps=trained.steps, epoch_steps=trained.epoch_steps,
+            batch_size=trained.batch_size or None,
             train_seconds=round(trained.train_seconds, 2), segment_seconds=round(trained.run_seconds, 2),
             seconds_per_step=trained.seconds_per_step, validation_seconds=trained.validation_seconds,
             build_seconds=build_seconds, start=round(started - self._record.start_time, 2),

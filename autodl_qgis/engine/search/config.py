@@ -150,6 +150,7 @@ class CandidateResult:
     test_chips: int = 0
     epochs: int = 0
     steps: int = 0
+    epoch_steps: int = 0  # steps of one epoch at ``batch_size``
     batch_size: int | None = None
     train_seconds: float = 0.0  # the candidate's training seconds so far, all segments
     segment_seconds: float = 0.0  # this segment's training seconds

@@ -4,7 +4,10 @@ workers, DDP followers) is passed in, so the schedule is tested with a fake cloc
 
 - The run ends at ``start + limit``; the search stops ``packaging_reserve(limit)`` before that, for writing the
   package and scoring the test chips.
-- At least half the limit is kept for the finalist. The rest is split evenly between the exploration rungs; rung 0
+- At least half the limit is kept for the finalist, and at least ``MIN_FINAL_EPOCHS`` of the leader's epochs: the
+  leader's rung-0 job runs first and measures what an epoch costs. When the limit buys too few epochs, comparing
+  networks would cost the finalist the training it needs (short rankings are noisy too), so the challengers are
+  not_reached and the leader trains on to the end: the search then gives what the best default alone gives. The rest is split evenly between the exploration rungs; rung 0
   holds every candidate (BASIC: the networks in portfolio order; ADVANCED: then as many TPE proposals), each later
   rung the best third, continuing from their checkpoints. Every job of a rung adds the same training seconds, so
   candidates are compared at equal training time.
@@ -29,6 +32,7 @@ FINAL_SHARE = 0.5  # of the limit, kept for the finalist
 MIN_NOISE = 0.01  # a challenger must beat the leader by more than this (metric units) at least
 FIRST_OVERHEAD_SHARE = 0.4  # of a rung-0 job's time assumed for building, batch probing and validation until measured
 MIN_JOB_SECONDS = 30.0  # a rung-0 job shorter than this trains nothing worth comparing: fewer candidates enter
+MIN_FINAL_EPOCHS = 50  # the finalist's epochs (the leader's cost) that come before any challenger's time
 MIN_STEPS = 5  # steps a candidate needs before its first validation means anything
 SCORED = (COMPLETED, EARLY_STOPPED, DEADLINE)
 
@@ -127,6 +131,8 @@ class HalvingSearch:
         self.end = start + limit_seconds - packaging_reserve(limit_seconds)  # the search's end
         self.results: list[CandidateResult] = []
         self.leader = seeds[0].candidate if seeds else None
+        self.exploration_end = self.end
+        self._lead_result: CandidateResult | None = None
 
     def run(self) -> list[CandidateResult]:
         if not self.seeds:
@@ -134,13 +140,22 @@ class HalvingSearch:
         if self.strategy == FLAT:
             return self._flat()
         final_reserve = min(FINAL_SHARE * self.limit, 0.9 * (self.end - self.clock()))
-        exploration_end = self.end - final_reserve
-        count = self._reachable(len(self.seeds) + self.tuning, exploration_end - self.clock())
+        self.exploration_end = self.end - final_reserve
+        count = self._reachable(len(self.seeds) + self.tuning, self.exploration_end - self.clock(), MIN_JOB_SECONDS,
+                                f"at least {MIN_JOB_SECONDS:.0f} s each in the first rung")
         sizes = rung_sizes(count)
         if not sizes:  # one candidate: it is the finalist from the start
             self._final(self.seeds[0])
             return self.results
-        alive = self._rung0(sizes[0], (exploration_end - self.clock()) / len(sizes))
+        began = self.clock()
+        rung_seconds = (self.exploration_end - began) / len(sizes)
+        train_seconds = self._seconds_per_job(rung_seconds, sizes[0], None)
+        lead = self._lead(train_seconds, began + rung_seconds)
+        if lead is not None and len(self.seeds) + self.tuning <= 1:  # the time is the leader's: it trains on
+            self._final(lead)
+            return self.results
+        sizes = rung_sizes(len(self.seeds) + self.tuning)
+        alive = self._rung0(sizes[0], train_seconds, began + (self.exploration_end - began) / len(sizes))
         for rung, size in enumerate(sizes[1:], start=1):
             margin = noise(alive)
             promoted = promote(alive, size, self.leader, margin)
@@ -148,7 +163,7 @@ class HalvingSearch:
             if len(promoted) <= 1:
                 alive = promoted
                 break
-            rung_end = self.clock() + (exploration_end - self.clock()) / (len(sizes) - rung)
+            rung_end = self.clock() + (self.exploration_end - self.clock()) / (len(sizes) - rung)
             alive = self._continue(promoted, rung, rung_end)
         chosen = finalist(alive, self.leader, noise(alive))
         if chosen is None:  # nothing validated in the exploration time: the first candidate that did not fail
@@ -169,19 +184,20 @@ class HalvingSearch:
 
     # -- rungs -----------------------------------------------------------------------------------------------------
 
-    def _reachable(self, count: int, exploration: float) -> int:
-        """How many candidates the exploration time can hold at ``MIN_JOB_SECONDS`` or more a rung-0 job; the
-        others (last in portfolio order, ADVANCED proposals first) are reported not_reached now."""
+    def _reachable(self, count: int, exploration: float, job_seconds: float, why: str) -> int:
+        """How many candidates the exploration time holds at ``job_seconds`` a rung-0 job; the others (last in
+        portfolio order, ADVANCED proposals first) are reported not_reached now."""
         reach = count
-        while reach > 1 and exploration / max(1, len(rung_sizes(reach))) / reach < MIN_JOB_SECONDS:
+        while reach > 1 and exploration / max(1, len(rung_sizes(reach))) / reach < job_seconds:
             reach -= 1
         dropped_tuning = min(self.tuning, count - reach)
         self.tuning -= dropped_tuning
         kept = len(self.seeds) - (count - reach - dropped_tuning)
+        if dropped_tuning:
+            self.log(f"{dropped_tuning} tuning proposal(s) not reached ({why})")
         if kept < len(self.seeds):
             now = self.clock()
-            reason = (f"the time limit reaches the first {kept} candidate(s) in portfolio order "
-                      f"(at least {MIN_JOB_SECONDS:.0f} s each in the first rung)")
+            reason = f"the time limit reaches the first {kept} candidate(s) in portfolio order ({why})"
             for seed in self.seeds[kept:]:
                 result = CandidateResult(seed.key, seed.candidate, seed.network, seed.backbone, RUNG, 0, NOT_REACHED,
                                          reason=reason, chip_scale=seed.chip_scale, start=now, end=now)
@@ -195,14 +211,35 @@ class HalvingSearch:
         share = rung_seconds / max(1, jobs)
         return max(1.0, share - overhead if overhead is not None else share * (1 - FIRST_OVERHEAD_SHARE))
 
-    def _rung0(self, size: int, rung_seconds: float) -> list[CandidateResult]:
-        rung_end = self.clock() + rung_seconds
-        train_seconds = self._seconds_per_job(rung_seconds, size, None)
-        self.log(f"rung 0: {size} candidate(s), {train_seconds:.0f} training seconds each, {rung_seconds:.0f} s")
-        basic_end = rung_end - (rung_end - self.clock()) * self.tuning / size
+    def _lead(self, train_seconds: float, rung_end: float) -> CandidateResult | None:
+        """Rung 0's first job, the leader's, alone. What one of its epochs costs tells whether the limit leaves the
+        finalist ``MIN_FINAL_EPOCHS`` epochs and time for challengers besides; the candidates it does not leave
+        time for are not_reached, and with none left the leader trains on as the finalist. Returns the leader's
+        result when it measured an epoch."""
+        seed = self.seeds[0]
+        job = dataclasses.replace(seed, phase=seed.phase or RUNG, rung=0, train_seconds=train_seconds)
+        self.log(f"rung 0: {seed.network} ({seed.backbone}) first, {train_seconds:.0f} training seconds")
+        began = self.clock()
+        self._lead_result = result = self._run([job], rung_end)[0]
+        epoch = _epoch_seconds(result)
+        if result.status not in SCORED or result.metric is None or epoch is None:
+            return None
+        needs = MIN_FINAL_EPOCHS * epoch
+        self.exploration_end = min(self.exploration_end, self.end - needs)
+        job_seconds = self.clock() - began
+        self._reachable(len(self.seeds) + self.tuning, self.exploration_end - began, job_seconds,
+                        f"a first-rung job costs {job_seconds:.0f} s, as measured on {seed.network}, and the "
+                        f"finalist keeps {MIN_FINAL_EPOCHS} of its epochs, {needs:.0f} s")
+        return result
+
+    def _rung0(self, size: int, train_seconds: float, rung_end: float) -> list[CandidateResult]:
+        """The rest of rung 0 after the leader, at the leader's training seconds."""
+        self.log(f"rung 0: {size - 1} more candidate(s), {train_seconds:.0f} training seconds each, until "
+                 f"{rung_end - self.start:.0f} s")
+        basic_end = rung_end - (rung_end - self.clock()) * self.tuning / max(1, size - 1)
         jobs = [dataclasses.replace(s, phase=s.phase or RUNG, rung=0, train_seconds=train_seconds)
-                for s in self.seeds]
-        results = self._run(jobs, basic_end if self.tuning else rung_end)
+                for s in self.seeds[1:]]
+        results = [self._lead_result] + self._run(jobs, basic_end if self.tuning else rung_end)
         if self.tuning:
             proposals = self.propose(self.tuning, ranked(results))
             jobs = [dataclasses.replace(p, phase=TUNING, rung=0, train_seconds=train_seconds) for p in proposals]
@@ -249,6 +286,13 @@ class HalvingSearch:
             if result.key not in kept_keys:
                 self.log(f"{result.network} ({result.backbone}) stops after rung {result.rung}: "
                          f"{result.metric_name} {result.metric:.4f}")
+
+
+def _epoch_seconds(result: CandidateResult) -> float | None:
+    """Training seconds one epoch of the candidate takes, as measured; None before it was."""
+    if result.seconds_per_step is None or not result.epoch_steps:
+        return None
+    return result.seconds_per_step * result.epoch_steps
 
 
 def _overhead(results: Sequence[CandidateResult]) -> float | None:

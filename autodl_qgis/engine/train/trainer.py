@@ -64,6 +64,7 @@ class TrainResult:
     best_epoch: int = 0
     epochs: int = 0  # the candidate's, all runs
     steps: int = 0  # the candidate's, all runs
+    epoch_steps: int = 0  # steps of one epoch at the batch size used
     batch_size: int = 0
     train_seconds: float = 0.0  # the candidate's training seconds (steps only), all runs
     run_seconds: float = 0.0  # this run's training seconds
@@ -386,7 +387,7 @@ class Trainer:
             return
         self._losses = self.adapter.losses
         result.status = stop
-        result.epochs, result.steps = epoch, step
+        result.epochs, result.steps, result.epoch_steps = epoch, step, len(loader)
         result.run_seconds, result.train_seconds = run_trained, trained + run_trained
         result.checkpoint = {"optimizer": _to_cpu(optimizer.state_dict()), "epoch": epoch, "step": step,
                              "seconds": trained + run_trained, "batch_size": batch_size,
