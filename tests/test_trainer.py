@@ -10,7 +10,7 @@ from autodl_qgis.engine.budget import TimeBudget
 from autodl_qgis.engine.data import CLASSIFIED_TILES, TrainingData
 from autodl_qgis.engine.data.dataset import make_datasets
 from autodl_qgis.engine.networks.adapters.base import ModelAdapter
-from autodl_qgis.engine.progress import Cancelled
+from autodl_qgis.engine.progress import Cancelled, SilentCallbacks
 from autodl_qgis.engine.train import (CANCELLED, COMPLETED, DEADLINE, EARLY_STOPPED, FAILED, NOT_REACHED,
                                       TrainConfig, Trainer)
 from autodl_qgis.engine.train.batch_size import find_batch_size
@@ -116,11 +116,28 @@ def test_out_of_memory_halves_the_batch_and_goes_on(tiles):
 
 
 def test_early_stopping_when_the_metric_stops_improving(tiles):
-    result = _trainer(tiles, max_epochs=50, batch_size=4, learning_rate=1e-9, patience=2).fit()
+    # a constant-rate segment (one the search may continue) stops after `patience` validations without
+    # improvement (epoch-end validations are a bounded share of the time, so not every epoch is validated)
+    result = _trainer(tiles, max_epochs=50, batch_size=4, learning_rate=1e-9, patience=2, decay_to_end=False).fit()
     assert result.status == EARLY_STOPPED and result.epochs < 50
-    # stopped after `patience` validations without improvement (epoch-end validations are a bounded share of the
-    # time, so not every epoch is validated)
     assert len([h for h in result.history if h["epoch"] > result.best_epoch]) == 2
+
+
+def test_a_plateau_in_a_decaying_run_anneals_the_rate_to_zero_before_stopping(tiles):
+    logs = []
+
+    class Log(SilentCallbacks):
+        def log(self, message):
+            logs.append(message)
+
+    result = _trainer(tiles, callbacks=Log(), max_epochs=50, batch_size=4, learning_rate=1e-9, patience=2,
+                      warmup_steps=0).fit()
+    assert result.status == EARLY_STOPPED and result.epochs < 50
+    assert any("falls to zero over the next" in m for m in logs), logs
+    after = [h for h in result.history if h["epoch"] > result.best_epoch]
+    assert len(after) > 2  # it went on past the plateau, the rate falling
+    rates = [h["learning_rate"] for h in after]
+    assert rates == sorted(rates, reverse=True) and rates[-1] < 0.25 * 1e-9 < rates[0]
 
 
 def test_batch_size_search_on_cuda_finds_the_largest_fitting_and_backs_off():

@@ -125,6 +125,7 @@ class Trainer:
         self.base_lr = self.config.lr_for(task)
         self._val_seconds = None
         self._step_estimate = None  # (seconds a step, batch size) once measured
+        self._anneal = None  # (run step it began at, its steps, schedule progress then) once a plateau starts it
         self.evaluated_chips = 0
         # launched by torchrun: each rank trains on its share of the chips, gradients averaged by DDP
         self.distributed = distributed.active()
@@ -287,6 +288,7 @@ class Trainer:
             self._losses = distributed.wrap(self.adapter, self.device)
         epoch, step = int(start.get("epoch", 0)), int(start.get("step", 0))
         first_step = step
+        self._anneal = None
         trained = float(start.get("seconds", 0.0))  # the candidate's training seconds before this run
         result.history = list(start.get("history", []))
         loader = self._loader(self.train_data, batch_size, shuffle=True, epoch=epoch)
@@ -342,7 +344,7 @@ class Trainer:
                 if stop is None:
                     continue  # the epoch restarted after halving the batch
                 break
-            ending = stop is not None or self._run_over(run_trained, result) or (
+            ending = stop is not None or self._run_over(run_trained, result) or self._annealed(step - first_step) or (
                 self.config.max_epochs is not None and run_epochs >= self.config.max_epochs)
             # epoch-end validations stay a bounded share of the time; the run's last one always happens
             if not ending and validating > VALIDATION_SHARE * run_trained:
@@ -372,8 +374,12 @@ class Trainer:
                     stop = PRUNED
                 elif self.config.max_epochs and run_epochs >= self.config.max_epochs:
                     stop = COMPLETED
-                elif patience_left <= 0:
+                elif self._annealed(step - first_step):
                     stop = EARLY_STOPPED
+                elif patience_left <= 0 and self._anneal is None:
+                    progress = self._decay_progress(run_trained, run_started, step - first_step, len(loader))
+                    if not self._start_anneal(step - first_step, run_epochs, len(loader), progress):
+                        stop = EARLY_STOPPED
                 elif self._run_over(run_trained, result):
                     stop = COMPLETED if self._segment_done(run_trained) else DEADLINE
             stop = distributed.from_rank0(stop)  # pruning and the clock are rank 0's
@@ -401,10 +407,29 @@ class Trainer:
         return self._segment_done(run_trained) or (not math.isinf(self.budget.total)
                                                    and self.clock() >= self._training_deadline())
 
+    def _start_anneal(self, run_steps: int, run_epochs: int, epoch_steps: int, progress: float) -> bool:
+        """On a plateau (``patience`` validations without improvement) in a run whose learning rate decays to its
+        end: rather than stopping at a still high rate, let the rate fall to zero over the next epochs (``patience``,
+        or half the run's epochs so far if more), where a decaying schedule gains most, then stop. Returns False
+        (stop now) for a constant-rate run, which a later segment may continue."""
+        if not self.config.decay_to_end:
+            return False
+        epochs = max(self.config.patience, run_epochs // 2)
+        self._anneal = (run_steps, max(1, epochs * epoch_steps), progress)
+        self.callbacks.log(f"{self.name}: no improvement in {self.config.patience} validations; the learning rate "
+                           f"falls to zero over the next {epochs} epochs, then training stops")
+        return True
+
+    def _annealed(self, run_steps: int) -> bool:
+        return self._anneal is not None and run_steps >= self._anneal[0] + self._anneal[1]
+
     def _decay_progress(self, run_trained: float, run_started: float, run_steps: int, epoch_steps: int) -> float:
-        """How far the run is towards its end, by training seconds, by the clock or by its epochs, whichever is
-        nearer."""
+        """How far the run is towards its end, by training seconds, by the clock, by its epochs or by an anneal
+        begun on a plateau, whichever is nearer."""
         fractions = [0.0]
+        if self._anneal is not None:
+            began, steps, at = self._anneal
+            fractions.append(at + (1.0 - at) * min(1.0, (run_steps - began) / steps))
         if self.config.max_epochs and epoch_steps:
             fractions.append(run_steps / (self.config.max_epochs * epoch_steps))
         if self.config.train_seconds:
