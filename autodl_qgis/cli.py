@@ -169,7 +169,7 @@ def search_config(args, device: str | None = None):
                         save_evaluated_models=args.save_evaluated_models, device=device or args.device,
                         work_dir=args.work_dir, storage=args.storage, study_name=args.study, resume=args.resume,
                         pretrained_backbones=not args.no_pretrained_backbones, max_epochs=args.max_epochs,
-                        strategy=args.search_strategy)
+                        strategy=args.search_strategy, seed=args.seed)
 
 
 @contextlib.contextmanager
@@ -405,6 +405,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--search-strategy", default="halving", choices=("halving", "flat"),
                        help="halving (default): successive halving, then the finalist trained to the deadline; "
                             "flat: the old equal-share sweep, kept for benchmarks")
+    train.add_argument("--seed", type=int, default=42,
+                       help="random seed of the validation split and of training; another seed shows how much "
+                            "the result varies")
     train.add_argument("--json", action="store_true",
                        help="print one JSON document on stdout (logs go to stderr)")
     train.set_defaults(run=_train)

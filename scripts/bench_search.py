@@ -79,11 +79,11 @@ def copy_chips(data, indices, target: Path) -> None:
 # -- methods ---------------------------------------------------------------------------------------------------------
 
 def run_autodl(pool: Path, out: Path, minutes: float, device: str, networks: str | None = None,
-               strategy: str = "halving") -> dict:
+               strategy: str = "halving", seed: int = 42) -> dict:
     """``train --json`` in its own process, timed from start to exit (packaging included)."""
     command = [sys.executable, "-m", "autodl_qgis", "train", str(pool), str(out), "--total-time-limit",
                f"{minutes / 60:.6f}", "--device", device, "--no-pretrained-backbones", "--search-strategy", strategy,
-               "--json"] + (["--networks", networks] if networks else [])
+               "--seed", str(seed), "--json"] + (["--networks", networks] if networks else [])
     start = time.monotonic()
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
     wall = time.monotonic() - start
@@ -197,11 +197,15 @@ def main() -> int:
     parser.add_argument("--cases", default=",".join(CASES))
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--seeds", default="42",
+                        help="comma-separated seeds (split and training) for our methods: time-bounded runs vary, "
+                             "so ratios of means over seeds say more than one run (YOLOv8n runs once)")
     parser.add_argument("--yolo-python", default=os.environ.get("AUTODL_YOLO_PYTHON", "/work/yolo-venv/bin/python"))
     parser.add_argument("--keep", type=Path, help="keep the folders and models here (default: a temporary folder)")
     args = parser.parse_args()
     cases = [c for c in args.cases.split(",") if c]
     methods = [m for m in args.methods.split(",") if m]
+    seeds = [int(s) for s in args.seeds.split(",") if s]
     if "real" in cases and not REAL.is_dir():
         print(f"skipping (a): {REAL} is absent (set AUTODL_REAL_DATA)")
         cases.remove("real")
@@ -223,16 +227,18 @@ def main() -> int:
         for method in methods:
             if method == "yolo" and task != "object_detection":
                 continue
-            if method == "yolo":
-                row = run_yolo(args.yolo_python, pool, test, minutes, work)
-            else:
-                row = run_autodl(pool, work / f"{method}.dlpk", minutes, args.device,
-                                 networks=single if method == "single" else None,
-                                 strategy="flat" if method == "flat" else "halving")
-                if "package" in row:
-                    row["metric"] = score_package(row["package"], test)
-            rows.append({"case": case, "method": method, "limit": minutes * 60, **row})
-            print_row(rows[-1], flush=True)
+            for seed in seeds if method != "yolo" else ["-"]:
+                if method == "yolo":
+                    row = run_yolo(args.yolo_python, pool, test, minutes, work)
+                else:
+                    name = f"{method}.dlpk" if len(seeds) == 1 else f"{method}_seed{seed}.dlpk"
+                    row = run_autodl(pool, work / name, minutes, args.device,
+                                     networks=single if method == "single" else None,
+                                     strategy="flat" if method == "flat" else "halving", seed=seed)
+                    if "package" in row:
+                        row["metric"] = score_package(row["package"], test)
+                rows.append({"case": case, "method": method, "seed": seed, "limit": minutes * 60, **row})
+                print_row(rows[-1], flush=True)
     print_table(rows)
     return 0
 
@@ -242,18 +248,21 @@ def print_row(row: dict, flush: bool = False) -> None:
     metric = f"{row['metric']:.4f}" if row.get("metric") is not None else "-"
     extra = (row.get("error") or "")[:100] or (f"val {row['validation']:.4f}" if row.get("validation") is not None
                                                 else "")
-    print(f"{row['case']:10} {row['method']:7} {row.get('model', '-'):32} {metric:>8} "
+    print(f"{row['case']:10} {row['method']:7} {row['seed']:>4} {row.get('model', '-'):32} {metric:>8} "
           f"{row['wall']:6.0f} s / {row['limit']:4.0f} s = {row['wall'] / row['limit']:.2f} "
           f"{'ok' if within else 'OVER'}  {extra}", flush=flush)
 
 
 def print_table(rows: list[dict]) -> None:
-    print("\ncase       method  model                            test     wall / limit (<= 1.05 x limit + 60 s)")
+    print("\ncase       method  seed model                            test     wall / limit (<= 1.05 x limit + 60 s)")
     for row in rows:
         print_row(row)
-    print("\nratios of test metrics (search / other; >= 1.0 means the search is at least as good)")
+    print("\nratios of test metrics, means over seeds (search / other; >= 1.0: the search is at least as good)")
     for case in dict.fromkeys(r["case"] for r in rows):
-        got = {r["method"]: r.get("metric") for r in rows if r["case"] == case}
+        got = {}
+        for method in dict.fromkeys(r["method"] for r in rows if r["case"] == case):
+            scores = [r.get("metric") for r in rows if r["case"] == case and r["method"] == method]
+            got[method] = None if None in scores else sum(scores) / len(scores)
         if got.get("search") is None:
             print(f"{case:10} the search gave no model")
             continue
