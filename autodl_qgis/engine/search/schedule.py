@@ -7,10 +7,11 @@ workers, DDP followers) is passed in, so the schedule is tested with a fake cloc
 - At least half the limit is kept for the finalist, and at least ``MIN_FINAL_EPOCHS`` of the leader's epochs: the
   leader's rung-0 job runs first and measures what an epoch costs. When the limit buys too few epochs, comparing
   networks would cost the finalist the training it needs (short rankings are noisy too), so the challengers are
-  not_reached and the leader trains on to the end: the search then gives what the best default alone gives. The rest is split evenly between the exploration rungs; rung 0
-  holds every candidate (BASIC: the networks in portfolio order; ADVANCED: then as many TPE proposals), each later
-  rung the best third, continuing from their checkpoints. Every job of a rung adds the same training seconds, so
-  candidates are compared at equal training time.
+  not_reached and the leader trains on to the end: the search then gives what the best default alone gives. The
+  rest is split evenly between the exploration rungs; rung 0 holds every candidate (BASIC: the networks in
+  portfolio order; ADVANCED: then as many TPE proposals), each later rung the best third, continuing from their
+  checkpoints. Every job of a rung adds the same training seconds, so candidates are compared at equal training
+  time.
 - A job starts only if its minimum cost (build, a few steps, a validation: measured on this device for the
   candidates already run) fits in what is left of its rung; otherwise it is ``not_reached``.
 - The leader (the portfolio's first candidate, the strongest default) is replaced, in a promotion or as the
@@ -132,7 +133,6 @@ class HalvingSearch:
         self.results: list[CandidateResult] = []
         self.leader = seeds[0].candidate if seeds else None
         self.exploration_end = self.end
-        self._lead_result: CandidateResult | None = None
 
     def run(self) -> list[CandidateResult]:
         if not self.seeds:
@@ -151,11 +151,11 @@ class HalvingSearch:
         rung_seconds = (self.exploration_end - began) / len(sizes)
         train_seconds = self._seconds_per_job(rung_seconds, sizes[0], None)
         lead = self._lead(train_seconds, began + rung_seconds)
-        if lead is not None and len(self.seeds) + self.tuning <= 1:  # the time is the leader's: it trains on
+        if len(self.seeds) + self.tuning <= 1:  # the leader's measured epochs took the time: it trains on
             self._final(lead)
             return self.results
         sizes = rung_sizes(len(self.seeds) + self.tuning)
-        alive = self._rung0(sizes[0], train_seconds, began + (self.exploration_end - began) / len(sizes))
+        alive = self._rung0(lead, sizes[0], train_seconds, began + (self.exploration_end - began) / len(sizes))
         for rung, size in enumerate(sizes[1:], start=1):
             margin = noise(alive)
             promoted = promote(alive, size, self.leader, margin)
@@ -211,19 +211,19 @@ class HalvingSearch:
         share = rung_seconds / max(1, jobs)
         return max(1.0, share - overhead if overhead is not None else share * (1 - FIRST_OVERHEAD_SHARE))
 
-    def _lead(self, train_seconds: float, rung_end: float) -> CandidateResult | None:
+    def _lead(self, train_seconds: float, rung_end: float) -> CandidateResult:
         """Rung 0's first job, the leader's, alone. What one of its epochs costs tells whether the limit leaves the
         finalist ``MIN_FINAL_EPOCHS`` epochs and time for challengers besides; the candidates it does not leave
         time for are not_reached, and with none left the leader trains on as the finalist. Returns the leader's
-        result when it measured an epoch."""
+        result."""
         seed = self.seeds[0]
         job = dataclasses.replace(seed, phase=seed.phase or RUNG, rung=0, train_seconds=train_seconds)
         self.log(f"rung 0: {seed.network} ({seed.backbone}) first, {train_seconds:.0f} training seconds")
         began = self.clock()
-        self._lead_result = result = self._run([job], rung_end)[0]
+        result = self._run([job], rung_end)[0]
         epoch = _epoch_seconds(result)
         if result.status not in SCORED or result.metric is None or epoch is None:
-            return None
+            return result  # nothing measured: the plan stands
         needs = MIN_FINAL_EPOCHS * epoch
         self.exploration_end = min(self.exploration_end, self.end - needs)
         job_seconds = self.clock() - began
@@ -232,14 +232,15 @@ class HalvingSearch:
                         f"finalist keeps {MIN_FINAL_EPOCHS} of its epochs, {needs:.0f} s")
         return result
 
-    def _rung0(self, size: int, train_seconds: float, rung_end: float) -> list[CandidateResult]:
+    def _rung0(self, lead: CandidateResult, size: int, train_seconds: float,
+               rung_end: float) -> list[CandidateResult]:
         """The rest of rung 0 after the leader, at the leader's training seconds."""
         self.log(f"rung 0: {size - 1} more candidate(s), {train_seconds:.0f} training seconds each, until "
                  f"{rung_end - self.start:.0f} s")
         basic_end = rung_end - (rung_end - self.clock()) * self.tuning / max(1, size - 1)
         jobs = [dataclasses.replace(s, phase=s.phase or RUNG, rung=0, train_seconds=train_seconds)
                 for s in self.seeds[1:]]
-        results = [self._lead_result] + self._run(jobs, basic_end if self.tuning else rung_end)
+        results = [lead] + self._run(jobs, basic_end if self.tuning else rung_end)
         if self.tuning:
             proposals = self.propose(self.tuning, ranked(results))
             jobs = [dataclasses.replace(p, phase=TUNING, rung=0, train_seconds=train_seconds) for p in proposals]
