@@ -8,7 +8,7 @@ from torch import nn
 
 from autodl_qgis.engine.budget import TimeBudget
 from autodl_qgis.engine.data import CLASSIFIED_TILES, TrainingData
-from autodl_qgis.engine.data.dataset import make_datasets
+from autodl_qgis.engine.data.dataset import ChipDataset, make_datasets
 from autodl_qgis.engine.networks.adapters.base import ModelAdapter
 from autodl_qgis.engine.progress import Cancelled, SilentCallbacks
 from autodl_qgis.engine.train import (CANCELLED, COMPLETED, DEADLINE, EARLY_STOPPED, FAILED, NOT_REACHED,
@@ -234,3 +234,92 @@ def test_validation_stops_at_its_deadline_on_the_chips_seen(tiles):
     assert trainer.evaluated_chips == 3  # 0.5 s a chip: the third starts at 1.0 s, the fourth would at 1.5 s
     trainer.evaluate(batch_size=1)
     assert trainer.evaluated_chips == 4
+
+
+class Drifting(ModelAdapter):
+    """One weight that every step pushes up (AdamW moves it by about the learning rate): its moving average lags
+    behind it, below it."""
+    task = "pixel_classification"
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(()))
+
+    def losses(self, images, targets):
+        return {"loss_push": -self.w + 0.0 * images.mean()}
+
+    def predict(self, images):
+        return torch.zeros(images.shape[0], 2, *images.shape[-2:])
+
+
+class ScoredByWeight(Trainer):
+    """Validation scores the weight itself (``sign`` +1: higher is better, -1: lower is better), so which of the
+    weights and their moving average validates better is known in advance."""
+
+    sign = 1.0
+
+    def evaluate(self, batch_size, deadline=None, alone=False, model=None):
+        model = model if model is not None else self.adapter
+        self.evaluated_chips = len(self.val_data)
+        return {"miou": self.sign * model.w.item()}
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0], ids=["weights-better", "average-better"])
+def test_the_moving_average_is_kept_only_when_it_validates_better(tiles, sign):
+    data, train, val = tiles
+    trainer = ScoredByWeight(Drifting(), train, val, train.collate_fn, data.task, [c.name for c in data.classes],
+                             torch.device("cpu"), TrainConfig(max_epochs=10, batch_size=4, ema=True, warmup_steps=0,
+                                                              learning_rate=0.1, weight_decay=0.0))
+    trainer.sign = sign
+    result = trainer.fit()
+    assert result.status == COMPLETED, result.reason
+    last = trainer.adapter.w.item()
+    ema = [h["ema_metric"] * sign for h in result.history]
+    raw = [h["metric"] * sign for h in result.history]
+    assert all(e is not None for e in ema) and all(e < r - 1e-3 for e, r in zip(ema, raw))  # it lags: it differs
+    assert trainer._ema.module.w.item() < last - 1e-3
+    if sign > 0:  # the weights validate better: they are kept, as they ended
+        assert not result.averaged and result.best_state["w"].item() == pytest.approx(last)
+        assert result.best_metric == pytest.approx(raw[-1])
+    else:  # the average (lower) validates better: the average is kept, of the validation where it was best
+        assert result.averaged and result.best_metric == pytest.approx(-ema[0])
+        assert result.best_state["w"].item() == pytest.approx(ema[0]) and ema[0] < raw[0]
+
+
+def test_without_averaging_no_average_is_validated(tiles):
+    data, train, val = tiles
+    trainer = ScoredByWeight(Drifting(), train, val, train.collate_fn, data.task, [c.name for c in data.classes],
+                             torch.device("cpu"), TrainConfig(max_epochs=3, batch_size=4))
+    result = trainer.fit()
+    assert trainer._ema is None and not result.averaged
+    assert all(h["ema_metric"] is None for h in result.history)
+
+
+def test_the_last_share_of_a_run_trains_on_training_and_validation_chips(tiles):
+    data, train, val = tiles
+    logs = []
+
+    class Log(SilentCallbacks):
+        def log(self, message):
+            logs.append(message)
+
+    refit = ChipDataset(data, train.indices + val.indices, train.augment)
+    clock = FakeClock()
+    adapter = SmallSegmenter(4, len(data.classes), clock=clock)
+    trainer = Trainer(adapter, train, val, train.collate_fn, data.task, [c.name for c in data.classes],
+                      torch.device("cpu"), TrainConfig(batch_size=4, train_seconds=24, refit_share=0.5,
+                                                       warmup_steps=0),
+                      TimeBudget(1000, clock=clock), Log(), refit_data=refit)
+    result = trainer.fit()
+    assert result.status == COMPLETED, result.reason
+    assert result.steps == 24 and result.run_seconds == pytest.approx(24.0)  # one training second a step
+    chips = len(train) + len(val)
+    assert any(f"{chips} training + validation chips" in m for m in logs), logs
+    # validated on the training chips (3 steps an epoch) until half the run, then none: the refit's epochs are of
+    # the 15 chips (4 steps) and its end is kept, whatever it would validate
+    validated = [h["step"] for h in result.history]
+    assert validated and max(validated) <= 12 + 3 and result.epoch_steps == 4
+    assert result.trained_chips == chips and result.best_epoch == result.epochs
+    assert all(torch.equal(v, adapter.state_dict()[k]) for k, v in result.best_state.items())
+    assert result.best_metric == result.history[-1]["metric"]
+    assert result.history[-1]["learning_rate"] > 0.3 * 1e-3  # the refit began at half the rate, which then fell

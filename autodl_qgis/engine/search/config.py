@@ -131,6 +131,7 @@ class EpochRecord:
     loss: float
     metric: float
     learning_rate: float  # the rate the optimizer last used
+    ema_metric: float | None = None  # of the moving average of the weights, when one was kept (TrainConfig.ema)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,9 @@ from .metrics import metrics_for
 COMPLETED, DEADLINE, EARLY_STOPPED, PRUNED = "completed", "deadline", "early_stopped", "pruned"
 FAILED, CANCELLED, NOT_REACHED = "failed", "cancelled", "not_reached"
 VALIDATION_SHARE = 0.1  # validations at epoch ends stop once they have taken this share of the training time
+# the moving average of the weights spans this share of the run's planned steps (decay 1 - 1 / span), at most
+# EMA_MAX_SPAN steps: long enough to smooth the last steps' noise, short enough to forget the early weights
+EMA_SPAN_SHARE, EMA_MAX_SPAN = 0.1, 2000
 
 
 class CandidateFailed(Exception):
@@ -48,6 +51,12 @@ class TrainConfig:
     amp: bool = True  # mixed precision, on CUDA only
     num_workers: int | None = None  # None: 0 on CPU (the cores train), 4 on CUDA
     seed: int = 42
+    # an exponential moving average of the weights (torch.optim.swa_utils.AveragedModel) is validated beside them
+    # at each validation; the better of the two is kept
+    ema: bool = False
+    # the last share of a run whose rate decays to its end trains on the training + validation chips (the
+    # trainer's refit_data) without validating: every labelled chip teaches the model kept
+    refit_share: float = 0.0
 
     def lr_for(self, task: str) -> float:
         if self.learning_rate is not None:
@@ -72,6 +81,8 @@ class TrainResult:
     validation_seconds: float | None = None  # of one validation
     build_seconds: float | None = None  # building the network (and loading its starting weights)
     validation_chips: int = 0  # chips the last validation used (fewer than all when its time ran out)
+    averaged: bool = False  # the weights kept are the moving average of the weights (TrainConfig.ema)
+    trained_chips: int = 0  # chips the weights kept last trained on (training, or training + validation)
     history: list[dict] = field(default_factory=list)  # epoch, step, seconds, loss, metric, learning_rate
     best_state: dict | None = None
     checkpoint: dict | None = None  # where training stopped: optimizer, schedule position, batch size
@@ -105,9 +116,11 @@ class Trainer:
     def __init__(self, adapter, train_data: Dataset, val_data: Dataset, collate_fn: Callable, task: str,
                  class_names: list[str], device: torch.device, config: TrainConfig | None = None,
                  budget: TimeBudget | None = None, callbacks: Callbacks | None = None, name: str = "model",
-                 on_epoch: Callable[[int, float], bool] | None = None):
-        """``on_epoch(epoch, metric)`` is told each validation result; returning True stops training (pruning)."""
+                 on_epoch: Callable[[int, float], bool] | None = None, refit_data: Dataset | None = None):
+        """``on_epoch(epoch, metric)`` is told each validation result; returning True stops training (pruning).
+        ``refit_data``: the training + validation chips the run's last ``config.refit_share`` trains on."""
         self.adapter, self.train_data, self.val_data = adapter, train_data, val_data
+        self.refit_data = refit_data
         self.on_epoch = on_epoch
         self.collate_fn, self.task, self.class_names = collate_fn, task, class_names
         self.device, self.config = device, config or TrainConfig()
@@ -222,12 +235,15 @@ class Trainer:
         return steps
 
     @torch.no_grad()
-    def evaluate(self, batch_size: int, deadline: float | None = None, alone: bool = False) -> dict:
-        """Metrics over the validation chips, in order; past ``deadline`` (on the budget's clock) the chips seen so
-        far decide (at least one batch), so that a slow network cannot hold the run past its time limit.
-        ``self.evaluated_chips`` says how many were used. ``alone``: the other DDP ranks are not evaluating."""
+    def evaluate(self, batch_size: int, deadline: float | None = None, alone: bool = False,
+                 model: torch.nn.Module | None = None) -> dict:
+        """Metrics of ``model`` (default: the adapter) over the validation chips, in order; past ``deadline`` (on
+        the budget's clock) the chips seen so far decide (at least one batch), so that a slow network cannot hold
+        the run past its time limit. ``self.evaluated_chips`` says how many were used. ``alone``: the other DDP
+        ranks are not evaluating."""
         start = self.clock()
-        self.adapter.eval()
+        model = model if model is not None else self.adapter
+        model.eval()
         metrics = metrics_for(self.task, self.class_names)
         self.evaluated_chips = 0
         for images, targets in self._loader(self.val_data, batch_size, shuffle=False):
@@ -239,7 +255,7 @@ class Trainer:
                 break
             self.evaluated_chips += len(images)
             with self._autocast():
-                predictions = self.adapter.predict(images.to(self.device, non_blocking=True))
+                predictions = model.predict(images.to(self.device, non_blocking=True))
             if isinstance(predictions, torch.Tensor):
                 predictions = predictions.float()
             metrics.update(predictions, targets)
@@ -289,9 +305,13 @@ class Trainer:
         epoch, step = int(start.get("epoch", 0)), int(start.get("step", 0))
         first_step = step
         self._anneal = None
+        self._ema = None  # the moving average of the weights, once the step time tells its span
         trained = float(start.get("seconds", 0.0))  # the candidate's training seconds before this run
         result.history = list(start.get("history", []))
-        loader = self._loader(self.train_data, batch_size, shuffle=True, epoch=epoch)
+        chips = self.train_data  # the refit's training + validation chips from the switch on
+        result.trained_chips = len(chips)
+        refitting, ema_better, last_validated = False, False, None
+        loader = self._loader(chips, batch_size, shuffle=True, epoch=epoch)
         run_started, run_trained, validating = self.clock(), 0.0, 0.0
         patience_left = self.config.patience
         run_epochs = 0
@@ -327,7 +347,7 @@ class Trainer:
                     self.callbacks.log(f"{self.name}: out of GPU memory, batch size halved to {batch_size}")
                     optimizer.zero_grad(set_to_none=True)
                     torch.cuda.empty_cache()
-                    loader = self._loader(self.train_data, batch_size, shuffle=True, epoch=epoch)
+                    loader = self._loader(chips, batch_size, shuffle=True, epoch=epoch)
                     break  # restart the epoch with the smaller batch
                 spent = self.clock() - began
                 run_trained += spent
@@ -340,32 +360,58 @@ class Trainer:
                     if result.seconds_per_step == spent and not result.history and self._cannot_afford(result):
                         result.status = NOT_REACHED
                         return
+                    if self.config.ema and self._ema is None:
+                        self._ema = self._averaged(step - first_step, self._decay_progress(
+                            run_trained, run_started, step - first_step, len(loader)))
+                if self._ema is not None:
+                    self._ema.update_parameters(self.adapter)
             if not losses:
                 if stop is None:
                     continue  # the epoch restarted after halving the batch
                 break
-            ending = stop is not None or self._run_over(run_trained, result) or self._annealed(step - first_step) or (
-                self.config.max_epochs is not None and run_epochs >= self.config.max_epochs)
+            if refitting:  # no validation: the validation chips are training chips now
+                if stop is None and (self._annealed(step - first_step) or (
+                        self.config.max_epochs is not None and run_epochs >= self.config.max_epochs)):
+                    stop = COMPLETED
+                elif stop is None and self._run_over(run_trained, result):
+                    stop = COMPLETED if self._segment_done(run_trained) else DEADLINE
+                stop = distributed.from_rank0(stop)
+                loader = self._loader(chips, batch_size, shuffle=True, epoch=epoch)
+                continue
+            refit_now = distributed.from_rank0(stop is None and self._refit_due(
+                self._decay_progress(run_trained, run_started, step - first_step, len(loader))))
+            ending = stop is not None or refit_now or self._run_over(run_trained, result) or \
+                self._annealed(step - first_step) or (self.config.max_epochs is not None
+                                                      and run_epochs >= self.config.max_epochs)
             # epoch-end validations stay a bounded share of the time; the run's last one always happens
             if not ending and validating > VALIDATION_SHARE * run_trained:
                 continue
             began = self.clock()
-            metrics = self.evaluate(batch_size, self.budget.deadline if not math.isinf(self.budget.total) else None)
+            deadline = self.budget.deadline if not math.isinf(self.budget.total) else None
+            metrics = self.evaluate(batch_size, deadline)
+            averaged = self._evaluate_average(batch_size, deadline)
             validating += self.clock() - began
             result.validation_chips = self.evaluated_chips
             result.validation_seconds = self._val_seconds
-            metrics = distributed.from_rank0(metrics)  # one set of decisions for all ranks
+            metrics, averaged = distributed.from_rank0((metrics, averaged))  # one set of decisions for all ranks
             score = metrics[result.metric_name]
+            ema_score = averaged[result.metric_name] if averaged is not None else None
+            ema_better = ema_score is not None and ema_score > score
             mean_loss = sum(losses) / len(losses)
             result.history.append({"epoch": epoch, "step": step, "seconds": trained + run_trained, "loss": mean_loss,
-                                   "metric": score, "learning_rate": optimizer.param_groups[0]["lr"]})
+                                   "metric": score, "learning_rate": optimizer.param_groups[0]["lr"],
+                                   "ema_metric": ema_score})
             self.callbacks.progress(self._decay_progress(run_trained, run_started, step - first_step, len(loader)),
                                     f"{self.name}: epoch {epoch} train loss {mean_loss:.4f}, "
-                                    f"validation {result.metric_name} {score:.4f}")
+                                    f"validation {result.metric_name} {score:.4f}"
+                                    + (f" (moving average {ema_score:.4f})" if ema_score is not None else ""))
+            if ema_better:
+                score, metrics = ema_score, averaged
+            last_validated = (score, metrics)
             if result.best_metric is None or score > result.best_metric + 1e-4:
                 result.best_metric, result.best_epoch, result.metrics = score, epoch, metrics
-                result.best_state = {k: v.detach().to("cpu", copy=True)
-                                     for k, v in self.adapter.state_dict().items()}
+                result.best_state = self._kept_state(ema_better)
+                result.averaged = ema_better
                 patience_left = self.config.patience
             else:
                 patience_left -= 1
@@ -383,7 +429,14 @@ class Trainer:
                 elif self._run_over(run_trained, result):
                     stop = COMPLETED if self._segment_done(run_trained) else DEADLINE
             stop = distributed.from_rank0(stop)  # pruning and the clock are rank 0's
-            loader = self._loader(self.train_data, batch_size, shuffle=True, epoch=epoch)
+            if stop is None and refit_now:
+                refitting, chips = True, self.refit_data
+                self.callbacks.log(
+                    f"{self.name}: the rest of the run ({self.config.refit_share:.0%} of it) trains on the "
+                    f"{len(chips)} training + validation chips without validating; the "
+                    f"{'moving average of the weights' if ema_better else 'weights'} at its end will be kept "
+                    "(the better at this last validation)")
+            loader = self._loader(chips, batch_size, shuffle=True, epoch=epoch)
         if stop == DEADLINE and self._segment_done(run_trained):
             stop = COMPLETED  # the run trained the seconds it was given
         if stop == DEADLINE and step == int(start.get("step", 0)):
@@ -392,12 +445,45 @@ class Trainer:
                              "after building and choosing the batch size)")
             return
         self._losses = self.adapter.losses
+        if refitting:  # what the refit ends with is kept; its metric is the last validation's, before the refit
+            result.best_metric, result.metrics = last_validated
+            result.best_epoch, result.best_state, result.averaged = epoch, self._kept_state(ema_better), ema_better
+            result.trained_chips = len(chips)
         result.status = stop
         result.epochs, result.steps, result.epoch_steps = epoch, step, len(loader)
         result.run_seconds, result.train_seconds = run_trained, trained + run_trained
         result.checkpoint = {"optimizer": _to_cpu(optimizer.state_dict()), "epoch": epoch, "step": step,
                              "seconds": trained + run_trained, "batch_size": batch_size,
                              "history": result.history}
+
+    def _averaged(self, run_steps: int, progress: float) -> torch.optim.swa_utils.AveragedModel:
+        """The moving average of the weights (parameters and buffers, e.g. BatchNorm statistics), spanning
+        ``EMA_SPAN_SHARE`` of the steps the run plans (``run_steps`` done at ``progress``)."""
+        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+        planned = run_steps / progress if progress > 0 else math.inf
+        span = min(EMA_MAX_SPAN, max(1.0, EMA_SPAN_SHARE * planned))
+        return AveragedModel(self.adapter, multi_avg_fn=get_ema_multi_avg_fn(1.0 - 1.0 / span), use_buffers=True)
+
+    def _evaluate_average(self, batch_size: int, deadline: float | None) -> dict | None:
+        """The moving average's metrics on the chips the weights' validation just used; None when there is no
+        average or its validation's time ran out before those chips (a comparison on fewer chips is no comparison)."""
+        if self._ema is None:
+            return None
+        chips = self.evaluated_chips
+        metrics = self.evaluate(batch_size, deadline, model=self._ema.module)
+        complete = self.evaluated_chips == chips
+        self.evaluated_chips = chips
+        return metrics if complete else None
+
+    def _kept_state(self, averaged: bool) -> dict:
+        model = self._ema.module if averaged else self.adapter
+        return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+
+    def _refit_due(self, progress: float) -> bool:
+        """The run has reached its last ``refit_share`` and has the training + validation chips to train on."""
+        return (self.refit_data is not None and self.config.refit_share > 0 and self.config.decay_to_end
+                and progress >= 1.0 - self.config.refit_share)
 
     def _segment_done(self, run_trained: float) -> bool:
         return self.config.train_seconds is not None and run_trained >= self.config.train_seconds
@@ -463,6 +549,8 @@ class Trainer:
             reserve = 1.2 * self._validation_estimate(*self._step_estimate)
         else:
             reserve = 0.02 * self.budget.total
+        if self.config.ema:  # the moving average is validated too
+            reserve *= 2
         if self.config.partial_validation:  # training matters more than validating every chip
             reserve = min(reserve, 0.2 * self.budget.total)
         return self.budget.deadline - reserve
