@@ -145,7 +145,8 @@ def _train(args) -> int:
     if args.json:
         validation = autodl.validation
         summary = {"output_model_file": str(path),
-                   "best": {k: best[k] for k in ("network", "backbone", "metric_name", "metric", "test_metric")},
+                   "best": {k: best[k] for k in ("network", "backbone", "metric_name", "metric", "test_metric",
+                                                 "trained_chips", "averaged")},
                    "validation": {"kind": validation["kind"], "chips": validation["chips"]},
                    "leaderboard": autodl.leaderboard()}
         if best["test_metric"] is not None:
@@ -169,7 +170,8 @@ def search_config(args, device: str | None = None):
                         save_evaluated_models=args.save_evaluated_models, device=device or args.device,
                         work_dir=args.work_dir, storage=args.storage, study_name=args.study, resume=args.resume,
                         pretrained_backbones=not args.no_pretrained_backbones, max_epochs=args.max_epochs,
-                        strategy=args.search_strategy, seed=args.seed)
+                        strategy=args.search_strategy, seed=args.seed,
+                        weight_averaging=not args.no_weight_averaging, refit=not args.no_refit)
 
 
 @contextlib.contextmanager
@@ -405,6 +407,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--search-strategy", default="halving", choices=("halving", "flat"),
                        help="halving (default): successive halving, then the finalist trained to the deadline; "
                             "flat: the old equal-share sweep, kept for benchmarks")
+    train.add_argument("--no-weight-averaging", action="store_true",
+                       help="the finalist keeps no moving average of its weights (default: it does, and ships it "
+                            "when it validates better than the weights)")
+    train.add_argument("--no-refit", action="store_true",
+                       help="the finalist trains on the training chips only (default: its last half trains on the "
+                            "training + validation chips; the test chips always stay out)")
     train.add_argument("--seed", type=int, default=42,
                        help="random seed of the validation split and of training; another seed shows how much "
                             "the result varies")

@@ -220,6 +220,33 @@ def test_cancel_writes_nothing_and_keeps_an_existing_model(synthetic, tmp_path):
     assert out.read_bytes() == b"previous model" and [p.name for p in tmp_path.iterdir()] == ["model.dlpk"]
 
 
+@pytest.mark.parametrize("recipe", [True, False], ids=["refit-and-average", "training-chips-only"])
+def test_the_finalist_refits_on_training_and_validation_chips(synthetic, tmp_path, recipe):
+    """The finalist's second half trains on the training + validation chips (the test chips stay out) and keeps
+    a moving average of its weights: the leaderboard, the package and its report say what the model trained on
+    and which weights it ships."""
+    folder = synthetic(CLASSIFIED_TILES, num_chips=12)
+    autodl = _autodl(folder, networks=["UnetClassifier"], refit=recipe,
+                     weight_averaging=recipe).fit()
+    split = autodl.split
+    best = autodl.leaderboard()[0]
+    assert best["phase"] == "final" and best["metric"] is not None
+    assert best["trained_chips"] == len(split.train) + (len(split.val) if recipe else 0)
+    assert recipe or not best["averaged"]
+    curve = autodl.results()[-1].curve
+    assert all((p.ema_metric is not None) == recipe for p in curve)
+    if recipe:  # validated only before the refit: its epochs are of the training + validation chips
+        assert curve[-1].epoch < best["epochs"]
+    path = autodl.save(tmp_path / "model.dlpk")
+    with open_package(path) as package:
+        training = package.emd["AutoDL"]["training"]
+        report = (package.folder / "report.html").read_text()
+    assert training["trained_chips"] == best["trained_chips"]
+    assert training["weights"] == ("moving average of the weights" if best["averaged"] else "the weights as trained")
+    assert f"{best['trained_chips']} chips" in report
+    assert ("training + validation" in report) == recipe
+
+
 def test_command_line_train_and_show(synthetic, tmp_path, capsys):
     folder = synthetic(KITTI, num_chips=12)
     code = main(["train", str(folder), str(tmp_path / "pools"), "--networks", "FasterRCNN", "--total-time-limit",

@@ -43,6 +43,9 @@ from .record import SearchRecord, suggest
 from .schedule import HalvingSearch, packaging_reserve, refusal
 
 VAL_CHIPS = 64  # validation chips of the rungs (the same first ones for every candidate); the finalist uses all
+# the finalist's last share of its training, on the training + validation chips (SearchConfig.refit): half, so that
+# its first half still validates (the health of the run and the moving average's worth are known before)
+REFIT_SHARE = 0.5
 SCALES = (0.5, 0.75, 1.0)  # chip scales ADVANCED may propose
 TUNED_NETWORKS = 2  # ADVANCED proposes for this many leading networks
 
@@ -309,7 +312,9 @@ class AutoDL:
                              decay_to_end=job.decay_to_end,
                              # the finalist gives the model: whatever it can train and validate beats nothing
                              min_steps=1 if job.phase == FINAL else TrainConfig.min_steps,
-                             partial_validation=job.phase == FINAL)
+                             partial_validation=job.phase == FINAL,
+                             ema=job.phase == FINAL and self.config.weight_averaging,
+                             refit_share=REFIT_SHARE if job.phase == FINAL and self.config.refit else 0.0)
         checkpoint = load_checkpoint(job.resume_from) if job.resume_from else None
         initial = self.pretrained.state_dict() if self.pretrained is not None and checkpoint is None else None
         began = self.clock()
@@ -341,8 +346,8 @@ class AutoDL:
             key=job.key, candidate=job.candidate, network=job.network, backbone=job.backbone, phase=job.phase,
             rung=job.rung, status=status, metric_name=trained.metric_name or None,
             metric=trained.best_metric if trained.best_state is not None else None,  # of the weights kept
-            validation_chips=trained.validation_chips,
-            epochs=trained.epochs, steps=trained.steps, epoch_steps=trained.epoch_steps,
+            validation_chips=trained.validation_chips, trained_chips=trained.trained_chips,
+            averaged=trained.averaged, epochs=trained.epochs, steps=trained.steps, epoch_steps=trained.epoch_steps,
             batch_size=trained.batch_size or None,
             train_seconds=round(trained.train_seconds, 2), segment_seconds=round(trained.run_seconds, 2),
             seconds_per_step=trained.seconds_per_step, validation_seconds=trained.validation_seconds,
@@ -510,6 +515,7 @@ class AutoDL:
             "device": str(self.device), "seed": self.config.seed,
             "training_data": str(self.data.folder), "num_chips": len(self.data.chips),
             "validation": self.validation, "validation_metric": result.metric, "test_metric": test,
+            "trained_chips": result.trained_chips, "weights": _weights_kind(result),
             "fine_tuned_from": str(self.pretrained.path) if self.pretrained is not None else None,
             "leaderboard": [{k: r[k] for k in ("rank", "network", "backbone", "status", "metric")}
                             for r in leaderboard],
@@ -540,6 +546,8 @@ class AutoDL:
                    "training data": f"{self.data.folder} ({self.data.format}, {len(self.data.chips)} chips)",
                    "mode": self.config.mode, "time limit (hours)": f"{self.config.total_time_limit:.3g}",
                    "device": str(self.device)}
+        summary["final model trained on"] = f"{best.trained_chips} chips ({_trained_on(best, self.split)})"
+        summary["weights"] = _weights_kind(best)
         if best.test_metric is not None:
             summary[f"test {best.metric_name}"] = f"{best.test_metric:.4f} ({len(self.split.test)} held-out chips)"
         return report.render_report(title=f"AutoDL model: {best.network}", summary=summary, rows=leaderboard,
@@ -549,6 +557,17 @@ class AutoDL:
                                     if best.test_metric is not None else None,
                                     segments=[r.as_dict() for r in self.results()],
                                     limit_seconds=self.config.total_seconds)
+
+
+def _trained_on(result: CandidateResult, split: DataSplit) -> str:
+    """Which chips the result's weights last trained on, in words."""
+    if result.trained_chips == len(split.train) + len(split.val) and split.val:
+        return "training + validation: its validation score was measured before they joined"
+    return "training chips"
+
+
+def _weights_kind(result: CandidateResult) -> str:
+    return "moving average of the weights" if result.averaged else "the weights as trained"
 
 
 def _save_weights(path: Path, state: dict) -> None:

@@ -45,6 +45,8 @@ class SearchConfig:
     pretrained_backbones: bool = True
     max_epochs: int | None = None  # a cap per training segment (tests); None: the time decides
     strategy: str = HALVING
+    weight_averaging: bool = True  # the finalist keeps a moving average of its weights, shipped if it validates better
+    refit: bool = True  # the finalist's last stretch trains on the training + validation chips
 
     def __post_init__(self):
         limit = self.total_time_limit
@@ -149,6 +151,8 @@ class CandidateResult:
     test_metric: float | None = None  # on the held-out test chips (the shipped model only)
     validation_chips: int = 0  # chips the metric was computed on
     test_chips: int = 0
+    trained_chips: int = 0  # chips the segment's weights last trained on (training, or training + validation)
+    averaged: bool = False  # the weights are the moving average of the segment's weights
     epochs: int = 0
     steps: int = 0
     epoch_steps: int = 0  # steps of one epoch at ``batch_size``

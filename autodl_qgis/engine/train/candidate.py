@@ -12,8 +12,8 @@ from torch.utils.data import Subset
 
 from ..budget import TimeBudget
 from ..data import TrainingData
-from ..data.dataset import make_datasets
-from ..data.split import DataSplit
+from ..data.dataset import ChipDataset, make_datasets
+from ..data.split import DataSplit, split_chips
 from ..networks import UnsupportedNetworkError, build_network
 from ..networks.registry import get_spec
 from ..progress import Callbacks, Cancelled, SilentCallbacks
@@ -45,7 +45,8 @@ def train_candidate(data: TrainingData, network: str, device: torch.device, conf
     Only cancellation propagates. ``split``: the search's chips (default: split by ``val_fraction``); ``val_chips``
     caps the validation chips used (the first ones of the split); ``checkpoint`` continues a candidate (see
     :func:`load_checkpoint`); ``initial_state`` fine-tunes from another model's weights; ``chip_scale`` trains on
-    resampled chips (see scale.py)."""
+    resampled chips (see scale.py). With ``config.refit_share`` the run's last share trains on the split's training
+    and validation chips."""
     config = config or TrainConfig()
     callbacks = callbacks or SilentCallbacks()
     spec = get_spec(network)
@@ -53,7 +54,9 @@ def train_candidate(data: TrainingData, network: str, device: torch.device, conf
     if data.format not in spec.formats:
         raise UnsupportedNetworkError(f"{spec.name} does not suit {data.format} training data", data.folder,
                                       "Networks for it: python -m autodl_qgis networks")
+    split = split or split_chips(data, val_fraction, config.seed)
     train, val = make_datasets(data, val_fraction, config.seed, strength=augment_strength, split=split)
+    refit = ChipDataset(data, split.train + split.val, train.augment) if config.refit_share > 0 else None
     if val_chips is not None and len(val) > val_chips:
         val = Subset(val, range(val_chips))
     clock = budget.clock if budget is not None else time.monotonic
@@ -76,7 +79,8 @@ def train_candidate(data: TrainingData, network: str, device: torch.device, conf
     elif initial_state is not None:
         callbacks.log(_start_from(model, initial_state))
     trainer = Trainer(model, train, val, train.collate_fn, data.task, [c.name for c in data.classes], device,
-                      config, budget, callbacks, name=f"{spec.name} ({backbone})", on_epoch=on_epoch)
+                      config, budget, callbacks, name=f"{spec.name} ({backbone})", on_epoch=on_epoch,
+                      refit_data=refit)
     make_objective = getattr(model, "self_supervised_objective", None)
     if make_objective is not None and config.self_supervised_share > 0 and checkpoint is None:
         _pretrain(trainer, make_objective(), budget, config, callbacks, spec.name)
