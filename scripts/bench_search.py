@@ -8,6 +8,8 @@ alone, which the search must beat), flat (the old equal-share sweep, --search-st
 YOLOv8n from scratch, detection only, run by another Python in which ``ultralytics`` is importable -- a benchmark
 peer, never a dependency of the project: python3 -m venv /work/yolo-venv && /work/yolo-venv/bin/pip install
 ultralytics). Every model trains from scratch (no pretrained weights), on the CPU unless --device says otherwise.
+Ablation rows, asked for by name in --methods: no_ema (the finalist keeps no moving average of its weights),
+no_refit (the finalist trains on the training chips only), plain (neither); the table gives search / each.
 
     .venv/bin/python scripts/bench_search.py --minutes 3                 # short: 3 min per method and case
     .venv/bin/python scripts/bench_search.py --minutes 5 --real-minutes 10   # the issue's budget for (a)
@@ -30,6 +32,8 @@ sys.path.insert(0, str(REPO))
 REAL = Path(os.environ.get("AUTODL_REAL_DATA", REPO.parent / "shared" / "data" / "real")) / "palm_pascal_voc_west"
 CASES = ("real", "detection", "tiles")
 METHODS = ("search", "single", "flat", "yolo")
+ABLATIONS = {"no_ema": ("--no-weight-averaging",), "no_refit": ("--no-refit",),
+             "plain": ("--no-weight-averaging", "--no-refit")}  # the search less a part of its final recipe
 SPLIT_SEED = 0
 
 
@@ -79,11 +83,11 @@ def copy_chips(data, indices, target: Path) -> None:
 # -- methods ---------------------------------------------------------------------------------------------------------
 
 def run_autodl(pool: Path, out: Path, minutes: float, device: str, networks: str | None = None,
-               strategy: str = "halving", seed: int = 42) -> dict:
+               strategy: str = "halving", seed: int = 42, options: tuple[str, ...] = ()) -> dict:
     """``train --json`` in its own process, timed from start to exit (packaging included)."""
     command = [sys.executable, "-m", "autodl_qgis", "train", str(pool), str(out), "--total-time-limit",
                f"{minutes / 60:.6f}", "--device", device, "--no-pretrained-backbones", "--search-strategy", strategy,
-               "--seed", str(seed), "--json"] + (["--networks", networks] if networks else [])
+               "--seed", str(seed), "--json", *options] + (["--networks", networks] if networks else [])
     start = time.monotonic()
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
     wall = time.monotonic() - start
@@ -92,7 +96,8 @@ def run_autodl(pool: Path, out: Path, minutes: float, device: str, networks: str
     summary = json.loads(done.stdout)
     best = summary["best"]
     return {"wall": wall, "model": f"{best['network']} ({best['backbone']})", "package": out,
-            "validation": best.get("metric"), "own_test": (summary.get("test") or {}).get("metric")}
+            "validation": best.get("metric"), "own_test": (summary.get("test") or {}).get("metric"),
+            "trained_chips": best.get("trained_chips"), "averaged": best.get("averaged")}
 
 
 def score_package(package: Path, test: Path) -> float:
@@ -195,7 +200,8 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=3.0, help="wall budget per method on the synthetic cases")
     parser.add_argument("--real-minutes", type=float, default=None, help="the same on (a) (default: --minutes)")
     parser.add_argument("--cases", default=",".join(CASES))
-    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--methods", default=",".join(METHODS),
+                        help=f"of {', '.join(METHODS + tuple(ABLATIONS))}")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seeds", default="42",
                         help="comma-separated seeds (split and training) for our methods: time-bounded runs vary, "
@@ -234,7 +240,8 @@ def main() -> int:
                     name = f"{method}.dlpk" if len(seeds) == 1 else f"{method}_seed{seed}.dlpk"
                     row = run_autodl(pool, work / name, minutes, args.device,
                                      networks=single if method == "single" else None,
-                                     strategy="flat" if method == "flat" else "halving", seed=seed)
+                                     strategy="flat" if method == "flat" else "halving", seed=seed,
+                                     options=ABLATIONS.get(method, ()))
                     if "package" in row:
                         row["metric"] = score_package(row["package"], test)
                 rows.append({"case": case, "method": method, "seed": seed, "limit": minutes * 60, **row})
@@ -248,6 +255,8 @@ def print_row(row: dict, flush: bool = False) -> None:
     metric = f"{row['metric']:.4f}" if row.get("metric") is not None else "-"
     extra = (row.get("error") or "")[:100] or (f"val {row['validation']:.4f}" if row.get("validation") is not None
                                                 else "")
+    if row.get("trained_chips"):
+        extra += f", trained on {row['trained_chips']} chips{', averaged' if row.get('averaged') else ''}"
     print(f"{row['case']:10} {row['method']:7} {row['seed']:>4} {row.get('model', '-'):32} {metric:>8} "
           f"{row['wall']:6.0f} s / {row['limit']:4.0f} s = {row['wall'] / row['limit']:.2f} "
           f"{'ok' if within else 'OVER'}  {extra}", flush=flush)
@@ -267,7 +276,7 @@ def print_table(rows: list[dict]) -> None:
             print(f"{case:10} the search gave no model")
             continue
         parts = [f"search/{other} {got['search'] / got[other]:.2f}" if got.get(other) else f"search/{other} -"
-                 for other in ("yolo", "single", "flat") if other in got]
+                 for other in ("yolo", "single", "flat", *ABLATIONS) if other in got]
         print(f"{case:10} " + ", ".join(parts))
 
 
