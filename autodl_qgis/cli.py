@@ -89,8 +89,11 @@ def _networks(args) -> int:
         return 0
     print(f"{'network':<20} {'task':<22} {'library':<17} {'cpu':<4} {'backbones'}")
     for spec in NETWORKS.values():
-        print(f"{spec.name:<20} {spec.task:<22} {spec.library:<17} {'yes' if spec.cpu else 'no':<4} "
+        name = spec.name + ("*" if spec.beyond_arcgis else "")
+        print(f"{name:<20} {spec.task:<22} {spec.library:<17} {'yes' if spec.cpu else 'no':<4} "
               f"{', '.join(spec.backbones)}")
+    for origin in dict.fromkeys(s.beyond_arcgis for s in NETWORKS.values() if s.beyond_arcgis):
+        print(f"* beyond ArcGIS' list: {origin}")
     return 0
 
 
@@ -331,6 +334,12 @@ def _doctor(args) -> int:
     return run_doctor(as_json=args.json)
 
 
+def _beyond_arcgis() -> list[str]:
+    from .engine.networks.registry import NETWORKS  # no model library: cheap
+
+    return [s.name for s in NETWORKS.values() if s.beyond_arcgis]
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .engine.data.esri import FORMATS
 
@@ -385,7 +394,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="BASIC: every selected network on its default backbone and chip scale, the best "
                             "continued, the winner trained to the deadline; ADVANCED: also other backbones, "
                             "learning rates, chip scales and augmentation for the two leading networks")
-    train.add_argument("--networks", help="comma-separated networks (default: all that suit the data)")
+    train.add_argument("--networks", help="comma-separated networks (default: all that suit the data; "
+                                          f"{', '.join(_beyond_arcgis())} are beyond ArcGIS' list)")
     train.add_argument("--save-evaluated-models", action="store_true",
                        help="also save every evaluated model, in <out_model>_evaluated_models/")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")

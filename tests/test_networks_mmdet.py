@@ -11,10 +11,12 @@ import torch
 from autodl_qgis.engine.networks import NETWORKS, UnsupportedNetworkError, build_network
 
 MMDET_CPU = [name for name, spec in NETWORKS.items() if spec.library == "mmdet" and spec.cpu]
-FOUR_BANDS = {"ATSS", "FCOS", "YOLOv3", "Res2Net", "DETReg", "CascadeRPN"}  # the rest use three
+FOUR_BANDS = {"ATSS", "FCOS", "YOLOv3", "Res2Net", "DETReg", "CascadeRPN", "YOLOX"}  # the rest use three
 # smaller backbones where the registry offers them, to keep the suite CPU-sized (DCN and EmpiricalAttention need
 # bottleneck blocks: ResNet-50 at least)
-TEST_BACKBONE = {"Res2Net": "res2net50", "DCN": "resnet50", "EmpiricalAttention": "resnet50", "YOLOv3": "darknet53"}
+TEST_BACKBONE = {"Res2Net": "res2net50", "DCN": "resnet50", "EmpiricalAttention": "resnet50", "YOLOv3": "darknet53",
+                 "RTMDet": "cspnext_tiny", "YOLOX": "cspdarknet_tiny"}
+STEM_CHANNELS_PER_BAND = {"YOLOX": 4}  # its Focus stem stacks each 2x2 block's pixels as channels
 CASES = [(name, TEST_BACKBONE.get(name, "resnet18")) for name in MMDET_CPU] + [("YOLOv3", "mobilenet_v2")]
 CHIP = 64
 TARGETS = [{"boxes": torch.tensor([[5.0, 5, 20, 20], [30, 30, 50, 45]]), "labels": torch.tensor([1, 2])},
@@ -39,7 +41,7 @@ def test_mmdet_network_trains_and_predicts(name, backbone):
     torch.manual_seed(0)
     model = _build(name, bands, backbone)
     first_conv = _first_conv(model)
-    assert first_conv.in_channels == bands
+    assert first_conv.in_channels == bands * STEM_CHANNELS_PER_BAND.get(name, 1)
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
     images = torch.randn(2, bands, CHIP, CHIP)
     model.train()

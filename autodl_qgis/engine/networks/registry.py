@@ -1,5 +1,6 @@
-"""The 45 networks of ArcGIS' Train Using AutoDL, one spec each. Adding a network is one entry here; the library
-adapter (``adapters/<library>.py``) builds it. No model library is imported until a network is built."""
+"""The 45 networks of ArcGIS' Train Using AutoDL, and a few beyond its list (``NetworkSpec.beyond_arcgis``), one
+spec each. Adding a network is one entry here; the library adapter (``adapters/<library>.py``) builds it. No model
+library is imported until a network is built."""
 from __future__ import annotations
 
 import importlib
@@ -19,6 +20,7 @@ TILES = (CLASSIFIED_TILES,)
 RESNETS = ("resnet18", "resnet34", "resnet50", "resnet101")
 MMSEG_RESNETS = ("resnet18", "resnet50", "resnet101")  # ResNetV1c: OpenMMLab publishes no ResNet-34 weights of it
 HRNETS = ("hrnetv2_w18", "hrnetv2_w18_small", "hrnetv2_w48")  # mmseg's hr18 / hr18s / hr48 configs
+_MMDET_ORIGIN = "MMDetection 3.3 (Apache-2.0), not in ArcGIS' Train Using AutoDL"
 
 
 class UnsupportedNetworkError(InputDataError):
@@ -35,6 +37,7 @@ class NetworkSpec:
     backbones: tuple[str, ...]  # all backbones ADVANCED mode may try, default first
     formats: tuple[str, ...] = BOXES
     cuda_only: str | None = None  # why the network needs CUDA, when it does
+    beyond_arcgis: str | None = None  # where a network ArcGIS' Train Using AutoDL does not offer comes from
 
     @property
     def cpu(self) -> bool:
@@ -49,12 +52,13 @@ class NetworkSpec:
         return {"name": self.name, "task": self.task, "library": self.library, "config": self.config,
                 "default_backbone": self.default_backbone, "backbones": list(self.backbones), "cpu": self.cpu,
                 "formats": list(self.formats), "exports": list(self.exports),
-                "export_note": NO_ONNX_GRAPH.get(self.name)}
+                "export_note": NO_ONNX_GRAPH.get(self.name), "beyond_arcgis": self.beyond_arcgis}
 
 
-def _det(name, library, config, backbone, backbones=RESNETS, formats=BOXES, cuda_only=None) -> NetworkSpec:
+def _det(name, library, config, backbone, backbones=RESNETS, formats=BOXES, cuda_only=None,
+         beyond_arcgis=None) -> NetworkSpec:
     ordered = (backbone,) + tuple(b for b in backbones if b != backbone)
-    return NetworkSpec(name, OBJECT_DETECTION, library, config, backbone, ordered, formats, cuda_only)
+    return NetworkSpec(name, OBJECT_DETECTION, library, config, backbone, ordered, formats, cuda_only, beyond_arcgis)
 
 
 def _pix(name, library, config, backbone, backbones=RESNETS, cuda_only=None) -> NetworkSpec:
@@ -123,6 +127,13 @@ _SPECS = (
     _pix("UperNet", "mmseg", "upernet/upernet_r50_4xb2-40k_cityscapes-512x1024.py", "resnet50",
          MMSEG_RESNETS),
     _pix("SamLoRA", "segment_anything", "sam_lora", "vit_b", ("vit_b", "vit_l", "vit_h")),
+    # beyond ArcGIS' list (last, so that the indices of the networks above stay what older settings stored):
+    # detectors built for speed per pixel, from the configs MMDetection ships
+    _det("RTMDet", "mmdet", "rtmdet/rtmdet_tiny_8xb32-300e_coco.py", "cspnext_tiny", ("cspnext_tiny", "cspnext_s"),
+         beyond_arcgis=_MMDET_ORIGIN),
+    _det("YOLOX", "mmdet", "yolox/yolox_tiny_8xb8-300e_coco.py", "cspdarknet_tiny", ("cspdarknet_tiny",
+                                                                                     "cspdarknet_s"),
+         beyond_arcgis=_MMDET_ORIGIN),
 )
 
 NETWORKS: dict[str, NetworkSpec] = {s.name: s for s in _SPECS}
@@ -133,7 +144,7 @@ _MMDET_BOXES = "MMDetection's traced post-processing gives other boxes than the 
 _MMCV_ROI = "mmcv's RoIAlign exports a graph onnxruntime rejects"
 _MMCV_DEFORM = "mmcv's deformable convolution has no onnxruntime operator"
 NO_ONNX_GRAPH = {
-    **dict.fromkeys(("YOLOv3", "ATSS", "DETReg", "FCOS", "FoveaBox", "FSAF", "GHM"), _MMDET_BOXES),
+    **dict.fromkeys(("YOLOv3", "ATSS", "DETReg", "FCOS", "FoveaBox", "FSAF", "GHM", "RTMDet", "YOLOX"), _MMDET_BOXES),
     **dict.fromkeys(("CascadeRCNN", "DynamicRCNN", "EmpiricalAttention", "PaFPN", "Res2Net", "SABL"), _MMCV_ROI),
     **dict.fromkeys(("CascadeRPN", "DCN", "VFNet"), _MMCV_DEFORM),
     "LibraRCNN": "its balanced feature pyramid pools to a size known only at run time, which ONNX cannot export",

@@ -324,14 +324,17 @@ class Trainer:
                 loader.sampler.set_epoch(epoch)
             losses = []
             for images, targets in loader:
-                cancelled, late = distributed.any_rank(self.callbacks.is_canceled(),
-                                                       self._run_over(run_trained, result))
+                progress = self._decay_progress(run_trained, run_started, step - first_step, len(loader))
+                cancelled, late, refit_due = distributed.any_rank(
+                    self.callbacks.is_canceled(), self._run_over(run_trained, result),
+                    bool(losses) and not refitting and self._refit_due(progress))
                 if cancelled:
                     raise Cancelled("cancelled by the user")
                 if late:
                     stop = DEADLINE
                     break
-                progress = self._decay_progress(run_trained, run_started, step - first_step, len(loader))
+                if refit_due:  # mid-epoch: epochs may be long against the run; validated below, then the refit
+                    break
                 factor = learning_rate_factor(step, self.config.warmup_steps,
                                               progress if self.config.decay_to_end else None)
                 for group in optimizer.param_groups:

@@ -1,5 +1,6 @@
 """MMDetection networks (YOLOv3, ATSS, CARAFE, CascadeRCNN, CascadeRPN, DCN, DETReg, DynamicRCNN,
-EmpiricalAttention, FCOS, FoveaBox, FSAF, GHM, LibraRCNN, PaFPN, Res2Net, SABL, VFNet), built from the configs
+EmpiricalAttention, FCOS, FoveaBox, FSAF, GHM, LibraRCNN, PaFPN, Res2Net, SABL, VFNet; beyond ArcGIS' list RTMDet
+and YOLOX), built from the configs
 mmdet ships and fitted to the data: classes, bands, backbone. One code path for all of them; what differs between
 networks is data: the registry's config, and the few tables below."""
 from __future__ import annotations
@@ -22,7 +23,9 @@ MINIMUM_INPUT = {"DCN": 96}
 
 # backbones that are not a depth of the config's own backbone: the sibling config mmdet ships for them (the neck
 # and head widths change with the backbone, so the whole model section is taken from there)
-BACKBONE_CONFIGS = {("YOLOv3", "mobilenet_v2"): "yolo/yolov3_mobilenetv2_8xb24-320-300e_coco.py"}
+BACKBONE_CONFIGS = {("YOLOv3", "mobilenet_v2"): "yolo/yolov3_mobilenetv2_8xb24-320-300e_coco.py",
+                    ("RTMDet", "cspnext_s"): "rtmdet/rtmdet_s_8xb32-300e_coco.py",
+                    ("YOLOX", "cspdarknet_s"): "yolox/yolox_s_8xb8-300e_coco.py"}
 
 # output channels of ResNet / Res2Net stages 1-4 by depth: the neck must match when the depth changes
 _RESNET_CHANNELS = {18: [64, 128, 256, 512], 34: [64, 128, 256, 512], 50: [256, 512, 1024, 2048],

@@ -127,7 +127,7 @@ def build_detector_or_segmentor(registry, model_config, request: BuildRequest, w
                 with _quiet_mmengine():
                     model = registry.build(copy.deepcopy(model_config))  # building writes into the config
                     model.init_weights()
-                adapt_input_bands(model.backbone, request.in_channels)
+                adapt_input_bands(model.backbone, _stem_channels(model.backbone, request.in_channels))
             except Exception as exc:  # noqa: BLE001 - a download that failed, or a checkpoint that will not load
                 warn_random_init(what, f"{holder[key]}: {type(exc).__name__}: {str(exc)[:120]}")
                 model = None
@@ -149,8 +149,14 @@ def build_detector_or_segmentor(registry, model_config, request: BuildRequest, w
         _zero_init_residual_branches(model.backbone)
         _unfreeze_norms(model.backbone)
         if not takes_bands:
-            adapt_input_bands(model.backbone, request.in_channels)
+            adapt_input_bands(model.backbone, _stem_channels(model.backbone, request.in_channels))
     return model
+
+
+def _stem_channels(backbone: torch.nn.Module, bands: int) -> int:
+    """Channels the backbone's first convolution takes for ``bands``: YOLOX's Focus stem stacks the four pixels of
+    each 2x2 block as channels before it."""
+    return 4 * bands if type(getattr(backbone, "stem", None)).__name__ == "Focus" else bands
 
 
 def _unfreeze_norms(backbone: torch.nn.Module) -> None:
