@@ -48,6 +48,8 @@ def test_basic_search_writes_a_package_that_round_trips(synthetic, tmp_path, fmt
     autodl = _autodl(folder, networks=[network]).fit()
     best = autodl.best
     assert best["network"] == network and best["metric"] is not None
+    # detection: the chip scale is chosen from the labelled objects' sizes, and why is recorded
+    assert (best["scale_reason"] or "").startswith("the portfolio's scale") == (fmt != CLASSIFIED_TILES)
     path = autodl.save(tmp_path / "model")  # .dlpk is added
     assert path.name == "model.dlpk"
     data = TrainingData.open(folder)

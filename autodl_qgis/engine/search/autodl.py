@@ -20,10 +20,11 @@ import socket
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from ..budget import TimeBudget
-from ..data import TrainingData
+from ..data import OBJECT_DETECTION, TrainingData
 from ..data.dataset import ChipDataset, make_datasets
 from ..data.split import DataSplit, split_chips
 from ..devices import resolve_device
@@ -34,7 +35,7 @@ from ..package import build_model_definition, open_package, write_package
 from ..progress import Callbacks, SilentCallbacks, check_cancel
 from ..train import TrainConfig, Trainer, distributed
 from ..train.candidate import Candidate, load_checkpoint, save_checkpoint, train_candidate
-from ..train.scale import apply_chip_scale, effective_scale
+from ..train.scale import apply_chip_scale, effective_scale, object_scale
 from . import report
 from .config import (ADVANCED, BASIC, COMPLETED, FINAL, FLAT, HALVING, NOT_REACHED, PRUNED, RUNG, SKIPPED, TUNING,
                      CandidateJob, CandidateResult, SearchConfig)
@@ -92,6 +93,7 @@ class AutoDL:
         self.specs = self._select_networks(config.networks)
         self.split: DataSplit = split_chips(self.data, config.val_fraction, config.seed)
         self._record: SearchRecord | None = None
+        self._sides: list[float] | None = None
         self._best: CandidateResult | None = None
         self._best_model = None
         self._own_work_dir = None
@@ -174,7 +176,9 @@ class AutoDL:
         seeds, skipped = [], []
         for spec in sorted(self.specs, key=lambda s: order.index(s.name)):
             entry = ranked[spec.name]
-            backbone, scale = entry.backbone, effective_scale(entry.chip_scale, self.data.chip_size)
+            backbone, scale, why = entry.backbone, effective_scale(entry.chip_scale, self.data.chip_size), None
+            if self.data.task == OBJECT_DETECTION:
+                scale, why = object_scale(entry.chip_scale, self.data.chip_size, self._object_sides())
             try:
                 check_device(spec, self.device)
             except UnsupportedNetworkError as exc:
@@ -184,8 +188,17 @@ class AutoDL:
                 continue
             candidate = f"c{len(seeds):02d}"
             seeds.append(CandidateJob(f"{candidate}-r0", candidate, spec.name, backbone, RUNG, 0, 0.0,
-                                      chip_scale=scale, learning_rate=lr, seed=self.config.seed))
+                                      chip_scale=scale, scale_reason=why, learning_rate=lr, seed=self.config.seed))
         return seeds, skipped
+
+    def _object_sides(self) -> list[float]:
+        """The shorter side, in chip pixels, of every box labelled on the training chips."""
+        if self._sides is None:
+            self._sides = []
+            for i in self.split.train:
+                boxes = self.data.read_label_values(self.data.chips[i]).boxes.reshape(-1, 4)
+                self._sides += np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]).tolist()
+        return self._sides
 
     # -- the search ------------------------------------------------------------------------------------------------
 
@@ -353,6 +366,7 @@ class AutoDL:
             seconds_per_step=trained.seconds_per_step, validation_seconds=trained.validation_seconds,
             build_seconds=build_seconds, start=round(started - self._record.start_time, 2),
             end=round(self.clock() - self._record.start_time, 2), chip_scale=job.chip_scale,
+            scale_reason=job.scale_reason,
             learning_rate=job.learning_rate, augment_strength=job.augment_strength, reason=trained.reason,
             worker=_worker_id(), weights=weights, checkpoint=checkpoint,
             metrics=json.loads(json.dumps(trained.metrics, default=float)),

@@ -102,6 +102,7 @@ class CandidateJob:
     rung: int
     train_seconds: float  # training seconds this segment adds (equal for every job of a rung)
     chip_scale: float = 1.0
+    scale_reason: str | None = None  # why this chip scale (detection: from the labelled objects' sizes)
     learning_rate: float | None = None  # None: the task's default
     augment_strength: float = 1.0
     batch_size: int | None = None  # None: measured
@@ -165,6 +166,7 @@ class CandidateResult:
     start: float = 0.0
     end: float = 0.0
     chip_scale: float = 1.0
+    scale_reason: str | None = None
     learning_rate: float | None = None
     augment_strength: float = 1.0
     reason: str | None = None

@@ -306,7 +306,7 @@ def _next_job(result: CandidateResult, phase: str, rung: int, train_seconds: flo
     final = phase == FINAL
     return CandidateJob(key=f"{result.candidate}-{'final' if final else f'r{rung}'}", candidate=result.candidate,
                         network=result.network, backbone=result.backbone, phase=phase, rung=rung,
-                        train_seconds=train_seconds, chip_scale=result.chip_scale,
+                        train_seconds=train_seconds, chip_scale=result.chip_scale, scale_reason=result.scale_reason,
                         learning_rate=result.learning_rate, augment_strength=result.augment_strength,
                         batch_size=result.batch_size, resume_from=result.checkpoint, decay_to_end=final,
                         full_validation=final)

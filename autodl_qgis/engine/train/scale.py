@@ -5,15 +5,41 @@ so a package rebuilds the network and wraps it again from the scale its model de
 from __future__ import annotations
 
 import math
+from typing import Sequence
 
+import numpy as np
 import torch
 from torch.nn import functional as F
 
 MIN_SCALED_PIXELS = 64  # a scale that would make chips smaller than this is not applied
+# the small objects (the tenth percentile of the labelled boxes' shorter sides) keep at least this many pixels:
+# two cells of the finest (stride 8) feature map of the detectors here, below which anchors and points miss them
+MIN_OBJECT_PIXELS = 16
+SMALL_OBJECT_PERCENTILE = 10
 
 
 def effective_scale(scale: float, chip_size: tuple[int, int]) -> float:
     return float(scale) if scale != 1.0 and min(chip_size) * scale >= MIN_SCALED_PIXELS else 1.0
+
+
+def object_scale(scale: float, chip_size: tuple[int, int], object_sides: Sequence[float],
+                 scales: Sequence[float] = (0.5, 0.75, 1.0)) -> tuple[float, str]:
+    """The chip scale to train at, and why: the smallest of ``scales`` from ``scale`` (the portfolio's) up that
+    keeps the small labelled objects (``object_sides``: each box's shorter side in chip pixels) at
+    ``MIN_OBJECT_PIXELS`` or more; full scale when none does."""
+    scale = effective_scale(scale, chip_size)
+    if not len(object_sides) or scale == 1.0:
+        return scale, "the portfolio's scale" if len(object_sides) else "the portfolio's scale (no labelled objects)"
+    small = float(np.percentile(np.asarray(object_sides, dtype=float), SMALL_OBJECT_PERCENTILE))
+    chosen = next((s for s in sorted(scales) if s >= scale and small * effective_scale(s, chip_size)
+                   >= MIN_OBJECT_PIXELS), 1.0)
+    chosen = effective_scale(chosen, chip_size)
+    why = (f"small objects ({SMALL_OBJECT_PERCENTILE}th percentile of the boxes' shorter sides) are {small:.0f} px: "
+           f"{small * chosen:.0f} px at scale {chosen:g}")
+    if chosen == scale:
+        return scale, f"the portfolio's scale; {why}"
+    return chosen, (f"scale {chosen:g} instead of the portfolio's {scale:g}: {why} (at least {MIN_OBJECT_PIXELS} px "
+                    "wanted)")
 
 
 def apply_chip_scale(adapter, scale: float):
