@@ -83,7 +83,7 @@ class TrainResult:
     validation_chips: int = 0  # chips the last validation used (fewer than all when its time ran out)
     averaged: bool = False  # the weights kept are the moving average of the weights (TrainConfig.ema)
     trained_chips: int = 0  # chips the weights kept last trained on (training, or training + validation)
-    history: list[dict] = field(default_factory=list)  # epoch, step, seconds, loss, metric, learning_rate
+    history: list[dict] = field(default_factory=list)  # epoch, step, seconds, loss, metric, learning_rate, ema_metric
     best_state: dict | None = None
     checkpoint: dict | None = None  # where training stopped: optimizer, schedule position, batch size
     reason: str | None = None
