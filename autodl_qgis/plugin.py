@@ -44,10 +44,36 @@ class AutodlPlugin:
 
     def initGui(self):  # noqa: N802 - QGIS API name
         self.initProcessing()
-        from .processing.engine_process import detect_devices_in_background
+        from .processing.engine_process import detect_devices_in_background, engine_problem
 
+        problem = engine_problem()
+        if problem is not None and self.iface is not None:
+            self.offer_engine_install(problem)
         # the desktop asks the engine's Python for its GPUs once, in the background, for the Device choices
         self.devices_detection = detect_devices_in_background()
+
+    def offer_engine_install(self, problem: str) -> None:
+        """A message bar with a button that opens Install AutoDL Engine (the desktop only: qgis_process has no
+        iface and says the fix in the error of the run instead)."""
+        from qgis.core import Qgis
+        from qgis.PyQt.QtWidgets import QPushButton
+
+        bar = self.iface.messageBar()
+        message = bar.createMessage(
+            QCoreApplication.translate("AutodlPlugin", "AutoDL"),
+            problem + " " + QCoreApplication.translate(
+                "AutodlPlugin", "The AutoDL algorithms need it: install it into your QGIS profile (minutes, several "
+                "GB, no administrator rights)."))
+        button = QPushButton(QCoreApplication.translate("AutodlPlugin", "Install AutoDL Engine…"), message)
+        button.clicked.connect(lambda: self.open_installer(message))
+        message.layout().addWidget(button)
+        bar.pushWidget(message, Qgis.Warning)
+
+    def open_installer(self, message) -> None:
+        import processing
+
+        self.iface.messageBar().popWidget(message)
+        processing.execAlgorithmDialog("autodl:installengine", {})
 
     def unload(self):
         if self.provider is not None:

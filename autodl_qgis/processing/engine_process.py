@@ -27,8 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from qgis.core import QgsProcessingException, QgsSettings
+from qgis.core import QgsApplication, QgsProcessingException, QgsSettings
 from qgis.PyQt.QtCore import QCoreApplication, QEventLoop, QThread, QTimer
+
+from ..installer import engine_state, engine_venv, venv_interpreter
 
 PLUGIN_DIR = Path(__file__).resolve().parents[1]
 PYTHON_SETTING = "AUTODL_PYTHON"  # the Processing option (Settings › Options › Processing › Providers › AutoDL)
@@ -42,22 +44,43 @@ RUN_FOLDER_PREFIX = "autodl-run-"
 translate = QCoreApplication.translate  # pylupdate5 reads the context from each call
 
 
-def venv_python(root: Path) -> Path:
-    return root / ".venv" / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-
-
 def engine_python() -> str:
     """The interpreter that runs the engine: the Processing option when set, else $AUTODL_PYTHON, else the venv
-    scripts/setup.sh made beside this plugin (a checkout), else python3 on the PATH."""
+    scripts/setup.sh made beside this plugin (a checkout), else the one Install AutoDL Engine made in the profile,
+    else python3 on the PATH."""
     configured = str(QgsSettings().value(PYTHON_SETTING_KEY, "") or "").strip()
     if configured:
         return configured
     if os.environ.get("AUTODL_PYTHON"):
         return os.environ["AUTODL_PYTHON"]
-    venv = venv_python(PLUGIN_DIR.parent)
-    if venv.is_file():
-        return str(venv)
+    for venv in (PLUGIN_DIR.parent / ".venv", engine_venv(QgsApplication.qgisSettingsDirPath())):
+        if Path(venv_interpreter(venv)).is_file():
+            return str(venv_interpreter(venv))
     return shutil.which("python3") or shutil.which("python") or ""
+
+
+def fix_text() -> str:
+    return translate("EngineProcess", 'Run "Install AutoDL Engine" from the Processing Toolbox (AutoDL › Engine), '
+                     "or set Settings › Options › Processing › Providers › AutoDL › Python.")
+
+
+def engine_problem(timeout: float = 30) -> str | None:
+    """Why the engine cannot run, without starting it (a quick look for torch in its interpreter); None when it can.
+    The plugin offers Install AutoDL Engine with this."""
+    python = engine_python()
+    if not python:
+        return translate("EngineProcess", "No Python was found to run the AutoDL engine.")
+    if engine_state(python) == "outdated":
+        return translate("EngineProcess", "The AutoDL engine in {0} was installed for an earlier version of this "
+                         "plugin: update it.").format(python)
+    probe = "import importlib.util as u, sys; sys.exit(any(u.find_spec(m) is None for m in ('torch', 'torchvision')))"
+    try:
+        found = subprocess.run([python, "-c", probe], capture_output=True, timeout=timeout, env=engine_environment(),
+                               stdin=subprocess.DEVNULL).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        found = False
+    return None if found else translate("EngineProcess", "The AutoDL engine (PyTorch and the model libraries) is not "
+                                        "installed in {0}.").format(python)
 
 
 def engine_environment(tmp: Path | None = None) -> dict:
@@ -138,9 +161,8 @@ def _start(python: str, arguments: Sequence[str], tmp: Path):
     except OSError as exc:
         os.close(read_fd)
         raise QgsProcessingException(translate(
-            "EngineProcess", "The Python that runs the AutoDL engine cannot be started ({0}: {1}). Set it in "
-            "Settings › Options › Processing › Providers › AutoDL, or run scripts/setup.sh.").format(
-            python, exc.strerror or exc))
+            "EngineProcess", "The Python that runs the AutoDL engine cannot be started ({0}: {1}).").format(
+            python, exc.strerror or exc) + " " + fix_text())
     finally:
         os.close(write_fd)
     return process, os.fdopen(read_fd, "r", encoding="utf-8", errors="replace"), command
@@ -172,14 +194,19 @@ def _crash_message(returncode: int, output: list[str]) -> str:
     return f"{message} {last}: {tail}" if tail else message
 
 
-def run_engine(arguments: Sequence[str], feedback, folder: Path) -> EngineRun:
+def run_engine(arguments: Sequence[str], feedback, folder: Path, python: str | None = None) -> EngineRun:
     """Runs ``python -m autodl_qgis <arguments>`` in ``folder`` and waits for it, forwarding its events to
-    ``feedback`` and cancelling it when ``feedback`` is cancelled."""
-    python = engine_python()
-    if not python:
-        raise QgsProcessingException(translate(
-            "EngineProcess", "No Python found to run the AutoDL engine: run scripts/setup.sh, or set one in "
-            "Settings › Options › Processing › Providers › AutoDL."))
+    ``feedback`` and cancelling it when ``feedback`` is cancelled. ``python``: the engine's interpreter unless given
+    (the installer runs in QGIS' own)."""
+    if python is None:
+        python = engine_python()
+        if not python:
+            raise QgsProcessingException(translate(
+                "EngineProcess", "No Python was found to run the AutoDL engine.") + " " + fix_text())
+        if engine_state(python) == "outdated":  # a plugin upgrade changed the requirements: say so before an import
+            raise QgsProcessingException(translate(
+                "EngineProcess", "The AutoDL engine in {0} was installed for an earlier version of this plugin. Run "
+                '"Install AutoDL Engine" from the Processing Toolbox (AutoDL › Engine) to update it.').format(python))
     tmp = folder / "tmp"
     tmp.mkdir(exist_ok=True)
     process, event_stream, command = _start(python, arguments, tmp)

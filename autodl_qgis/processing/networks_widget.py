@@ -9,16 +9,36 @@ from qgis.gui import QgsProcessingMultipleSelectionDialog
 from qgis.PyQt.QtCore import QCoreApplication, pyqtSignal
 from qgis.PyQt.QtWidgets import QComboBox, QHBoxLayout, QToolButton, QWidget
 
+from ..engine.extras import extra_for
 from ..engine.networks.registry import NETWORKS
+from ..installer import Stamp, venv_of
+from .engine_process import engine_python
 from .train_using_autodl import network_names
 
 
 translate = QCoreApplication.translate  # pylupdate5 reads the context from each call
 
 
-def describe(name: str) -> str:
+def engine_has_openmmlab() -> bool | None:
+    """What Install AutoDL Engine recorded in the engine's venv; None for an engine it did not make (QGIS' Python
+    cannot look inside another interpreter without starting it)."""
+    venv = venv_of(engine_python())
+    stamp = Stamp.read(venv) if venv is not None else None
+    return stamp.openmmlab if stamp is not None else None
+
+
+def describe(name: str, openmmlab: bool | None = None) -> str:
     spec = NETWORKS.get(name)
-    return f"{name} — {spec.task.replace('_', ' ')}" if spec is not None else name
+    if spec is None:
+        return name
+    text = f"{name} — {spec.task.replace('_', ' ')}"
+    extra = extra_for(spec.library)
+    if extra is None or openmmlab:
+        return text
+    if openmmlab is None:
+        return text + " — " + translate("NetworksSelector", "{0} extra").format(extra.name)
+    return text + " — " + translate("NetworksSelector", "needs the {0} extra (not installed: skipped)").format(
+        extra.name)
 
 
 class NetworksSelector(QWidget):
@@ -50,7 +70,8 @@ class NetworksSelector(QWidget):
     def choose(self) -> None:
         dialog = QgsProcessingMultipleSelectionDialog(list(NETWORKS), self.names(), self)
         dialog.setWindowTitle(translate("NetworksSelector", "Networks"))
-        dialog.setValueFormatter(describe)
+        openmmlab = engine_has_openmmlab()
+        dialog.setValueFormatter(lambda name: describe(name, openmmlab))
         if dialog.exec_():
             self.set_names(dialog.selectedOptions())
 
