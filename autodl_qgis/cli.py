@@ -337,7 +337,7 @@ def _install_engine(args) -> int:
     request = InstallRequest(Path(args.venv), PackageSource(args.wheels or "", args.index_url or "", args.proxy or ""),
                              torch=args.torch, openmmlab=args.openmmlab)
     try:
-        python = install(request, callbacks.progress, callbacks.log)
+        python = install(request, callbacks)
     except InstallError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -15,13 +15,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 from typing import Callable, Iterable, Sequence
+
+from .engine.progress import Callbacks, TerminalCallbacks, check_cancel
 
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -199,25 +203,50 @@ def engine_state(python: str | Path) -> str:
 
 # -- running pip -----------------------------------------------------------------------------------------------------
 
-def run_logged(command: Sequence[str], log: Callable[[str], None], cwd: Path | None = None,
-               env: dict | None = None) -> int:
-    """Runs a child, each line of its output to ``log``; a cancel (KeyboardInterrupt) stops the child too."""
+def reachable(url: str, proxy: str = "", timeout: float = 10) -> bool:
+    """Whether an index answers (PyTorch's own is blocked on many company networks; pip would retry it for minutes)."""
+    import urllib.request
+
+    handlers = [urllib.request.ProxyHandler({"http": proxy, "https": proxy})] if proxy else []
+    try:
+        with urllib.request.build_opener(*handlers).open(url.rstrip("/") + "/torch/", timeout=timeout):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
+def run_logged(command: Sequence[str], callbacks: Callbacks, cwd: Path | None = None, env: dict | None = None) -> int:
+    """Runs a child, each line of its output to the log; a cancel stops the child too (then Cancelled)."""
     process = subprocess.Popen(list(command), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                encoding="utf-8", errors="replace", stdin=subprocess.DEVNULL, cwd=cwd, env=env)
+    lines: queue.Queue = queue.Queue()
+
+    def read() -> None:
+        with process.stdout:
+            for line in process.stdout:
+                lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
     try:
-        for line in process.stdout:
+        while True:
+            check_cancel(callbacks)  # pip may be silent for minutes while it unpacks torch
+            try:
+                line = lines.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if line is None:
+                return process.wait()
             if line.strip():
-                log(line.rstrip())
-        return process.wait()
-    except BaseException:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        raise
+                callbacks.log(line.rstrip())
     finally:
-        process.stdout.close()
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def pip_command(python: PurePath, *arguments: str) -> list[str]:
@@ -234,14 +263,13 @@ def mmcv_wheel(folders: Iterable[Path], python_tag: str) -> Path | None:
     return None
 
 
-def build_mmcv(python: PurePath, cache: Path, log: Callable[[str], None], source: PackageSource,
-               cuda: bool) -> Path:
+def build_mmcv(python: PurePath, cache: Path, callbacks: Callbacks, source: PackageSource, cuda: bool) -> Path:
     """Builds mmcv from PyPI's source against the venv's torch (a compiler is needed) and keeps the wheel in
     ``cache``. torch >= 2.14's headers need C++20, mmcv 2.1.0's setup.py asks for C++17."""
     with tempfile.TemporaryDirectory(prefix="autodl-mmcv-") as work:
         work = Path(work)
         if run_logged(pip_command(python, "download", "--no-deps", "--no-binary", ":all:", "-d", str(work),
-                                  *source.pip_options(), f"mmcv=={MMCV_VERSION}"), log):
+                                  *source.pip_options(), f"mmcv=={MMCV_VERSION}"), callbacks):
             raise InstallError(f"mmcv {MMCV_VERSION}'s source could not be downloaded: see the log above")
         import tarfile
 
@@ -254,7 +282,7 @@ def build_mmcv(python: PurePath, cache: Path, log: Callable[[str], None], source
         env = {**os.environ, "MMCV_WITH_OPS": "1", "FORCE_CUDA": "1" if cuda else "0",
                "MAX_JOBS": os.environ.get("MAX_JOBS", str(os.cpu_count() or 1))}
         if run_logged(pip_command(python, "wheel", "--no-deps", "--no-build-isolation", "-w", str(work / "dist"),
-                                  "."), log, cwd=tree, env=env):
+                                  "."), callbacks, cwd=tree, env=env):
             raise InstallError(f"mmcv {MMCV_VERSION} did not build: a C++ compiler is needed (Debian: build-essential; "
                                "Windows: Visual Studio Build Tools; macOS: xcode-select --install), or give a folder "
                                "with a prebuilt mmcv wheel")
@@ -275,22 +303,22 @@ def mmcv_works(python: PurePath) -> bool:
     return subprocess.run([str(python), "-c", check], capture_output=True).returncode == 0
 
 
-def install_mmcv(python: PurePath, wheel_folders: Sequence[Path], cache: Path, log: Callable[[str], None],
+def install_mmcv(python: PurePath, wheel_folders: Sequence[Path], cache: Path, callbacks: Callbacks,
                  source: PackageSource = PackageSource()) -> None:
     """mmcv with its compiled operators: from a wheel folder or the cache when one has it, else built once."""
     if mmcv_works(python):
-        log(f"mmcv {MMCV_VERSION} with compiled operators is present")
+        callbacks.log(f"mmcv {MMCV_VERSION} with compiled operators is present")
         return
     wheel = mmcv_wheel([*wheel_folders, cache], python_tag(python))
     if wheel is None:
         cuda = subprocess.run([str(python), "-c", "import torch, sys; sys.exit(not torch.cuda.is_available())"],
                               capture_output=True).returncode == 0
-        log(f"no mmcv {MMCV_VERSION} wheel for this Python in {', '.join(map(str, [*wheel_folders, cache]))}: "
+        callbacks.log(f"no mmcv {MMCV_VERSION} wheel for this Python in {', '.join(map(str, [*wheel_folders, cache]))}: "
             f"building it from source with compiled operators ({'CUDA' if cuda else 'CPU'}), "
             f"{MMCV_BUILD_MINUTES}")
-        wheel = build_mmcv(python, cache, log, source, cuda)
-    log(f"installing {wheel}")
-    if run_logged(pip_command(python, "install", "--no-deps", "--force-reinstall", str(wheel)), log):
+        wheel = build_mmcv(python, cache, callbacks, source, cuda)
+    callbacks.log(f"installing {wheel}")
+    if run_logged(pip_command(python, "install", "--no-deps", "--force-reinstall", str(wheel)), callbacks):
         raise InstallError(f"{wheel} could not be installed: see the log above")
     if not mmcv_works(python):
         raise InstallError(f"mmcv {MMCV_VERSION} was installed from {wheel} but its compiled operators do not load "
@@ -299,8 +327,7 @@ def install_mmcv(python: PurePath, wheel_folders: Sequence[Path], cache: Path, l
 
 # -- the installation ------------------------------------------------------------------------------------------------
 
-def install(request: InstallRequest, progress: Callable[[float, str], None], log: Callable[[str], None],
-            plugin_dir: Path = PACKAGE_DIR.parent) -> Path:
+def install(request: InstallRequest, callbacks: Callbacks, plugin_dir: Path = PACKAGE_DIR.parent) -> Path:
     """Makes or repairs the engine's venv and returns its interpreter. Runs in the interpreter the venv is made from
     (QGIS' own). Each step checks first; the stamp is written last, so an interrupted run is completed next time."""
     requirements = requirements_dir()
@@ -308,47 +335,50 @@ def install(request: InstallRequest, progress: Callable[[float, str], None], log
     python = venv_interpreter(venv)
     stamp = Stamp.read(venv)
     if stamp is not None and stamp.python != python_version:
-        log(f"the engine was made from Python {stamp.python}, QGIS now runs {python_version}: making it anew")
+        callbacks.log(f"the engine was made from Python {stamp.python}, QGIS now runs {python_version}: making it anew")
     fresh = not Path(python).is_file() or (stamp is not None and stamp.python != python_version)
-    progress(0.02, "Creating the engine's Python environment" if fresh else "Checking the engine's Python environment")
+    callbacks.progress(0.02, "Creating the engine's Python environment" if fresh else "Checking the engine's Python environment")
     if fresh:
-        log(f"creating {venv} from {sys.executable} (with QGIS' site-packages: GDAL and numpy come from QGIS)")
+        callbacks.log(f"creating {venv} from {sys.executable} (with QGIS' site-packages: GDAL and numpy come from QGIS)")
         venv.parent.mkdir(parents=True, exist_ok=True)
-        if run_logged([sys.executable, "-m", "venv", "--clear", "--system-site-packages", str(venv)], log):
+        if run_logged([sys.executable, "-m", "venv", "--clear", "--system-site-packages", str(venv)], callbacks):
             raise InstallError(f"the virtual environment {venv} could not be made: see the log above "
                                "(Debian/Ubuntu: apt install python3-venv)")
     elif stamp is not None and stamp.requirements == requirements_hash(requirements, stamp.openmmlab):
-        log(f"{venv} is up to date with this plugin's requirements; checking that every package is there")
+        callbacks.log(f"{venv} is up to date with this plugin's requirements; checking that every package is there")
     elif stamp is not None:
-        log(f"{venv} was made from other requirements (an earlier version of the plugin): updating it")
-    nvidia_smi = shutil.which("nvidia-smi")
-    torch = choose_torch(request.torch, nvidia_smi)
+        callbacks.log(f"{venv} was made from other requirements (an earlier version of the plugin): updating it")
+    torch = choose_torch(request.torch, shutil.which("nvidia-smi"))
+    if torch.index_url and request.source.default_indexes and not reachable(torch.index_url, request.source.proxy):
+        callbacks.log(f"{torch.index_url} cannot be reached: torch comes from the default index, whose build may not be the "
+            f"{torch.kind.upper()} one (give a folder of wheels or an index that holds it)")
+        torch = TorchBuild(torch.kind, None, torch.reason)
     if request.source.default_indexes or not torch.index_url:
-        log(f"torch: the {torch.kind.upper()} build ({torch.reason})")
+        callbacks.log(f"torch: the {torch.kind.upper()} build ({torch.reason})")
     else:
-        log(f"torch: the build your wheel folder or index holds (wanted: {torch.kind.upper()}, {torch.reason})")
-    progress(0.08, "Installing torch and the model libraries (several GB; minutes)")
+        callbacks.log(f"torch: the build your wheel folder or index holds (wanted: {torch.kind.upper()}, {torch.reason})")
+    callbacks.progress(0.08, "Installing torch and the model libraries (several GB; minutes)")
     if run_logged(pip_command(python, "install", *request.source.pip_options(torch), "-r",
-                              str(requirements / "base.txt")), log):
+                              str(requirements / "base.txt")), callbacks):
         raise InstallError("pip could not install the engine's requirements: see the log above. Behind a proxy or "
                            "without internet: give a proxy, a package index or a folder of wheels")
     if request.openmmlab:
-        progress(0.75, "Installing OpenMMLab (MMDetection, MMSegmentation)")
+        callbacks.progress(0.75, "Installing OpenMMLab (MMDetection, MMSegmentation)")
         if run_logged(pip_command(python, "install", "--no-deps", *request.source.pip_options(), "-r",
-                                  str(requirements / "openmmlab.txt")), log):
+                                  str(requirements / "openmmlab.txt")), callbacks):
             raise InstallError("pip could not install OpenMMLab: see the log above")
         cache = request.mmcv_cache or venv.parent / "wheels"
         wheels = [Path(request.source.wheels)] if request.source.wheels else []
-        progress(0.8, f"mmcv {MMCV_VERSION}: from a wheel, or built from source ({MMCV_BUILD_MINUTES})")
-        install_mmcv(python, wheels, cache, log, request.source)
-    progress(0.95, "Checking the engine (doctor)")
+        callbacks.progress(0.8, f"mmcv {MMCV_VERSION}: from a wheel, or built from source ({MMCV_BUILD_MINUTES})")
+        install_mmcv(python, wheels, cache, callbacks, request.source)
+    callbacks.progress(0.95, "Checking the engine (doctor)")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONHOME", "VIRTUAL_ENV")}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(plugin_dir), env.get("PYTHONPATH")) if p)
-    if run_logged([str(python), "-m", "autodl_qgis", "doctor"], log, env=env):
+    if run_logged([str(python), "-m", "autodl_qgis", "doctor"], callbacks, env=env):
         raise InstallError("the engine was installed but doctor found a problem: see the MISSING lines above")
     Stamp(requirements_hash(requirements, request.openmmlab), request.openmmlab, torch.kind,
           python_version).write(venv)
-    progress(1.0, "The AutoDL engine is ready")
+    callbacks.progress(1.0, "The AutoDL engine is ready")
     return Path(python)
 
 
@@ -364,7 +394,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         install_mmcv(PurePath(args.python), [Path(w) for w in args.wheels if w], Path(args.cache),
-                     lambda line: print(line, flush=True))
+                     TerminalCallbacks(sys.stdout))
     except InstallError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -2,9 +2,10 @@
 Engine run by qgis_process (a real venv made from QGIS' Python, the pinned requirements installed by pip), then
 training the sample and detecting with the model, with no checkout venv, QGIS_PLUGINPATH or AUTODL_PYTHON in sight.
 
-Packages come from the machine's package index (``AUTODL_TEST_INDEX_URL``, default this machine's local mirror
-/opt/pypi/simple, plus what pip.conf adds), never from the test's own venv: the engine venv sees only QGIS' (Debian's)
-site-packages, so a requirement missing from requirements/base.txt fails here as it would for a user."""
+Packages come from the package indexes pip is configured with (here /etc/xdg/pip/pip.conf: PyPI and the local
+mirrors under /opt/pypi*; ``AUTODL_TEST_INDEX_URL`` to name another), never from the test's own venv: the engine venv
+sees only QGIS' (Debian's) site-packages, so a requirement missing from requirements/base.txt fails here as it would
+for a user."""
 import configparser
 import csv
 import json
@@ -20,7 +21,6 @@ import pytest
 from conftest import REPO
 from qgis_app import QGIS_PROCESS
 
-LOCAL_INDEX = "/opt/pypi/simple"
 MMCV_WHEELS = os.environ.get("AUTODL_WHEELHOUSE", "/work/shared/wheels")
 
 
@@ -44,10 +44,7 @@ def _qgis_process(env, *arguments, timeout=1800):
 
 
 def _index_url() -> str:
-    url = os.environ.get("AUTODL_TEST_INDEX_URL")
-    if url is None:
-        url = f"file://{LOCAL_INDEX}" if Path(LOCAL_INDEX).is_dir() else ""
-    return url
+    return os.environ.get("AUTODL_TEST_INDEX_URL", "")
 
 
 @pytest.mark.timeout(3600)

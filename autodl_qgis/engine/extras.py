@@ -7,9 +7,9 @@ import importlib.util
 from dataclasses import dataclass
 
 # The fix for a missing or broken engine, in QGIS terms first (the CLI, doctor and the installer say it).
-ENGINE_FIX = ('in QGIS run "Install AutoDL Engine" (Processing Toolbox › AutoDL › Engine), or set Settings › Options '
-              '› Processing › Providers › AutoDL › Python to a Python that has the libraries; from a checkout run '
-              'scripts/setup.sh')
+ENGINE_FIX = ('in QGIS run "Install AutoDL Engine" (Processing Toolbox › AutoDL › Deep learning), or set Settings › '
+              'Options › Processing › Providers › AutoDL › Python to a Python that has the libraries; from a checkout '
+              'run scripts/setup.sh')
 
 
 @dataclass(frozen=True)

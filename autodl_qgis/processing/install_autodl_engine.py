@@ -25,12 +25,6 @@ class InstallAutodlEngine(AutodlAlgorithm):
     def displayName(self) -> str:  # noqa: N802 - QGIS API name
         return self.tr("Install AutoDL Engine")
 
-    def group(self) -> str:
-        return self.tr("Engine")
-
-    def groupId(self) -> str:  # noqa: N802 - QGIS API name
-        return "engine"
-
     def tags(self) -> list[str]:
         return self.tr("install,setup,pip,pytorch,torch,cuda,gpu,venv,python,engine,update,repair").split(",")
 
