@@ -578,11 +578,12 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyboardInterrupt, Cancelled):
         print("cancelled: nothing was written", file=sys.stderr)
         return 130
-    except ModuleNotFoundError as exc:
-        from .engine.extras import ENGINE_FIX
+    except ImportError as exc:  # ModuleNotFoundError, or a compiled library that does not load
+        from .engine.extras import ENGINE_FIX, OPENMMLAB
 
-        print(f"error: a library is missing ({exc}) in the Python that runs the AutoDL engine ({sys.executable}): "
-              f"{ENGINE_FIX}", file=sys.stderr)
+        fix = OPENMMLAB.fix if (exc.name or "").split(".")[0] in OPENMMLAB.modules else ENGINE_FIX
+        print(f"error: a library is missing or broken ({exc}) in the Python that runs the AutoDL engine "
+              f"({sys.executable}): {fix}", file=sys.stderr)
         return 2
     finally:
         if _CONSOLE is not None:

@@ -169,9 +169,16 @@ def test_missing_library_error_names_the_qgis_fix(monkeypatch, capsys):
     monkeypatch.setattr(cli, "_devices", no_torch)
     assert cli.main(["devices"]) == 2
     error = capsys.readouterr().err
-    assert error.startswith("error: a library is missing (No module named 'torch') in the Python that runs the "
-                            "AutoDL engine")
+    assert error.startswith("error: a library is missing or broken (No module named 'torch') in the Python that "
+                            "runs the AutoDL engine")
     assert '"Install AutoDL Engine"' in error and "Providers › AutoDL › Python" in error
+
+    def no_mmdet(args):  # a model of an OpenMMLab network used by an engine without the extra
+        raise ModuleNotFoundError("No module named 'mmdet'", name="mmdet")
+
+    monkeypatch.setattr(cli, "_devices", no_mmdet)
+    assert cli.main(["devices"]) == 2
+    assert 'with "Add OpenMMLab" ticked' in capsys.readouterr().err
 
 
 def test_zip_ships_the_requirements_and_readme(tmp_path):

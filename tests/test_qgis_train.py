@@ -211,7 +211,7 @@ except QgsProcessingException as exc:
     run = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=600,
                          env={**env, "AUTODL_PYTHON": "/usr/bin/python3"})
     message = next(line for line in run.stdout.splitlines() if line.startswith("MESSAGE"))
-    assert "a library is missing" in message and "scripts/setup.sh" in message, message
+    assert "a library is missing" in message and "\"Install AutoDL Engine\"" in message, message
     assert not (tmp_path / "m.dlpk").exists()
 
 

@@ -189,7 +189,9 @@ def _crash_message(returncode: int, output: list[str]) -> str:
         what = translate("EngineProcess", "exit code {0}").format(returncode)
     tail = " | ".join(line for line in output[-5:] if line.strip())
     message = translate("EngineProcess", "The AutoDL engine stopped unexpectedly ({0}). QGIS and existing outputs "
-                        "are untouched; nothing was written.").format(what)
+                        "are untouched; nothing was written.").format(what) + " " + translate(
+        "EngineProcess", 'If it stops like this at every run, run "Install AutoDL Engine" from the Processing '
+        "Toolbox (AutoDL › Deep learning) to check and repair the engine.")
     last = translate("EngineProcess", "Last output")
     return f"{message} {last}: {tail}" if tail else message
 

@@ -43,7 +43,8 @@ class InstallAutodlEngine(AutodlAlgorithm):
             "from the wheel folder when it holds one, else built from source: {0}, and a C++ compiler is "
             "needed. Without it those networks are listed as needing the OpenMMLab extra and skipped.\n"
             "<b>Folder of wheels</b> (wheels): for computers without internet: .whl files made elsewhere with "
-            "pip download; nothing else is downloaded unless a package index is also given.\n"
+            "pip download; nothing else is downloaded unless a package index is also given (e.g. a prebuilt mmcv "
+            "wheel with https://pypi.org/simple for the rest).\n"
             "<b>Package index URL</b> (index_url): a PyPI mirror of your organisation.\n"
             "<b>Proxy</b> (proxy): http://[user:password@]host:port.\n"
             "<b>PyTorch build</b> (torch): auto, cuda or cpu.").format(MMCV_BUILD_MINUTES)
