@@ -313,7 +313,8 @@ def install_mmcv(python: PurePath, wheel_folders: Sequence[Path], cache: Path, c
     if wheel is None:
         cuda = subprocess.run([str(python), "-c", "import torch, sys; sys.exit(not torch.cuda.is_available())"],
                               capture_output=True).returncode == 0
-        callbacks.log(f"no mmcv {MMCV_VERSION} wheel for this Python in {', '.join(map(str, [*wheel_folders, cache]))}: "
+        searched = ", ".join(map(str, [*wheel_folders, cache]))
+        callbacks.log(f"no mmcv {MMCV_VERSION} wheel for this Python in {searched}: "
             f"building it from source with compiled operators ({'CUDA' if cuda else 'CPU'}), "
             f"{MMCV_BUILD_MINUTES}")
         wheel = build_mmcv(python, cache, callbacks, source, cuda)
@@ -335,11 +336,16 @@ def install(request: InstallRequest, callbacks: Callbacks, plugin_dir: Path = PA
     python = venv_interpreter(venv)
     stamp = Stamp.read(venv)
     if stamp is not None and stamp.python != python_version:
-        callbacks.log(f"the engine was made from Python {stamp.python}, QGIS now runs {python_version}: making it anew")
+        callbacks.log(f"the engine was made from Python {stamp.python}, QGIS now runs {python_version}: making it "
+                      "anew")
     fresh = not Path(python).is_file() or (stamp is not None and stamp.python != python_version)
-    callbacks.progress(0.02, "Creating the engine's Python environment" if fresh else "Checking the engine's Python environment")
+    # an extra installed once stays, and is checked and updated with the rest
+    openmmlab = request.openmmlab or (not fresh and stamp is not None and stamp.openmmlab)
+    callbacks.progress(0.02, "Creating the engine's Python environment" if fresh else
+                       "Checking the engine's Python environment")
     if fresh:
-        callbacks.log(f"creating {venv} from {sys.executable} (with QGIS' site-packages: GDAL and numpy come from QGIS)")
+        callbacks.log(f"creating {venv} from {sys.executable} (with QGIS' site-packages: GDAL and numpy come from "
+                      "QGIS)")
         venv.parent.mkdir(parents=True, exist_ok=True)
         if run_logged([sys.executable, "-m", "venv", "--clear", "--system-site-packages", str(venv)], callbacks):
             raise InstallError(f"the virtual environment {venv} could not be made: see the log above "
@@ -350,19 +356,20 @@ def install(request: InstallRequest, callbacks: Callbacks, plugin_dir: Path = PA
         callbacks.log(f"{venv} was made from other requirements (an earlier version of the plugin): updating it")
     torch = choose_torch(request.torch, shutil.which("nvidia-smi"))
     if torch.index_url and request.source.default_indexes and not reachable(torch.index_url, request.source.proxy):
-        callbacks.log(f"{torch.index_url} cannot be reached: torch comes from the default index, whose build may not be the "
-            f"{torch.kind.upper()} one (give a folder of wheels or an index that holds it)")
+        callbacks.log(f"{torch.index_url} cannot be reached: torch comes from the default index, whose build may not "
+                      f"be the {torch.kind.upper()} one (give a folder of wheels or an index that holds it)")
         torch = TorchBuild(torch.kind, None, torch.reason)
     if request.source.default_indexes or not torch.index_url:
         callbacks.log(f"torch: the {torch.kind.upper()} build ({torch.reason})")
     else:
-        callbacks.log(f"torch: the build your wheel folder or index holds (wanted: {torch.kind.upper()}, {torch.reason})")
+        callbacks.log(f"torch: the build your wheel folder or index holds (wanted: {torch.kind.upper()}, "
+                      f"{torch.reason})")
     callbacks.progress(0.08, "Installing torch and the model libraries (several GB; minutes)")
     if run_logged(pip_command(python, "install", *request.source.pip_options(torch), "-r",
                               str(requirements / "base.txt")), callbacks):
         raise InstallError("pip could not install the engine's requirements: see the log above. Behind a proxy or "
                            "without internet: give a proxy, a package index or a folder of wheels")
-    if request.openmmlab:
+    if openmmlab:
         callbacks.progress(0.75, "Installing OpenMMLab (MMDetection, MMSegmentation)")
         if run_logged(pip_command(python, "install", "--no-deps", *request.source.pip_options(), "-r",
                                   str(requirements / "openmmlab.txt")), callbacks):
@@ -376,8 +383,7 @@ def install(request: InstallRequest, callbacks: Callbacks, plugin_dir: Path = PA
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(plugin_dir), env.get("PYTHONPATH")) if p)
     if run_logged([str(python), "-m", "autodl_qgis", "doctor"], callbacks, env=env):
         raise InstallError("the engine was installed but doctor found a problem: see the MISSING lines above")
-    Stamp(requirements_hash(requirements, request.openmmlab), request.openmmlab, torch.kind,
-          python_version).write(venv)
+    Stamp(requirements_hash(requirements, openmmlab), openmmlab, torch.kind, python_version).write(venv)
     callbacks.progress(1.0, "The AutoDL engine is ready")
     return Path(python)
 

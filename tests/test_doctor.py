@@ -30,9 +30,9 @@ def test_missing_component_is_named_with_a_fix(monkeypatch):
     lines = out.getvalue().splitlines()
     missing = [line for line in lines if line.startswith("MISSING")]
     assert missing == ["MISSING  optuna: ModuleNotFoundError: No module named 'optuna' — in QGIS run \"Install AutoDL "
-                       "Engine\" (Processing Toolbox › AutoDL › Deep learning), or set Settings › Options › Processing › "
-                       "Providers › AutoDL › Python to a Python that has the libraries; from a checkout run "
-                       "scripts/setup.sh"]
+                       "Engine\" (Processing Toolbox › AutoDL › Deep learning), or set Settings › Options › "
+                       "Processing › Providers › AutoDL › Python to a Python that has the libraries; from a checkout "
+                       "run scripts/setup.sh"]
     assert lines[-1] == "the stack is incomplete: see the MISSING lines"
 
 

@@ -55,8 +55,8 @@ def test_qgis_python_is_the_first_that_exists():
 
 
 def test_torch_build_follows_the_gpu_and_the_system():
-    assert choose_torch("auto", "/usr/bin/nvidia-smi", "linux") == TorchBuild("cuda", None,
-                                                                              "NVIDIA driver found (/usr/bin/nvidia-smi)")
+    assert choose_torch("auto", "/usr/bin/nvidia-smi", "linux") == TorchBuild(
+        "cuda", None, "NVIDIA driver found (/usr/bin/nvidia-smi)")
     assert choose_torch("auto", None, "linux").index_url == TORCH_CPU_INDEX  # PyPI's Linux wheel is the CUDA one
     assert choose_torch("auto", None, "win32") == TorchBuild("cpu", None, "no NVIDIA driver found (no nvidia-smi)")
     assert choose_torch("auto", r"C:\Windows\System32\nvidia-smi.exe", "win32").index_url == TORCH_CUDA_INDEX

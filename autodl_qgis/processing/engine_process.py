@@ -60,8 +60,8 @@ def engine_python() -> str:
 
 
 def fix_text() -> str:
-    return translate("EngineProcess", 'Run "Install AutoDL Engine" from the Processing Toolbox (AutoDL › Deep learning), '
-                     "or set Settings › Options › Processing › Providers › AutoDL › Python.")
+    return translate("EngineProcess", 'Run "Install AutoDL Engine" from the Processing Toolbox (AutoDL › Deep '
+                     "learning), or set Settings › Options › Processing › Providers › AutoDL › Python.")
 
 
 def engine_problem(timeout: float = 30) -> str | None:
@@ -208,7 +208,8 @@ def run_engine(arguments: Sequence[str], feedback, folder: Path, python: str | N
         if engine_state(python) == "outdated":  # a plugin upgrade changed the requirements: say so before an import
             raise QgsProcessingException(translate(
                 "EngineProcess", "The AutoDL engine in {0} was installed for an earlier version of this plugin. Run "
-                '"Install AutoDL Engine" from the Processing Toolbox (AutoDL › Deep learning) to update it.').format(python))
+                '"Install AutoDL Engine" from the Processing Toolbox (AutoDL › Deep learning) to update it.').format(
+                    python))
     tmp = folder / "tmp"
     tmp.mkdir(exist_ok=True)
     process, event_stream, command = _start(python, arguments, tmp)
