@@ -87,6 +87,8 @@ def test_zip_install_engine_train_and_detect_in_a_fresh_profile(tmp_path):
     # QGIS' Python got nothing: torch is only in the engine's venv
     assert subprocess.run(["/usr/bin/python3", "-c", "import torch"], env=env, capture_output=True).returncode != 0
     installed = time.monotonic() - started
+    size = sum(f.stat().st_size for f in engine.rglob("*") if f.is_file() and not f.is_symlink())
+    print(f"engine venv: {size / 2 ** 30:.1f} GiB after {installed:.0f} s")
 
     log = _qgis_process(env, *train)
     trained = time.monotonic() - started

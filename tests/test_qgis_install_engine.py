@@ -152,3 +152,20 @@ def test_cancel_stops_pip_and_leaves_no_stamp(tmp_path, monkeypatch):
     assert time.monotonic() - started < 60
     assert (venv / "bin" / "python").is_file() and not (venv / STAMP_NAME).exists()
     assert _processes_using(venv) == []
+
+
+def test_networks_selector_marks_what_needs_the_extra(engine_python_option, tmp_path):
+    processing_registry()
+    from autodl_qgis.processing.networks_widget import describe, engine_has_openmmlab
+
+    assert describe("FasterRCNN", False) == "FasterRCNN — object detection"
+    assert describe("FCOS", False) == "FCOS — object detection — needs the OpenMMLab extra (not installed: skipped)"
+    assert describe("FCOS", None) == "FCOS — object detection — OpenMMLab extra"
+    assert describe("FCOS", True) == "FCOS — object detection"
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    engine_python_option(str(venv / "bin" / "python"))
+    assert engine_has_openmmlab() is None  # a venv the installer did not make: QGIS cannot tell
+    Stamp(requirements_hash(requirements_dir(), False), False, "cpu", "3.11").write(venv)
+    assert engine_has_openmmlab() is False
