@@ -2,26 +2,16 @@
 is the pinned tree byte for byte and reads as training data; a snapshot that differs from the pin is refused with one
 line and exit code 2, leaving an earlier copy untouched and no temporary folder behind."""
 import dataclasses
-import importlib.util
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from autodl_qgis.engine.data import KITTI, TrainingData
 from autodl_qgis.engine.data.synthetic import write_synthetic_dataset
-from conftest import REPO
+from conftest import load_script
 
 CHIPS = 3
-
-
-def _script():
-    spec = importlib.util.spec_from_file_location("rebuild_real_data", REPO / "scripts" / "rebuild_real_data.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
 
 
 def _git(cwd: Path, *args: str) -> str:
@@ -33,7 +23,7 @@ def _git(cwd: Path, *args: str) -> str:
 @pytest.fixture(scope="module")
 def published(tmp_path_factory):
     """(script module, bare mirror, the export as the script pins it, the folder as committed)."""
-    script = _script()
+    script = load_script("rebuild_real_data")
     work = tmp_path_factory.mktemp("author")
     write_synthetic_dataset(work / "train", KITTI, num_chips=CHIPS, chip_size=32)
     _git(work, "init", "-q")
