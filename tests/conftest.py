@@ -1,3 +1,4 @@
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -12,6 +13,15 @@ pytest_plugins = ["qgis_app"]  # its fixtures (a QGIS profile of the test's own,
 
 # Real files written by ArcGIS live beside the work tree, never in the repository.
 REAL_DATA = Path(os.environ.get("AUTODL_REAL_DATA", REPO.parent / "shared" / "data" / "real"))
+
+
+def load_script(name: str):
+    """scripts/<name>.py imported as a module (scripts are not a package)."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="session")
