@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from conftest import REPO
-from qgis_app import QGIS_PROCESS, qgis_app, shared_provider_aside  # noqa: F401 - a fixture
+from qgis_app import QGIS_PROCESS, qgis_app
 
 
 def test_class_factory_imports_no_deep_learning_library():
@@ -16,7 +16,8 @@ def test_class_factory_imports_no_deep_learning_library():
     code = ("import sys; from qgis.testing import start_app; start_app(); import autodl_qgis; "
             "plugin = autodl_qgis.classFactory(None); plugin.initProcessing(); plugin.unload(); "
             "heavy = [m for m in ('torch', 'mmcv', 'mmdet', 'mmseg', 'segmentation_models_pytorch', 'optuna', "
-            "'numpy', 'autodl_qgis.engine.data.training_data') if m in sys.modules]; print(heavy); sys.exit(1 if heavy else 0)")
+            "'numpy', 'autodl_qgis.engine.data.training_data') if m in sys.modules]; print(heavy); "
+            "sys.exit(1 if heavy else 0)")
     run = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120,
                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     assert run.returncode == 0, run.stdout + run.stderr

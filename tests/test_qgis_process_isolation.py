@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 
 from autodl_qgis.engine.data import CLASSIFIED_TILES, PASCAL_VOC
 from conftest import REPO
-from qgis_app import no_autodl_temp_left, processing_registry  # noqa: F401 - a fixture
+from qgis_app import processing_registry
 
 TRAIN, DETECT, CLASSIFY = ("autodl:trainusingautodl", "autodl:detectobjectsusingdeeplearning",
                            "autodl:classifypixelsusingdeeplearning")
@@ -195,10 +194,10 @@ def test_networks_selector_in_the_modeler_takes_names_or_a_model_input(processin
     source = QgsProcessingModelChildParameterSource.fromModelParameter("networks_input")
 
     class ModelerParametersDialog(QWidget):  # what Processing's modeler passes, reduced to what the wrapper asks
-        def getAvailableValuesOfType(self, *types):
+        def getAvailableValuesOfType(self, *types):  # noqa: N802 - QGIS API name
             return [source]
 
-        def resolveValueDescription(self, value):
+        def resolveValueDescription(self, value):  # noqa: N802 - QGIS API name
             return "Networks input"
 
     definition = processing_ready.algorithmById(TRAIN).parameterDefinition("networks")

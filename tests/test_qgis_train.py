@@ -10,7 +10,7 @@ import pytest
 
 from autodl_qgis.engine.data import CLASSIFIED_TILES, PASCAL_VOC
 from conftest import REPO
-from qgis_app import QGIS_PROCESS, no_autodl_temp_left, processing_registry, qgis_process_env  # noqa: F401
+from qgis_app import QGIS_PROCESS, processing_registry, qgis_process_env
 
 pytestmark = pytest.mark.usefixtures("no_autodl_temp_left")
 

@@ -51,13 +51,13 @@ class TrainUsingAutoDL(AutodlAlgorithm):
     def name(self) -> str:
         return "trainusingautodl"
 
-    def displayName(self) -> str:
+    def displayName(self) -> str:  # noqa: N802 - QGIS API name
         return self.tr("Train Using AutoDL")
 
     def tags(self) -> list[str]:
         return self.tr("deep learning,automl,train,object detection,pixel classification,dlpk").split(",")
 
-    def shortHelpString(self) -> str:
+    def shortHelpString(self) -> str:  # noqa: N802 - QGIS API name
         return self.tr(
             "Trains a deep learning model by building training pipelines and automating much of the training "
             "process: data augmentation, model selection, hyperparameter tuning and batch size deduction.\n\n"

@@ -186,7 +186,7 @@ class _DetectionStore:
 
     def add(self, boxes: torch.Tensor, scores: torch.Tensor, labels: torch.Tensor) -> None:
         self.db.executemany("INSERT INTO box (x0, y0, x1, y1, score, label) VALUES (?, ?, ?, ?, ?, ?)",
-                            [(*b, s, l) for b, s, l in zip(boxes.tolist(), scores.tolist(), labels.tolist())])
+                            [(*b, s, c) for b, s, c in zip(boxes.tolist(), scores.tolist(), labels.tolist())])
 
     def suppressed(self, iou_threshold: float) -> Iterator[tuple[list[float], float, int]]:
         """(box, score, label) of the boxes no better-scoring box of their class overlaps by more than

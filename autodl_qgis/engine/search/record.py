@@ -7,9 +7,9 @@ finished work and workers on other processes or machines share it.
   (``RDBStorage(heartbeat_interval, grace_period, heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback)``).
   TPE learns from every trial's parameters and value.
 - What a job produced is its :class:`CandidateResult` in ``candidates/<key>.json`` (with
-  ``<key>.safetensors``, its best weights, and ``<key>.state.pt``, the state to continue from). Writing that file (under a temporary name, then
-  renamed) is the one atomic step that finishes a job: a job whose file exists is never trained again, whatever
-  state its trial was left in.
+  ``<key>.safetensors``, its best weights, and ``<key>.state.pt``, the state to continue from). Writing that file
+  (under a temporary name, then renamed) is the one atomic step that finishes a job: a job whose file exists is
+  never trained again, whatever state its trial was left in.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""How the search spends the time limit (see ../shared/docs/search.md): successive halving with continued training,
+"""How the search spends the time limit (docs/search.md says why): successive halving with continued training,
 then one finalist trained to the deadline. Pure policy on an injected clock: what runs the jobs (this process,
 workers, DDP followers) is passed in, so the schedule is tested with a fake clock and fake training.
 

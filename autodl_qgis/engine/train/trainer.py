@@ -200,7 +200,6 @@ class Trainer:
             return find_batch_size(step, self.device, max_batch, probe_budget.expired, self.callbacks.log)
         finally:
             self.adapter.load_state_dict(state)  # probing steps must not count as training
-            del optimizer
 
     def self_supervised(self, objective: torch.nn.Module, budget: TimeBudget | None, epochs: int) -> int:
         """Label-free pre-training: steps on ``objective.losses(images)`` over the training chips until ``budget``
