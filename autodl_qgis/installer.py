@@ -274,7 +274,14 @@ def build_mmcv(python: PurePath, cache: Path, callbacks: Callbacks, source: Pack
         import tarfile
 
         with tarfile.open(work / f"mmcv-{MMCV_VERSION}.tar.gz") as archive:
-            archive.extractall(work, filter="data")
+            if hasattr(tarfile, "data_filter"):  # Python >= 3.9.17 / 3.11.4 refuses links and paths out of work
+                archive.extractall(work, filter="data")
+            else:
+                for member in archive.getmembers():
+                    target = (work / member.name).resolve()
+                    if not (member.isfile() or member.isdir()) or work.resolve() not in target.parents:
+                        raise InstallError(f"mmcv's source archive holds an unexpected entry {member.name!r}")
+                archive.extractall(work)
         tree = work / f"mmcv-{MMCV_VERSION}"
         setup_py = tree / "setup.py"
         setup_py.write_text(setup_py.read_text(encoding="utf-8").replace("-std=c++17", "-std=c++20"),

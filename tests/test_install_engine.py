@@ -1,6 +1,6 @@
 """The engine installer's pure parts (interpreter paths on each system, torch build, pip options, the stamp), the
 OpenMMLab extra as the base install lists it, and the algorithm as QGIS shows it. The real installation is
-tests/test_install_engine_e2e.py."""
+tests/test_qgis_install_engine_e2e.py."""
 import json
 import subprocess
 import sys

@@ -1,5 +1,5 @@
 """Install AutoDL Engine as QGIS shows it: the algorithm, the first-use message bar, the provider's option, and a
-plugin upgrade that changed the requirements (the real installation: tests/test_install_engine_e2e.py)."""
+plugin upgrade that changed the requirements (the real installation: tests/test_qgis_install_engine_e2e.py)."""
 import shutil
 import sys
 from pathlib import Path
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from autodl_qgis.installer import Stamp, requirements_dir, requirements_hash
-from qgis_app import processing_registry, qgis_app, shared_provider_aside  # noqa: F401 - a fixture
+from qgis_app import processing_registry, qgis_app
 
 NO_TORCH_PYTHON = "/usr/bin/python3"  # Debian's: QGIS' own Python, which has no torch
 

@@ -47,6 +47,7 @@ def _index_url() -> str:
     return os.environ.get("AUTODL_TEST_INDEX_URL", "")
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(3600)
 def test_zip_install_engine_train_and_detect_in_a_fresh_profile(tmp_path):
     if not Path(QGIS_PROCESS).is_file():
