@@ -33,6 +33,7 @@ STAMP_NAME = "autodl-engine.json"
 ENGINE_FOLDER = "autodl_engine"  # inside QGIS' settings folder (the profile)
 MMCV_VERSION = "2.1.0"
 MMCV_BUILD_MINUTES = "about 20 minutes on 2 cores, 5 on 8"
+COMPILER_HINT = "Debian: apt install build-essential; Windows: Visual Studio Build Tools; macOS: xcode-select --install"
 # PyPI's Linux torch wheels are CUDA builds (with ~3 GB of NVIDIA libraries); its Windows and macOS wheels are CPU
 # (and MPS) builds. The other builds come from PyTorch's own index.
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
@@ -290,9 +291,8 @@ def build_mmcv(python: PurePath, cache: Path, callbacks: Callbacks, source: Pack
                "MAX_JOBS": os.environ.get("MAX_JOBS", str(os.cpu_count() or 1))}
         if run_logged(pip_command(python, "wheel", "--no-deps", "--no-build-isolation", "-w", str(work / "dist"),
                                   "."), callbacks, cwd=tree, env=env):
-            raise InstallError(f"mmcv {MMCV_VERSION} did not build: a C++ compiler is needed (Debian: build-essential; "
-                               "Windows: Visual Studio Build Tools; macOS: xcode-select --install), or give a folder "
-                               "with a prebuilt mmcv wheel")
+            raise InstallError(f"mmcv {MMCV_VERSION} did not build: see the log above ({COMPILER_HINT}), or give a "
+                               "folder with a prebuilt mmcv wheel")
         cache.mkdir(parents=True, exist_ok=True)
         built = next((work / "dist").glob("mmcv-*.whl"))
         shutil.copy2(built, cache / built.name)
@@ -303,6 +303,11 @@ def python_tag(python: PurePath) -> str:
     run = subprocess.run([str(python), "-c", "import sys; print(f'cp{sys.version_info[0]}{sys.version_info[1]}')"],
                          capture_output=True, text=True, check=True)
     return run.stdout.strip()
+
+
+def gpu_usable(python: PurePath) -> bool:
+    check = "import sys, torch; sys.exit(not torch.cuda.is_available())"
+    return subprocess.run([str(python), "-c", check], capture_output=True).returncode == 0
 
 
 def mmcv_works(python: PurePath) -> bool:
@@ -318,12 +323,13 @@ def install_mmcv(python: PurePath, wheel_folders: Sequence[Path], cache: Path, c
         return
     wheel = mmcv_wheel([*wheel_folders, cache], python_tag(python))
     if wheel is None:
-        cuda = subprocess.run([str(python), "-c", "import torch, sys; sys.exit(not torch.cuda.is_available())"],
-                              capture_output=True).returncode == 0
         searched = ", ".join(map(str, [*wheel_folders, cache]))
-        callbacks.log(f"no mmcv {MMCV_VERSION} wheel for this Python in {searched}: "
-            f"building it from source with compiled operators ({'CUDA' if cuda else 'CPU'}), "
-            f"{MMCV_BUILD_MINUTES}")
+        if not any(shutil.which(c) for c in ("cl", "c++", "g++", "clang++")):
+            raise InstallError(f"no mmcv {MMCV_VERSION} wheel for this Python in {searched}, and no C++ compiler to "
+                               f"build it ({COMPILER_HINT}): install one, or give a folder with a prebuilt mmcv wheel")
+        cuda = gpu_usable(python)
+        callbacks.log(f"no mmcv {MMCV_VERSION} wheel for this Python in {searched}: building it from source with "
+                      f"compiled operators ({'CUDA' if cuda else 'CPU'}), {MMCV_BUILD_MINUTES}")
         wheel = build_mmcv(python, cache, callbacks, source, cuda)
     callbacks.log(f"installing {wheel}")
     if run_logged(pip_command(python, "install", "--no-deps", "--force-reinstall", str(wheel)), callbacks):
@@ -390,6 +396,9 @@ def install(request: InstallRequest, callbacks: Callbacks, plugin_dir: Path = PA
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(plugin_dir), env.get("PYTHONPATH")) if p)
     if run_logged([str(python), "-m", "autodl_qgis", "doctor"], callbacks, env=env):
         raise InstallError("the engine was installed but doctor found a problem: see the MISSING lines above")
+    if torch.kind == "cuda" and not gpu_usable(python):
+        callbacks.log("warning: torch sees no GPU although the CUDA build is installed (an NVIDIA driver older than "
+                      "this torch needs?): the engine will train on the CPU until the driver is updated")
     Stamp(requirements_hash(requirements, openmmlab), openmmlab, torch.kind, python_version).write(venv)
     callbacks.progress(1.0, "The AutoDL engine is ready")
     return Path(python)
