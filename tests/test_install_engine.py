@@ -189,3 +189,11 @@ def test_zip_ships_the_requirements_and_readme(tmp_path):
         for name in ("base.txt", "openmmlab.txt"):
             assert archive.read(f"autodl_qgis/requirements/{name}") == (REPO / "requirements" / name).read_bytes()
         assert "autodl_qgis/README.md" in archive.namelist()
+
+
+def test_mmcv_build_is_refused_up_front_without_a_compiler(tmp_path, monkeypatch):
+    monkeypatch.setattr(installer, "mmcv_works", lambda python: False)
+    monkeypatch.setattr(installer, "python_tag", lambda python: "cp311")
+    monkeypatch.setattr(installer.shutil, "which", lambda name: None)
+    with pytest.raises(installer.InstallError, match="no C++ compiler to build it .*build-essential"):
+        installer.install_mmcv(PurePosixPath("/venv/bin/python"), [tmp_path], tmp_path / "cache", SilentCallbacks())
