@@ -195,5 +195,5 @@ def test_mmcv_build_is_refused_up_front_without_a_compiler(tmp_path, monkeypatch
     monkeypatch.setattr(installer, "mmcv_works", lambda python: False)
     monkeypatch.setattr(installer, "python_tag", lambda python: "cp311")
     monkeypatch.setattr(installer.shutil, "which", lambda name: None)
-    with pytest.raises(installer.InstallError, match="no C++ compiler to build it .*build-essential"):
+    with pytest.raises(installer.InstallError, match=r"no C\+\+ compiler to build it .*build-essential"):
         installer.install_mmcv(PurePosixPath("/venv/bin/python"), [tmp_path], tmp_path / "cache", SilentCallbacks())
