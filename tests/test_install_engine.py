@@ -197,3 +197,54 @@ def test_mmcv_build_is_refused_up_front_without_a_compiler(tmp_path, monkeypatch
     monkeypatch.setattr(installer.shutil, "which", lambda name: None)
     with pytest.raises(installer.InstallError, match=r"no C\+\+ compiler to build it .*build-essential"):
         installer.install_mmcv(PurePosixPath("/venv/bin/python"), [tmp_path], tmp_path / "cache", SilentCallbacks())
+
+
+def test_install_steps_repair_and_remake(tmp_path, monkeypatch):
+    """What install() runs, with pip and venv replaced by a recorder: a fresh venv, a repair that keeps an installed
+    extra, and a venv made by another Python (a QGIS upgrade) made anew."""
+    commands, mmcv = [], []
+
+    def run(command, callbacks, cwd=None, env=None):
+        commands.append(list(map(str, command)))
+        if command[1:3] == ["-m", "venv"]:
+            python = installer.venv_interpreter(Path(command[-1]))
+            Path(python).parent.mkdir(parents=True, exist_ok=True)
+            Path(python).write_text("")
+        return 0
+
+    monkeypatch.setattr(installer, "run_logged", run)
+    monkeypatch.setattr(installer, "install_mmcv", lambda *args: mmcv.append(args))
+    monkeypatch.setattr(installer.shutil, "which", lambda name: None)  # no nvidia-smi
+    monkeypatch.setattr(installer, "reachable", lambda url, proxy: False)
+    log = []
+
+    class Log(SilentCallbacks):
+        def log(self, message):
+            log.append(message)
+
+    venv = tmp_path / "engine" / "venv"
+    python = installer.install(installer.InstallRequest(venv, PackageSource(index_url="https://m/simple")), Log())
+    assert [c[1:4] for c in commands] == [["-m", "venv", "--clear"], ["-m", "pip", "--disable-pip-version-check"],
+                                          ["-m", "autodl_qgis", "doctor"]]
+    assert "--system-site-packages" in commands[0] and commands[0][0] == sys.executable
+    assert commands[1][-4:] == ["--index-url", "https://m/simple", "-r",
+                                str(installer.requirements_dir() / "base.txt")]
+    assert Stamp.read(venv) == Stamp(requirements_hash(installer.requirements_dir(), False), False, "cpu",
+                                     f"{sys.version_info[0]}.{sys.version_info[1]}")
+    assert Path(python) == Path(installer.venv_interpreter(venv)) and not mmcv
+    # the extra added once stays on a later plain run, which repairs without remaking the venv
+    installer.install(installer.InstallRequest(venv, openmmlab=True), Log())
+    commands.clear()
+    installer.install(installer.InstallRequest(venv), Log())
+    assert len(mmcv) == 2 and not any(c[1:3] == ["-m", "venv"] for c in commands)
+    assert any("is up to date with this plugin's requirements" in line for line in log)
+    assert any(f"{TORCH_CPU_INDEX} cannot be reached" in line for line in log)  # then no --extra-index-url
+    assert not any("--extra-index-url" in c for c in commands)
+    assert Stamp.read(venv).openmmlab is True
+    # made by another Python: made anew, the extra not assumed
+    old = Stamp.read(venv)
+    Stamp(old.requirements, True, "cpu", "3.8").write(venv)
+    commands.clear()
+    installer.install(installer.InstallRequest(venv), Log())
+    assert commands[0][1:4] == ["-m", "venv", "--clear"] and Stamp.read(venv).openmmlab is False
+    assert any("made from Python 3.8" in line for line in log)
