@@ -90,6 +90,42 @@ def test_cancel_through_feedback_stops_quickly_and_writes_nothing(processing_rea
     assert list(tmp_path.iterdir()) == []
 
 
+def test_cancel_while_training_logs_one_line(processing_ready, synthetic, tmp_path):
+    """Cancelled once a network trains (inside Optuna's study): after the cancel the log gets nothing (no Optuna
+    traceback, no echo of the engine's own line); the one line is the algorithm's error."""
+    import processing
+    from qgis.core import QgsProcessingException, QgsProcessingFeedback
+
+    class Feedback(QgsProcessingFeedback):
+        after_cancel = []
+
+        def setProgressText(self, text):  # noqa: N802 - QGIS API name
+            if "UnetClassifier" in text and not self.isCanceled():
+                self.cancel()  # as the user pressing Cancel while the network trains
+
+        def pushInfo(self, info):  # noqa: N802 - QGIS API name
+            self.record(info)
+
+        def pushConsoleInfo(self, info):  # noqa: N802 - QGIS API name
+            self.record(info)
+
+        def reportError(self, error, fatalError=False):  # noqa: N802 - QGIS API name
+            self.record(error)
+
+        def record(self, line):
+            if self.isCanceled():
+                self.after_cancel.append(line)
+
+    feedback = Feedback()
+    with pytest.raises(QgsProcessingException) as raised:
+        processing.run(ALGORITHM, {"in_data": str(synthetic(CLASSIFIED_TILES, num_chips=12)),
+                                   "out_model": str(tmp_path / "never.dlpk"), "total_time_limit": 1.0,
+                                   "networks": "UnetClassifier"}, feedback=feedback)
+    assert feedback.isCanceled() and str(raised.value) == "Cancelled: nothing was written."
+    assert feedback.after_cancel == []
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_validation_errors_are_clear(processing_ready, synthetic, tmp_path):
     """The engine checks the inputs (in its own process) and its one-line message is the algorithm's error."""
     import processing

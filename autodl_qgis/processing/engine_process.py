@@ -212,12 +212,13 @@ def run_engine(arguments: Sequence[str], feedback, folder: Path) -> EngineRun:
             kind, line = item
             if line is None:
                 open_streams -= 1
-            elif kind == "event":
-                _forward(line, feedback)
-            else:
+            elif kind == "output":
                 output.append(line)
-                if feedback is not None and line.strip():
+                # after a cancel what the stopping engine says is noise: the cancel is one line, raised below
+                if feedback is not None and line.strip() and cancelled_at is None:
                     feedback.pushConsoleInfo(line)
+            elif cancelled_at is None:
+                _forward(line, feedback)
     finally:
         if process.poll() is None:  # an exception here (never expected): no engine left behind
             process.kill()
