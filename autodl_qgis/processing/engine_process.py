@@ -186,6 +186,8 @@ def run_engine(arguments: Sequence[str], feedback, folder: Path) -> EngineRun:
     if feedback is not None:
         feedback.pushCommandInfo(subprocess.list2cmdline(command))
         feedback.pushDebugInfo(translate("EngineProcess", "AutoDL engine process {0} started").format(process.pid))
+        # its first report comes once its libraries are imported, seconds later
+        feedback.setProgressText(translate("EngineProcess", "Starting the engine…"))
     events: queue.Queue = queue.Queue()
     readers = [threading.Thread(target=_read_lines, args=(stream, kind, events), daemon=True)
                for stream, kind in ((event_stream, "event"), (process.stdout, "output"))]
@@ -193,6 +195,7 @@ def run_engine(arguments: Sequence[str], feedback, folder: Path) -> EngineRun:
         reader.start()
     main_thread = _main_thread()
     output: list[str] = []
+    translated_errors: list[str] = []  # what the engine stopped with, from its error events
     open_streams, cancelled_at, exited_at = 2, None, None
     try:
         while open_streams or process.poll() is None:
@@ -218,7 +221,7 @@ def run_engine(arguments: Sequence[str], feedback, folder: Path) -> EngineRun:
                 if feedback is not None and line.strip() and cancelled_at is None:
                     feedback.pushConsoleInfo(line)
             elif cancelled_at is None:
-                _forward(line, feedback)
+                _forward(line, feedback, translated_errors)
     finally:
         if process.poll() is None:  # an exception here (never expected): no engine left behind
             process.kill()
@@ -228,25 +231,39 @@ def run_engine(arguments: Sequence[str], feedback, folder: Path) -> EngineRun:
         raise QgsProcessingException(translate("EngineProcess", "Cancelled: nothing was written."))
     if process.returncode == 0:
         return EngineRun(tuple(command), tuple(output))
-    errors = [line[len("error: "):] for line in output if line.startswith("error: ")]
+    errors = translated_errors or [line[len("error: "):] for line in output if line.startswith("error: ")]
     if errors and process.returncode in (1, 2):
         raise QgsProcessingException(errors[-1])
     raise QgsProcessingException(_crash_message(process.returncode, output))
 
 
-def _forward(line: str, feedback) -> None:
+def event_text(event: dict) -> str:
+    """An event's message in QGIS' language: its template translated by the plugin's catalogue, then formatted
+    with its values (engine/messages.py); the engine's English text when it has no template or they do not fit."""
+    template, values = event.get("template"), event.get("values")
+    if isinstance(template, str) and isinstance(values, dict):
+        try:
+            return translate(str(event.get("context", "")), template).format(**values)
+        except (KeyError, IndexError, ValueError):  # a translation that does not fit its values
+            pass
+    return str(event.get("message", ""))
+
+
+def _forward(line: str, feedback, errors: list) -> None:
     try:
         event = json.loads(line)
     except ValueError:
         event = {"event": "log", "message": line}
+    if event.get("event") == "error":
+        errors.append(event_text(event))
     if feedback is None:
         return
     if event.get("event") == "progress":
         feedback.setProgress(100.0 * float(event.get("fraction", 0.0)))
         if event.get("message"):
-            feedback.setProgressText(str(event["message"]))
+            feedback.setProgressText(event_text(event))
     elif event.get("event") == "log":
-        feedback.pushInfo(str(event.get("message", "")))
+        feedback.pushInfo(event_text(event))
 
 
 # -- devices ------------------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from qgis.gui import QgsProcessingMultipleSelectionDialog
 from qgis.PyQt.QtCore import QCoreApplication, pyqtSignal
 from qgis.PyQt.QtWidgets import QComboBox, QHBoxLayout, QToolButton, QWidget
 
+from ..engine.data.esri import OBJECT_DETECTION, PIXEL_CLASSIFICATION
 from ..engine.networks.registry import NETWORKS
 from .train_using_autodl import network_names
 
@@ -16,9 +17,26 @@ from .train_using_autodl import network_names
 translate = QCoreApplication.translate  # pylupdate5 reads the context from each call
 
 
+def task_label(task: str) -> str:
+    labels = {OBJECT_DETECTION: translate("NetworksSelector", "object detection"),
+              PIXEL_CLASSIFICATION: translate("NetworksSelector", "pixel classification")}
+    return labels.get(task, task.replace("_", " "))
+
+
 def describe(name: str) -> str:
     spec = NETWORKS.get(name)
-    return f"{name} — {spec.task.replace('_', ' ')}" if spec is not None else name
+    return f"{name} — {task_label(spec.task)}" if spec is not None else name
+
+
+class NetworksCombo(QComboBox):
+    """Its drop-down arrow opens the list of networks, unless it offers a model's inputs (modeler)."""
+    choose = pyqtSignal()
+
+    def showPopup(self):  # noqa: N802 - Qt API name
+        if self.count():
+            super().showPopup()
+        else:
+            self.choose.emit()
 
 
 class NetworksSelector(QWidget):
@@ -29,7 +47,8 @@ class NetworksSelector(QWidget):
         super().__init__(parent)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.combo = QComboBox()
+        self.combo = NetworksCombo()
+        self.combo.choose.connect(self.choose)
         self.combo.setEditable(True)
         self.combo.lineEdit().setPlaceholderText(
             translate("NetworksSelector", "All networks that suit the training data"))
@@ -56,6 +75,11 @@ class NetworksSelector(QWidget):
 
 
 class NetworksWidgetWrapper(WidgetWrapper):
+    def tr(self, text: str) -> str:
+        # PyQt looks self.tr up under this class's name, absent from QGIS' catalogue: the label's " [optional]"
+        # stayed English. Processing's own wrappers' context has it.
+        return QCoreApplication.translate("WidgetWrapper", text)
+
     def createWidget(self):  # noqa: N802 - Processing API name
         selector = NetworksSelector()
         if self.dialogType == DIALOG_MODELER:  # a model's string inputs can feed it too
