@@ -332,3 +332,26 @@ def test_algorithms_show_the_provider_icon_report_as_a_file_and_devices_as_choic
     assert found[0] == "cpu" and engine_process.known_devices() == found
     assert provider.algorithm("trainusingautodl").create().parameterDefinition("device").options() == \
         ["auto", "cpu"] + [d.split()[0] for d in found[1:]]
+
+
+def test_run_folders_of_a_killed_qgis_are_removed_at_the_next_run(processing_ready, private_temp):
+    """QGIS killed mid-run leaves its run folder (its own cleanup never ran); the next run removes the folders of
+    processes that are gone, and only those."""
+    from autodl_qgis.processing.engine_process import RUN_FOLDER_PREFIX, engine_folder
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    stale = private_temp / f"{RUN_FOLDER_PREFIX}{gone.pid}-abc123"
+    (stale / "tmp").mkdir(parents=True)
+    (stale / "tmp" / "half.tif").write_bytes(b"x")
+    living = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        running = private_temp / f"{RUN_FOLDER_PREFIX}{living.pid}-def456"
+        running.mkdir()
+        with engine_folder() as folder:
+            assert folder.parent == private_temp and folder.name.startswith(f"{RUN_FOLDER_PREFIX}{os.getpid()}-")
+            assert not stale.exists() and running.is_dir()
+        running.rmdir()
+    finally:
+        living.kill()
+        living.wait()

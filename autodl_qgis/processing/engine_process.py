@@ -71,10 +71,32 @@ def engine_environment(tmp: Path | None = None) -> dict:
     return env
 
 
+def _process_alive(pid: int) -> bool:
+    if os.name == "nt":  # no signal 0 there: a folder of a dead QGIS stays until the system cleans its temp
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process
+        return True
+    return True
+
+
+def remove_stale_run_folders() -> None:
+    """Run folders of QGIS processes that are gone (QGIS killed mid-run never removed its own)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{RUN_FOLDER_PREFIX}*-*"):
+        owner = folder.name[len(RUN_FOLDER_PREFIX):].split("-", 1)[0]
+        if owner.isdigit() and int(owner) != os.getpid() and not _process_alive(int(owner)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 @contextmanager
 def engine_folder():
-    """A temporary folder for one run (inputs prepared by QGIS, the child's own temporary files), always removed."""
-    folder = Path(tempfile.mkdtemp(prefix=RUN_FOLDER_PREFIX))
+    """A temporary folder for one run (inputs prepared by QGIS, the child's own temporary files), always removed;
+    named after this process, so that the next run removes it if QGIS is killed in between."""
+    remove_stale_run_folders()
+    folder = Path(tempfile.mkdtemp(prefix=f"{RUN_FOLDER_PREFIX}{os.getpid()}-"))
     try:
         (folder / "tmp").mkdir()
         yield folder
