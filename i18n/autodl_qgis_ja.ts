@@ -297,57 +297,57 @@
 <context>
     <name>EngineProcess</name>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="140"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="162"/>
         <source>The Python that runs the AutoDL engine cannot be started ({0}: {1}). Set it in Settings › Options › Processing › Providers › AutoDL, or run scripts/setup.sh.</source>
         <translation>AutoDL エンジンを実行する Python を起動できません ({0}: {1})。[設定] › [オプション] › [プロセシング] › [プロバイダー] › [AutoDL] で設定するか、scripts/setup.sh を実行してください。</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="162"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="184"/>
         <source>a crash in a compiled library</source>
         <translation>コンパイル済みライブラリ内のクラッシュ</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="163"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="185"/>
         <source>killed, often by the system when memory runs out</source>
         <translation>強制終了 (多くはメモリ不足によりシステムが終了)</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="164"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="186"/>
         <source>aborted by a compiled library</source>
         <translation>コンパイル済みライブラリによる中断</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="167"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="189"/>
         <source>exit code {0}</source>
         <translation>終了コード {0}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="169"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="191"/>
         <source>The AutoDL engine stopped unexpectedly ({0}). QGIS and existing outputs are untouched; nothing was written.</source>
         <translation>AutoDL エンジンが予期せず停止しました ({0})。QGIS と既存の出力には影響ありません。何も書き込まれていません。</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="171"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="193"/>
         <source>Last output</source>
         <translation>最後の出力</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="180"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="202"/>
         <source>No Python found to run the AutoDL engine: run scripts/setup.sh, or set one in Settings › Options › Processing › Providers › AutoDL.</source>
         <translation>AutoDL エンジンを実行する Python が見つかりません。scripts/setup.sh を実行するか、[設定] › [オプション] › [プロセシング] › [プロバイダー] › [AutoDL] で設定してください。</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="188"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="210"/>
         <source>AutoDL engine process {0} started</source>
         <translation>AutoDL エンジン プロセス {0} を開始しました</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="231"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="253"/>
         <source>Cancelled: nothing was written.</source>
         <translation>キャンセルしました。何も書き込まれていません。</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="190"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="212"/>
         <source>Starting the engine…</source>
         <translation>エンジンを起動しています…</translation>
     </message>
@@ -635,29 +635,34 @@ Pixel classifiers give class probabilities per pixel (Deepness: Segmentor); obje
 <context>
     <name>NetworksSelector</name>
     <message>
-        <location filename="../autodl_qgis/processing/networks_widget.py" line="53"/>
+        <location filename="../autodl_qgis/processing/networks_widget.py" line="61"/>
         <source>All networks that suit the training data</source>
         <translation>トレーニング データに適したすべてのネットワーク</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/networks_widget.py" line="58"/>
+        <location filename="../autodl_qgis/processing/networks_widget.py" line="66"/>
         <source>Choose networks</source>
         <translation>ネットワークの選択</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/networks_widget.py" line="71"/>
+        <location filename="../autodl_qgis/processing/networks_widget.py" line="88"/>
         <source>Networks</source>
         <translation>ネットワーク</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/networks_widget.py" line="21"/>
+        <location filename="../autodl_qgis/processing/networks_widget.py" line="22"/>
         <source>object detection</source>
         <translation>オブジェクト検出</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/networks_widget.py" line="22"/>
+        <location filename="../autodl_qgis/processing/networks_widget.py" line="23"/>
         <source>pixel classification</source>
         <translation>ピクセル分類</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/networks_widget.py" line="78"/>
+        <source>{0} h reaches at most {1} of the {2} networks chosen: the others are not trained. Give more time or choose fewer.</source>
+        <translation>{0} 時間では、選択した {2} 個のネットワークのうち最大 {1} 個しかトレーニングできません。残りはトレーニングされません。時間を増やすか、選択を減らしてください。</translation>
     </message>
 </context>
 <context>

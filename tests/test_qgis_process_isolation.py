@@ -186,6 +186,22 @@ def test_networks_selector_gives_the_ticked_names(processing_ready, dialog):
     assert not ok and "Unknown network(s): FasterRCN" in message
 
 
+def test_dialog_warns_before_the_run_when_the_limit_cannot_reach_the_networks(processing_ready):
+    """Two networks at 0.02 h: the search trains only the first; the dialog says so under the selector while the
+    values are chosen, and stops saying it when the limit reaches both."""
+    from processing.gui.AlgorithmDialog import AlgorithmDialog
+
+    dialog = AlgorithmDialog(processing_ready.algorithmById(TRAIN).create())
+    dialog.setParameters({"networks": "UnetClassifier,DeepLab", "total_time_limit": 0.02})
+    warning = dialog.mainWidget().wrappers["networks"].widget.warning
+    assert not warning.isHidden() and warning.text().startswith("0.02 h reaches at most 1 of the 2 networks chosen")
+    dialog.setParameters({"total_time_limit": 2.0})
+    assert warning.isHidden()
+    dialog.setParameters({"networks": "UnetClassifier"})
+    dialog.setParameters({"total_time_limit": 0.02})
+    assert warning.isHidden()  # one network is always trained
+
+
 def test_networks_selector_in_the_modeler_takes_names_or_a_model_input(processing_ready):
     from qgis.core import QgsProcessingModelChildParameterSource
     from qgis.PyQt.QtWidgets import QWidget

@@ -7,11 +7,12 @@ from processing.gui.wrappers import DIALOG_MODELER, WidgetWrapper
 from qgis.core import QgsProcessingOutputString, QgsProcessingParameterString
 from qgis.gui import QgsProcessingMultipleSelectionDialog
 from qgis.PyQt.QtCore import QCoreApplication, pyqtSignal
-from qgis.PyQt.QtWidgets import QComboBox, QHBoxLayout, QToolButton, QWidget
+from qgis.PyQt.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from ..engine.data.esri import OBJECT_DETECTION, PIXEL_CLASSIFICATION
 from ..engine.networks.registry import NETWORKS
-from .train_using_autodl import network_names
+from ..engine.reach import first_rung_reach
+from .train_using_autodl import TrainUsingAutoDL, network_names
 
 
 translate = QCoreApplication.translate  # pylupdate5 reads the context from each call
@@ -45,8 +46,15 @@ class NetworksSelector(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        layout = QHBoxLayout()
+        column.addLayout(layout)
+        self.warning = QLabel()  # when the time limit cannot reach every ticked network
+        self.warning.setWordWrap(True)
+        self.warning.setStyleSheet("color: #b35900")
+        self.warning.hide()
+        column.addWidget(self.warning)
         self.combo = NetworksCombo()
         self.combo.choose.connect(self.choose)
         self.combo.setEditable(True)
@@ -62,6 +70,15 @@ class NetworksSelector(QWidget):
 
     def names(self) -> list[str]:
         return network_names(self.combo.currentText())
+
+    def warn_about_reach(self, hours: float) -> None:
+        """Says, before the run, when ``hours`` cannot train all the networks named (the search's own plan)."""
+        names = self.names()
+        reach = first_rung_reach(len(names), hours * 3600) if names else 0
+        self.warning.setText(translate(
+            "NetworksSelector", "{0} h reaches at most {1} of the {2} networks chosen: the others are not trained. "
+            "Give more time or choose fewer.").format(f"{hours:g}", reach, len(names)))
+        self.warning.setVisible(reach < len(names))
 
     def set_names(self, names) -> None:
         self.combo.setEditText(",".join(network_names(names)))
@@ -79,6 +96,24 @@ class NetworksWidgetWrapper(WidgetWrapper):
         # PyQt looks self.tr up under this class's name, absent from QGIS' catalogue: the label's " [optional]"
         # stayed English. Processing's own wrappers' context has it.
         return QCoreApplication.translate("WidgetWrapper", text)
+
+    time_limit = None  # the Total Time Limit's wrapper, in the dialog and batch (the modeler has no value)
+
+    def postInitialize(self, wrappers):  # noqa: N802 - Processing API name
+        if self.dialogType == DIALOG_MODELER:
+            return
+        self.time_limit = next((w for w in wrappers if w.parameterDefinition().name() == TrainUsingAutoDL.TOTAL_TIME_LIMIT), None)
+        if self.time_limit is not None:
+            self.time_limit.widgetValueHasChanged.connect(self.check_reach)
+            self.widget.changed.connect(self.check_reach)
+            self.check_reach()
+
+    def check_reach(self, *_) -> None:
+        try:
+            hours = float(self.time_limit.parameterValue())
+        except (TypeError, ValueError):  # an expression or nothing yet
+            return
+        self.widget.warn_about_reach(hours)
 
     def createWidget(self):  # noqa: N802 - Processing API name
         selector = NetworksSelector()

@@ -21,37 +21,19 @@ workers, DDP followers) is passed in, so the schedule is tested with a fake cloc
 from __future__ import annotations
 
 import dataclasses
-import math
 import statistics
 from typing import Callable, Sequence
 
+from ..reach import (ETA, FINAL_SHARE, MIN_JOB_SECONDS, candidates_within, final_reserve,  # noqa: F401 - the
+                     packaging_reserve, rung_sizes)  # search's names for them
 from .config import (COMPLETED, DEADLINE, EARLY_STOPPED, FINAL, FLAT, HALVING, NOT_REACHED, RUNG, TUNING, CandidateJob,
                      CandidateResult)
 
-ETA = 3  # each rung keeps the best third
-FINAL_SHARE = 0.5  # of the limit, kept for the finalist
 MIN_NOISE = 0.01  # a challenger must beat the leader by more than this (metric units) at least
 FIRST_OVERHEAD_SHARE = 0.4  # of a rung-0 job's time assumed for building, batch probing and validation until measured
-MIN_JOB_SECONDS = 30.0  # a rung-0 job shorter than this trains nothing worth comparing: fewer candidates enter
 MIN_FINAL_EPOCHS = 50  # the finalist's epochs (the leader's cost) that come before any challenger's time
 MIN_STEPS = 5  # steps a candidate needs before its first validation means anything
 SCORED = (COMPLETED, EARLY_STOPPED, DEADLINE)
-
-
-def packaging_reserve(limit_seconds: float) -> float:
-    """Seconds kept at the end of the run for the package (weights compressed, ONNX graph), the report and the
-    test chips: about 20 s for a ResNet-34 Unet on a busy 2-core machine."""
-    return min(max(0.04 * limit_seconds, 20.0), 180.0)
-
-
-def rung_sizes(candidates: int, eta: int = ETA) -> tuple[int, ...]:
-    """Candidates per exploration rung (the finalist not counted): 9 -> (9, 3); 3 -> (3,); 1 -> ()."""
-    sizes = []
-    n = candidates
-    while n > 1:
-        sizes.append(n)
-        n = math.ceil(n / eta)
-    return tuple(sizes)
 
 
 def minimum_cost(measured: Sequence[CandidateResult]) -> float:
@@ -139,8 +121,7 @@ class HalvingSearch:
             return []
         if self.strategy == FLAT:
             return self._flat()
-        final_reserve = min(FINAL_SHARE * self.limit, 0.9 * (self.end - self.clock()))
-        self.exploration_end = self.end - final_reserve
+        self.exploration_end = self.end - final_reserve(self.limit, self.end - self.clock())
         count = self._reachable(len(self.seeds) + self.tuning, self.exploration_end - self.clock(), MIN_JOB_SECONDS,
                                 f"at least {MIN_JOB_SECONDS:.0f} s each in the first rung")
         sizes = rung_sizes(count)
@@ -187,9 +168,7 @@ class HalvingSearch:
     def _reachable(self, count: int, exploration: float, job_seconds: float, why: str) -> int:
         """How many candidates the exploration time holds at ``job_seconds`` a rung-0 job; the others (last in
         portfolio order, ADVANCED proposals first) are reported not_reached now."""
-        reach = count
-        while reach > 1 and exploration / max(1, len(rung_sizes(reach))) / reach < job_seconds:
-            reach -= 1
+        reach = candidates_within(count, exploration, job_seconds)
         dropped_tuning = min(self.tuning, count - reach)
         self.tuning -= dropped_tuning
         kept = len(self.seeds) - (count - reach - dropped_tuning)
