@@ -32,14 +32,19 @@
         <translation>最良: {network} ({backbone}) {metric_name} {metric:.4f}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/autodl.py" line="360"/>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="361"/>
         <source>{key} {network} ({backbone}): {status}{reason}</source>
         <translation>{key} {network} ({backbone}): {status}{reason}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/autodl.py" line="362"/>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="363"/>
         <source>{key} {network} ({backbone}): {status}, {metric_name} {metric:.4f} after {seconds:.0f} training s{reason}</source>
         <translation>{key} {network} ({backbone}): {status}、トレーニング {seconds:.0f} 秒で {metric_name} {metric:.4f}{reason}</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="299"/>
+        <source>{key}: {network} ({backbone}, scale {scale:g}) for {seconds:.0f} training seconds</source>
+        <translation>{key}: {network} ({backbone}、スケール {scale:g}) を {seconds:.0f} 秒間トレーニング</translation>
     </message>
 </context>
 <context>
@@ -663,6 +668,29 @@ Pixel classifiers give class probabilities per pixel (Deepness: Segmentor); obje
         <location filename="../autodl_qgis/processing/networks_widget.py" line="78"/>
         <source>{0} h reaches at most {1} of the {2} networks chosen: the others are not trained. Give more time or choose fewer.</source>
         <translation>{0} 時間では、選択した {2} 個のネットワークのうち最大 {1} 個しかトレーニングできません。残りはトレーニングされません。時間を増やすか、選択を減らしてください。</translation>
+    </message>
+</context>
+<context>
+    <name>Schedule</name>
+    <message>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="201"/>
+        <source>rung 0: {network} ({backbone}) first, {seconds:.0f} training seconds</source>
+        <translation>ラング 0: 最初に {network} ({backbone}) を {seconds:.0f} 秒間トレーニング</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="219"/>
+        <source>rung 0: {count} more candidate(s), {seconds:.0f} training seconds each, until {until:.0f} s</source>
+        <translation>ラング 0: 残りの候補 {count} 個を各 {seconds:.0f} 秒間、{until:.0f} 秒までトレーニング</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="237"/>
+        <source>rung {rung}: {count} candidate(s) continue for {seconds:.0f} training seconds each</source>
+        <translation>ラング {rung}: 候補 {count} 個が各 {seconds:.0f} 秒間トレーニングを続けます</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="250"/>
+        <source>finalist {network} ({backbone}) trains until the end: {seconds:.0f} s</source>
+        <translation>最終候補 {network} ({backbone}) を最後までトレーニングします: {seconds:.0f} 秒</translation>
     </message>
 </context>
 <context>

@@ -296,8 +296,9 @@ class AutoDL:
         if reason is not None:
             return self._not_reached(job, reason)
         started = self.clock()
-        self.callbacks.log(f"{job.key}: {job.network} ({job.backbone}, scale {job.chip_scale:g}) for "
-                           f"{job.train_seconds:.0f} training seconds")
+        self.callbacks.log(translate("AutoDL", "{key}: {network} ({backbone}, scale {scale:g}) for {seconds:.0f} "
+                                               "training seconds").format(
+            key=job.key, network=job.network, backbone=job.backbone, scale=job.chip_scale, seconds=job.train_seconds))
         candidate, build_seconds = self._train(job, started)
         return self._record_candidate(job, candidate, started, build_seconds)
 

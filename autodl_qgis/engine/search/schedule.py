@@ -24,6 +24,7 @@ import dataclasses
 import statistics
 from typing import Callable, Sequence
 
+from ..messages import translate
 from ..reach import (ETA, FINAL_SHARE, MIN_JOB_SECONDS, candidates_within, final_reserve,  # noqa: F401 - the
                      packaging_reserve, rung_sizes)  # search's names for them
 from .config import (COMPLETED, DEADLINE, EARLY_STOPPED, FINAL, FLAT, HALVING, NOT_REACHED, RUNG, TUNING, CandidateJob,
@@ -197,7 +198,8 @@ class HalvingSearch:
         result."""
         seed = self.seeds[0]
         job = dataclasses.replace(seed, phase=seed.phase or RUNG, rung=0, train_seconds=train_seconds)
-        self.log(f"rung 0: {seed.network} ({seed.backbone}) first, {train_seconds:.0f} training seconds")
+        self.log(translate("Schedule", "rung 0: {network} ({backbone}) first, {seconds:.0f} training seconds").format(
+            network=seed.network, backbone=seed.backbone, seconds=train_seconds))
         began = self.clock()
         result = self._run([job], rung_end)[0]
         epoch = _epoch_seconds(result)
@@ -214,8 +216,9 @@ class HalvingSearch:
     def _rung0(self, lead: CandidateResult, size: int, train_seconds: float,
                rung_end: float) -> list[CandidateResult]:
         """The rest of rung 0 after the leader, at the leader's training seconds."""
-        self.log(f"rung 0: {size - 1} more candidate(s), {train_seconds:.0f} training seconds each, until "
-                 f"{rung_end - self.start:.0f} s")
+        self.log(translate("Schedule", "rung 0: {count} more candidate(s), {seconds:.0f} training seconds each, until "
+                                       "{until:.0f} s").format(count=size - 1, seconds=train_seconds,
+                                                              until=rung_end - self.start))
         basic_end = rung_end - (rung_end - self.clock()) * self.tuning / max(1, size - 1)
         jobs = [dataclasses.replace(s, phase=s.phase or RUNG, rung=0, train_seconds=train_seconds)
                 for s in self.seeds[1:]]
@@ -231,7 +234,8 @@ class HalvingSearch:
     def _continue(self, promoted: list[CandidateResult], rung: int, rung_end: float) -> list[CandidateResult]:
         overhead = _overhead(self.results)
         train_seconds = self._seconds_per_job(rung_end - self.clock(), len(promoted), overhead)
-        self.log(f"rung {rung}: {len(promoted)} candidate(s) continue for {train_seconds:.0f} training seconds each")
+        self.log(translate("Schedule", "rung {rung}: {count} candidate(s) continue for {seconds:.0f} training seconds "
+                                       "each").format(rung=rung, count=len(promoted), seconds=train_seconds))
         jobs = [_next_job(r, RUNG, rung, train_seconds) for r in promoted]
         return self._run(jobs, rung_end)
 
@@ -243,7 +247,8 @@ class HalvingSearch:
                                       train_seconds=seconds, decay_to_end=True, full_validation=True)
         else:
             job = _next_job(chosen, FINAL, chosen.rung + 1, seconds)
-        self.log(f"finalist {job.network} ({job.backbone}) trains until the end: {seconds:.0f} s")
+        self.log(translate("Schedule", "finalist {network} ({backbone}) trains until the end: {seconds:.0f} s").format(
+            network=job.network, backbone=job.backbone, seconds=seconds))
         self._run([job], self.end)
 
     def _flat(self) -> list[CandidateResult]:
