@@ -154,3 +154,20 @@ def test_qgis_lang_ja_gives_a_japanese_plugin_and_engine_messages(monkeypatch, s
     finally:
         QCoreApplication.removeTranslator(qgis_catalogue)
         plugin.unload()
+
+
+def test_provider_unloads_when_processing_dropped_its_setting_first(shared_provider_aside):
+    """Seen on exit after a batch: Processing's settings no longer held the provider's Python setting, and
+    unload() raised KeyError."""
+    qgis_app()
+    sys.path.append("/usr/share/qgis/python/plugins")
+    from processing.core.ProcessingConfig import ProcessingConfig
+
+    from autodl_qgis.processing.engine_process import PYTHON_SETTING
+    from autodl_qgis.processing.provider import AutodlProvider
+
+    provider = AutodlProvider()
+    assert provider.load() and PYTHON_SETTING in ProcessingConfig.settings
+    ProcessingConfig.removeSetting(PYTHON_SETTING)
+    provider.unload()
+    assert PYTHON_SETTING not in ProcessingConfig.settings

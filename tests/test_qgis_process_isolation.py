@@ -202,6 +202,13 @@ def test_dialog_warns_before_the_run_when_the_limit_cannot_reach_the_networks(pr
     assert warning.isHidden()  # one network is always trained
 
 
+def test_networks_drop_down_arrow_opens_the_list_of_networks(processing_ready):
+    wrapper = _wrapper("AlgorithmDialog")
+    _pick_in_selection_dialog({"RetinaNet"})
+    wrapper.widget.combo.showPopup()  # what the arrow does
+    assert wrapper.value() == "RetinaNet"
+
+
 def test_networks_selector_in_the_modeler_takes_names_or_a_model_input(processing_ready):
     from qgis.core import QgsProcessingModelChildParameterSource
     from qgis.PyQt.QtWidgets import QWidget
