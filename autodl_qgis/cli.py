@@ -143,6 +143,8 @@ def _train(args) -> int:
             autodl.fit()
         except SearchFailed as exc:
             print(f"error: {exc}", file=sys.stderr)
+            if _EVENTS is not None:
+                _EVENTS.error(exc.args[0])  # a Message: QGIS shows it translated
             return 1
         if args.distributed and not lead:
             return 0

@@ -10,8 +10,11 @@ PLUGIN_DIR = Path(__file__).resolve().parent
 
 
 def qgis_language() -> str:
-    """QGIS' own choice: the override in its options when set, else the system locale."""
-    return (QgsApplication.locale() or "")[:2]
+    """The language QGIS' own texts are in: ``qgis --lang``, else the override in its options, else the system
+    locale (what QGIS put in translation()); locale() alone misses --lang."""
+    app = QgsApplication.instance()
+    translation = app.translation() if isinstance(app, QgsApplication) else ""
+    return (translation or QgsApplication.locale() or "")[:2]
 
 
 def install_translator() -> QTranslator | None:

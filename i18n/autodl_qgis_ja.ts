@@ -15,14 +15,47 @@
     </message>
 </context>
 <context>
+    <name>AutoDL</name>
+    <message>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="230"/>
+        <source>no candidate gave a model within the time limit; give more time or lighter networks ({reasons})</source>
+        <translation>時間制限内にモデルを得られた候補がありません。時間を増やすか、より軽いネットワークを選んでください ({reasons})</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="232"/>
+        <source>every candidate failed ({reasons})</source>
+        <translation>すべての候補が失敗しました ({reasons})</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="235"/>
+        <source>best: {network} ({backbone}) {metric_name} {metric:.4f}</source>
+        <translation>最良: {network} ({backbone}) {metric_name} {metric:.4f}</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="361"/>
+        <source>{key} {network} ({backbone}): {status}{reason}</source>
+        <translation>{key} {network} ({backbone}): {status}{reason}</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="363"/>
+        <source>{key} {network} ({backbone}): {status}, {metric_name} {metric:.4f} after {seconds:.0f} training s{reason}</source>
+        <translation>{key} {network} ({backbone}): {status}、トレーニング {seconds:.0f} 秒で {metric_name} {metric:.4f}{reason}</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="299"/>
+        <source>{key}: {network} ({backbone}, scale {scale:g}) for {seconds:.0f} training seconds</source>
+        <translation>{key}: {network} ({backbone}、スケール {scale:g}) を {seconds:.0f} 秒間トレーニング</translation>
+    </message>
+</context>
+<context>
     <name>AutodlAlgorithm</name>
     <message>
-        <location filename="../autodl_qgis/processing/algorithm.py" line="38"/>
+        <location filename="../autodl_qgis/processing/algorithm.py" line="45"/>
         <source>Deep learning</source>
         <translation>ディープ ラーニング</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/algorithm.py" line="51"/>
+        <location filename="../autodl_qgis/processing/algorithm.py" line="58"/>
         <source>Device</source>
         <translation>デバイス</translation>
     </message>
@@ -208,17 +241,17 @@
         <translation>最小ポイント間距離</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="62"/>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="64"/>
         <source>Ground Truth Class Value Field</source>
         <translation>グラウンド トゥルース クラス値フィールド</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="69"/>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="70"/>
         <source>The input raster must be a raster layer GDAL reads.</source>
         <translation>入力ラスターは GDAL で読めるラスター レイヤーである必要があります。</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="73"/>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="74"/>
         <source>The ground truth raster must be a raster layer GDAL reads.</source>
         <translation>グラウンド トゥルースのラスターは GDAL で読めるラスター レイヤーである必要があります。</translation>
     </message>
@@ -269,54 +302,72 @@
 <context>
     <name>EngineProcess</name>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="140"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="162"/>
         <source>The Python that runs the AutoDL engine cannot be started ({0}: {1}). Set it in Settings › Options › Processing › Providers › AutoDL, or run scripts/setup.sh.</source>
         <translation>AutoDL エンジンを実行する Python を起動できません ({0}: {1})。[設定] › [オプション] › [プロセシング] › [プロバイダー] › [AutoDL] で設定するか、scripts/setup.sh を実行してください。</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="162"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="184"/>
         <source>a crash in a compiled library</source>
         <translation>コンパイル済みライブラリ内のクラッシュ</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="163"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="185"/>
         <source>killed, often by the system when memory runs out</source>
         <translation>強制終了 (多くはメモリ不足によりシステムが終了)</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="164"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="186"/>
         <source>aborted by a compiled library</source>
         <translation>コンパイル済みライブラリによる中断</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="167"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="189"/>
         <source>exit code {0}</source>
         <translation>終了コード {0}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="169"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="191"/>
         <source>The AutoDL engine stopped unexpectedly ({0}). QGIS and existing outputs are untouched; nothing was written.</source>
         <translation>AutoDL エンジンが予期せず停止しました ({0})。QGIS と既存の出力には影響ありません。何も書き込まれていません。</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="171"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="193"/>
         <source>Last output</source>
         <translation>最後の出力</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="180"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="202"/>
         <source>No Python found to run the AutoDL engine: run scripts/setup.sh, or set one in Settings › Options › Processing › Providers › AutoDL.</source>
         <translation>AutoDL エンジンを実行する Python が見つかりません。scripts/setup.sh を実行するか、[設定] › [オプション] › [プロセシング] › [プロバイダー] › [AutoDL] で設定してください。</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="188"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="210"/>
         <source>AutoDL engine process {0} started</source>
         <translation>AutoDL エンジン プロセス {0} を開始しました</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="227"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="253"/>
         <source>Cancelled: nothing was written.</source>
         <translation>キャンセルしました。何も書き込まれていません。</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="212"/>
+        <source>Starting the engine…</source>
+        <translation>エンジンを起動しています…</translation>
+    </message>
+</context>
+<context>
+    <name>Export</name>
+    <message>
+        <location filename="../autodl_qgis/engine/data/export.py" line="96"/>
+        <source>window {number} of {total}</source>
+        <translation>ウィンドウ {number} / {total}</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/data/export.py" line="110"/>
+        <source>{chips} chips written, {skipped} empty windows skipped</source>
+        <translation>{chips} 個のチップを書き出し、空のウィンドウ {skipped} 個をスキップしました</translation>
     </message>
 </context>
 <context>
@@ -488,6 +539,14 @@ Pixel classifiers give class probabilities per pixel (Deepness: Segmentor); obje
     </message>
 </context>
 <context>
+    <name>Inference</name>
+    <message>
+        <location filename="../autodl_qgis/engine/infer/run.py" line="109"/>
+        <source>{what}: tile {number} of {total}</source>
+        <translation>{what}: タイル {number} / {total}</translation>
+    </message>
+</context>
+<context>
     <name>ModelOnRasterAlgorithm</name>
     <message>
         <location filename="../autodl_qgis/processing/inference.py" line="53"/>
@@ -540,7 +599,7 @@ Pixel classifiers give class probabilities per pixel (Deepness: Segmentor); obje
         <translation>処理マスクにポリゴンがありません。</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/inference.py" line="123"/>
+        <location filename="../autodl_qgis/processing/inference.py" line="130"/>
         <source>The engine finished without writing {0}</source>
         <translation>エンジンは {0} を書き込まずに終了しました</translation>
     </message>
@@ -581,95 +640,133 @@ Pixel classifiers give class probabilities per pixel (Deepness: Segmentor); obje
 <context>
     <name>NetworksSelector</name>
     <message>
-        <location filename="../autodl_qgis/processing/networks_widget.py" line="34"/>
+        <location filename="../autodl_qgis/processing/networks_widget.py" line="61"/>
         <source>All networks that suit the training data</source>
         <translation>トレーニング データに適したすべてのネットワーク</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/networks_widget.py" line="39"/>
+        <location filename="../autodl_qgis/processing/networks_widget.py" line="66"/>
         <source>Choose networks</source>
         <translation>ネットワークの選択</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/networks_widget.py" line="52"/>
+        <location filename="../autodl_qgis/processing/networks_widget.py" line="88"/>
         <source>Networks</source>
         <translation>ネットワーク</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/networks_widget.py" line="22"/>
+        <source>object detection</source>
+        <translation>オブジェクト検出</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/networks_widget.py" line="23"/>
+        <source>pixel classification</source>
+        <translation>ピクセル分類</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/networks_widget.py" line="78"/>
+        <source>{0} h reaches at most {1} of the {2} networks chosen: the others are not trained. Give more time or choose fewer.</source>
+        <translation>{0} 時間では、選択した {2} 個のネットワークのうち最大 {1} 個しかトレーニングできません。残りはトレーニングされません。時間を増やすか、選択を減らしてください。</translation>
+    </message>
+</context>
+<context>
+    <name>Schedule</name>
+    <message>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="201"/>
+        <source>rung 0: {network} ({backbone}) first, {seconds:.0f} training seconds</source>
+        <translation>ラング 0: 最初に {network} ({backbone}) を {seconds:.0f} 秒間トレーニング</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="219"/>
+        <source>rung 0: {count} more candidate(s), {seconds:.0f} training seconds each, until {until:.0f} s</source>
+        <translation>ラング 0: 残りの候補 {count} 個を各 {seconds:.0f} 秒間、{until:.0f} 秒までトレーニング</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="237"/>
+        <source>rung {rung}: {count} candidate(s) continue for {seconds:.0f} training seconds each</source>
+        <translation>ラング {rung}: 候補 {count} 個が各 {seconds:.0f} 秒間トレーニングを続けます</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="250"/>
+        <source>finalist {network} ({backbone}) trains until the end: {seconds:.0f} s</source>
+        <translation>最終候補 {network} ({backbone}) を最後までトレーニングします: {seconds:.0f} 秒</translation>
     </message>
 </context>
 <context>
     <name>TrainUsingAutoDL</name>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="55"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="56"/>
         <source>Train Using AutoDL</source>
         <translation>AutoDL を使用したトレーニング</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="58"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="59"/>
         <source>deep learning,automl,train,object detection,pixel classification,dlpk</source>
         <translation>ディープ ラーニング,AutoML,トレーニング,オブジェクト検出,ピクセル分類,dlpk</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="85"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="86"/>
         <source>Input Training Data</source>
         <translation>入力トレーニング データ</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="87"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="88"/>
         <source>Output Model</source>
         <translation>出力モデル</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="87"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="88"/>
         <source>Deep learning package (*.dlpk)</source>
         <translation>ディープ ラーニングパッケージ (*.dlpk)</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="89"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="90"/>
         <source>Pretrained Model</source>
         <translation>事前トレーニング済みモデル</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="89"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="90"/>
         <source>Model definition (*.dlpk *.emd)</source>
         <translation>モデル定義 (*.dlpk *.emd)</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="92"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="93"/>
         <source>Total Time Limit (Hours)</source>
         <translation>合計時間制限 (時間)</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="95"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="96"/>
         <source>AutoDL Mode</source>
         <translation>AutoDL モード</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="99"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="100"/>
         <source>Networks</source>
         <translation>ネットワーク</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="103"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="104"/>
         <source>Save Evaluated Models</source>
         <translation>評価済みモデルの保存</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="106"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="107"/>
         <source>Output model file</source>
         <translation>出力モデル ファイル</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="107"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="110"/>
         <source>Training report</source>
         <translation>トレーニング レポート</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="108"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="111"/>
         <source>Leaderboard</source>
         <translation>リーダーボード</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="61"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="62"/>
         <source>Trains a deep learning model by building training pipelines and automating much of the training process: data augmentation, model selection, hyperparameter tuning and batch size deduction.
 
 &lt;b&gt;Input Training Data&lt;/b&gt; (in_data): the folder written by an Export Training Data For Deep Learning tool, in the Classified_Tiles, PASCAL_VOC_rectangles, KITTI_rectangles or RCNN_Masks metadata format. It decides the task: object detection or pixel classification.
@@ -696,14 +793,32 @@ Object detection models are ranked by average precision at IoU 0.5, pixel classi
 オブジェクト検出モデルは IoU 0.5 での平均適合率で、ピクセル分類モデルは平均 IoU で順位付けされます。</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="116"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="119"/>
         <source>Unknown network(s): {0}. Networks: {1}</source>
         <translation>不明なネットワーク: {0}。使用できるネットワーク: {1}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="142"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="160"/>
         <source>The engine finished without writing {0}</source>
         <translation>エンジンは {0} を書き込まずに終了しました</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="133"/>
+        <source>{0}: training report</source>
+        <translation>{0}: トレーニング レポート</translation>
+    </message>
+</context>
+<context>
+    <name>Trainer</name>
+    <message>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="282"/>
+        <source>{name}: choosing the batch size</source>
+        <translation>{name}: バッチ サイズを決定しています</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="363"/>
+        <source>{name}: epoch {epoch} train loss {loss:.4f}, validation {metric_name} {metric:.4f}</source>
+        <translation>{name}: エポック {epoch} トレーニング損失 {loss:.4f}、検証 {metric_name} {metric:.4f}</translation>
     </message>
 </context>
 </TS>

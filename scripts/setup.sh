@@ -64,5 +64,10 @@ if ! (cd / && "$py" -c "import autodl_qgis, sys; sys.exit(0 if autodl_qgis.__fil
   "${pip[@]}" install --no-deps --no-build-isolation -e "$repo"
 fi
 
+# A plugin folder holding only a link to the plugin, for QGIS_PLUGINPATH: the checkout itself would make QGIS' Plugin
+# Manager list i18n, requirements, scripts and tests as broken plugins.
+mkdir -p "$repo/qgis-plugins"
+ln -sfn ../autodl_qgis "$repo/qgis-plugins/autodl_qgis"
+
 log "done; checking the stack"
 (cd "$repo" && "$py" -m autodl_qgis doctor)

@@ -94,10 +94,32 @@ def engine_environment(tmp: Path | None = None) -> dict:
     return env
 
 
+def _process_alive(pid: int) -> bool:
+    if os.name == "nt":  # no signal 0 there: a folder of a dead QGIS stays until the system cleans its temp
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process
+        return True
+    return True
+
+
+def remove_stale_run_folders() -> None:
+    """Run folders of QGIS processes that are gone (QGIS killed mid-run never removed its own)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{RUN_FOLDER_PREFIX}*-*"):
+        owner = folder.name[len(RUN_FOLDER_PREFIX):].split("-", 1)[0]
+        if owner.isdigit() and int(owner) != os.getpid() and not _process_alive(int(owner)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 @contextmanager
 def engine_folder():
-    """A temporary folder for one run (inputs prepared by QGIS, the child's own temporary files), always removed."""
-    folder = Path(tempfile.mkdtemp(prefix=RUN_FOLDER_PREFIX))
+    """A temporary folder for one run (inputs prepared by QGIS, the child's own temporary files), always removed;
+    named after this process, so that the next run removes it if QGIS is killed in between."""
+    remove_stale_run_folders()
+    folder = Path(tempfile.mkdtemp(prefix=f"{RUN_FOLDER_PREFIX}{os.getpid()}-"))
     try:
         (folder / "tmp").mkdir()
         yield folder
@@ -216,6 +238,8 @@ def run_engine(arguments: Sequence[str], feedback, folder: Path, python: str | N
     if feedback is not None:
         feedback.pushCommandInfo(subprocess.list2cmdline(command))
         feedback.pushDebugInfo(translate("EngineProcess", "AutoDL engine process {0} started").format(process.pid))
+        # its first report comes once its libraries are imported, seconds later
+        feedback.setProgressText(translate("EngineProcess", "Starting the engine…"))
     events: queue.Queue = queue.Queue()
     readers = [threading.Thread(target=_read_lines, args=(stream, kind, events), daemon=True)
                for stream, kind in ((event_stream, "event"), (process.stdout, "output"))]
@@ -223,6 +247,7 @@ def run_engine(arguments: Sequence[str], feedback, folder: Path, python: str | N
         reader.start()
     main_thread = _main_thread()
     output: list[str] = []
+    translated_errors: list[str] = []  # what the engine stopped with, from its error events
     open_streams, cancelled_at, exited_at = 2, None, None
     try:
         while open_streams or process.poll() is None:
@@ -242,12 +267,13 @@ def run_engine(arguments: Sequence[str], feedback, folder: Path, python: str | N
             kind, line = item
             if line is None:
                 open_streams -= 1
-            elif kind == "event":
-                _forward(line, feedback)
-            else:
+            elif kind == "output":
                 output.append(line)
-                if feedback is not None and line.strip():
+                # after a cancel what the stopping engine says is noise: the cancel is one line, raised below
+                if feedback is not None and line.strip() and cancelled_at is None:
                     feedback.pushConsoleInfo(line)
+            elif cancelled_at is None:
+                _forward(line, feedback, translated_errors)
     finally:
         if process.poll() is None:  # an exception here (never expected): no engine left behind
             process.kill()
@@ -257,25 +283,39 @@ def run_engine(arguments: Sequence[str], feedback, folder: Path, python: str | N
         raise QgsProcessingException(translate("EngineProcess", "Cancelled: nothing was written."))
     if process.returncode == 0:
         return EngineRun(tuple(command), tuple(output))
-    errors = [line[len("error: "):] for line in output if line.startswith("error: ")]
+    errors = translated_errors or [line[len("error: "):] for line in output if line.startswith("error: ")]
     if errors and process.returncode in (1, 2):
         raise QgsProcessingException(errors[-1])
     raise QgsProcessingException(_crash_message(process.returncode, output))
 
 
-def _forward(line: str, feedback) -> None:
+def event_text(event: dict) -> str:
+    """An event's message in QGIS' language: its template translated by the plugin's catalogue, then formatted
+    with its values (engine/messages.py); the engine's English text when it has no template or they do not fit."""
+    template, values = event.get("template"), event.get("values")
+    if isinstance(template, str) and isinstance(values, dict):
+        try:
+            return translate(str(event.get("context", "")), template).format(**values)
+        except (KeyError, IndexError, ValueError):  # a translation that does not fit its values
+            pass
+    return str(event.get("message", ""))
+
+
+def _forward(line: str, feedback, errors: list) -> None:
     try:
         event = json.loads(line)
     except ValueError:
         event = {"event": "log", "message": line}
+    if event.get("event") == "error":
+        errors.append(event_text(event))
     if feedback is None:
         return
     if event.get("event") == "progress":
         feedback.setProgress(100.0 * float(event.get("fraction", 0.0)))
         if event.get("message"):
-            feedback.setProgressText(str(event["message"]))
+            feedback.setProgressText(event_text(event))
     elif event.get("event") == "log":
-        feedback.pushInfo(str(event.get("message", "")))
+        feedback.pushInfo(event_text(event))
 
 
 # -- devices ------------------------------------------------------------------------------------------------------

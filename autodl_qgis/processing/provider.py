@@ -59,7 +59,9 @@ class AutodlProvider(QgsProcessingProvider):
             from processing.core.ProcessingConfig import ProcessingConfig
         except ImportError:
             return
-        ProcessingConfig.removeSetting(PYTHON_SETTING)
+        # absent when QGIS unloads twice or Processing dropped its settings first (both seen at exit)
+        if PYTHON_SETTING in ProcessingConfig.settings:
+            ProcessingConfig.removeSetting(PYTHON_SETTING)
 
     def versionInfo(self) -> str:  # noqa: N802 - QGIS API name
         """Shown at the top of each run's log: the plugin's version and the Python that runs the engine."""

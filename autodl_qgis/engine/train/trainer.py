@@ -15,6 +15,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from ..budget import TimeBudget
+from ..messages import translate
 from ..progress import Callbacks, Cancelled, SilentCallbacks, check_cancel
 from . import distributed
 from .batch_size import MIN_BATCH, find_batch_size, is_out_of_memory
@@ -277,7 +278,7 @@ class Trainer:
         if start.get("batch_size"):
             batch_size = int(start["batch_size"])
         else:
-            self.callbacks.progress(0.0, f"{self.name}: choosing the batch size")
+            self.callbacks.progress(0.0, translate("Trainer", "{name}: choosing the batch size").format(name=self.name))
             batch_size = distributed.smallest(self._probe_batch_size())
         result.batch_size = batch_size
         optimizer = self._optimizer()
@@ -359,8 +360,10 @@ class Trainer:
             result.history.append({"epoch": epoch, "step": step, "seconds": trained + run_trained, "loss": mean_loss,
                                    "metric": score, "learning_rate": optimizer.param_groups[0]["lr"]})
             self.callbacks.progress(self._decay_progress(run_trained, run_started, step - first_step, len(loader)),
-                                    f"{self.name}: epoch {epoch} train loss {mean_loss:.4f}, "
-                                    f"validation {result.metric_name} {score:.4f}")
+                                    translate("Trainer", "{name}: epoch {epoch} train loss {loss:.4f}, validation "
+                                              "{metric_name} {metric:.4f}").format(
+                                        name=self.name, epoch=epoch, loss=mean_loss, metric_name=result.metric_name,
+                                        metric=score))
             if result.best_metric is None or score > result.best_metric + 1e-4:
                 result.best_metric, result.best_epoch, result.metrics = score, epoch, metrics
                 result.best_state = {k: v.detach().to("cpu", copy=True)
