@@ -109,7 +109,7 @@ def test_cancel_while_training_logs_one_line(processing_ready, synthetic, tmp_pa
         def pushConsoleInfo(self, info):  # noqa: N802 - QGIS API name
             self.record(info)
 
-        def reportError(self, error, fatalError=False):  # noqa: N802 - QGIS API name
+        def reportError(self, error, fatalError=False):  # noqa: N802, N803 - QGIS API names
             self.record(error)
 
         def record(self, line):

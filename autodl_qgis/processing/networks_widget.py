@@ -123,7 +123,8 @@ class NetworksWidgetWrapper(WidgetWrapper):
     def postInitialize(self, wrappers):  # noqa: N802 - Processing API name
         if self.dialogType == DIALOG_MODELER:
             return
-        self.time_limit = next((w for w in wrappers if w.parameterDefinition().name() == TrainUsingAutoDL.TOTAL_TIME_LIMIT), None)
+        self.time_limit = next((w for w in wrappers
+                                if w.parameterDefinition().name() == TrainUsingAutoDL.TOTAL_TIME_LIMIT), None)
         if self.time_limit is not None:
             self.time_limit.widgetValueHasChanged.connect(self.check_reach)
             self.widget.changed.connect(self.check_reach)

@@ -232,7 +232,8 @@ class AutoDL:
             raise SearchFailed(translate("AutoDL", "every candidate failed ({reasons})").format(reasons=reasons))
         self._score_test()
         best = self._best
-        self.callbacks.progress(1.0, translate("AutoDL", "best: {network} ({backbone}) {metric_name} {metric:.4f}").format(
+        best_line = translate("AutoDL", "best: {network} ({backbone}) {metric_name} {metric:.4f}")
+        self.callbacks.progress(1.0, best_line.format(
             network=best.network, backbone=best.backbone, metric_name=best.metric_name, metric=best.metric))
         return self
 
