@@ -82,18 +82,25 @@ def _export(args) -> int:
 
 
 def _networks(args) -> int:
+    from .engine.extras import missing_extra, needs_text
     from .engine.networks import NETWORKS
 
     if args.json:
         print(json.dumps([spec.as_dict() for spec in NETWORKS.values()], indent=2))
         return 0
     print(f"{'network':<20} {'task':<22} {'library':<17} {'cpu':<4} {'backbones'}")
+    lacking = set()
     for spec in NETWORKS.values():
+        extra = missing_extra(spec.library)
+        needs = f" — {needs_text(extra)}" if extra else ""
+        lacking |= {extra} - {None}
         name = spec.name + ("*" if spec.beyond_arcgis else "")
         print(f"{name:<20} {spec.task:<22} {spec.library:<17} {'yes' if spec.cpu else 'no':<4} "
-              f"{', '.join(spec.backbones)}")
+              f"{', '.join(spec.backbones)}{needs}")
     for origin in dict.fromkeys(s.beyond_arcgis for s in NETWORKS.values() if s.beyond_arcgis):
         print(f"* beyond ArcGIS' list: {origin}")
+    for extra in lacking:
+        print(f"\nNetworks that need the {extra.name} extra are skipped by train: {extra.fix}")
     return 0
 
 
@@ -139,6 +146,8 @@ def _train(args) -> int:
             autodl.fit()
         except SearchFailed as exc:
             print(f"error: {exc}", file=sys.stderr)
+            if _EVENTS is not None:
+                _EVENTS.error(exc.args[0])  # a Message: QGIS shows it translated
             return 1
         if args.distributed and not lead:
             return 0
@@ -328,6 +337,21 @@ def _devices(args) -> int:
     return 0 if found else 1
 
 
+def _install_engine(args) -> int:
+    from .installer import InstallError, InstallRequest, PackageSource, install
+
+    callbacks = _callbacks()
+    request = InstallRequest(Path(args.venv), PackageSource(args.wheels or "", args.index_url or "", args.proxy or ""),
+                             torch=args.torch, openmmlab=args.openmmlab)
+    try:
+        python = install(request, callbacks)
+    except InstallError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"the AutoDL engine is ready: {python}")
+    return 0
+
+
 def _doctor(args) -> int:
     from .doctor import run_doctor
 
@@ -342,6 +366,7 @@ def _beyond_arcgis() -> list[str]:
 
 def build_parser() -> argparse.ArgumentParser:
     from .engine.data.esri import FORMATS
+    from .installer import TORCH_BUILDS
 
     parser = argparse.ArgumentParser(prog="python -m autodl_qgis",
                                      description="AutoDL for QGIS: train and use deep-learning models on rasters.")
@@ -533,6 +558,19 @@ def build_parser() -> argparse.ArgumentParser:
     devices.add_argument("--json", action="store_true", help="print one JSON list")
     devices.set_defaults(run=_devices)
 
+    install = commands.add_parser(
+        "install-engine", help="make or repair the engine's own Python: a venv made from this interpreter (with its "
+                               "site-packages) holding the plugin's pinned requirements")
+    install.add_argument("venv", help="the venv's folder (made, or checked and repaired when it exists)")
+    install.add_argument("--openmmlab", action="store_true",
+                         help="also OpenMMLab (mmcv is built from source when no wheel folder holds it)")
+    install.add_argument("--wheels", help="a folder of wheels; alone, nothing is downloaded (pip --no-index)")
+    install.add_argument("--index-url", help="a package index (PyPI mirror) instead of PyPI")
+    install.add_argument("--proxy", help="http://[user:password@]host:port")
+    install.add_argument("--torch", choices=TORCH_BUILDS, default="auto",
+                         help="the PyTorch build (auto: CUDA when nvidia-smi is found)")
+    install.set_defaults(run=_install_engine)
+
     doctor = commands.add_parser("doctor", help="check that QGIS, GDAL, torch and the model libraries work")
     doctor.add_argument("--json", action="store_true", help="print one JSON object")
     doctor.set_defaults(run=_doctor)
@@ -560,9 +598,12 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyboardInterrupt, Cancelled):
         print("cancelled: nothing was written", file=sys.stderr)
         return 130
-    except ModuleNotFoundError as exc:
-        print(f"error: a library is missing ({exc}) in {sys.executable}. Run scripts/setup.sh, or choose a "
-              "Python that has the engine's libraries", file=sys.stderr)
+    except ImportError as exc:  # ModuleNotFoundError, or a compiled library that does not load
+        from .engine.extras import ENGINE_FIX, OPENMMLAB
+
+        fix = OPENMMLAB.fix if (exc.name or "").split(".")[0] in OPENMMLAB.modules else ENGINE_FIX
+        print(f"error: a library is missing or broken ({exc}) in the Python that runs the AutoDL engine "
+              f"({sys.executable}): {fix}", file=sys.stderr)
         return 2
     finally:
         if _CONSOLE is not None:

@@ -5,7 +5,8 @@ import importlib
 import json
 import sys
 
-FIX = "run scripts/setup.sh (or install it into QGIS' Python)"
+from .engine.extras import ENGINE_FIX as FIX
+from .engine.extras import OPENMMLAB
 
 
 def _version(module) -> str:
@@ -39,24 +40,24 @@ def _mmcv(module) -> str:
     return f"{module.__version__} (compiled ops load)"
 
 
-# (label, module to import, how to describe it)
+# (label, module to import, how to describe it, the optional extra it comes with or None)
 COMPONENTS = (
-    ("QGIS", "qgis.core", _qgis),
-    ("GDAL", "osgeo.gdal", _gdal),
-    ("numpy", "numpy", _version),
-    ("torch", "torch", _torch),
-    ("torchvision", "torchvision", _version),
-    ("mmcv", "mmcv", _mmcv),
-    ("mmengine", "mmengine", _version),
-    ("mmdet", "mmdet", _version),
-    ("mmseg", "mmseg", _version),
-    ("segmentation_models_pytorch", "segmentation_models_pytorch", _version),
-    ("transformers", "transformers", _version),
-    ("segment_anything", "segment_anything", lambda m: "available"),
-    ("optuna", "optuna", _version),
-    ("torchmetrics", "torchmetrics", _version),
-    ("pycocotools", "pycocotools.coco", lambda m: "available"),
-    ("safetensors", "safetensors", _version),
+    ("QGIS", "qgis.core", _qgis, None),
+    ("GDAL", "osgeo.gdal", _gdal, None),
+    ("numpy", "numpy", _version, None),
+    ("torch", "torch", _torch, None),
+    ("torchvision", "torchvision", _version, None),
+    ("mmcv", "mmcv", _mmcv, OPENMMLAB),
+    ("mmengine", "mmengine", _version, OPENMMLAB),
+    ("mmdet", "mmdet", _version, OPENMMLAB),
+    ("mmseg", "mmseg", _version, OPENMMLAB),
+    ("segmentation_models_pytorch", "segmentation_models_pytorch", _version, None),
+    ("transformers", "transformers", _version, None),
+    ("segment_anything", "segment_anything", lambda m: "available", None),
+    ("optuna", "optuna", _version, None),
+    ("torchmetrics", "torchmetrics", _version, None),
+    ("pycocotools", "pycocotools.coco", lambda m: "available", None),
+    ("safetensors", "safetensors", _version, None),
 )
 
 
@@ -66,11 +67,18 @@ def import_module(name: str):
 
 def check_components() -> dict:
     results = {}
-    for label, module_name, describe in COMPONENTS:
+    for label, module_name, describe, extra in COMPONENTS:
+        optional = extra.name if extra else None
         try:
-            results[label] = {"ok": True, "version": describe(import_module(module_name)), "detail": ""}
+            results[label] = {"ok": True, "version": describe(import_module(module_name)), "detail": "",
+                              "extra": optional}
+        except ModuleNotFoundError as exc:
+            # an optional extra that is not installed is not a fault; one that is installed but broken is
+            results[label] = {"ok": extra is not None, "version": None, "detail": f"{type(exc).__name__}: {exc}",
+                              "extra": optional}
         except Exception as exc:  # noqa: BLE001 - anything that stops a component from working is reported
-            results[label] = {"ok": False, "version": None, "detail": f"{type(exc).__name__}: {exc}"}
+            results[label] = {"ok": False, "version": None, "detail": f"{type(exc).__name__}: {exc}",
+                              "extra": optional}
     return results
 
 
@@ -98,7 +106,10 @@ def run_doctor(as_json: bool = False, stream=None) -> int:
         return 0 if ok else 1
     print(f"{'ok':<8} Python {sys.version.split()[0]} ({sys.executable})", file=stream)
     for label, c in components.items():
-        if c["ok"]:
+        if c["ok"] and c["version"] is None:
+            print(f"{'absent':<8} {label}: optional, the {c['extra']} extra (its networks are skipped) — "
+                  f"{OPENMMLAB.fix}", file=stream)
+        elif c["ok"]:
             print(f"{'ok':<8} {label} {c['version']}", file=stream)
         else:
             print(f"{'MISSING':<8} {label}: {c['detail']} — {FIX}", file=stream)

@@ -10,8 +10,11 @@ PLUGIN_DIR = Path(__file__).resolve().parent
 
 
 def qgis_language() -> str:
-    """QGIS' own choice: the override in its options when set, else the system locale."""
-    return (QgsApplication.locale() or "")[:2]
+    """The language QGIS' own texts are in: ``qgis --lang``, else the override in its options, else the system
+    locale (what QGIS put in translation()); locale() alone misses --lang."""
+    app = QgsApplication.instance()
+    translation = app.translation() if isinstance(app, QgsApplication) else ""
+    return (translation or QgsApplication.locale() or "")[:2]
 
 
 def install_translator() -> QTranslator | None:
@@ -44,10 +47,36 @@ class AutodlPlugin:
 
     def initGui(self):  # noqa: N802 - QGIS API name
         self.initProcessing()
-        from .processing.engine_process import detect_devices_in_background
+        from .processing.engine_process import detect_devices_in_background, engine_problem
 
+        problem = engine_problem()
+        if problem is not None and self.iface is not None:
+            self.offer_engine_install(problem)
         # the desktop asks the engine's Python for its GPUs once, in the background, for the Device choices
         self.devices_detection = detect_devices_in_background()
+
+    def offer_engine_install(self, problem: str) -> None:
+        """A message bar with a button that opens Install AutoDL Engine (the desktop only: qgis_process has no
+        iface and says the fix in the error of the run instead)."""
+        from qgis.core import Qgis
+        from qgis.PyQt.QtWidgets import QPushButton
+
+        bar = self.iface.messageBar()
+        message = bar.createMessage(
+            QCoreApplication.translate("AutodlPlugin", "AutoDL"),
+            problem + " " + QCoreApplication.translate(
+                "AutodlPlugin", "The AutoDL algorithms need it: install it into your QGIS profile (minutes, several "
+                "GB, no administrator rights)."))
+        button = QPushButton(QCoreApplication.translate("AutodlPlugin", "Install AutoDL Engine…"), message)
+        button.clicked.connect(lambda: self.open_installer(message))
+        message.layout().addWidget(button)
+        bar.pushWidget(message, Qgis.Warning)
+
+    def open_installer(self, message) -> None:
+        import processing
+
+        self.iface.messageBar().popWidget(message)
+        processing.execAlgorithmDialog("autodl:installengine", {})
 
     def unload(self):
         if self.provider is not None:

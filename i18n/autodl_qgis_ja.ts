@@ -15,34 +15,90 @@
     </message>
 </context>
 <context>
+    <name>AutoDL</name>
+    <message>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="230"/>
+        <source>no candidate gave a model within the time limit; give more time or lighter networks ({reasons})</source>
+        <translation>時間制限内にモデルを得られた候補がありません。時間を増やすか、より軽いネットワークを選んでください ({reasons})</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="232"/>
+        <source>every candidate failed ({reasons})</source>
+        <translation>すべての候補が失敗しました ({reasons})</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="235"/>
+        <source>best: {network} ({backbone}) {metric_name} {metric:.4f}</source>
+        <translation>最良: {network} ({backbone}) {metric_name} {metric:.4f}</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="362"/>
+        <source>{key} {network} ({backbone}): {status}{reason}</source>
+        <translation>{key} {network} ({backbone}): {status}{reason}</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="364"/>
+        <source>{key} {network} ({backbone}): {status}, {metric_name} {metric:.4f} after {seconds:.0f} training s{reason}</source>
+        <translation>{key} {network} ({backbone}): {status}、トレーニング {seconds:.0f} 秒で {metric_name} {metric:.4f}{reason}</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="300"/>
+        <source>{key}: {network} ({backbone}, scale {scale:g}) for {seconds:.0f} training seconds</source>
+        <translation>{key}: {network} ({backbone}、スケール {scale:g}) を {seconds:.0f} 秒間トレーニング</translation>
+    </message>
+</context>
+<context>
     <name>AutodlAlgorithm</name>
     <message>
-        <location filename="../autodl_qgis/processing/algorithm.py" line="38"/>
+        <location filename="../autodl_qgis/processing/algorithm.py" line="45"/>
         <source>Deep learning</source>
         <translation>ディープ ラーニング</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/algorithm.py" line="51"/>
+        <location filename="../autodl_qgis/processing/algorithm.py" line="58"/>
         <source>Device</source>
         <translation>デバイス</translation>
     </message>
 </context>
 <context>
-    <name>AutodlProvider</name>
+    <name>AutodlPlugin</name>
     <message>
-        <location filename="../autodl_qgis/processing/provider.py" line="31"/>
+        <location filename="../autodl_qgis/plugin.py" line="65"/>
         <source>AutoDL</source>
         <translation>AutoDL</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/provider.py" line="34"/>
+        <location filename="../autodl_qgis/plugin.py" line="65"/>
+        <source>The AutoDL algorithms need it: install it into your QGIS profile (minutes, several GB, no administrator rights).</source>
+        <translation>AutoDL のアルゴリズムにはこれが必要です。QGIS のプロファイルにインストールしてください (数分、数 GB、管理者権限は不要です)。</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/plugin.py" line="70"/>
+        <source>Install AutoDL Engine…</source>
+        <translation>AutoDL エンジンのインストール…</translation>
+    </message>
+</context>
+<context>
+    <name>AutodlProvider</name>
+    <message>
+        <location filename="../autodl_qgis/processing/provider.py" line="32"/>
+        <source>AutoDL</source>
+        <translation>AutoDL</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/provider.py" line="35"/>
         <source>AutoDL: deep learning for rasters</source>
         <translation>AutoDL: ラスターのためのディープ ラーニング</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/provider.py" line="46"/>
-        <source>Python that runs the AutoDL engine (empty: found automatically)</source>
-        <translation>AutoDL エンジンを実行する Python (空欄の場合は自動検出)</translation>
+        <location filename="../autodl_qgis/processing/provider.py" line="47"/>
+        <source>Python that runs the AutoDL engine (empty: found automatically; now {0}). Install AutoDL Engine sets it</source>
+        <translation>AutoDL エンジンを実行する Python (空欄: 自動検出、現在は {0})。AutoDL エンジンのインストールが設定します</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/provider.py" line="47"/>
+        <source>none found</source>
+        <translation>見つかりません</translation>
     </message>
 </context>
 <context>
@@ -208,17 +264,17 @@
         <translation>最小ポイント間距離</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="62"/>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="64"/>
         <source>Ground Truth Class Value Field</source>
         <translation>グラウンド トゥルース クラス値フィールド</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="69"/>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="70"/>
         <source>The input raster must be a raster layer GDAL reads.</source>
         <translation>入力ラスターは GDAL で読めるラスター レイヤーである必要があります。</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="73"/>
+        <location filename="../autodl_qgis/processing/compute_accuracy_for_pixel_classification.py" line="74"/>
         <source>The ground truth raster must be a raster layer GDAL reads.</source>
         <translation>グラウンド トゥルースのラスターは GDAL で読めるラスター レイヤーである必要があります。</translation>
     </message>
@@ -269,54 +325,97 @@
 <context>
     <name>EngineProcess</name>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="140"/>
-        <source>The Python that runs the AutoDL engine cannot be started ({0}: {1}). Set it in Settings › Options › Processing › Providers › AutoDL, or run scripts/setup.sh.</source>
-        <translation>AutoDL エンジンを実行する Python を起動できません ({0}: {1})。[設定] › [オプション] › [プロセシング] › [プロバイダー] › [AutoDL] で設定するか、scripts/setup.sh を実行してください。</translation>
-    </message>
-    <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="162"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="206"/>
         <source>a crash in a compiled library</source>
         <translation>コンパイル済みライブラリ内のクラッシュ</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="163"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="207"/>
         <source>killed, often by the system when memory runs out</source>
         <translation>強制終了 (多くはメモリ不足によりシステムが終了)</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="164"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="208"/>
         <source>aborted by a compiled library</source>
         <translation>コンパイル済みライブラリによる中断</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="167"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="211"/>
         <source>exit code {0}</source>
         <translation>終了コード {0}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="169"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="213"/>
         <source>The AutoDL engine stopped unexpectedly ({0}). QGIS and existing outputs are untouched; nothing was written.</source>
         <translation>AutoDL エンジンが予期せず停止しました ({0})。QGIS と既存の出力には影響ありません。何も書き込まれていません。</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="171"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="217"/>
         <source>Last output</source>
         <translation>最後の出力</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="180"/>
-        <source>No Python found to run the AutoDL engine: run scripts/setup.sh, or set one in Settings › Options › Processing › Providers › AutoDL.</source>
-        <translation>AutoDL エンジンを実行する Python が見つかりません。scripts/setup.sh を実行するか、[設定] › [オプション] › [プロセシング] › [プロバイダー] › [AutoDL] で設定してください。</translation>
-    </message>
-    <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="188"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="240"/>
         <source>AutoDL engine process {0} started</source>
         <translation>AutoDL エンジン プロセス {0} を開始しました</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="227"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="283"/>
         <source>Cancelled: nothing was written.</source>
         <translation>キャンセルしました。何も書き込まれていません。</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="242"/>
+        <source>Starting the engine…</source>
+        <translation>エンジンを起動しています…</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="63"/>
+        <source>Run &quot;Install AutoDL Engine&quot; from the Processing Toolbox (AutoDL › Deep learning), or set Settings › Options › Processing › Providers › AutoDL › Python.</source>
+        <translation>プロセッシング ツールボックス (AutoDL › ディープ ラーニング) の「AutoDL エンジンのインストール」を実行するか、設定 › オプション › プロセッシング › プロバイダ › AutoDL › Python を設定してください。</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="228"/>
+        <source>No Python was found to run the AutoDL engine.</source>
+        <translation>AutoDL エンジンを実行する Python が見つかりません。</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="74"/>
+        <source>The AutoDL engine in {0} was installed for an earlier version of this plugin: update it.</source>
+        <translation>{0} の AutoDL エンジンはこのプラグインの以前のバージョン用にインストールされています。更新してください。</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="82"/>
+        <source>The AutoDL engine (PyTorch and the model libraries) is not installed in {0}.</source>
+        <translation>AutoDL エンジン (PyTorch とモデル ライブラリ) が {0} にインストールされていません。</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="214"/>
+        <source>If it stops like this at every run, run &quot;Install AutoDL Engine&quot; from the Processing Toolbox (AutoDL › Deep learning) to check and repair the engine.</source>
+        <translation>実行のたびにこのように停止する場合は、プロセッシング ツールボックス (AutoDL › ディープ ラーニング) の「AutoDL エンジンのインストール」を実行して、エンジンを確認、修復してください。</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="231"/>
+        <source>The AutoDL engine in {0} was installed for an earlier version of this plugin. Run &quot;Install AutoDL Engine&quot; from the Processing Toolbox (AutoDL › Deep learning) to update it.</source>
+        <translation>{0} の AutoDL エンジンはこのプラグインの以前のバージョン用にインストールされています。プロセッシング ツールボックス (AutoDL › ディープ ラーニング) の「AutoDL エンジンのインストール」を実行して更新してください。</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="185"/>
+        <source>The Python that runs the AutoDL engine cannot be started ({0}: {1}).</source>
+        <translation>AutoDL エンジンを実行する Python を起動できません ({0}: {1})。</translation>
+    </message>
+</context>
+<context>
+    <name>Export</name>
+    <message>
+        <location filename="../autodl_qgis/engine/data/export.py" line="96"/>
+        <source>window {number} of {total}</source>
+        <translation>ウィンドウ {number} / {total}</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/data/export.py" line="110"/>
+        <source>{chips} chips written, {skipped} empty windows skipped</source>
+        <translation>{chips} 個のチップを書き出し、空のウィンドウ {skipped} 個をスキップしました</translation>
     </message>
 </context>
 <context>
@@ -488,6 +587,90 @@ Pixel classifiers give class probabilities per pixel (Deepness: Segmentor); obje
     </message>
 </context>
 <context>
+    <name>Inference</name>
+    <message>
+        <location filename="../autodl_qgis/engine/infer/run.py" line="109"/>
+        <source>{what}: tile {number} of {total}</source>
+        <translation>{what}: タイル {number} / {total}</translation>
+    </message>
+</context>
+<context>
+    <name>InstallAutodlEngine</name>
+    <message>
+        <location filename="../autodl_qgis/processing/install_autodl_engine.py" line="26"/>
+        <source>Install AutoDL Engine</source>
+        <translation>AutoDL エンジンのインストール</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/install_autodl_engine.py" line="29"/>
+        <source>install,setup,pip,pytorch,torch,cuda,gpu,venv,python,engine,update,repair</source>
+        <translation>install,setup,pip,pytorch,torch,cuda,gpu,venv,python,engine,update,repair,インストール,セットアップ,エンジン,更新,修復</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/install_autodl_engine.py" line="32"/>
+        <source>Installs the Python libraries the AutoDL algorithms need (PyTorch, torchvision, segmentation-models-pytorch, transformers, Optuna, …) into a Python environment of their own, in your QGIS profile folder: no administrator rights are needed and QGIS' own Python is not changed. It then sets Settings › Options › Processing › Providers › AutoDL › Python to it. Several GB are downloaded; a run takes minutes.
+
+Run it again at any time: it checks the environment and repairs or updates it (after a plugin upgrade, or when QGIS moved to another Python).
+
+PyTorch: with an NVIDIA driver (nvidia-smi) the CUDA build is installed, else the CPU build; the log says which.
+&lt;b&gt;Add OpenMMLab&lt;/b&gt; (openmmlab): also the MMDetection and MMSegmentation networks. mmcv 2.1 is taken from the wheel folder when it holds one, else built from source: {0}, and a C++ compiler is needed. Without it those networks are listed as needing the OpenMMLab extra and skipped.
+&lt;b&gt;Folder of wheels&lt;/b&gt; (wheels): for computers without internet: .whl files made elsewhere with pip download; nothing else is downloaded unless a package index is also given (e.g. a prebuilt mmcv wheel with https://pypi.org/simple for the rest).
+&lt;b&gt;Package index URL&lt;/b&gt; (index_url): a PyPI mirror of your organisation.
+&lt;b&gt;Proxy&lt;/b&gt; (proxy): http://[user:password@]host:port.
+&lt;b&gt;PyTorch build&lt;/b&gt; (torch): auto, cuda or cpu.</source>
+        <translation>AutoDL のアルゴリズムが必要とする Python ライブラリ (PyTorch、torchvision、segmentation-models-pytorch、transformers、Optuna など) を、QGIS のプロファイル フォルダー内の専用の Python 環境にインストールします。管理者権限は不要で、QGIS 自身の Python は変更されません。その後、設定 › オプション › プロセッシング › プロバイダ › AutoDL › Python をこの環境に設定します。数 GB がダウンロードされ、実行には数分かかります。
+
+いつでも再実行できます。環境を確認し、修復または更新します (プラグインの更新後や、QGIS が別の Python に移行したとき)。
+
+PyTorch: NVIDIA ドライバー (nvidia-smi) がある場合は CUDA ビルド、ない場合は CPU ビルドをインストールします。どちらかはログに表示されます。
+&lt;b&gt;OpenMMLab を追加&lt;/b&gt; (openmmlab): MMDetection と MMSegmentation のネットワークも追加します。mmcv 2.1 は wheel のフォルダーにあればそこから、なければソースからビルドします ({0}、C++ コンパイラーが必要です)。追加しない場合、それらのネットワークは OpenMMLab 追加パッケージが必要として表示され、スキップされます。
+&lt;b&gt;wheel のフォルダー&lt;/b&gt; (wheels): インターネットのないコンピューター用です。別の場所で pip download により作成した .whl ファイルを指定します。パッケージ インデックスも指定しない限り、他には何もダウンロードしません (例: ビルド済みの mmcv wheel と、その他用の https://pypi.org/simple)。
+&lt;b&gt;パッケージ インデックスの URL&lt;/b&gt; (index_url): 組織の PyPI ミラー。
+&lt;b&gt;プロキシ&lt;/b&gt; (proxy): http://[ユーザー:パスワード@]ホスト:ポート。
+&lt;b&gt;PyTorch のビルド&lt;/b&gt; (torch): auto、cuda または cpu。</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/install_autodl_engine.py" line="53"/>
+        <source>Add OpenMMLab (MMDetection, MMSegmentation networks)</source>
+        <translation>OpenMMLab を追加 (MMDetection、MMSegmentation のネットワーク)</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/install_autodl_engine.py" line="55"/>
+        <source>Folder of wheels (no internet)</source>
+        <translation>wheel のフォルダー (インターネットなし)</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/install_autodl_engine.py" line="58"/>
+        <source>Package index URL</source>
+        <translation>パッケージ インデックスの URL</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/install_autodl_engine.py" line="58"/>
+        <source>Proxy</source>
+        <translation>プロキシ</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/install_autodl_engine.py" line="62"/>
+        <source>PyTorch build</source>
+        <translation>PyTorch のビルド</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/install_autodl_engine.py" line="66"/>
+        <source>Python of the AutoDL engine</source>
+        <translation>AutoDL エンジンの Python</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/install_autodl_engine.py" line="90"/>
+        <source>Making the engine&apos;s environment {0} from QGIS&apos; Python {1}</source>
+        <translation>QGIS の Python {1} からエンジンの環境 {0} を作成しています</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/install_autodl_engine.py" line="97"/>
+        <source>Settings › Options › Processing › Providers › AutoDL › Python is now {0}</source>
+        <translation>設定 › オプション › プロセッシング › プロバイダ › AutoDL › Python は {0} になりました</translation>
+    </message>
+</context>
+<context>
     <name>ModelOnRasterAlgorithm</name>
     <message>
         <location filename="../autodl_qgis/processing/inference.py" line="53"/>
@@ -540,7 +723,7 @@ Pixel classifiers give class probabilities per pixel (Deepness: Segmentor); obje
         <translation>処理マスクにポリゴンがありません。</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/inference.py" line="123"/>
+        <location filename="../autodl_qgis/processing/inference.py" line="130"/>
         <source>The engine finished without writing {0}</source>
         <translation>エンジンは {0} を書き込まずに終了しました</translation>
     </message>
@@ -581,95 +764,143 @@ Pixel classifiers give class probabilities per pixel (Deepness: Segmentor); obje
 <context>
     <name>NetworksSelector</name>
     <message>
-        <location filename="../autodl_qgis/processing/networks_widget.py" line="34"/>
+        <location filename="../autodl_qgis/processing/networks_widget.py" line="81"/>
         <source>All networks that suit the training data</source>
         <translation>トレーニング データに適したすべてのネットワーク</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/networks_widget.py" line="39"/>
+        <location filename="../autodl_qgis/processing/networks_widget.py" line="86"/>
         <source>Choose networks</source>
         <translation>ネットワークの選択</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/networks_widget.py" line="52"/>
+        <location filename="../autodl_qgis/processing/networks_widget.py" line="108"/>
         <source>Networks</source>
         <translation>ネットワーク</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/networks_widget.py" line="33"/>
+        <source>object detection</source>
+        <translation>オブジェクト検出</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/networks_widget.py" line="34"/>
+        <source>pixel classification</source>
+        <translation>ピクセル分類</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/networks_widget.py" line="98"/>
+        <source>{0} h reaches at most {1} of the {2} networks chosen: the others are not trained. Give more time or choose fewer.</source>
+        <translation>{0} 時間では、選択した {2} 個のネットワークのうち最大 {1} 個しかトレーニングできません。残りはトレーニングされません。時間を増やすか、選択を減らしてください。</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/networks_widget.py" line="47"/>
+        <source>{0} extra</source>
+        <translation>{0} 追加パッケージ</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/networks_widget.py" line="48"/>
+        <source>needs the {0} extra (not installed: skipped)</source>
+        <translation>{0} 追加パッケージが必要 (未インストール: スキップ)</translation>
+    </message>
+</context>
+<context>
+    <name>Schedule</name>
+    <message>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="201"/>
+        <source>rung 0: {network} ({backbone}) first, {seconds:.0f} training seconds</source>
+        <translation>ラング 0: 最初に {network} ({backbone}) を {seconds:.0f} 秒間トレーニング</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="219"/>
+        <source>rung 0: {count} more candidate(s), {seconds:.0f} training seconds each, until {until:.0f} s</source>
+        <translation>ラング 0: 残りの候補 {count} 個を各 {seconds:.0f} 秒間、{until:.0f} 秒までトレーニング</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="237"/>
+        <source>rung {rung}: {count} candidate(s) continue for {seconds:.0f} training seconds each</source>
+        <translation>ラング {rung}: 候補 {count} 個が各 {seconds:.0f} 秒間トレーニングを続けます</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="250"/>
+        <source>finalist {network} ({backbone}) trains until the end: {seconds:.0f} s</source>
+        <translation>最終候補 {network} ({backbone}) を最後までトレーニングします: {seconds:.0f} 秒</translation>
     </message>
 </context>
 <context>
     <name>TrainUsingAutoDL</name>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="55"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="56"/>
         <source>Train Using AutoDL</source>
         <translation>AutoDL を使用したトレーニング</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="58"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="59"/>
         <source>deep learning,automl,train,object detection,pixel classification,dlpk</source>
         <translation>ディープ ラーニング,AutoML,トレーニング,オブジェクト検出,ピクセル分類,dlpk</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="85"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="86"/>
         <source>Input Training Data</source>
         <translation>入力トレーニング データ</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="87"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="88"/>
         <source>Output Model</source>
         <translation>出力モデル</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="87"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="88"/>
         <source>Deep learning package (*.dlpk)</source>
         <translation>ディープ ラーニングパッケージ (*.dlpk)</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="89"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="90"/>
         <source>Pretrained Model</source>
         <translation>事前トレーニング済みモデル</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="89"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="90"/>
         <source>Model definition (*.dlpk *.emd)</source>
         <translation>モデル定義 (*.dlpk *.emd)</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="92"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="93"/>
         <source>Total Time Limit (Hours)</source>
         <translation>合計時間制限 (時間)</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="95"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="96"/>
         <source>AutoDL Mode</source>
         <translation>AutoDL モード</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="99"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="100"/>
         <source>Networks</source>
         <translation>ネットワーク</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="103"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="104"/>
         <source>Save Evaluated Models</source>
         <translation>評価済みモデルの保存</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="106"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="107"/>
         <source>Output model file</source>
         <translation>出力モデル ファイル</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="107"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="110"/>
         <source>Training report</source>
         <translation>トレーニング レポート</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="108"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="111"/>
         <source>Leaderboard</source>
         <translation>リーダーボード</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="61"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="62"/>
         <source>Trains a deep learning model by building training pipelines and automating much of the training process: data augmentation, model selection, hyperparameter tuning and batch size deduction.
 
 &lt;b&gt;Input Training Data&lt;/b&gt; (in_data): the folder written by an Export Training Data For Deep Learning tool, in the Classified_Tiles, PASCAL_VOC_rectangles, KITTI_rectangles or RCNN_Masks metadata format. It decides the task: object detection or pixel classification.
@@ -696,14 +927,32 @@ Object detection models are ranked by average precision at IoU 0.5, pixel classi
 オブジェクト検出モデルは IoU 0.5 での平均適合率で、ピクセル分類モデルは平均 IoU で順位付けされます。</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="116"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="119"/>
         <source>Unknown network(s): {0}. Networks: {1}</source>
         <translation>不明なネットワーク: {0}。使用できるネットワーク: {1}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="142"/>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="160"/>
         <source>The engine finished without writing {0}</source>
         <translation>エンジンは {0} を書き込まずに終了しました</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/train_using_autodl.py" line="133"/>
+        <source>{0}: training report</source>
+        <translation>{0}: トレーニング レポート</translation>
+    </message>
+</context>
+<context>
+    <name>Trainer</name>
+    <message>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="281"/>
+        <source>{name}: choosing the batch size</source>
+        <translation>{name}: バッチ サイズを決定しています</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="362"/>
+        <source>{name}: epoch {epoch} train loss {loss:.4f}, validation {metric_name} {metric:.4f}</source>
+        <translation>{name}: エポック {epoch} トレーニング損失 {loss:.4f}、検証 {metric_name} {metric:.4f}</translation>
     </message>
 </context>
 </TS>

@@ -81,7 +81,8 @@ def main() -> int:
 
     names = args.networks.split(",") if args.networks else list(NETWORKS)
     rows = []
-    print("| network | library | task | backbone | exports | rebuild s | export s | ONNX MB | max diff | objects checked | reason |")
+    print("| network | library | task | backbone | exports | rebuild s | export s | ONNX MB | max diff "
+          "| objects checked | reason |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name in names:
         try:

@@ -3,7 +3,8 @@
     .venv/bin/python scripts/package_plugin.py [--out dist/] [--install [--profile default]]
 
 The zip holds one folder, autodl_qgis/, with metadata.txt (a real file, not the checkout's link), the compiled
-translations in autodl_qgis/i18n/, the licence and the code; no tests, caches or .ts sources.
+translations in autodl_qgis/i18n/, the pinned requirements in autodl_qgis/requirements/ (Install AutoDL Engine
+installs them), the README, the licence and the code; no tests, caches or .ts sources.
 """
 from __future__ import annotations
 
@@ -42,6 +43,9 @@ def build(out_dir: Path) -> Path:
             archive.write(path, relative.as_posix())
         archive.write(REPO / "metadata.txt", "autodl_qgis/metadata.txt")
         archive.write(REPO / "LICENSE", "autodl_qgis/LICENSE")
+        archive.write(REPO / "README.md", "autodl_qgis/README.md")
+        for requirements in sorted((REPO / "requirements").glob("*.txt")):
+            archive.write(requirements, f"autodl_qgis/requirements/{requirements.name}")
         for qm in sorted((REPO / "i18n").glob("*.qm")):
             archive.write(qm, f"autodl_qgis/i18n/{qm.name}")
     os.replace(tmp, target)

@@ -1,3 +1,4 @@
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -8,9 +9,19 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+pytest_plugins = ["qgis_app"]  # its fixtures (a QGIS profile of the test's own, the shared provider) for every test
 
 # Real files written by ArcGIS live beside the work tree, never in the repository.
 REAL_DATA = Path(os.environ.get("AUTODL_REAL_DATA", REPO.parent / "shared" / "data" / "real"))
+
+
+def load_script(name: str):
+    """scripts/<name>.py imported as a module (scripts are not a package)."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="session")
@@ -52,3 +63,13 @@ class CancelAfter:
     def is_canceled(self) -> bool:
         self.calls += 1
         return self.calls > self.checks
+
+
+def pytest_collection_modifyitems(items):
+    """Markers from what a test uses, so that no test file has to remember them: QGIS test modules, and tests that
+    start PostgreSQL (``-m 'not qgis'``, ``-m 'not postgres'``)."""
+    for item in items:
+        if item.module.__name__.startswith("test_qgis_"):
+            item.add_marker(pytest.mark.qgis)
+        if "postgres_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)

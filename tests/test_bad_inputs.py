@@ -569,7 +569,6 @@ def test_hostile_training_data_gives_one_clear_line(case, hostile, synthetic, ca
 
 def test_classify_writes_nodata_where_the_raster_has_it(hostile):
     """Pixels that are NoData in the input are NoData (0) in the class map, whatever the model says."""
-    import numpy as np
 
     raster = hostile["case"] / "holes.tif"
     gdal.Translate(str(raster), str(hostile["scene"]), noData=0)

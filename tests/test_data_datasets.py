@@ -8,7 +8,7 @@ import torch
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
-from autodl_qgis.engine.data import CLASSIFIED_TILES, KITTI, PASCAL_VOC, RCNN_MASKS, TrainingData
+from autodl_qgis.engine.data import CLASSIFIED_TILES, PASCAL_VOC, RCNN_MASKS, TrainingData
 from autodl_qgis.engine.data.augment import RandomTranspose, build_augmentation
 from autodl_qgis.engine.data.dataset import make_datasets
 from autodl_qgis.engine.data.esri import read_export_metadata

@@ -37,7 +37,7 @@ def _torchrun(*args, timeout=900):
         port = probe.getsockname()[1]
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     return subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
-                           f"--master_addr=127.0.0.1", f"--master_port={port}", *args],
+                           "--master_addr=127.0.0.1", f"--master_port={port}", *args],
                           env=env, capture_output=True, text=True, timeout=timeout)
 
 

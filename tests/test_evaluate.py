@@ -273,6 +273,7 @@ def test_pixel_accuracy_from_points_and_polygons(class_rasters, tmp_path):
 
 # -- through Processing ------------------------------------------------------------------------------------------------
 
+@pytest.mark.qgis
 def test_compute_accuracy_algorithms_write_tables_qgis_opens(detection_layers, class_rasters, tmp_path):
     from qgis_app import processing_registry
 

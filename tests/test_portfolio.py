@@ -1,25 +1,19 @@
 """The ordered portfolio: the committed table covers every network, names only what the registry offers, and is the
 ranking that scripts/build_portfolio.py computes from the measurements committed with it."""
-import importlib.util
 import json
-import sys
 
 import pytest
 
 from autodl_qgis.engine.data import OBJECT_DETECTION, PIXEL_CLASSIFICATION
 from autodl_qgis.engine.networks.registry import NETWORKS
 from autodl_qgis.engine.search.portfolio import LIGHT_BACKBONES, TABLE_FILE, PortfolioEntry, portfolio
-from conftest import REPO
+from conftest import load_script
 
 TASKS = (OBJECT_DETECTION, PIXEL_CLASSIFICATION)
 
 
 def _builder():
-    spec = importlib.util.spec_from_file_location("build_portfolio", REPO / "scripts" / "build_portfolio.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return load_script("build_portfolio")
 
 
 @pytest.mark.parametrize("task", TASKS)

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from conftest import REPO
-from qgis_app import QGIS_PROCESS, qgis_app, shared_provider_aside  # noqa: F401 - a fixture
+from qgis_app import QGIS_PROCESS, qgis_app
 
 
 def test_class_factory_imports_no_deep_learning_library():
@@ -16,7 +16,8 @@ def test_class_factory_imports_no_deep_learning_library():
     code = ("import sys; from qgis.testing import start_app; start_app(); import autodl_qgis; "
             "plugin = autodl_qgis.classFactory(None); plugin.initProcessing(); plugin.unload(); "
             "heavy = [m for m in ('torch', 'mmcv', 'mmdet', 'mmseg', 'segmentation_models_pytorch', 'optuna', "
-            "'numpy', 'autodl_qgis.engine.data.training_data') if m in sys.modules]; print(heavy); sys.exit(1 if heavy else 0)")
+            "'numpy', 'autodl_qgis.engine.data.training_data') if m in sys.modules]; print(heavy); "
+            "sys.exit(1 if heavy else 0)")
     run = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120,
                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     assert run.returncode == 0, run.stdout + run.stderr
@@ -105,3 +106,69 @@ def test_qgis_process_lists_the_provider(tmp_path):
     listing = subprocess.run([QGIS_PROCESS, "list"], env=env, capture_output=True, text=True, timeout=300)
     assert listing.returncode == 0, listing.stderr
     assert "AutoDL" in [line.strip() for line in listing.stdout.splitlines()]
+
+
+def test_qgis_lang_ja_gives_a_japanese_plugin_and_engine_messages(monkeypatch, shared_provider_aside, tmp_path):
+    """``qgis --lang ja`` sets QGIS' translation, not its locale: the plugin follows the translation. Under it the
+    Networks selector's labels are Japanese, and an engine message crosses the events pipe as template and values
+    and is shown translated, its numbers formatted."""
+    qgis_app()
+    from qgis.core import QgsApplication
+    from qgis.PyQt.QtCore import QCoreApplication, QTranslator
+
+    import autodl_qgis
+    from autodl_qgis.engine.messages import translate
+    from autodl_qgis.engine.progress import EventCallbacks
+    from autodl_qgis.processing.engine_process import event_text
+
+    monkeypatch.setattr(QgsApplication, "translation", lambda self: "ja")
+    monkeypatch.setattr(QgsApplication, "locale", staticmethod(lambda: "en_US"))
+    plugin = autodl_qgis.classFactory(None)
+    plugin.initProcessing()
+    qgis_catalogue = QTranslator()  # QGIS' own, as the desktop under --lang ja installs it
+    assert qgis_catalogue.load("/usr/share/qgis/i18n/qgis_ja.qm")
+    QCoreApplication.installTranslator(qgis_catalogue)
+    try:
+        assert plugin.translator is not None
+        assert plugin.provider.algorithm("trainusingautodl").displayName() == "AutoDL を使用したトレーニング"
+        from qgis.PyQt.QtWidgets import QWidget
+
+        sys.path.append("/usr/share/qgis/python/plugins")  # Processing's wrappers, as in the desktop
+        from autodl_qgis.processing.networks_widget import NetworksWidgetWrapper, describe
+
+        assert describe("FasterRCNN") == "FasterRCNN — オブジェクト検出"
+        wrapper = NetworksWidgetWrapper(plugin.provider.algorithm("trainusingautodl").parameterDefinition("networks"),
+                                        type("AlgorithmDialog", (QWidget,), {})())
+        assert wrapper.tr(" [optional]") == " [オプション]"
+
+        events = tmp_path / "events.jsonl"
+        with open(events, "w", encoding="utf-8") as stream:
+            callbacks = EventCallbacks(stream, watch_stdin=False)
+            callbacks.progress(0.5, translate("Trainer", "{name}: epoch {epoch} train loss {loss:.4f}, validation "
+                                                         "{metric_name} {metric:.4f}").format(
+                name="UnetClassifier", epoch=3, loss=0.123456, metric_name="mIoU", metric=0.5))
+            callbacks.log("a line with no template")
+        first, second = [__import__("json").loads(line) for line in events.read_text(encoding="utf-8").splitlines()]
+        assert first["message"] == "UnetClassifier: epoch 3 train loss 0.1235, validation mIoU 0.5000"
+        assert event_text(first) == "UnetClassifier: エポック 3 トレーニング損失 0.1235、検証 mIoU 0.5000"
+        assert event_text(second) == "a line with no template"
+    finally:
+        QCoreApplication.removeTranslator(qgis_catalogue)
+        plugin.unload()
+
+
+def test_provider_unloads_when_processing_dropped_its_setting_first(shared_provider_aside):
+    """Seen on exit after a batch: Processing's settings no longer held the provider's Python setting, and
+    unload() raised KeyError."""
+    qgis_app()
+    sys.path.append("/usr/share/qgis/python/plugins")
+    from processing.core.ProcessingConfig import ProcessingConfig
+
+    from autodl_qgis.processing.engine_process import PYTHON_SETTING
+    from autodl_qgis.processing.provider import AutodlProvider
+
+    provider = AutodlProvider()
+    assert provider.load() and PYTHON_SETTING in ProcessingConfig.settings
+    ProcessingConfig.removeSetting(PYTHON_SETTING)
+    provider.unload()
+    assert PYTHON_SETTING not in ProcessingConfig.settings

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 
 from autodl_qgis.engine.data import CLASSIFIED_TILES, PASCAL_VOC
 from conftest import REPO
-from qgis_app import no_autodl_temp_left, processing_registry  # noqa: F401 - a fixture
+from qgis_app import processing_registry
 
 TRAIN, DETECT, CLASSIFY = ("autodl:trainusingautodl", "autodl:detectobjectsusingdeeplearning",
                            "autodl:classifypixelsusingdeeplearning")
@@ -186,6 +185,29 @@ def test_networks_selector_gives_the_ticked_names(processing_ready, dialog):
     assert not ok and "Unknown network(s): FasterRCN" in message
 
 
+def test_dialog_warns_before_the_run_when_the_limit_cannot_reach_the_networks(processing_ready):
+    """Two networks at 0.02 h: the search trains only the first; the dialog says so under the selector while the
+    values are chosen, and stops saying it when the limit reaches both."""
+    from processing.gui.AlgorithmDialog import AlgorithmDialog
+
+    dialog = AlgorithmDialog(processing_ready.algorithmById(TRAIN).create())
+    dialog.setParameters({"networks": "UnetClassifier,DeepLab", "total_time_limit": 0.02})
+    warning = dialog.mainWidget().wrappers["networks"].widget.warning
+    assert not warning.isHidden() and warning.text().startswith("0.02 h reaches at most 1 of the 2 networks chosen")
+    dialog.setParameters({"total_time_limit": 2.0})
+    assert warning.isHidden()
+    dialog.setParameters({"networks": "UnetClassifier"})
+    dialog.setParameters({"total_time_limit": 0.02})
+    assert warning.isHidden()  # one network is always trained
+
+
+def test_networks_drop_down_arrow_opens_the_list_of_networks(processing_ready):
+    wrapper = _wrapper("AlgorithmDialog")
+    _pick_in_selection_dialog({"RetinaNet"})
+    wrapper.widget.combo.showPopup()  # what the arrow does
+    assert wrapper.value() == "RetinaNet"
+
+
 def test_networks_selector_in_the_modeler_takes_names_or_a_model_input(processing_ready):
     from qgis.core import QgsProcessingModelChildParameterSource
     from qgis.PyQt.QtWidgets import QWidget
@@ -195,10 +217,10 @@ def test_networks_selector_in_the_modeler_takes_names_or_a_model_input(processin
     source = QgsProcessingModelChildParameterSource.fromModelParameter("networks_input")
 
     class ModelerParametersDialog(QWidget):  # what Processing's modeler passes, reduced to what the wrapper asks
-        def getAvailableValuesOfType(self, *types):
+        def getAvailableValuesOfType(self, *types):  # noqa: N802 - QGIS API name
             return [source]
 
-        def resolveValueDescription(self, value):
+        def resolveValueDescription(self, value):  # noqa: N802 - QGIS API name
             return "Networks input"
 
     definition = processing_ready.algorithmById(TRAIN).parameterDefinition("networks")
@@ -306,8 +328,8 @@ def test_classified_raster_legend_names_the_classes(processing_ready, tmp_path):
     assert legend == [(1, "pool", (0, 0, 255)), (2, "building", (255, 0, 0))]
 
 
-def test_algorithms_show_the_provider_icon_report_as_html_and_devices_as_choices(processing_ready):
-    from qgis.core import QgsProcessingOutputHtml
+def test_algorithms_show_the_provider_icon_report_as_a_file_and_devices_as_choices(processing_ready):
+    from qgis.core import QgsProcessingOutputFile
 
     from autodl_qgis.processing import engine_process
 
@@ -318,7 +340,8 @@ def test_algorithms_show_the_provider_icon_report_as_html_and_devices_as_choices
         if device is not None:
             assert device.options()[:2] == ["auto", "cpu"] and device.usesStaticStrings()
     train = provider.algorithm("trainusingautodl")
-    assert isinstance(train.outputDefinition("report_file"), QgsProcessingOutputHtml)
+    # a file the run puts in the Results Viewer itself: 3.22's batch dialog fails on HTML outputs
+    assert isinstance(train.outputDefinition("report_file"), QgsProcessingOutputFile) and not train.hasHtmlOutputs()
     assert train.parameterDefinition("total_time_limit").metadata()["widget_wrapper"]["decimals"] == 3
     from qgis.core import QgsProcessingParameterNumber
 
@@ -331,3 +354,26 @@ def test_algorithms_show_the_provider_icon_report_as_html_and_devices_as_choices
     assert found[0] == "cpu" and engine_process.known_devices() == found
     assert provider.algorithm("trainusingautodl").create().parameterDefinition("device").options() == \
         ["auto", "cpu"] + [d.split()[0] for d in found[1:]]
+
+
+def test_run_folders_of_a_killed_qgis_are_removed_at_the_next_run(processing_ready, private_temp):
+    """QGIS killed mid-run leaves its run folder (its own cleanup never ran); the next run removes the folders of
+    processes that are gone, and only those."""
+    from autodl_qgis.processing.engine_process import RUN_FOLDER_PREFIX, engine_folder
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    stale = private_temp / f"{RUN_FOLDER_PREFIX}{gone.pid}-abc123"
+    (stale / "tmp").mkdir(parents=True)
+    (stale / "tmp" / "half.tif").write_bytes(b"x")
+    living = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        running = private_temp / f"{RUN_FOLDER_PREFIX}{living.pid}-def456"
+        running.mkdir()
+        with engine_folder() as folder:
+            assert folder.parent == private_temp and folder.name.startswith(f"{RUN_FOLDER_PREFIX}{os.getpid()}-")
+            assert not stale.exists() and running.is_dir()
+        running.rmdir()
+    finally:
+        living.kill()
+        living.wait()

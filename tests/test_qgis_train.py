@@ -10,7 +10,7 @@ import pytest
 
 from autodl_qgis.engine.data import CLASSIFIED_TILES, PASCAL_VOC
 from conftest import REPO
-from qgis_app import QGIS_PROCESS, no_autodl_temp_left, processing_registry, qgis_process_env  # noqa: F401
+from qgis_app import QGIS_PROCESS, processing_registry, qgis_process_env
 
 pytestmark = pytest.mark.usefixtures("no_autodl_temp_left")
 
@@ -88,6 +88,69 @@ def test_cancel_through_feedback_stops_quickly_and_writes_nothing(processing_rea
                                    "networks": ["UnetClassifier"]}, feedback=feedback)
     assert cancelled_at and time.monotonic() - cancelled_at[0] < 5
     assert list(tmp_path.iterdir()) == []
+
+
+def test_cancel_while_training_logs_one_line(processing_ready, synthetic, tmp_path):
+    """Cancelled once a network trains (inside Optuna's study): after the cancel the log gets nothing (no Optuna
+    traceback, no echo of the engine's own line); the one line is the algorithm's error."""
+    import processing
+    from qgis.core import QgsProcessingException, QgsProcessingFeedback
+
+    class Feedback(QgsProcessingFeedback):
+        after_cancel = []
+
+        def setProgressText(self, text):  # noqa: N802 - QGIS API name
+            if "UnetClassifier" in text and not self.isCanceled():
+                self.cancel()  # as the user pressing Cancel while the network trains
+
+        def pushInfo(self, info):  # noqa: N802 - QGIS API name
+            self.record(info)
+
+        def pushConsoleInfo(self, info):  # noqa: N802 - QGIS API name
+            self.record(info)
+
+        def reportError(self, error, fatalError=False):  # noqa: N802, N803 - QGIS API names
+            self.record(error)
+
+        def record(self, line):
+            if self.isCanceled():
+                self.after_cancel.append(line)
+
+    feedback = Feedback()
+    with pytest.raises(QgsProcessingException) as raised:
+        processing.run(ALGORITHM, {"in_data": str(synthetic(CLASSIFIED_TILES, num_chips=12)),
+                                   "out_model": str(tmp_path / "never.dlpk"), "total_time_limit": 1.0,
+                                   "networks": "UnetClassifier"}, feedback=feedback)
+    assert feedback.isCanceled() and str(raised.value) == "Cancelled: nothing was written."
+    assert feedback.after_cancel == []
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_batch_dialog_runs_to_the_end_and_shows_only_written_reports(processing_ready, synthetic, tmp_path):
+    """QGIS 3.22's batch dialog, as the Run button drives it: a row that trains and a row that fails. It ends
+    without a Python error; the Results Viewer gets the written report, named after its model, and the summary
+    of the failure, no report of the failed row."""
+    from processing.core.ProcessingResults import resultsList
+    from processing.gui.BatchAlgorithmDialog import BatchAlgorithmDialog
+    from processing.tools import dataobjects
+
+    dialog = BatchAlgorithmDialog(processing_ready.algorithmById(ALGORITHM).create())
+    panel = dialog.mainWidget()
+    panel.addRow()
+    context = dataobjects.createContext()
+    rows = [{"in_data": str(synthetic(CLASSIFIED_TILES, num_chips=12)), "networks": "UnetClassifier"},
+            {"in_data": str(tmp_path / "missing"), "networks": "UnetClassifier"}]
+    for row, values in enumerate(rows):
+        for name, value in {**values, "total_time_limit": 0.02}.items():
+            panel.wrappers[row][panel.parameter_to_column[name]].setParameterValue(value, context)
+        panel.tblParameters.cellWidget(row + 1, panel.parameter_to_column["out_model"]).setValue(
+            str(tmp_path / f"row{row}.dlpk"))
+    before = len(resultsList.getResults())
+    dialog.runAlgorithm()
+    assert (tmp_path / "row0.dlpk").is_file() and not (tmp_path / "row1.dlpk").exists()
+    added = resultsList.getResults()[before:]
+    assert [r.name for r in added] == ["row0: training report", "trainusingautodl [summary]"]
+    assert added[0].filename == str(tmp_path / "row0_report.html")
 
 
 def test_validation_errors_are_clear(processing_ready, synthetic, tmp_path):
@@ -211,7 +274,7 @@ except QgsProcessingException as exc:
     run = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=600,
                          env={**env, "AUTODL_PYTHON": "/usr/bin/python3"})
     message = next(line for line in run.stdout.splitlines() if line.startswith("MESSAGE"))
-    assert "a library is missing" in message and "scripts/setup.sh" in message, message
+    assert "a library is missing" in message and "\"Install AutoDL Engine\"" in message, message
     assert not (tmp_path / "m.dlpk").exists()
 
 

@@ -8,10 +8,10 @@ from osgeo import gdal, ogr
 
 from autodl_qgis.engine.data import CLASSIFIED_TILES, PASCAL_VOC, TrainingData
 from conftest import REPO
-from qgis_app import QGIS_PROCESS, no_autodl_temp_left, processing_registry, qgis_process_env  # noqa: F401
+from qgis_app import QGIS_PROCESS, processing_registry, qgis_process_env
+from scenes import GEOTRANSFORM, map_box, mosaic_scene, package_from, write_label_polygons
 
 pytestmark = pytest.mark.usefixtures("no_autodl_temp_left")
-from scenes import GEOTRANSFORM, map_box, mosaic_scene, package_from, write_label_polygons
 
 EXPORT = "autodl:exporttrainingdatafordeeplearning"
 DETECT = "autodl:detectobjectsusingdeeplearning"

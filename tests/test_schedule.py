@@ -8,8 +8,8 @@ import pytest
 
 from autodl_qgis.engine.search.config import (COMPLETED, FINAL, FLAT, NOT_REACHED, RUNG, TUNING, CandidateJob,
                                               CandidateResult, EpochRecord, SearchConfig)
-from autodl_qgis.engine.search.schedule import (FINAL_SHARE, MIN_FINAL_EPOCHS, MIN_NOISE, HalvingSearch, finalist, noise,
-                                                packaging_reserve, promote, refusal, rung_sizes)
+from autodl_qgis.engine.search.schedule import (FINAL_SHARE, MIN_FINAL_EPOCHS, MIN_NOISE, HalvingSearch, finalist,
+                                                noise, packaging_reserve, promote, refusal, rung_sizes)
 from autodl_qgis.engine.errors import InputDataError
 
 

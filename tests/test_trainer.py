@@ -11,7 +11,7 @@ from autodl_qgis.engine.data import CLASSIFIED_TILES, TrainingData
 from autodl_qgis.engine.data.dataset import ChipDataset, make_datasets
 from autodl_qgis.engine.networks.adapters.base import ModelAdapter
 from autodl_qgis.engine.progress import Cancelled, SilentCallbacks
-from autodl_qgis.engine.train import (CANCELLED, COMPLETED, DEADLINE, EARLY_STOPPED, FAILED, NOT_REACHED,
+from autodl_qgis.engine.train import (COMPLETED, DEADLINE, EARLY_STOPPED, FAILED, NOT_REACHED,
                                       TrainConfig, Trainer)
 from autodl_qgis.engine.train.batch_size import find_batch_size
 from autodl_qgis.engine.train.metrics import DetectionMetrics, PixelMetrics

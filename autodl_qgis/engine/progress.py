@@ -9,6 +9,8 @@ import sys
 import threading
 from typing import Protocol
 
+from .messages import Message
+
 
 class Cancelled(Exception):
     """The user cancelled; whatever was running stops and writes nothing."""
@@ -58,7 +60,15 @@ def check_cancel(callbacks: Callbacks) -> None:
 
 
 # The events a child engine process writes for the program that started it (QGIS), one JSON object a line.
-PROGRESS_EVENT, LOG_EVENT = "progress", "log"
+PROGRESS_EVENT, LOG_EVENT, ERROR_EVENT = "progress", "log", "error"
+
+
+def message_event(kind: str, message: str, **fields) -> dict:
+    """An event with its text, and the template and values of a translatable ``Message`` (messages.py)."""
+    event = {"event": kind, **fields, "message": str(message)}
+    if isinstance(message, Message):
+        event.update(message.event_fields())
+    return event
 
 
 class EventCallbacks(SilentCallbacks):
@@ -113,11 +123,15 @@ class EventCallbacks(SilentCallbacks):
         key = (round(fraction, 3), message)
         if key != self._last:  # the engine reports every step; the parent needs changes only
             self._last = key
-            self._emit({"event": PROGRESS_EVENT, "fraction": max(0.0, min(1.0, fraction)), "message": message})
+            self._emit(message_event(PROGRESS_EVENT, message, fraction=max(0.0, min(1.0, fraction))))
 
     def log(self, message: str) -> None:
         self._last = self._last or (None, None)
-        self._emit({"event": LOG_EVENT, "message": message})
+        self._emit(message_event(LOG_EVENT, message))
+
+    def error(self, message: str) -> None:
+        """The error the engine stops with (also printed as ``error: …``), for the parent to show translated."""
+        self._emit(message_event(ERROR_EVENT, message))
 
     def is_canceled(self) -> bool:
         return self._cancelled.is_set()

@@ -40,7 +40,8 @@ def positive(name: str, value, high: float = math.inf) -> float:
     """A finite number above 0 and at most ``high``."""
     if not 0 < _number(name, value) <= high:
         raise InputDataError(f"{name} is {value!r}, outside (0, {high:g}]", None,
-                             f"Give {name} as a number above 0" + ("" if high == math.inf else f" and at most {high:g}"))
+                             f"Give {name} as a number above 0"
+                             + ("" if high == math.inf else f" and at most {high:g}"))
     return float(value)
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qgis.core import (QgsProcessingAlgorithm, QgsProcessingParameterDefinition, QgsProcessingParameterEnum,
-                       QgsProcessingParameterNumber)
+from qgis.core import (QgsProcessingAlgorithm, QgsProcessingDestinationParameter, QgsProcessingOutputLayerDefinition,
+                       QgsProcessingParameterDefinition, QgsProcessingParameterEnum, QgsProcessingParameterNumber,
+                       QgsProcessingParameterRasterDestination, QgsProcessingParameterVectorDestination,
+                       QgsProcessingUtils, QgsProperty)
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
@@ -26,6 +28,11 @@ def with_decimals(parameter: QgsProcessingParameterNumber, decimals: int) -> Qgs
     """Shown with this many decimals in the dialog (2.0 rather than 2.000000)."""
     parameter.setMetadata({"widget_wrapper": {"decimals": decimals}})
     return parameter
+
+
+def is_temporary(path: str) -> bool:
+    """A file QGIS chose for "[Save to temporary file]"."""
+    return Path(path).is_relative_to(QgsProcessingUtils.tempFolder())
 
 
 class AutodlAlgorithm(QgsProcessingAlgorithm):
@@ -64,7 +71,45 @@ class AutodlAlgorithm(QgsProcessingAlgorithm):
     def engine_outputs(self, parameters, context, feedback, run: EngineRun) -> dict:
         raise NotImplementedError
 
+    def with_destinations_resolved(self, parameters, context) -> dict:
+        """``parameters`` with each destination resolved once to the path it stands for. QGIS resolves
+        TEMPORARY_OUTPUT to a new path at every parameterAsFileOutput / parameterAsOutputLayer call, so the engine's
+        output and the one read back would differ; once resolved, every later call gives the same path. A layer
+        output keeps its definition (destination project, name), so it still loads on completion."""
+        resolved = dict(parameters)
+        for definition in self.parameterDefinitions():
+            name = definition.name()
+            if not isinstance(definition, QgsProcessingDestinationParameter) or parameters.get(name) is None:
+                continue
+            if isinstance(definition, (QgsProcessingParameterVectorDestination,
+                                       QgsProcessingParameterRasterDestination)):
+                path = self.parameterAsOutputLayer(parameters, name, context)
+            else:
+                path = self.parameterAsFileOutput(parameters, name, context)
+            if not path:
+                continue
+            value = parameters[name]
+            if isinstance(value, QgsProcessingOutputLayerDefinition):
+                value = QgsProcessingOutputLayerDefinition(value)
+                value.sink = QgsProperty.fromValue(path)
+                resolved[name] = value
+            else:
+                resolved[name] = path
+        return resolved
+
+    def output_layer_name(self, parameters, context, definition, path: str) -> str:
+        """The name of an output layer QGIS loads: its file's, or for a temporary file (named after the
+        parameter) the output's description."""
+        return definition.description() if is_temporary(path) else Path(path).stem
+
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
+        parameters = self.with_destinations_resolved(parameters, context)
         with engine_folder() as folder:
             run = run_engine(self.engine_arguments(parameters, context, feedback, folder), feedback, folder)
-        return self.engine_outputs(parameters, context, feedback, run)
+        results = self.engine_outputs(parameters, context, feedback, run)
+        for definition in self.destinationParameterDefinitions():
+            path = str(results.get(definition.name(), ""))
+            if path and context.willLoadLayerOnCompletion(path):
+                details = context.layerToLoadOnCompletionDetails(path)
+                details.name, details.forceName = self.output_layer_name(parameters, context, definition, path), True
+        return results

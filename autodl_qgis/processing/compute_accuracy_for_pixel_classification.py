@@ -59,9 +59,10 @@ class ComputeAccuracyForPixelClassification(AccuracyAlgorithm):
         self.addParameter(with_decimals(QgsProcessingParameterNumber(
             self.MIN_POINT_DISTANCE, self.tr("Minimum Point Distance"), type=QgsProcessingParameterNumber.Double,
             defaultValue=0.0, minValue=0.0), 2))
+        # Typed, not picked from the ground truth layer: QGIS 3.22's field picker crashes the desktop when that
+        # layer is a raster (a segmentation fault as the raster is chosen)
         self.addParameter(QgsProcessingParameterField(
-            self.GROUND_TRUTH_CLASS_VALUE_FIELD, self.tr("Ground Truth Class Value Field"),
-            parentLayerParameterName=self.IN_GROUND_TRUTH_DATA, optional=True))
+            self.GROUND_TRUTH_CLASS_VALUE_FIELD, self.tr("Ground Truth Class Value Field"), optional=True))
 
     def engine_arguments(self, parameters, context, feedback, folder):
         raster = self.parameterAsRasterLayer(parameters, self.IN_RASTER, context)

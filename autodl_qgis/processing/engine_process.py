@@ -27,8 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from qgis.core import QgsProcessingException, QgsSettings
+from qgis.core import QgsApplication, QgsProcessingException, QgsSettings
 from qgis.PyQt.QtCore import QCoreApplication, QEventLoop, QThread, QTimer
+
+from ..installer import engine_state, engine_venv, venv_interpreter
 
 PLUGIN_DIR = Path(__file__).resolve().parents[1]
 PYTHON_SETTING = "AUTODL_PYTHON"  # the Processing option (Settings › Options › Processing › Providers › AutoDL)
@@ -42,22 +44,43 @@ RUN_FOLDER_PREFIX = "autodl-run-"
 translate = QCoreApplication.translate  # pylupdate5 reads the context from each call
 
 
-def venv_python(root: Path) -> Path:
-    return root / ".venv" / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-
-
 def engine_python() -> str:
     """The interpreter that runs the engine: the Processing option when set, else $AUTODL_PYTHON, else the venv
-    scripts/setup.sh made beside this plugin (a checkout), else python3 on the PATH."""
+    scripts/setup.sh made beside this plugin (a checkout), else the one Install AutoDL Engine made in the profile,
+    else python3 on the PATH."""
     configured = str(QgsSettings().value(PYTHON_SETTING_KEY, "") or "").strip()
     if configured:
         return configured
     if os.environ.get("AUTODL_PYTHON"):
         return os.environ["AUTODL_PYTHON"]
-    venv = venv_python(PLUGIN_DIR.parent)
-    if venv.is_file():
-        return str(venv)
+    for venv in (PLUGIN_DIR.parent / ".venv", engine_venv(QgsApplication.qgisSettingsDirPath())):
+        if Path(venv_interpreter(venv)).is_file():
+            return str(venv_interpreter(venv))
     return shutil.which("python3") or shutil.which("python") or ""
+
+
+def fix_text() -> str:
+    return translate("EngineProcess", 'Run "Install AutoDL Engine" from the Processing Toolbox (AutoDL › Deep '
+                     "learning), or set Settings › Options › Processing › Providers › AutoDL › Python.")
+
+
+def engine_problem(timeout: float = 30) -> str | None:
+    """Why the engine cannot run, without starting it (a quick look for torch in its interpreter); None when it can.
+    The plugin offers Install AutoDL Engine with this."""
+    python = engine_python()
+    if not python:
+        return translate("EngineProcess", "No Python was found to run the AutoDL engine.")
+    if engine_state(python) == "outdated":
+        return translate("EngineProcess", "The AutoDL engine in {0} was installed for an earlier version of this "
+                         "plugin: update it.").format(python)
+    probe = "import importlib.util as u, sys; sys.exit(any(u.find_spec(m) is None for m in ('torch', 'torchvision')))"
+    try:
+        found = subprocess.run([python, "-c", probe], capture_output=True, timeout=timeout, env=engine_environment(),
+                               stdin=subprocess.DEVNULL).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        found = False
+    return None if found else translate("EngineProcess", "The AutoDL engine (PyTorch and the model libraries) is not "
+                                        "installed in {0}.").format(python)
 
 
 def engine_environment(tmp: Path | None = None) -> dict:
@@ -71,10 +94,32 @@ def engine_environment(tmp: Path | None = None) -> dict:
     return env
 
 
+def _process_alive(pid: int) -> bool:
+    if os.name == "nt":  # no signal 0 there: a folder of a dead QGIS stays until the system cleans its temp
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process
+        return True
+    return True
+
+
+def remove_stale_run_folders() -> None:
+    """Run folders of QGIS processes that are gone (QGIS killed mid-run never removed its own)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{RUN_FOLDER_PREFIX}*-*"):
+        owner = folder.name[len(RUN_FOLDER_PREFIX):].split("-", 1)[0]
+        if owner.isdigit() and int(owner) != os.getpid() and not _process_alive(int(owner)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 @contextmanager
 def engine_folder():
-    """A temporary folder for one run (inputs prepared by QGIS, the child's own temporary files), always removed."""
-    folder = Path(tempfile.mkdtemp(prefix=RUN_FOLDER_PREFIX))
+    """A temporary folder for one run (inputs prepared by QGIS, the child's own temporary files), always removed;
+    named after this process, so that the next run removes it if QGIS is killed in between."""
+    remove_stale_run_folders()
+    folder = Path(tempfile.mkdtemp(prefix=f"{RUN_FOLDER_PREFIX}{os.getpid()}-"))
     try:
         (folder / "tmp").mkdir()
         yield folder
@@ -138,9 +183,8 @@ def _start(python: str, arguments: Sequence[str], tmp: Path):
     except OSError as exc:
         os.close(read_fd)
         raise QgsProcessingException(translate(
-            "EngineProcess", "The Python that runs the AutoDL engine cannot be started ({0}: {1}). Set it in "
-            "Settings › Options › Processing › Providers › AutoDL, or run scripts/setup.sh.").format(
-            python, exc.strerror or exc))
+            "EngineProcess", "The Python that runs the AutoDL engine cannot be started ({0}: {1}).").format(
+            python, exc.strerror or exc) + " " + fix_text())
     finally:
         os.close(write_fd)
     return process, os.fdopen(read_fd, "r", encoding="utf-8", errors="replace"), command
@@ -167,25 +211,35 @@ def _crash_message(returncode: int, output: list[str]) -> str:
         what = translate("EngineProcess", "exit code {0}").format(returncode)
     tail = " | ".join(line for line in output[-5:] if line.strip())
     message = translate("EngineProcess", "The AutoDL engine stopped unexpectedly ({0}). QGIS and existing outputs "
-                        "are untouched; nothing was written.").format(what)
+                        "are untouched; nothing was written.").format(what) + " " + translate(
+        "EngineProcess", 'If it stops like this at every run, run "Install AutoDL Engine" from the Processing '
+        "Toolbox (AutoDL › Deep learning) to check and repair the engine.")
     last = translate("EngineProcess", "Last output")
     return f"{message} {last}: {tail}" if tail else message
 
 
-def run_engine(arguments: Sequence[str], feedback, folder: Path) -> EngineRun:
+def run_engine(arguments: Sequence[str], feedback, folder: Path, python: str | None = None) -> EngineRun:
     """Runs ``python -m autodl_qgis <arguments>`` in ``folder`` and waits for it, forwarding its events to
-    ``feedback`` and cancelling it when ``feedback`` is cancelled."""
-    python = engine_python()
-    if not python:
-        raise QgsProcessingException(translate(
-            "EngineProcess", "No Python found to run the AutoDL engine: run scripts/setup.sh, or set one in "
-            "Settings › Options › Processing › Providers › AutoDL."))
+    ``feedback`` and cancelling it when ``feedback`` is cancelled. ``python``: the engine's interpreter unless given
+    (the installer runs in QGIS' own)."""
+    if python is None:
+        python = engine_python()
+        if not python:
+            raise QgsProcessingException(translate(
+                "EngineProcess", "No Python was found to run the AutoDL engine.") + " " + fix_text())
+        if engine_state(python) == "outdated":  # a plugin upgrade changed the requirements: say so before an import
+            raise QgsProcessingException(translate(
+                "EngineProcess", "The AutoDL engine in {0} was installed for an earlier version of this plugin. Run "
+                '"Install AutoDL Engine" from the Processing Toolbox (AutoDL › Deep learning) to update it.').format(
+                    python))
     tmp = folder / "tmp"
     tmp.mkdir(exist_ok=True)
     process, event_stream, command = _start(python, arguments, tmp)
     if feedback is not None:
         feedback.pushCommandInfo(subprocess.list2cmdline(command))
         feedback.pushDebugInfo(translate("EngineProcess", "AutoDL engine process {0} started").format(process.pid))
+        # its first report comes once its libraries are imported, seconds later
+        feedback.setProgressText(translate("EngineProcess", "Starting the engine…"))
     events: queue.Queue = queue.Queue()
     readers = [threading.Thread(target=_read_lines, args=(stream, kind, events), daemon=True)
                for stream, kind in ((event_stream, "event"), (process.stdout, "output"))]
@@ -193,6 +247,7 @@ def run_engine(arguments: Sequence[str], feedback, folder: Path) -> EngineRun:
         reader.start()
     main_thread = _main_thread()
     output: list[str] = []
+    translated_errors: list[str] = []  # what the engine stopped with, from its error events
     open_streams, cancelled_at, exited_at = 2, None, None
     try:
         while open_streams or process.poll() is None:
@@ -212,12 +267,13 @@ def run_engine(arguments: Sequence[str], feedback, folder: Path) -> EngineRun:
             kind, line = item
             if line is None:
                 open_streams -= 1
-            elif kind == "event":
-                _forward(line, feedback)
-            else:
+            elif kind == "output":
                 output.append(line)
-                if feedback is not None and line.strip():
+                # after a cancel what the stopping engine says is noise: the cancel is one line, raised below
+                if feedback is not None and line.strip() and cancelled_at is None:
                     feedback.pushConsoleInfo(line)
+            elif cancelled_at is None:
+                _forward(line, feedback, translated_errors)
     finally:
         if process.poll() is None:  # an exception here (never expected): no engine left behind
             process.kill()
@@ -227,25 +283,39 @@ def run_engine(arguments: Sequence[str], feedback, folder: Path) -> EngineRun:
         raise QgsProcessingException(translate("EngineProcess", "Cancelled: nothing was written."))
     if process.returncode == 0:
         return EngineRun(tuple(command), tuple(output))
-    errors = [line[len("error: "):] for line in output if line.startswith("error: ")]
+    errors = translated_errors or [line[len("error: "):] for line in output if line.startswith("error: ")]
     if errors and process.returncode in (1, 2):
         raise QgsProcessingException(errors[-1])
     raise QgsProcessingException(_crash_message(process.returncode, output))
 
 
-def _forward(line: str, feedback) -> None:
+def event_text(event: dict) -> str:
+    """An event's message in QGIS' language: its template translated by the plugin's catalogue, then formatted
+    with its values (engine/messages.py); the engine's English text when it has no template or they do not fit."""
+    template, values = event.get("template"), event.get("values")
+    if isinstance(template, str) and isinstance(values, dict):
+        try:
+            return translate(str(event.get("context", "")), template).format(**values)
+        except (KeyError, IndexError, ValueError):  # a translation that does not fit its values
+            pass
+    return str(event.get("message", ""))
+
+
+def _forward(line: str, feedback, errors: list) -> None:
     try:
         event = json.loads(line)
     except ValueError:
         event = {"event": "log", "message": line}
+    if event.get("event") == "error":
+        errors.append(event_text(event))
     if feedback is None:
         return
     if event.get("event") == "progress":
         feedback.setProgress(100.0 * float(event.get("fraction", 0.0)))
         if event.get("message"):
-            feedback.setProgressText(str(event["message"]))
+            feedback.setProgressText(event_text(event))
     elif event.get("event") == "log":
-        feedback.pushInfo(str(event.get("message", "")))
+        feedback.pushInfo(event_text(event))
 
 
 # -- devices ------------------------------------------------------------------------------------------------------

@@ -99,7 +99,8 @@ class ExportTrainingDataForDeepLearning(AutodlAlgorithm):
         if raster is None or raster.providerType() != "gdal":
             raise QgsProcessingException(self.tr("The input raster must be a raster layer GDAL reads."))
         labels, labels_layer = self._labels(parameters, context, folder)
-        arguments = ["export", raster.source(), labels, self.parameterAsString(parameters, self.OUT_FOLDER, context),
+        arguments = ["export", raster.source(), labels,
+                     self.parameterAsFileOutput(parameters, self.OUT_FOLDER, context),
                      "--format", self.parameterAsEnumString(parameters, self.METADATA_FORMAT, context),
                      "--chip-size", str(self.parameterAsInt(parameters, self.TILE_SIZE, context)),
                      "--stride", str(self.parameterAsInt(parameters, self.STRIDE, context)),
@@ -116,4 +117,4 @@ class ExportTrainingDataForDeepLearning(AutodlAlgorithm):
         return arguments
 
     def engine_outputs(self, parameters, context, feedback, run):
-        return {self.OUT_FOLDER: self.parameterAsString(parameters, self.OUT_FOLDER, context)}
+        return {self.OUT_FOLDER: self.parameterAsFileOutput(parameters, self.OUT_FOLDER, context)}

@@ -11,7 +11,7 @@ from qgis.core import (QgsFeatureRequest, QgsGeometry, QgsProcessing, QgsProcess
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer)
 from qgis.PyQt.QtCore import QCoreApplication
 
-from .algorithm import AutodlAlgorithm
+from .algorithm import AutodlAlgorithm, is_temporary
 from .styles import style_on_load
 
 
@@ -116,6 +116,13 @@ class ModelOnRasterAlgorithm(AutodlAlgorithm):
             mask.write_text(union.asWkt(), encoding="utf-8")
             arguments += ["--mask-wkt", str(mask)]
         return arguments
+
+    def output_layer_name(self, parameters, context, definition, path):
+        """A temporary output is named after the model as well: several runs' outputs stay apart."""
+        name = super().output_layer_name(parameters, context, definition, path)
+        if not is_temporary(path):
+            return name
+        return f"{Path(self.parameterAsFile(parameters, self.IN_MODEL_DEFINITION, context)).stem} ({name})"
 
     def engine_outputs(self, parameters, context, feedback, run):
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)

@@ -15,12 +15,13 @@ from .detect_objects_using_deep_learning import DetectObjectsUsingDeepLearning
 from .engine_process import PYTHON_SETTING, engine_python
 from .export_model_to_onnx import ExportModelToOnnx
 from .export_training_data_for_deep_learning import ExportTrainingDataForDeepLearning
+from .install_autodl_engine import InstallAutodlEngine
 from .train_using_autodl import TrainUsingAutoDL
 
 # One class per algorithm module.
 ALGORITHMS = (TrainUsingAutoDL, DetectObjectsUsingDeepLearning, ClassifyPixelsUsingDeepLearning,
               ExportTrainingDataForDeepLearning, ComputeAccuracyForObjectDetection,
-              ComputeAccuracyForPixelClassification, ExportModelToOnnx)
+              ComputeAccuracyForPixelClassification, ExportModelToOnnx, InstallAutodlEngine)
 
 
 class AutodlProvider(QgsProcessingProvider):
@@ -46,7 +47,8 @@ class AutodlProvider(QgsProcessingProvider):
             ProcessingConfig.addSetting(Setting(
                 self.name(), PYTHON_SETTING,
                 QCoreApplication.translate("AutodlProvider", "Python that runs the AutoDL engine (empty: found "
-                                                             "automatically)"),
+                                           "automatically; now {0}). Install AutoDL Engine sets it").format(
+                    engine_python() or QCoreApplication.translate("AutodlProvider", "none found")),
                 "", valuetype=Setting.FILE))
             ProcessingConfig.readSettings()
         self.refreshAlgorithms()
@@ -57,7 +59,9 @@ class AutodlProvider(QgsProcessingProvider):
             from processing.core.ProcessingConfig import ProcessingConfig
         except ImportError:
             return
-        ProcessingConfig.removeSetting(PYTHON_SETTING)
+        # absent when QGIS unloads twice or Processing dropped its settings first (both seen at exit)
+        if PYTHON_SETTING in ProcessingConfig.settings:
+            ProcessingConfig.removeSetting(PYTHON_SETTING)
 
     def versionInfo(self) -> str:  # noqa: N802 - QGIS API name
         """Shown at the top of each run's log: the plugin's version and the Python that runs the engine."""

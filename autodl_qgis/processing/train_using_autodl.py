@@ -4,9 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import re
+import time
 
-from qgis.core import (QgsProcessingException, QgsProcessingOutputFile, QgsProcessingOutputHtml,
-                       QgsProcessingParameterBoolean, QgsProcessingParameterEnum, QgsProcessingParameterFile,
+from qgis.core import (QgsProcessingException, QgsProcessingOutputFile, QgsProcessingParameterBoolean,
+                       QgsProcessingParameterEnum, QgsProcessingParameterFile,
                        QgsProcessingParameterFileDestination, QgsProcessingParameterNumber,
                        QgsProcessingParameterString)
 
@@ -51,13 +52,13 @@ class TrainUsingAutoDL(AutodlAlgorithm):
     def name(self) -> str:
         return "trainusingautodl"
 
-    def displayName(self) -> str:
+    def displayName(self) -> str:  # noqa: N802 - QGIS API name
         return self.tr("Train Using AutoDL")
 
     def tags(self) -> list[str]:
         return self.tr("deep learning,automl,train,object detection,pixel classification,dlpk").split(",")
 
-    def shortHelpString(self) -> str:
+    def shortHelpString(self) -> str:  # noqa: N802 - QGIS API name
         return self.tr(
             "Trains a deep learning model by building training pipelines and automating much of the training "
             "process: data augmentation, model selection, hyperparameter tuning and batch size deduction.\n\n"
@@ -104,7 +105,9 @@ class TrainUsingAutoDL(AutodlAlgorithm):
             self.SAVE_EVALUATED_MODELS, self.tr("Save Evaluated Models"), defaultValue=False))
         self.add_device_parameter()
         self.addOutput(QgsProcessingOutputFile(self.OUTPUT_MODEL_FILE, self.tr("Output model file")))
-        self.addOutput(QgsProcessingOutputHtml(self.REPORT_FILE, self.tr("Training report")))
+        # A file, not QgsProcessingOutputHtml: QGIS 3.22's batch dialog fails on HTML outputs, and its dialog says
+        # "HTML output has been generated" after any run, failed ones too. postProcessAlgorithm shows the report.
+        self.addOutput(QgsProcessingOutputFile(self.REPORT_FILE, self.tr("Training report")))
         self.addOutput(QgsProcessingOutputFile(self.LEADERBOARD_FILE, self.tr("Leaderboard")))
 
     def checkParameterValues(self, parameters, context):  # noqa: N802 - QGIS API name
@@ -116,6 +119,21 @@ class TrainUsingAutoDL(AutodlAlgorithm):
             return False, self.tr("Unknown network(s): {0}. Networks: {1}").format(
                 ", ".join(unknown), ", ".join(NETWORKS))
         return True, ""
+
+    reported_model: Path | None = None  # set by a run that wrote the model and its report
+
+    def postProcessAlgorithm(self, context, feedback):  # noqa: N802 - QGIS API name
+        """The report of a finished run in the Results Viewer, named after the model (on the main thread, after
+        the run; a failed or cancelled run never gets here)."""
+        if self.reported_model is not None:
+            try:
+                from processing.core.ProcessingResults import resultsList
+            except ImportError:  # Processing's plugin is not loaded: no Results Viewer
+                return {}
+            resultsList.addResult(icon=self.icon(), name=self.tr("{0}: training report").format(
+                self.reported_model.stem), timestamp=time.localtime(),
+                result=str(sidecar_paths(self.reported_model)[0]))
+        return {}
 
     def out_model(self, parameters, context) -> Path:
         return dlpk_path(self.parameterAsFileOutput(parameters, self.OUT_MODEL, context))
@@ -141,5 +159,6 @@ class TrainUsingAutoDL(AutodlAlgorithm):
         if not written.is_file():
             raise QgsProcessingException(self.tr("The engine finished without writing {0}").format(written))
         report, leaderboard = sidecar_paths(written)
+        self.reported_model = written if report.is_file() else None
         return {self.OUT_MODEL: str(written), self.OUTPUT_MODEL_FILE: str(written), self.REPORT_FILE: str(report),
                 self.LEADERBOARD_FILE: str(leaderboard)}

@@ -15,6 +15,7 @@ from osgeo import gdal, gdal_array, ogr, osr
 
 from .. import validate
 from ..errors import InputDataError
+from ..messages import translate
 from ..outputs import check_output_folder
 from ..progress import Callbacks, SilentCallbacks, check_cancel
 from ..validate import MAX_CHIP_SIZE
@@ -92,7 +93,8 @@ def export_training_data(raster, out_folder, labels, *, class_field: str | None 
                             image_space="MAP_SPACE") as writer:
         for i, (yoff, xoff) in enumerate((y, x) for y in rows for x in cols):
             check_cancel(callbacks)
-            callbacks.progress(i / total, f"window {i + 1} of {total}")
+            callbacks.progress(i / total, translate("Export", "window {number} of {total}").format(number=i + 1,
+                                                                                                 total=total))
             geotransform = grid.window_geotransform(xoff, yoff)
             label = source.label(metadata_format, xoff, yoff, chip_size, geotransform)
             has_features = bool(label.values.any()) if isinstance(label, PixelLabel) else len(label.values) > 0
@@ -105,7 +107,8 @@ def export_training_data(raster, out_folder, labels, *, class_field: str | None 
             raise InputDataError(f"no {chip_size} x {chip_size} px window of the raster holds a labelled feature",
                                  labels, "Check that the labels cover the raster, or use a smaller chip size")
         chips = writer.num_chips
-    callbacks.progress(1.0, f"{chips} chips written, {skipped} empty windows skipped")
+    callbacks.progress(1.0, translate("Export", "{chips} chips written, {skipped} empty windows skipped").format(
+        chips=chips, skipped=skipped))
     return ExportResult(Path(out_folder), chips, skipped, source.classes)
 
 

@@ -1,4 +1,4 @@
-"""Writes a training-data folder in the layout of Esri's "Export Training Data For Deep Learning" (formats.md),
+"""Writes a training-data folder in the layout of Esri's "Export Training Data For Deep Learning" (docs/formats.md),
 so that our readers, arcgis.learn and ArcGIS read it alike. The folder appears only when complete."""
 from __future__ import annotations
 
@@ -258,7 +258,8 @@ class TrainingDataWriter:
                       zip(self.classes, fs["NumImagesPerClass"], fs["NumFeaturesPerClass"])]
         else:
             ps = stats["ClassPixelStats"]
-            lines += [f"classes = {len(self.classes)}", f"{'cls name':<20}{'cls value':>12}{'images':>10}{'pixels':>12}"]
+            lines += [f"classes = {len(self.classes)}",
+                      f"{'cls name':<20}{'cls value':>12}{'images':>10}{'pixels':>12}"]
             lines += [f"{c.name:<20}{c.value:>12}{n_img:>10}{n_pix:>12}" for c, n_img, n_pix in
                       zip(self.classes, ps["NumImagesPerClass"], ps["NumPixelsPerClass"])]
         return "\n".join(lines) + "\n"

@@ -28,6 +28,7 @@ from ..devices import resolve_device
 from .. import validate
 from ..validate import MAX_CHIP_SIZE
 from ..errors import InputDataError
+from ..messages import translate
 from ..outputs import RESULT_BYTES, check_output_location
 from ..package import open_package
 from ..progress import Callbacks, SilentCallbacks, check_cancel
@@ -105,7 +106,8 @@ class _Run:
                 pending = reader.submit(read, following) if following else None
                 yield batch, torch.from_numpy(images).to(self.device), valid
                 self.tiles_done += len(batch)
-                callbacks.progress(seen[0] / total, f"{what}: tile {seen[0]} of {total}")
+                callbacks.progress(seen[0] / total, translate("Inference", "{what}: tile {number} of {total}").format(
+                    what=what, number=seen[0], total=total))
                 batch = following
 
 
@@ -186,7 +188,7 @@ class _DetectionStore:
 
     def add(self, boxes: torch.Tensor, scores: torch.Tensor, labels: torch.Tensor) -> None:
         self.db.executemany("INSERT INTO box (x0, y0, x1, y1, score, label) VALUES (?, ?, ?, ?, ?, ?)",
-                            [(*b, s, l) for b, s, l in zip(boxes.tolist(), scores.tolist(), labels.tolist())])
+                            [(*b, s, c) for b, s, c in zip(boxes.tolist(), scores.tolist(), labels.tolist())])
 
     def suppressed(self, iou_threshold: float) -> Iterator[tuple[list[float], float, int]]:
         """(box, score, label) of the boxes no better-scoring box of their class overlaps by more than

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from ..data.esri import CLASSIFIED_TILES, KITTI, OBJECT_DETECTION, PASCAL_VOC, PIXEL_CLASSIFICATION, RCNN_MASKS
 from ..errors import InputDataError
+from ..extras import extra_for, missing_extra, needs_text
 
 if TYPE_CHECKING:  # torch is imported only when a network is built, so QGIS can list networks without it
     import torch
@@ -52,7 +53,9 @@ class NetworkSpec:
         return {"name": self.name, "task": self.task, "library": self.library, "config": self.config,
                 "default_backbone": self.default_backbone, "backbones": list(self.backbones), "cpu": self.cpu,
                 "formats": list(self.formats), "exports": list(self.exports),
-                "export_note": NO_ONNX_GRAPH.get(self.name), "beyond_arcgis": self.beyond_arcgis}
+                "export_note": NO_ONNX_GRAPH.get(self.name),
+                "extra": extra.name if (extra := extra_for(self.library)) else None,
+                "installed": missing_extra(self.library) is None, "beyond_arcgis": self.beyond_arcgis}
 
 
 def _det(name, library, config, backbone, backbones=RESNETS, formats=BOXES, cuda_only=None,
@@ -168,7 +171,15 @@ def networks_for(task: str, metadata_format: str) -> list[NetworkSpec]:
     return [s for s in _SPECS if s.task == task and metadata_format in s.formats]
 
 
+def check_libraries(spec: NetworkSpec) -> None:
+    """Networks of a library the engine was installed without (the OpenMMLab extra) are skipped with the fix."""
+    extra = missing_extra(spec.library)
+    if extra is not None:
+        raise UnsupportedNetworkError(f"{spec.name} {needs_text(extra)}", None, extra.fix)
+
+
 def check_device(spec: NetworkSpec, device: "torch.device") -> None:
+    check_libraries(spec)
     if spec.cuda_only and device.type != "cuda":
         raise UnsupportedNetworkError(f"{spec.name} cannot run on {device.type}: {spec.cuda_only}", None,
                                       "Run it on a machine with an NVIDIA GPU (device cuda) or choose another network")

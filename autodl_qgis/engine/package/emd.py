@@ -1,4 +1,4 @@
-"""The ``.emd`` model definition of a trained model: the keys ArcGIS tools read (formats.md), plus everything our
+"""The ``.emd`` model definition of a trained model: the keys ArcGIS tools read (docs/formats.md), plus everything our
 loader needs to rebuild the exact network under the namespaced ``"AutoDL"`` object. No inference script: our
 loader rebuilds the network from the registry and never runs code from a package."""
 from __future__ import annotations

@@ -26,6 +26,7 @@ from unittest import mock
 import numpy as np
 import torch
 from torch import nn
+from torchvision.ops import box_convert
 
 from ..data.esri import OBJECT_DETECTION
 from ..errors import InputDataError
@@ -80,7 +81,7 @@ class DetectionGraph(nn.Module):
         boxes, scores = found["boxes"].float()[order], found["scores"].float()[order]
         labels = found["labels"][order]
         classes = torch.arange(1, self.num_classes + 1, device=labels.device)
-        rows = torch.cat([(boxes[:, :2] + boxes[:, 2:]) / 2, boxes[:, 2:] - boxes[:, :2], scores[:, None],
+        rows = torch.cat([box_convert(boxes, "xyxy", "cxcywh"), scores[:, None],
                           (labels[:, None] == classes[None, :]).float()], dim=1)
         padding = torch.zeros(MAX_DETECTIONS, 5 + self.num_classes, dtype=rows.dtype, device=rows.device)
         return torch.cat([rows, padding])[:MAX_DETECTIONS][None]

@@ -29,6 +29,7 @@ from ..data.dataset import ChipDataset, make_datasets
 from ..data.split import DataSplit, split_chips
 from ..devices import resolve_device
 from ..errors import InputDataError, SearchFailed
+from ..messages import translate
 from ..networks import UnsupportedNetworkError, build_network
 from ..networks.registry import NetworkSpec, check_device, get_spec, networks_for
 from ..package import build_model_definition, open_package, write_package
@@ -242,12 +243,14 @@ class AutoDL:
             rows = self._record.rows()
             reasons = "; ".join(f"{r.network}: {r.reason}" for r in rows)
             if any(r.status == NOT_REACHED for r in rows):
-                raise SearchFailed(f"no candidate gave a model within the time limit; give more time or lighter "
-                                   f"networks ({reasons})")
-            raise SearchFailed(f"every candidate failed ({reasons})")
+                raise SearchFailed(translate("AutoDL", "no candidate gave a model within the time limit; give more "
+                                             "time or lighter networks ({reasons})").format(reasons=reasons))
+            raise SearchFailed(translate("AutoDL", "every candidate failed ({reasons})").format(reasons=reasons))
         self._score_test()
         best = self._best
-        self.callbacks.progress(1.0, f"best: {best.network} ({best.backbone}) {best.metric_name} {best.metric:.4f}")
+        best_line = translate("AutoDL", "best: {network} ({backbone}) {metric_name} {metric:.4f}")
+        self.callbacks.progress(1.0, best_line.format(
+            network=best.network, backbone=best.backbone, metric_name=best.metric_name, metric=best.metric))
         return self
 
     def _open_record(self, start: float, ends: float) -> None:
@@ -310,8 +313,9 @@ class AutoDL:
         if reason is not None:
             return self._not_reached(job, reason)
         started = self.clock()
-        self.callbacks.log(f"{job.key}: {job.network} ({job.backbone}, scale {job.chip_scale:g}) for "
-                           f"{job.train_seconds:.0f} training seconds")
+        self.callbacks.log(translate("AutoDL", "{key}: {network} ({backbone}, scale {scale:g}) for {seconds:.0f} "
+                                               "training seconds").format(
+            key=job.key, network=job.network, backbone=job.backbone, scale=job.chip_scale, seconds=job.train_seconds))
         candidate, build_seconds = self._train(job, started)
         return self._record_candidate(job, candidate, started, build_seconds)
 
@@ -371,10 +375,14 @@ class AutoDL:
             worker=_worker_id(), weights=weights, checkpoint=checkpoint,
             metrics=json.loads(json.dumps(trained.metrics, default=float)),
             curve=tuple(history))
-        message = f"{job.key} {job.network} ({job.backbone}): {status}"
-        if result.metric is not None:
-            message += f", {result.metric_name} {result.metric:.4f} after {result.train_seconds:.0f} training s"
-        self.callbacks.log(message + (f" ({result.reason})" if result.reason else ""))
+        values = dict(key=job.key, network=job.network, backbone=job.backbone, status=status,
+                      reason=f" ({result.reason})" if result.reason else "")
+        if result.metric is None:
+            self.callbacks.log(translate("AutoDL", "{key} {network} ({backbone}): {status}{reason}").format(**values))
+        else:
+            self.callbacks.log(translate("AutoDL", "{key} {network} ({backbone}): {status}, {metric_name} {metric:.4f} "
+                                         "after {seconds:.0f} training s{reason}").format(
+                metric_name=result.metric_name, metric=result.metric, seconds=result.train_seconds, **values))
         candidate.model = trained.best_state = trained.checkpoint = None  # on disk now: memory does not grow
         gc.collect()
         if self.device.type == "cuda":

@@ -5,7 +5,8 @@ The table is data, not code: ``portfolio.json`` beside this module holds it toge
 produced it (``scripts/build_portfolio.py`` regenerates both from a meta-benchmark over synthetic folders of several
 band counts, class counts and object sizes and the real ``palm_pascal_voc_west`` export). Networks the
 meta-benchmark did not measure follow the measured ones, in registry order: on a CPU on their lightest backbone
-at half scale (what can learn in minutes there), on a GPU on their default backbone at full scale. ``cuda`` rows come from the CPU ranking with each network's default (heavier) backbone at full scale
+at half scale (what can learn in minutes there), on a GPU on their default backbone at full scale. ``cuda`` rows
+come from the CPU ranking with each network's default (heavier) backbone at full scale
 allowed first, because no GPU was at hand to measure them (the file's ``cuda_rule`` says so).
 """
 from __future__ import annotations

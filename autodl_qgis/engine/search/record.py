@@ -7,9 +7,9 @@ finished work and workers on other processes or machines share it.
   (``RDBStorage(heartbeat_interval, grace_period, heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback)``).
   TPE learns from every trial's parameters and value.
 - What a job produced is its :class:`CandidateResult` in ``candidates/<key>.json`` (with
-  ``<key>.safetensors``, its best weights, and ``<key>.state.pt``, the state to continue from). Writing that file (under a temporary name, then
-  renamed) is the one atomic step that finishes a job: a job whose file exists is never trained again, whatever
-  state its trial was left in.
+  ``<key>.safetensors``, its best weights, and ``<key>.state.pt``, the state to continue from). Writing that file
+  (under a temporary name, then renamed) is the one atomic step that finishes a job: a job whose file exists is
+  never trained again, whatever state its trial was left in.
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ import warnings
 from pathlib import Path
 from typing import Callable
 
+from ..progress import Cancelled
 from .config import NOT_REACHED, CandidateJob, CandidateResult, SearchConfig
 
 RECORD_FILE = "search.json"  # in the work folder: where the study lives, for resuming
@@ -154,7 +155,7 @@ class SearchRecord:
         trial)`` trains it (tuning jobs take their hyper-parameters from ``trial``) and the result is recorded."""
         import optuna
 
-        outcome = []
+        outcome, interrupted = [], []
 
         def objective(trial):
             job = trial.user_attrs.get("job")
@@ -167,7 +168,13 @@ class SearchRecord:
             if existing is not None and existing.status != NOT_REACHED:
                 result = existing  # finished before a crash: never trained twice
             else:
-                result = run(job, trial)
+                try:
+                    result = run(job, trial)
+                except (Cancelled, KeyboardInterrupt) as exc:
+                    # not a failed trial (Optuna would log its traceback): the search stops, quietly
+                    interrupted.append(exc)
+                    trial.study.stop()
+                    raise optuna.TrialPruned() from None
                 self.finish(result)
             outcome.append(result)
             if result.metric is None:
@@ -177,6 +184,8 @@ class SearchRecord:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # heartbeats are "experimental" in Optuna
             self.study.optimize(objective, n_trials=1)
+        if interrupted:
+            raise interrupted[0]
         return outcome[0] if outcome else None
 
     def finish(self, result: CandidateResult) -> None:

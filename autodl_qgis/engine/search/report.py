@@ -265,8 +265,9 @@ def render_report(*, title: str, summary: dict, rows: list[dict], metric_name: s
                   predictions_png: str | None, metrics: dict | None = None, test_metrics: dict | None = None,
                   segments: list[dict] | None = None, limit_seconds: float | None = None) -> str:
     """``metrics``: the shipped model's validation metrics (train/metrics.py, per class and the confusion matrix
-    included); ``test_metrics``: the same (or only the primary metric) on the held-out test chips; ``segments``: every training segment of the search (leaderboard rows with ``start``,
-    ``end``, ``status`` and ``curve``); ``limit_seconds``: the time limit."""
+    included); ``test_metrics``: the same (or only the primary metric) on the held-out test chips; ``segments``:
+    every training segment of the search (leaderboard rows with ``start``, ``end``, ``status`` and ``curve``);
+    ``limit_seconds``: the time limit."""
     metrics, segments = metrics or {}, segments or []
     rows = _learning_rates(rows, segments)
     columns = ["rank", "network", "backbone", "status", "metric", "test_metric", "epochs", "batch_size",

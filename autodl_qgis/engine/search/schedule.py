@@ -1,4 +1,4 @@
-"""How the search spends the time limit (see ../shared/docs/search.md): successive halving with continued training,
+"""How the search spends the time limit (docs/search.md says why): successive halving with continued training,
 then one finalist trained to the deadline. Pure policy on an injected clock: what runs the jobs (this process,
 workers, DDP followers) is passed in, so the schedule is tested with a fake clock and fake training.
 
@@ -21,37 +21,20 @@ workers, DDP followers) is passed in, so the schedule is tested with a fake cloc
 from __future__ import annotations
 
 import dataclasses
-import math
 import statistics
 from typing import Callable, Sequence
 
+from ..messages import translate
+from ..reach import (ETA, FINAL_SHARE, MIN_JOB_SECONDS, candidates_within, final_reserve,  # noqa: F401 - the
+                     packaging_reserve, rung_sizes)  # search's names for them
 from .config import (COMPLETED, DEADLINE, EARLY_STOPPED, FINAL, FLAT, HALVING, NOT_REACHED, RUNG, TUNING, CandidateJob,
                      CandidateResult)
 
-ETA = 3  # each rung keeps the best third
-FINAL_SHARE = 0.5  # of the limit, kept for the finalist
 MIN_NOISE = 0.01  # a challenger must beat the leader by more than this (metric units) at least
 FIRST_OVERHEAD_SHARE = 0.4  # of a rung-0 job's time assumed for building, batch probing and validation until measured
-MIN_JOB_SECONDS = 30.0  # a rung-0 job shorter than this trains nothing worth comparing: fewer candidates enter
 MIN_FINAL_EPOCHS = 50  # the finalist's epochs (the leader's cost) that come before any challenger's time
 MIN_STEPS = 5  # steps a candidate needs before its first validation means anything
 SCORED = (COMPLETED, EARLY_STOPPED, DEADLINE)
-
-
-def packaging_reserve(limit_seconds: float) -> float:
-    """Seconds kept at the end of the run for the package (weights compressed, ONNX graph), the report and the
-    test chips: about 20 s for a ResNet-34 Unet on a busy 2-core machine."""
-    return min(max(0.04 * limit_seconds, 20.0), 180.0)
-
-
-def rung_sizes(candidates: int, eta: int = ETA) -> tuple[int, ...]:
-    """Candidates per exploration rung (the finalist not counted): 9 -> (9, 3); 3 -> (3,); 1 -> ()."""
-    sizes = []
-    n = candidates
-    while n > 1:
-        sizes.append(n)
-        n = math.ceil(n / eta)
-    return tuple(sizes)
 
 
 def minimum_cost(measured: Sequence[CandidateResult]) -> float:
@@ -139,8 +122,7 @@ class HalvingSearch:
             return []
         if self.strategy == FLAT:
             return self._flat()
-        final_reserve = min(FINAL_SHARE * self.limit, 0.9 * (self.end - self.clock()))
-        self.exploration_end = self.end - final_reserve
+        self.exploration_end = self.end - final_reserve(self.limit, self.end - self.clock())
         count = self._reachable(len(self.seeds) + self.tuning, self.exploration_end - self.clock(), MIN_JOB_SECONDS,
                                 f"at least {MIN_JOB_SECONDS:.0f} s each in the first rung")
         sizes = rung_sizes(count)
@@ -187,9 +169,7 @@ class HalvingSearch:
     def _reachable(self, count: int, exploration: float, job_seconds: float, why: str) -> int:
         """How many candidates the exploration time holds at ``job_seconds`` a rung-0 job; the others (last in
         portfolio order, ADVANCED proposals first) are reported not_reached now."""
-        reach = count
-        while reach > 1 and exploration / max(1, len(rung_sizes(reach))) / reach < job_seconds:
-            reach -= 1
+        reach = candidates_within(count, exploration, job_seconds)
         dropped_tuning = min(self.tuning, count - reach)
         self.tuning -= dropped_tuning
         kept = len(self.seeds) - (count - reach - dropped_tuning)
@@ -218,7 +198,8 @@ class HalvingSearch:
         result."""
         seed = self.seeds[0]
         job = dataclasses.replace(seed, phase=seed.phase or RUNG, rung=0, train_seconds=train_seconds)
-        self.log(f"rung 0: {seed.network} ({seed.backbone}) first, {train_seconds:.0f} training seconds")
+        self.log(translate("Schedule", "rung 0: {network} ({backbone}) first, {seconds:.0f} training seconds").format(
+            network=seed.network, backbone=seed.backbone, seconds=train_seconds))
         began = self.clock()
         result = self._run([job], rung_end)[0]
         epoch = _epoch_seconds(result)
@@ -235,8 +216,9 @@ class HalvingSearch:
     def _rung0(self, lead: CandidateResult, size: int, train_seconds: float,
                rung_end: float) -> list[CandidateResult]:
         """The rest of rung 0 after the leader, at the leader's training seconds."""
-        self.log(f"rung 0: {size - 1} more candidate(s), {train_seconds:.0f} training seconds each, until "
-                 f"{rung_end - self.start:.0f} s")
+        self.log(translate("Schedule", "rung 0: {count} more candidate(s), {seconds:.0f} training seconds each, until "
+                                       "{until:.0f} s").format(count=size - 1, seconds=train_seconds,
+                                                              until=rung_end - self.start))
         basic_end = rung_end - (rung_end - self.clock()) * self.tuning / max(1, size - 1)
         jobs = [dataclasses.replace(s, phase=s.phase or RUNG, rung=0, train_seconds=train_seconds)
                 for s in self.seeds[1:]]
@@ -252,7 +234,8 @@ class HalvingSearch:
     def _continue(self, promoted: list[CandidateResult], rung: int, rung_end: float) -> list[CandidateResult]:
         overhead = _overhead(self.results)
         train_seconds = self._seconds_per_job(rung_end - self.clock(), len(promoted), overhead)
-        self.log(f"rung {rung}: {len(promoted)} candidate(s) continue for {train_seconds:.0f} training seconds each")
+        self.log(translate("Schedule", "rung {rung}: {count} candidate(s) continue for {seconds:.0f} training seconds "
+                                       "each").format(rung=rung, count=len(promoted), seconds=train_seconds))
         jobs = [_next_job(r, RUNG, rung, train_seconds) for r in promoted]
         return self._run(jobs, rung_end)
 
@@ -264,7 +247,8 @@ class HalvingSearch:
                                       train_seconds=seconds, decay_to_end=True, full_validation=True)
         else:
             job = _next_job(chosen, FINAL, chosen.rung + 1, seconds)
-        self.log(f"finalist {job.network} ({job.backbone}) trains until the end: {seconds:.0f} s")
+        self.log(translate("Schedule", "finalist {network} ({backbone}) trains until the end: {seconds:.0f} s").format(
+            network=job.network, backbone=job.backbone, seconds=seconds))
         self._run([job], self.end)
 
     def _flat(self) -> list[CandidateResult]:

@@ -2,4 +2,5 @@
 from .trainer import (CANCELLED, COMPLETED, DEADLINE, EARLY_STOPPED, FAILED, NOT_REACHED, PRUNED, TrainConfig, Trainer,
                       TrainResult)
 
-__all__ = ["CANCELLED", "COMPLETED", "DEADLINE", "EARLY_STOPPED", "FAILED", "NOT_REACHED", "PRUNED", "TrainConfig", "Trainer", "TrainResult"]
+__all__ = ["CANCELLED", "COMPLETED", "DEADLINE", "EARLY_STOPPED", "FAILED", "NOT_REACHED", "PRUNED", "TrainConfig",
+           "Trainer", "TrainResult"]

@@ -15,6 +15,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from ..budget import TimeBudget
+from ..messages import translate
 from ..progress import Callbacks, Cancelled, SilentCallbacks, check_cancel
 from . import distributed
 from .batch_size import MIN_BATCH, find_batch_size, is_out_of_memory
@@ -213,7 +214,6 @@ class Trainer:
             return find_batch_size(step, self.device, max_batch, probe_budget.expired, self.callbacks.log)
         finally:
             self.adapter.load_state_dict(state)  # probing steps must not count as training
-            del optimizer
 
     def self_supervised(self, objective: torch.nn.Module, budget: TimeBudget | None, epochs: int) -> int:
         """Label-free pre-training: steps on ``objective.losses(images)`` over the training chips until ``budget``
@@ -294,7 +294,7 @@ class Trainer:
         if start.get("batch_size"):
             batch_size = int(start["batch_size"])
         else:
-            self.callbacks.progress(0.0, f"{self.name}: choosing the batch size")
+            self.callbacks.progress(0.0, translate("Trainer", "{name}: choosing the batch size").format(name=self.name))
             batch_size = distributed.smallest(self._probe_batch_size())
         result.batch_size = batch_size
         optimizer = self._optimizer()
@@ -405,9 +405,12 @@ class Trainer:
                                    "metric": score, "learning_rate": optimizer.param_groups[0]["lr"],
                                    "ema_metric": ema_score})
             self.callbacks.progress(self._decay_progress(run_trained, run_started, step - first_step, len(loader)),
-                                    f"{self.name}: epoch {epoch} train loss {mean_loss:.4f}, "
-                                    f"validation {result.metric_name} {score:.4f}"
-                                    + (f" (moving average {ema_score:.4f})" if ema_score is not None else ""))
+                                    translate("Trainer", "{name}: epoch {epoch} train loss {loss:.4f}, validation "
+                                              "{metric_name} {metric:.4f}").format(
+                                        name=self.name, epoch=epoch, loss=mean_loss, metric_name=result.metric_name,
+                                        metric=score)
+                                    + (translate("Trainer", " (moving average {metric:.4f})").format(metric=ema_score)
+                                       if ema_score is not None else ""))
             if ema_better:
                 score, metrics = ema_score, averaged
             last_validated = (score, metrics)

@@ -51,9 +51,9 @@ def region_proposals(image: torch.Tensor, count: int = PROPOSALS_PER_CHIP) -> to
 
 
 def _cxcywh(boxes: torch.Tensor, width: int, height: int) -> torch.Tensor:
-    scale = boxes.new_tensor([width, height, width, height])
-    xyxy = boxes / scale
-    return torch.cat([(xyxy[:, :2] + xyxy[:, 2:]) / 2, xyxy[:, 2:] - xyxy[:, :2]], dim=1)
+    from torchvision.ops import box_convert
+
+    return box_convert(boxes / boxes.new_tensor([width, height, width, height]), "xyxy", "cxcywh")
 
 
 class DetRegObjective(nn.Module):

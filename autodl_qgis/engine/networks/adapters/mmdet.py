@@ -32,7 +32,8 @@ _RESNET_CHANNELS = {18: [64, 128, 256, 512], 34: [64, 128, 256, 512], 50: [256, 
                     101: [256, 512, 1024, 2048]}
 
 # the chips come normalised by the dataset, any number of bands (one mean / std value broadcasts to all bands)
-_DATA_PREPROCESSOR = dict(type="mmdet.DetDataPreprocessor", mean=[0.0], std=[1.0], bgr_to_rgb=False, pad_size_divisor=32)
+_DATA_PREPROCESSOR = dict(type="mmdet.DetDataPreprocessor", mean=[0.0], std=[1.0], bgr_to_rgb=False,
+                          pad_size_divisor=32)
 
 
 def _set_num_classes(config, num_classes: int) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 import torch
+from torchvision.ops import box_convert
 
 from .base import BuildRequest, ModelAdapter, adapt_input_bands, hugging_face_offline_unless_reachable, warn_random_init
 
@@ -33,8 +34,7 @@ class RTDetrAdapter(ModelAdapter):
         labels = []
         for target in targets:
             boxes = target["boxes"].float() / scale  # transformers wants centre x, y, width, height in 0-1
-            cxcywh = torch.cat([(boxes[:, :2] + boxes[:, 2:]) / 2, boxes[:, 2:] - boxes[:, :2]], dim=1)
-            labels.append({"class_labels": target["labels"] - 1, "boxes": cxcywh})
+            labels.append({"class_labels": target["labels"] - 1, "boxes": box_convert(boxes, "xyxy", "cxcywh")})
         # the model's own weighted total: the matching, auxiliary and denoising losses with their weights
         return {"loss": self.model(pixel_values=images, labels=labels).loss}
 
@@ -49,8 +49,7 @@ class RTDetrAdapter(ModelAdapter):
         for image_scores, boxes in zip(scores, output.pred_boxes):
             top = image_scores.flatten().topk(min(MAX_DETECTIONS, image_scores.numel()))
             query, label = top.indices // self.num_classes, top.indices % self.num_classes
-            cx, cy, w, h = boxes[query].unbind(-1)
-            xyxy = torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], dim=-1).clamp(0, 1) * scale
+            xyxy = box_convert(boxes[query], "cxcywh", "xyxy").clamp(0, 1) * scale
             results.append({"boxes": xyxy, "scores": top.values, "labels": label + 1})
         return results
 

@@ -1,0 +1,212 @@
+"""Rebuild the real ArcGIS exports the project measures on from fetched git snapshots, never from the project's own
+repository (issue 19, item 7: the data is public but not ours, so it is rebuilt, not committed).
+
+Each export is pinned to a repository, a commit and the git tree id of its folder: the files written are the blobs of
+that tree, each re-hashed on disk (git's blob SHA-1) and counted, so a rebuilt folder is byte for byte what the author
+published. A snapshot is a bare git directory such as the agent tool ``fetch github:owner/name`` leaves under
+/work/.mirror/owner+name/repo (or ``git clone --mirror https://github.com/owner/name``); a folder is written to a
+temporary name and renamed when complete, so an earlier copy survives a failure.
+
+    .venv/bin/python scripts/rebuild_real_data.py --list
+    .venv/bin/python scripts/rebuild_real_data.py [--only phragmites_kitti] [--mirror GITDIR] [--out DIR]
+
+Output: ``$AUTODL_REAL_DATA/<name>`` (default ../shared/data/real/<name>, where the tests and benchmarks look).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = Path(os.environ.get("AUTODL_REAL_DATA", REPO.parent / "shared" / "data" / "real"))
+DEFAULT_MIRRORS = Path(os.environ.get("AUTODL_MIRRORS", "/work/.mirror"))
+REGULAR_FILE_MODES = ("100644", "100755")
+
+
+@dataclass(frozen=True)
+class RealExport:
+    """One ArcGIS export published in a public git repository, pinned to the exact bytes."""
+
+    name: str  # folder written under the output root
+    repo: str  # owner/name on GitHub
+    commit: str  # full commit id holding the export
+    folder: str  # the export's folder inside the repository at that commit
+    tree: str  # git tree id of that folder: it fixes every file's content
+    images: int  # chips under images/ (sidecars not counted)
+    labels: int  # label files under labels/
+    licence: str
+    about: str
+
+
+EXPORTS = (
+    RealExport(
+        name="phragmites_kitti",
+        repo="greglee1905/Phragmites_australis_Classification",
+        commit="9ff3952fd2ba1e85c7843753e90c16bc50b98896",
+        folder="train",
+        tree="fd36dd3d33bcf4172bb92cfeefe256385709fce5",
+        images=50,
+        labels=50,
+        licence="none stated (the repository has no licence file)",
+        about="KITTI_rectangles export of 6-band UInt16 sUAS GeoTIFF chips (32 x 32 px, EPSG:4326), one box per chip, "
+              "7 wetland classes; the authors uploaded 50 of the 306 chips their map.txt lists. Old-style .emd "
+              "template without MetaDataMode (the format is in esri_accumulated_stats.json).",
+    ),
+)
+
+
+class RebuildError(Exception):
+    """A problem with the input (snapshot, export or output folder), reported as one line."""
+
+
+def git(git_dir: Path, *args: str, data: bytes | None = None) -> bytes:
+    result = subprocess.run(["git", f"--git-dir={git_dir}", *args], input=data, capture_output=True, check=False)
+    if result.returncode:
+        raise RebuildError(f"git {' '.join(args)} in {git_dir}: {result.stderr.decode(errors='replace').strip()}")
+    return result.stdout
+
+
+def has_commit(git_dir: Path, commit: str) -> bool:
+    if not (git_dir / "objects").is_dir():
+        return False
+    probe = subprocess.run(["git", f"--git-dir={git_dir}", "cat-file", "-e", f"{commit}^{{commit}}"],
+                           capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+def find_snapshot(export: RealExport, mirrors: list[Path], mirror_root: Path) -> Path:
+    """The first given git directory holding the export's commit, else the fetch tool's usual place for it."""
+    owner, name = export.repo.split("/")
+    candidates = [*mirrors, mirror_root / f"{owner}+{name}" / "repo", mirror_root / f"{owner}+{name}"]
+    for git_dir in candidates:
+        if has_commit(git_dir, export.commit):
+            return git_dir
+    raise RebuildError(f"{export.name}: no snapshot holding commit {export.commit[:12]} of {export.repo} (looked in "
+                       f"{', '.join(map(str, candidates))}); fetch github:{export.repo} or "
+                       f"`git clone --mirror https://github.com/{export.repo}` and pass --mirror")
+
+
+@dataclass(frozen=True)
+class Blob:
+    path: PurePosixPath  # relative to the export folder
+    sha: str
+
+
+def list_blobs(git_dir: Path, export: RealExport) -> list[Blob]:
+    """The export folder's files; refuses links, submodules and paths leaving the folder."""
+    tree = git(git_dir, "rev-parse", f"{export.commit}:{export.folder}").decode().strip()
+    if tree != export.tree:
+        raise RebuildError(f"{export.name}: {export.repo}@{export.commit[:12]}:{export.folder} is tree {tree}, "
+                           f"expected {export.tree}; the snapshot differs from the one this script pins")
+    blobs = []
+    for entry in git(git_dir, "ls-tree", "-r", "-z", export.tree).split(b"\0"):
+        if not entry:
+            continue
+        meta, raw_path = entry.split(b"\t", 1)
+        mode, kind, sha = meta.decode().split()
+        path = PurePosixPath(raw_path.decode())
+        if kind != "blob" or mode not in REGULAR_FILE_MODES or path.is_absolute() or ".." in path.parts:
+            raise RebuildError(f"{export.name}: refusing {kind} {mode} {path} (only plain files inside the folder)")
+        blobs.append(Blob(path, sha))
+    return blobs
+
+
+def count(blobs: list[Blob], top: str, suffixes: tuple[str, ...] | None = None) -> int:
+    return sum(1 for b in blobs if b.path.parts[0] == top and (suffixes is None or b.path.suffix.lower() in suffixes))
+
+
+def check_counts(export: RealExport, blobs: list[Blob]) -> None:
+    images = count(blobs, "images", (".tif", ".tiff", ".jpg", ".jpeg", ".png", ".mrf"))
+    labels = count(blobs, "labels")
+    if (images, labels) != (export.images, export.labels):
+        raise RebuildError(f"{export.name}: the snapshot has {images} chips and {labels} labels, expected "
+                           f"{export.images} and {export.labels}")
+
+
+def blob_sha(content: bytes) -> str:
+    """git's object id of a file's content."""
+    return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
+
+
+def write_blobs(git_dir: Path, blobs: list[Blob], target: Path) -> int:
+    """Writes every blob under ``target`` (one `git cat-file --batch`), then re-hashes each file on disk."""
+    stream = git(git_dir, "cat-file", "--batch", data="".join(f"{b.sha}\n" for b in blobs).encode())
+    offset, written = 0, 0
+    for blob in blobs:
+        header_end = stream.index(b"\n", offset)
+        sha, kind, size = stream[offset:header_end].decode().split()
+        start, size = header_end + 1, int(size)
+        if sha != blob.sha or kind != "blob":
+            raise RebuildError(f"git returned {kind} {sha} for {blob.path}, expected blob {blob.sha}")
+        path = target.joinpath(*blob.path.parts)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(stream[start:start + size])
+        offset, written = start + size + 1, written + size
+    for blob in blobs:
+        on_disk = blob_sha(target.joinpath(*blob.path.parts).read_bytes())
+        if on_disk != blob.sha:
+            raise RebuildError(f"{blob.path}: written file hashes to {on_disk}, expected {blob.sha}")
+    return written
+
+
+def rebuild(export: RealExport, git_dir: Path, out_root: Path) -> str:
+    blobs = list_blobs(git_dir, export)
+    check_counts(export, blobs)
+    out_root.mkdir(parents=True, exist_ok=True)
+    target = out_root / export.name
+    staging = Path(tempfile.mkdtemp(prefix=f".{export.name}.", dir=out_root))
+    staging.chmod(0o755)  # mkdtemp's 0700 would hide the data from the other users of the shared folder
+    try:
+        size = write_blobs(git_dir, blobs, staging)
+        if target.exists():
+            previous = Path(tempfile.mkdtemp(prefix=f".{export.name}.old.", dir=out_root))
+            target.rename(previous / export.name)
+            staging.rename(target)
+            shutil.rmtree(previous)
+        else:
+            staging.rename(target)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return (f"{export.name}: {len(blobs)} files ({export.images} chips, {export.labels} labels, {size / 1e6:.1f} MB) "
+            f"from {export.repo}@{export.commit[:12]}:{export.folder}, every blob hash checked -> {target}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="rebuild these exports (default: all)")
+    parser.add_argument("--mirror", type=Path, action="append", default=[], metavar="GITDIR",
+                        help="a bare git directory (or clone's .git) to look in first; repeatable")
+    parser.add_argument("--mirror-root", type=Path, default=DEFAULT_MIRRORS,
+                        help="where fetched snapshots live as owner+name/repo (default: %(default)s)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output root (default: %(default)s)")
+    parser.add_argument("--list", action="store_true", help="list the pinned exports and exit")
+    args = parser.parse_args(argv)
+
+    if args.list:
+        for e in EXPORTS:
+            print(f"{e.name}: {e.repo}@{e.commit}:{e.folder} -- {e.images} chips; licence: {e.licence}\n  {e.about}")
+        return 0
+    known = {e.name: e for e in EXPORTS}
+    unknown = sorted(set(args.only or ()) - set(known))
+    if unknown:
+        print(f"error: unknown export(s) {', '.join(unknown)}; choose from {', '.join(known)}", file=sys.stderr)
+        return 2
+    try:
+        for export in (known[n] for n in args.only) if args.only else EXPORTS:
+            print(rebuild(export, find_snapshot(export, args.mirror, args.mirror_root), args.out))
+    except (RebuildError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

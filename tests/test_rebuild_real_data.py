@@ -1,0 +1,67 @@
+"""scripts/rebuild_real_data.py on a real (tiny) git repository holding a GDAL-written KITTI export: the rebuilt folder
+is the pinned tree byte for byte and reads as training data; a snapshot that differs from the pin is refused with one
+line and exit code 2, leaving an earlier copy untouched and no temporary folder behind."""
+import dataclasses
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from autodl_qgis.engine.data import KITTI, TrainingData
+from autodl_qgis.engine.data.synthetic import write_synthetic_dataset
+from conftest import load_script
+
+CHIPS = 3
+
+
+def _git(cwd: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@t", "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_SYSTEM": "/dev/null"}
+    return subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True).stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    """(script module, bare mirror, the export as the script pins it, the folder as committed)."""
+    script = load_script("rebuild_real_data")
+    work = tmp_path_factory.mktemp("author")
+    write_synthetic_dataset(work / "train", KITTI, num_chips=CHIPS, chip_size=32)
+    _git(work, "init", "-q")
+    _git(work, "add", ".")
+    _git(work, "commit", "-qm", "export")
+    commit = _git(work, "rev-parse", "HEAD")
+    mirror = tmp_path_factory.mktemp("mirror") / "owner+name" / "repo"
+    _git(work, "clone", "-q", "--mirror", str(work), str(mirror))
+    export = script.RealExport(name="tiny_kitti", repo="owner/name", commit=commit, folder="train",
+                               tree=_git(work, "rev-parse", "HEAD:train"), images=CHIPS, labels=CHIPS,
+                               licence="test", about="test")
+    return script, mirror, export, work / "train"
+
+
+def test_the_rebuilt_folder_is_the_pinned_tree_and_reads_as_training_data(published, tmp_path):
+    script, mirror, export, original = published
+    line = script.rebuild(export, script.find_snapshot(export, [], mirror.parents[1]), tmp_path)
+    target = tmp_path / export.name
+    assert str(target) in line and "every blob hash checked" in line
+    written = sorted(p.relative_to(target) for p in target.rglob("*") if p.is_file())
+    assert written == sorted(p.relative_to(original) for p in original.rglob("*") if p.is_file())
+    assert all((target / p).read_bytes() == (original / p).read_bytes() for p in written)
+    data = TrainingData.open(target)
+    assert (data.format, len(data.chips), data.num_objects > 0) == (KITTI, CHIPS, True)
+    assert [p.name for p in tmp_path.iterdir()] == [export.name]  # no staging folder left
+
+
+@pytest.mark.parametrize("change", ({"tree": "0" * 40}, {"images": CHIPS + 1}, {"commit": "1" * 40}))
+def test_a_snapshot_that_differs_from_the_pin_is_refused_and_the_earlier_copy_kept(published, tmp_path, capsys,
+                                                                                   change):
+    script, mirror, export, _ = published
+    earlier = tmp_path / export.name
+    earlier.mkdir()
+    (earlier / "keep.txt").write_text("earlier copy")
+    script.EXPORTS = (dataclasses.replace(export, **change),)
+    code = script.main(["--mirror-root", str(mirror.parents[1]), "--out", str(tmp_path)])
+    error = capsys.readouterr().err
+    assert code == 2 and error.startswith("error: tiny_kitti: ") and error.count("\n") == 1
+    assert [p.name for p in tmp_path.iterdir()] == [export.name]
+    assert (earlier / "keep.txt").read_text() == "earlier copy"
