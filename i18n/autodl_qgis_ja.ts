@@ -17,32 +17,32 @@
 <context>
     <name>AutoDL</name>
     <message>
-        <location filename="../autodl_qgis/engine/search/autodl.py" line="230"/>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="246"/>
         <source>no candidate gave a model within the time limit; give more time or lighter networks ({reasons})</source>
         <translation>時間制限内にモデルを得られた候補がありません。時間を増やすか、より軽いネットワークを選んでください ({reasons})</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/autodl.py" line="232"/>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="248"/>
         <source>every candidate failed ({reasons})</source>
         <translation>すべての候補が失敗しました ({reasons})</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/autodl.py" line="235"/>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="251"/>
         <source>best: {network} ({backbone}) {metric_name} {metric:.4f}</source>
         <translation>最良: {network} ({backbone}) {metric_name} {metric:.4f}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/autodl.py" line="362"/>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="381"/>
         <source>{key} {network} ({backbone}): {status}{reason}</source>
         <translation>{key} {network} ({backbone}): {status}{reason}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/autodl.py" line="364"/>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="383"/>
         <source>{key} {network} ({backbone}): {status}, {metric_name} {metric:.4f} after {seconds:.0f} training s{reason}</source>
         <translation>{key} {network} ({backbone}): {status}、トレーニング {seconds:.0f} 秒で {metric_name} {metric:.4f}{reason}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/autodl.py" line="300"/>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="316"/>
         <source>{key}: {network} ({backbone}, scale {scale:g}) for {seconds:.0f} training seconds</source>
         <translation>{key}: {network} ({backbone}、スケール {scale:g}) を {seconds:.0f} 秒間トレーニング</translation>
     </message>
@@ -945,14 +945,19 @@ Object detection models are ranked by average precision at IoU 0.5, pixel classi
 <context>
     <name>Trainer</name>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="281"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="297"/>
         <source>{name}: choosing the batch size</source>
         <translation>{name}: バッチ サイズを決定しています</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="362"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="407"/>
         <source>{name}: epoch {epoch} train loss {loss:.4f}, validation {metric_name} {metric:.4f}</source>
         <translation>{name}: エポック {epoch} トレーニング損失 {loss:.4f}、検証 {metric_name} {metric:.4f}</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="407"/>
+        <source> (moving average {metric:.4f})</source>
+        <translation> (移動平均 {metric:.4f})</translation>
     </message>
 </context>
 </TS>
