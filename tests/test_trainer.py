@@ -22,9 +22,10 @@ from conftest import CancelAfter
 class SmallSegmenter(ModelAdapter):
     task = "pixel_classification"
 
-    def __init__(self, in_channels, classes, fail_above_batch=None, poison_after=None, clock=None):
+    def __init__(self, in_channels, classes, fail_above_batch=None, poison_after=None, clock=None, chip_seconds=0.5):
         super().__init__()
-        self.clock = clock  # a FakeClock: each training step takes one second
+        self.clock = clock  # a FakeClock: each training step takes one second, each predicted chip chip_seconds
+        self.chip_seconds = chip_seconds
         self.net = nn.Sequential(nn.Conv2d(in_channels, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
                                  nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, classes + 1, 1))
         self.fail_above_batch, self.poison_after, self.calls = fail_above_batch, poison_after, 0
@@ -42,7 +43,7 @@ class SmallSegmenter(ModelAdapter):
 
     def predict(self, images):
         if self.clock is not None:
-            self.clock.now += 0.5 * len(images)  # half a second a chip
+            self.clock.now += self.chip_seconds * len(images)
         return self.net(images)
 
 
@@ -115,10 +116,18 @@ def test_out_of_memory_halves_the_batch_and_goes_on(tiles):
     assert result.batch_size == 2
 
 
+def _validating_every_epoch(tiles, **config):
+    """A trainer on a fake clock where validation takes no time: epoch-end validations are a bounded share of the
+    training time, so on the wall clock a busy machine would skip some and the counts below would vary."""
+    clock = FakeClock()
+    adapter = SmallSegmenter(4, len(tiles[0].classes), clock=clock, chip_seconds=0.0)
+    return _trainer(tiles, adapter, budget=TimeBudget(None, clock=clock), **config)
+
+
 def test_early_stopping_when_the_metric_stops_improving(tiles):
-    # a constant-rate segment (one the search may continue) stops after `patience` validations without
-    # improvement (epoch-end validations are a bounded share of the time, so not every epoch is validated)
-    result = _trainer(tiles, max_epochs=50, batch_size=4, learning_rate=1e-9, patience=2, decay_to_end=False).fit()
+    # a constant-rate segment (one the search may continue) stops after `patience` validations without improvement
+    result = _validating_every_epoch(tiles, max_epochs=50, batch_size=4, learning_rate=1e-9, patience=2,
+                                     decay_to_end=False).fit()
     assert result.status == EARLY_STOPPED and result.epochs < 50
     assert len([h for h in result.history if h["epoch"] > result.best_epoch]) == 2
 
@@ -130,14 +139,17 @@ def test_a_plateau_in_a_decaying_run_anneals_the_rate_to_zero_before_stopping(ti
         def log(self, message):
             logs.append(message)
 
-    result = _trainer(tiles, callbacks=Log(), max_epochs=50, batch_size=4, learning_rate=1e-9, patience=2,
-                      warmup_steps=0).fit()
+    torch.manual_seed(0)
+    result = _validating_every_epoch(tiles, callbacks=Log(), max_epochs=50, batch_size=4, learning_rate=1e-9,
+                                     patience=2, warmup_steps=0).fit()
     assert result.status == EARLY_STOPPED and result.epochs < 50
-    assert any("falls to zero over the next" in m for m in logs), logs
-    after = [h for h in result.history if h["epoch"] > result.best_epoch]
-    assert len(after) > 2  # it went on past the plateau, the rate falling
-    rates = [h["learning_rate"] for h in after]
+    assert any("falls to zero over the next 2 epochs" in m for m in logs), logs
+    # it went on for those two epochs past the plateau (patience + 1 validations), the rate falling far faster than
+    # the decay planned over 50 epochs, to near zero
+    rates = [h["learning_rate"] for h in result.history]
+    assert len(rates) == result.epochs >= 2 + 3
     assert rates == sorted(rates, reverse=True) and rates[-1] < 0.25 * 1e-9 < rates[0]
+    assert rates[-1] < 0.25 * rates[-3]
 
 
 def test_batch_size_search_on_cuda_finds_the_largest_fitting_and_backs_off():
