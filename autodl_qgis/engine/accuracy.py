@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .data.raster import _quiet_gdal
+from . import validate
 from .errors import InputDataError
 
 RECALL_POINTS = np.linspace(0.0, 1.0, 101)  # COCO's recall thresholds
@@ -26,6 +28,7 @@ SAMPLING = ("STRATIFIED_RANDOM", "EQUALIZED_STRATIFIED_RANDOM", "RANDOM")  # Arc
 CLASS_FIELDS = ("classvalue", "value", "grndtruth")  # looked for, in this order, when no class field is given
 CONFIDENCE_FIELDS = ("confidence", "score")
 TABLE_DRIVERS = {".gpkg": "GPKG", ".csv": "CSV"}
+MAX_POINTS = 1_000_000  # random points: ArcGIS' default is 500; beyond a million, sampling alone takes hours
 
 
 # -- detections ------------------------------------------------------------------------------------------------------
@@ -201,18 +204,29 @@ def _features(path, class_field: str | None, what: str, target_srs=None):
             ref.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
         transform = osr.CoordinateTransformation(srs, target_srs)
     geometries, keys, scores = [], [], []
-    for feature in layer:
-        geometry = feature.GetGeometryRef()
-        if geometry is None or geometry.IsEmpty():
-            continue
-        geometry = geometry.Clone()
-        if transform is not None:
-            geometry.Transform(transform)
-        geometries.append(geometry)
-        keys.append(_class_key(feature.GetField(field)) if field else "")
-        scores.append(float(feature.GetField(confidence)) if confidence and feature.GetField(confidence) is not None
-                      else 1.0)
+    with _quiet_gdal():  # GEOS' own warnings about the invalid geometries repaired here
+        for feature in layer:
+            geometry = _repaired(feature.GetGeometryRef())
+            if geometry is None:
+                continue
+            if transform is not None:
+                geometry.Transform(transform)
+            geometries.append(geometry)
+            keys.append(_class_key(feature.GetField(field)) if field else "")
+            scores.append(float(feature.GetField(confidence))
+                          if confidence and feature.GetField(confidence) is not None else 1.0)
     return geometries, keys, scores, srs, source
+
+
+def _repaired(geometry):
+    """A copy of a feature's geometry, made valid (a self-intersecting ring cannot be intersected, nor can points
+    be tested in it); None when it is empty."""
+    if geometry is None or geometry.IsEmpty():
+        return None
+    geometry = geometry.Clone()
+    if not geometry.IsValid():
+        geometry = geometry.MakeValid()
+    return None if geometry is None or geometry.IsEmpty() else geometry
 
 
 def _polygon_ious(detected: list, truths: list) -> np.ndarray:
@@ -239,6 +253,8 @@ def compute_detection_accuracy(detected_features, ground_truth_features, out_tab
     fields default to Classvalue or Value; without one, every feature is of one class. Detections below
     ``confidence`` (field Confidence or Score) do not count for precision, recall and F1; AP uses them all. The
     table (``out_table``: .gpkg or .csv) has one row per class and one for all classes."""
+    validate.positive("min_iou", min_iou, 1.0)
+    validate.fraction("confidence", confidence)
     if out_table is not None:
         _check_table_path(out_table)
     truths, truth_keys, _, truth_srs, truth_source = _features(ground_truth_features, ground_truth_class_field,
@@ -395,16 +411,19 @@ def _valid(values: np.ndarray, nodata) -> np.ndarray:
     return keep
 
 
-def _points_per_class(area: dict, num_points: int, sampling: str, rng) -> dict:
-    """How many sample points each reference class gets (ArcGIS' sampling strategies)."""
+def _points_per_class(area: dict, num_points: int, sampling: str, rng, pixels: bool = True) -> dict[int, int]:
+    """How many sample points each reference class gets (ArcGIS' sampling strategies). ``area``: pixels of each
+    class (``pixels``: a class cannot give more points than it has pixels), or the area of its polygons in any unit
+    (a polygon holds any number of points, however small it is)."""
     classes = sorted(area)
     total = sum(area.values())
     if sampling == "EQUALIZED_STRATIFIED_RANDOM":
-        return {c: min(area[c], math.ceil(num_points / len(classes))) for c in classes}
-    if sampling == "STRATIFIED_RANDOM":
-        return {c: min(area[c], max(1, round(num_points * area[c] / total))) for c in classes}
-    drawn = rng.multinomial(num_points, [area[c] / total for c in classes])
-    return {c: min(area[c], int(n)) for c, n in zip(classes, drawn)}
+        wanted = {c: math.ceil(num_points / len(classes)) for c in classes}
+    elif sampling == "STRATIFIED_RANDOM":
+        wanted = {c: max(1, round(num_points * area[c] / total)) for c in classes}
+    else:
+        wanted = dict(zip(classes, rng.multinomial(num_points, [area[c] / total for c in classes]).tolist()))
+    return {c: int(min(area[c], n) if pixels else n) for c, n in wanted.items()}
 
 
 def _sample_reference_raster(dataset, num_points: int, sampling: str, rng) -> tuple[np.ndarray, np.ndarray]:
@@ -457,7 +476,8 @@ def _sample_reference_features(path, class_field, num_points: int, sampling: str
     area = Counter()
     for geometry, value in zip(geometries, values):
         area[value] += geometry.GetArea()
-    wanted = _points_per_class({v: max(a, 1e-12) for v, a in area.items()}, num_points, sampling, rng)
+    wanted = _points_per_class({v: max(a, 1e-300) for v, a in area.items()}, num_points, sampling, rng,
+                               pixels=False)
     points, out = [], []
     for value, n in wanted.items():
         polygons = [g for g, v in zip(geometries, values) if v == value]
@@ -525,9 +545,9 @@ def compute_pixel_accuracy(classified_raster, ground_truth, out_table=None, *, n
     if sampling not in SAMPLING:
         raise InputDataError(f"sampling must be one of {', '.join(SAMPLING)}, not {sampling!r}", None,
                              "Use STRATIFIED_RANDOM (the default)")
-    if num_random_points < 1:
-        raise InputDataError(f"the number of random points must be at least 1, not {num_random_points}", None,
-                             "Use e.g. 500 (ArcGIS' default)")
+    validate.whole_number("num_random_points", num_random_points, 1, MAX_POINTS)
+    validate.non_negative("min_point_distance", min_point_distance)
+    validate.whole_number("seed", seed, 0, 2 ** 32 - 1)
     if out_table is not None:
         _check_table_path(out_table)
     classified = _raster(classified_raster, "classified raster")
