@@ -3,7 +3,10 @@ compute-accuracy-*, make-sample, resumed work folders, storage URLs) get the sam
 one line naming the user's file, no traceback, every input byte-for-byte as it was, nothing left in the temporary
 folder or beside the output (``_refused`` of test_bad_inputs.py). Ordinary data that used to fail gives the right
 numbers."""
+import datetime
+import json
 import os
+import struct
 
 import numpy as np
 import pytest
@@ -288,3 +291,266 @@ def test_pixel_accuracy_samples_inside_self_intersecting_polygons(tmp_path, capf
     matrix = compute_pixel_accuracy(classified, truth, num_random_points=100)
     assert matrix.points == 100 and matrix.overall_accuracy == 1.0
     assert "GEOS" not in capfd.readouterr().err
+
+
+# -- group 3: a work folder is input too (train --resume, workers) ------------------------------------------------
+
+@pytest.fixture(scope="module")
+def searched(tmp_path_factory, synthetic):
+    """A real work folder: a one-network search that ran to its end (record, Optuna database, candidate result
+    and weights)."""
+    from autodl_qgis.engine.data import CLASSIFIED_TILES
+
+    root = tmp_path_factory.mktemp("searched")
+    data = synthetic(CLASSIFIED_TILES, num_chips=8)
+    assert main(["train", str(data), str(root / "model.dlpk"), "--work-dir", str(root / "work"), "--networks",
+                 "UnetClassifier", "--max-epochs", "1", "--total-time-limit", "0.02", "--no-pretrained-backbones",
+                 "--quiet"]) == 0
+    return {"data": data, "work": root / "work"}
+
+
+def _result_file(work):
+    return next(p for p in (work / "candidates").glob("*.json"))
+
+
+def _edit_result(**changes):
+    def tamper(work):
+        path = _result_file(work)
+        values = json.loads(path.read_text())
+        for key, value in changes.items():
+            if value is _DELETE:
+                del values[key]
+            else:
+                values[key] = value
+        path.write_text(json.dumps(values))
+        return path.name
+    return tamper
+
+
+_DELETE = object()
+
+
+def _write(relative, data: bytes):
+    def tamper(work):
+        (work / relative).write_bytes(data)
+        return relative.split("/")[-1]
+    return tamper
+
+
+def _weights_file(work):
+    return next((work / "candidates").glob("*.safetensors"))
+
+
+def _broken_header(work):
+    path = _weights_file(work)
+    with open(path, "r+b") as file:
+        file.write(struct.pack("<Q", 2 ** 40))  # a header "a terabyte long"
+    return path.name
+
+
+def _truncated_weights(work):
+    path = _weights_file(work)
+    os.truncate(path, path.stat().st_size // 2)
+    return path.name
+
+
+def _state(payload):
+    """A result continuing from ``c00-r0.state.pt``, whose content is ``payload`` (bytes, or saved with torch)."""
+    import torch
+
+    def tamper(work):
+        path = work / "candidates" / "c00-r0.state.pt"
+        if isinstance(payload, bytes):
+            path.write_bytes(payload)
+        else:
+            torch.save(payload, path)
+        _edit_result(checkpoint=str(path))(work)
+        return path.name
+    return tamper
+
+
+def _link_out(relative, target="/etc/hostname"):
+    def tamper(work):
+        link = work / relative
+        if link.is_dir():
+            import shutil
+
+            shutil.rmtree(link)
+        elif link.exists():
+            link.unlink()
+        link.symlink_to(target)
+        return link.name
+    return tamper
+
+
+def _record(values):
+    def tamper(work):
+        (work / "search.json").write_text(json.dumps(values))
+        return "search.json"
+    return tamper
+
+
+# (id, how the folder is damaged (returns the damaged file's name, which the line must name), expected text)
+RESUME_CASES = [
+    ("status-is-a-number", _edit_result(status=5), "has status = '5', which is not text"),
+    ("unknown-status", _edit_result(status="exploded"), "has status 'exploded', not one of"),
+    ("huge-epochs", _edit_result(epochs=10 ** 30), "has epochs = '1000000000000000000000000000000'"),
+    ("epochs-as-float", _edit_result(epochs=1e300), "which is not a whole number"),
+    ("batch-size-as-text", _edit_result(batch_size="4"), "has batch_size = '4'"),
+    ("infinite-metric", _edit_result(metric=float("inf")), "has metric = 'inf', which is not a finite number"),
+    ("negative-steps", _edit_result(steps=-1), "has steps = '-1'"),
+    ("missing-network", _edit_result(network=_DELETE), "lacks network"),
+    ("curve-of-text", _edit_result(curve=["x"]), "is not a record of named values"),
+    ("curve-point-wrong", _edit_result(curve=[{"epoch": "1", "step": 1, "seconds": 1, "loss": 1, "metric": 1,
+                                               "learning_rate": 1}]), "has epoch = '1'"),
+    ("key-of-another-file", _edit_result(key="c09-r0"), "holds the result of 'c09-r0'"),
+    ("weights-outside", _edit_result(weights="../../../etc/hostname"), "not a file of candidates/"),
+    ("weights-missing", _edit_result(weights="nothing.safetensors"), "names weights 'nothing.safetensors', which"),
+    ("result-not-json", lambda w: _write(f"candidates/{_result_file(w).name}", b"{not json")(w),
+     "is not valid JSON"),
+    ("result-a-list", lambda w: _write(f"candidates/{_result_file(w).name}", b"[1, 2]")(w),
+     "must hold a JSON object"),
+    ("safetensors-broken-header", _broken_header, "is not a readable safetensors file"),
+    ("safetensors-truncated", _truncated_weights, "is not a readable safetensors file"),
+    ("state-with-a-pickle-payload", _state({"model": {}, "train": {"when": datetime.datetime(2020, 1, 1)}}),
+     "holds Python objects besides tensors (refused: loading them could run code)"),
+    ("state-not-a-torch-file", _state(b"PK\x03\x04 not really"), "is not a training state this plugin wrote"),
+    ("state-of-another-shape", _state({"weights": [1, 2]}), "is not a training state this plugin wrote (model"),
+    ("state-outside-the-folder", _edit_result(checkpoint="/etc/hostname"), "outside the work folder"),
+    ("result-links-outside", _link_out("candidates/c99-r0.json"), "is a link to /etc/hostname, outside the work"),
+    ("candidates-folder-links-outside", _link_out("candidates", "/etc"), "is a link to /etc, outside"),
+    ("record-links-outside", _link_out("search.json"), "is a link to /etc/hostname"),
+    ("optuna-db-not-a-database", _write("optuna.db", b"this is not a database" * 100), "is not an SQLite database"),
+    ("record-not-json", _write("search.json", b"\xff\xfe"), "is not UTF-8 text"),
+    ("record-storage-a-number", _record({"storage": 1, "study": "s"}), "must name the search's storage and study"),
+    ("record-unknown-database", _record({"storage": "foo://x/y", "study": "s"}), "names 'foo', a kind of database"),
+]
+
+
+def _tampered_copy(searched, hostile, tamper):
+    import shutil
+
+    import optuna
+
+    work = hostile["case"] / "work"
+    shutil.copytree(searched["work"], work, symlinks=True)
+    # the copy records its own database, whose search records the copy as its folder
+    record = json.loads((work / "search.json").read_text())
+    record["storage"] = f"sqlite:///{work / 'optuna.db'}"
+    (work / "search.json").write_text(json.dumps(record))
+    optuna.load_study(study_name=record["study"], storage=record["storage"]).set_user_attr("work_dir", str(work))
+    return work, tamper(work)
+
+
+@pytest.mark.parametrize("tamper,expected", [c[1:] for c in RESUME_CASES], ids=[c[0] for c in RESUME_CASES])
+def test_resume_refuses_a_damaged_work_folder_and_changes_nothing(tamper, expected, searched, hostile, capsys):
+    work, damaged = _tampered_copy(searched, hostile, tamper)
+    argv = ["train", searched["data"], hostile["case"] / "m.dlpk", "--work-dir", work, "--resume", "--networks",
+            "UnetClassifier", "--max-epochs", "1", "--total-time-limit", "0.02", "--no-pretrained-backbones"]
+    _refused(argv, expected, hostile, capsys)
+    _refused(argv, f"{damaged}: ", hostile, capsys)  # the damaged file is named
+
+
+def test_resume_names_how_to_go_on(searched, hostile, capsys):
+    work, _ = _tampered_copy(searched, hostile, _edit_result(status=5))
+    assert main(["train", str(searched["data"]), str(hostile["case"] / "m.dlpk"), "--work-dir", str(work),
+                 "--resume"]) == 2
+    assert "Start the search again without --resume" in capsys.readouterr().err
+
+
+def test_a_worker_refuses_a_damaged_shared_folder(searched, hostile, capsys):
+    """A worker joining through the storage reads the folder the search recorded (e.g. on NFS) the same way."""
+    work, damaged = _tampered_copy(searched, hostile, _broken_header)
+    record = json.loads((work / "search.json").read_text())
+    _refused(["worker", "--storage", record["storage"], "--study", record["study"]],
+             f"{damaged}: is not a readable safetensors", hostile, capsys)
+
+
+def test_an_intact_work_folder_passes_the_check(searched):
+    from autodl_qgis.engine.search.workfolder import check_work_folder, read_result
+
+    storage, study = check_work_folder(searched["work"])
+    assert storage.startswith("sqlite:///") and study.startswith("autodl-")
+    result = read_result(_result_file(searched["work"]))
+    assert result.network == "UnetClassifier" and result.metric is not None and result.curve
+
+
+# -- group 4: storage URLs -------------------------------------------------------------------------------------------
+
+def _free_port() -> int:
+    from postgres import _free_port
+
+    return _free_port()
+
+
+# (id, storage URL builder given the hostile fixture, expected text)
+STORAGE_CASES = [
+    ("malformed", lambda h: "not a url", "the storage 'not a url' is not a database URL"),
+    ("unknown-dialect", lambda h: "foo://x/y", "names 'foo', a kind of database SQLAlchemy does not know"),
+    ("missing-mysql-driver", lambda h: "mysql://u@127.0.0.1/db", "needs the Python driver 'MySQLdb', which is not "
+                                                                  "installed. Install it into"),
+    ("missing-pg8000-driver", lambda h: "postgresql+pg8000://u@127.0.0.1/db", "pip install 'pg8000'"),
+    ("unreachable-postgresql", lambda h: f"postgresql://autodl:secret@127.0.0.1:{_free_port()}/autodl",
+     "no database server answered at 127.0.0.1:"),
+    ("password-not-shown", lambda h: f"postgresql://autodl:secret@127.0.0.1:{_free_port()}/autodl",
+     "postgresql://autodl:***@127.0.0.1:"),
+    ("sqlite-not-a-database", lambda h: f"sqlite:///{_write_bytes(h['case'] / 'x.db', b'not sqlite' * 50)}",
+     "x.db: is not an SQLite database"),
+    ("sqlite-in-a-missing-folder", lambda h: f"sqlite:///{h['case']}/none/x.db",
+     "the folder does not exist"),
+    ("sqlite-in-memory", lambda h: "sqlite://", "names no database file"),
+]
+
+
+def _write_bytes(path, data):
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("command", ["worker", "train"])
+@pytest.mark.parametrize("build,expected", [c[1:] for c in STORAGE_CASES], ids=[c[0] for c in STORAGE_CASES])
+def test_storage_urls_are_checked_with_one_line(command, build, expected, hostile, synthetic, capsys):
+    from autodl_qgis.engine.data import CLASSIFIED_TILES
+
+    url = build(hostile)
+    argv = (["worker", "--storage", url, "--study", "pools"] if command == "worker" else
+            ["train", synthetic(CLASSIFIED_TILES, num_chips=8), hostile["case"] / "m.dlpk", "--storage", url,
+             "--study", "pools", "--networks", "UnetClassifier"])
+    _refused(argv, expected, hostile, capsys)
+    assert "secret" not in expected
+
+
+@pytest.fixture
+def postgres_url():
+    """A real server, started (in the system's temporary folder, which its account can reach) before ``hostile``
+    gives the run a private one."""
+    from postgres import postgres_bin, postgres_server
+
+    if postgres_bin() is None:
+        pytest.skip("PostgreSQL is not installed here (scripts/setup.sh installs it: apt-get install postgresql)")
+    with postgres_server() as url:
+        yield url
+
+
+def test_the_readme_postgresql_url_works_against_a_real_server(postgres_url, hostile, synthetic, capsys):
+    """The README's own form, postgresql://user:pw@host/db, which SQLAlchemy 2.1 runs with psycopg 3: a search
+    recorded through it is joined by a worker; a wrong database name is told apart from a server that is not
+    there."""
+    from sqlalchemy.engine import make_url
+
+    from autodl_qgis.engine.data import CLASSIFIED_TILES
+    from autodl_qgis.engine.search.config import SearchConfig
+    from autodl_qgis.engine.search.record import SearchRecord
+
+    url = f"postgresql://autodl:pw@127.0.0.1:{make_url(postgres_url).port}/autodl"  # as in the README
+    assert make_url(url).get_dialect().driver == "psycopg"
+    data = synthetic(CLASSIFIED_TILES, num_chips=8)
+    work = hostile["case"] / "shared"
+    record = SearchRecord.start(work, SearchConfig(data=str(data), storage=url, study_name="pools"), 0.0, 1.0)
+    assert record.study.user_attrs["work_dir"] == str(work.resolve())
+    assert main(["worker", "--storage", url, "--study", "pools", "--quiet"]) == 0  # its time is up: 0 jobs
+    assert "0 candidate(s) trained for pools" in capsys.readouterr().out
+    _refused(["worker", "--storage", url.replace("/autodl", "/nodb"), "--study", "pools"],
+             'the server at 127.0.0.1:', hostile, capsys)
+    assert main(["worker", "--storage", url.replace("/autodl", "/nodb"), "--study", "pools"]) == 2
+    assert 'answered but refused the connection' in capsys.readouterr().err

@@ -40,6 +40,8 @@ from .config import (ADVANCED, BASIC, COMPLETED, FINAL, FLAT, HALVING, NOT_REACH
                      CandidateJob, CandidateResult, SearchConfig)
 from .portfolio import portfolio
 from .record import SearchRecord, suggest
+from .storage import check_storage
+from .workfolder import check_work_folder
 from .schedule import HalvingSearch, packaging_reserve, refusal
 
 VAL_CHIPS = 64  # validation chips of the rungs (the same first ones for every candidate); the finalist uses all
@@ -82,6 +84,10 @@ class AutoDL:
         elif options:
             config = dataclasses.replace(config, **options)
         self.config, self.clock = config, clock
+        if config.resume:  # before any work: a damaged folder is refused, and nothing in it changed
+            check_work_folder(Path(config.work_dir))
+        elif config.storage:
+            check_storage(config.storage)
         self.data = data or TrainingData.open(config.data)
         self.device = resolve_device(config.device)
         self.callbacks = callbacks or SilentCallbacks()
@@ -98,6 +104,7 @@ class AutoDL:
              callbacks: Callbacks | None = None) -> "AutoDL":
         """A worker for the search that another process started with this storage and study name."""
         record = SearchRecord.join(storage, study_name)
+        check_work_folder(record.work_dir)  # the folder the workers share is read as the search's own
         config = SearchConfig.from_plan(record.plan, device=device, storage=storage, study_name=study_name,
                                         work_dir=str(record.work_dir), resume=False)
         autodl = cls(config, callbacks)
