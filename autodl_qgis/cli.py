@@ -210,6 +210,7 @@ def _show(args) -> int:
     from .engine.package import open_package
 
     with open_package(args.model) as package:
+        package.check_weights_entry()
         emd = package.emd
         info = {"model": str(package.path), "network": package.network, "backbone": package.backbone,
                 "task": package.task, "model_type": emd["ModelType"], "chip_size": list(package.chip_size),
@@ -536,14 +537,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _QUIET = getattr(args, "quiet", False)
     previous = None
-    if args.events is not None:
-        from .engine.progress import EventCallbacks
-
-        _EVENTS = EventCallbacks.open_descriptor(args.events)
-    elif threading.current_thread() is threading.main_thread():
-        # a plain kill unwinds like Ctrl-C, so temporary files and folders are removed (restored when done)
-        previous = signal.signal(signal.SIGTERM, _interrupted)
     try:
+        if args.events is not None:
+            from .engine.progress import EventCallbacks
+
+            _EVENTS = EventCallbacks.open_descriptor(args.events)
+        elif threading.current_thread() is threading.main_thread():
+            # a plain kill unwinds like Ctrl-C, so temporary files and folders are removed (restored when done)
+            previous = signal.signal(signal.SIGTERM, _interrupted)
         return args.run(args)
     except InputDataError as exc:
         print(f"error: {exc}", file=sys.stderr)

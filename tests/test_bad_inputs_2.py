@@ -554,3 +554,211 @@ def test_the_readme_postgresql_url_works_against_a_real_server(postgres_url, hos
              'the server at 127.0.0.1:', hostile, capsys)
     assert main(["worker", "--storage", url.replace("/autodl", "/nodb"), "--study", "pools"]) == 2
     assert 'answered but refused the connection' in capsys.readouterr().err
+
+
+# -- group 5: runaway work from packages, inputs and options -------------------------------------------------------
+
+def _padded(hostile):
+    """The classifier with three 20 MB entries nothing reads (random: under any compression-ratio cap)."""
+    from test_bad_inputs import _package_entries, _zip_entries
+
+    return _zip_entries(hostile["case"] / "padded.dlpk", {**_package_entries(hostile),
+                                                          **{f"padding{i}.bin": os.urandom(20 * 2 ** 20)
+                                                             for i in range(3)}})
+
+
+@pytest.mark.parametrize("command", ["export-model", "classify-onnxruntime"])
+def test_commands_extract_only_the_entries_they_read(command, hostile, monkeypatch, capsys):
+    from autodl_qgis.engine.package import dlpk
+
+    package = _padded(hostile)
+    extracted = []
+    copy_entry = dlpk._copy_entry
+
+    def recording(archive, info, target):
+        extracted.append(info.filename)
+        copy_entry(archive, info, target)
+
+    monkeypatch.setattr(dlpk, "_copy_entry", recording)
+    argv = (["export-model", package, hostile["case"] / "graph.onnx"] if command == "export-model" else
+            ["classify", package, hostile["scene"], hostile["case"] / "classes.tif", "--backend", "onnxruntime"])
+    assert main([str(a) for a in argv]) == 0, capsys.readouterr().err
+    assert extracted == ["model.onnx"]
+    assert not any(hostile["tmp"].iterdir())
+
+
+def _child_peak_mb(argv) -> tuple[int, str, float]:
+    """Exit code, stderr and peak resident memory (MB) of ``python -m autodl_qgis ARGV`` in a child."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    # VmHWM, not ru_maxrss: that keeps the peak of the forked parent (pytest, with torch loaded) across exec
+    code = ("import re, sys; from autodl_qgis.cli import main; code = main(sys.argv[1:]); "
+            "status = open('/proc/self/status').read(); "
+            "print(int(re.search(r'VmHWM:\\s+(\\d+)', status).group(1)) / 1024, file=sys.stderr); sys.exit(code)")
+    run = subprocess.run([sys.executable, "-c", code, *map(str, argv)], cwd=REPO, capture_output=True, text=True,
+                         timeout=600, env={**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"})
+    lines = run.stderr.strip().splitlines()
+    return run.returncode, "\n".join(lines[:-1]), float(lines[-1])
+
+
+ACCURACY_MEMORY_MB = 1000  # 20000 x 20000 IoUs as a dense matrix alone would be 3200 MB
+
+
+def test_detection_accuracy_memory_follows_overlaps_not_the_product(tmp_path):
+    """20000 detections against 20000 truths (a grid of squares, each detection shifted a little): every pair is
+    found through the R-tree, and memory stays far below what the dense IoU matrix would need."""
+    side = 142  # 142 x 142 = 20164 squares
+    truth = _grid(tmp_path / "truth.gpkg", side, 0.0)
+    detected = _grid(tmp_path / "detected.gpkg", side, 2.0)
+    code, err, peak = _child_peak_mb(["compute-accuracy-detection", detected, truth, tmp_path / "t.csv", "--json"])
+    assert code == 0, err
+    assert peak < ACCURACY_MEMORY_MB, f"peak RSS {peak:.0f} MB"
+    import csv
+
+    *_, overall = csv.reader((tmp_path / "t.csv").read_text().splitlines())
+    assert overall[0] == "All" and overall[5:] == [str(side * side), "0", "0"]  # IoU 0.67: every one a match
+
+
+def _grid(path, side: int, shift: float):
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(32633)
+    source = ogr.GetDriverByName("GPKG").CreateDataSource(str(path))
+    layer = source.CreateLayer("features", srs, ogr.wkbPolygon)
+    layer.CreateField(ogr.FieldDefn("Classvalue", ogr.OFTInteger))
+    layer.StartTransaction()
+    for row in range(side):
+        for column in range(side):
+            feature = ogr.Feature(layer.GetLayerDefn())
+            feature.SetField("Classvalue", 1)
+            feature.SetGeometry(_square(X0 + 20 * column + shift, Y0 + 20 * row))
+            layer.CreateFeature(feature)
+    layer.CommitTransaction()
+    source = None
+    return path
+
+
+def test_tiles_larger_than_the_raster_shrink_to_it(hostile, capsys):
+    """``--tile-size 8192`` with blending and test-time augmentation on the 128 px scene: tiles the size of the
+    scene (a larger one would only be padding), the same classes as the default tiling where both see the whole
+    scene."""
+    out = hostile["case"] / "worst.tif"
+    assert main(["classify", str(hostile["classifier"]), str(hostile["scene"]), str(out), "--tile-size", "8192",
+                 "--blend-overlap", "--test-time-augmentation"]) == 0, capsys.readouterr().err
+    log = capsys.readouterr().err
+    size = gdal.Open(str(hostile["scene"])).RasterXSize
+    assert f"tiles of {-(-size // 32) * 32} px" in log, log
+    assert gdal.Open(str(out)).ReadAsArray().shape == (size, size)
+
+
+@pytest.mark.parametrize("options,expected", [
+    ("--tile-size 4096", "tile_size 4096 needs more memory than inference is sized for (at most 2048 px tiles)"),
+    ("--tile-size 2048 --test-time-augmentation", "tile_size 2048 with test-time augmentation needs more memory "
+                                                  "than inference is sized for (at most 1448 px tiles)"),
+], ids=["tile-4096", "tile-2048-with-tta"])
+@pytest.mark.parametrize("command", ["classify", "detect"])
+def test_tiles_too_large_for_memory_are_refused_before_work(command, options, expected, hostile, capsys):
+    from scenes import write_huge_vrt
+
+    raster = write_huge_vrt(hostile["case"] / "huge.vrt")
+    model, out = (hostile["classifier"], "x.tif") if command == "classify" else (hostile["detector"], "x.gpkg")
+    _refused([command, model, raster, hostile["case"] / out, *options.split()], expected, hostile, capsys)
+
+
+def test_large_tiles_take_smaller_batches():
+    """Tile x batch x views within MAX_BATCH_PIXELS (4 Mpx): the batch shrinks; a tile larger than the area shrinks
+    to it when the network takes any size (torch), not for a fixed-size ONNX graph."""
+    from autodl_qgis.engine.infer.raster import Window
+    from autodl_qgis.engine.infer.run import _bounded
+    from autodl_qgis.engine.progress import SilentCallbacks
+
+    region, quiet = Window(0, 0, 10 ** 6, 10 ** 6), SilentCallbacks()
+    assert _bounded(256, 4, region, True, False, quiet) == (256, 4)
+    assert _bounded(1024, 16, region, True, False, quiet) == (1024, 4)
+    assert _bounded(1024, 16, region, True, True, quiet) == (1024, 2)
+    assert _bounded(8192, 4, Window(0, 0, 100, 60), True, True, quiet) == (128, 4)
+    assert _bounded(512, 4, Window(0, 0, 100, 60), False, False, quiet) == (512, 4)
+
+
+# -- group 6: onnxruntime at run time --------------------------------------------------------------------------------
+
+def _graph(kind: str) -> bytes:
+    """A small ONNX graph put in a package in place of its own: ``no-input`` (a constant), ``wrong-output`` (one
+    channel where the classifier gives three), ``fails-running`` (a band index out of range)."""
+    from onnx import TensorProto, helper
+
+    tile = helper.make_tensor_value_info("images", TensorProto.FLOAT, ["batch", 3, 64, 64])
+    probabilities = helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["batch", 3, 64, 64])
+    if kind == "no-input":
+        value = helper.make_tensor("value", TensorProto.FLOAT, [1, 3, 64, 64], [0.0] * 3 * 64 * 64)
+        graph = helper.make_graph([helper.make_node("Constant", [], ["scores"], value=value)], "g", [],
+                                  [probabilities])
+    elif kind == "wrong-output":
+        graph = helper.make_graph([helper.make_node("ReduceMean", ["images"], ["scores"], axes=[1], keepdims=1)],
+                                  "g", [tile], [helper.make_tensor_value_info("scores", TensorProto.FLOAT,
+                                                                              ["batch", 1, 64, 64])])
+    else:  # band 7 of 3: the shapes fit, the index fails only when it runs
+        index = helper.make_tensor("index", TensorProto.INT64, [3], [0, 1, 7])
+        graph = helper.make_graph([helper.make_node("Constant", [], ["index"], value=index),
+                                   helper.make_node("Gather", ["images", "index"], ["scores"], axis=1)], "g", [tile],
+                                  [probabilities])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8).SerializeToString()
+
+
+@pytest.mark.parametrize("kind,expected", [
+    ("no-input", "has an ONNX graph that does not fit the model: inputs none"),
+    ("wrong-output", "has an ONNX graph that does not fit the model"),
+    ("fails-running", "has an ONNX graph that failed while running"),
+])
+def test_onnx_graphs_are_checked_when_opened_and_fail_in_one_line(kind, expected, hostile, capsys):
+    from test_bad_inputs import _package_entries, _zip_entries
+
+    package = _zip_entries(hostile["case"] / "graph.dlpk", {**_package_entries(hostile), "model.onnx": _graph(kind)})
+    _refused(["classify", package, hostile["scene"], hostile["case"] / "x.tif", "--backend", "onnxruntime",
+              "--quiet"], f"graph.dlpk: {expected}", hostile, capsys)
+
+
+# -- group 8: smaller ones -------------------------------------------------------------------------------------------
+
+def test_pretrained_model_with_a_pickle_is_refused_before_any_work(hostile, synthetic, capsys):
+    import io
+
+    import torch
+
+    from autodl_qgis.engine.data import CLASSIFIED_TILES
+    from test_bad_inputs import _rewrite_package
+
+    payload = io.BytesIO()
+    torch.save({"weights": torch.zeros(1), "when": datetime.datetime(2020, 1, 1)}, payload)  # a harmless object
+
+    def to_pth(emd):
+        emd["ModelFile"] = "model.pth"
+    package = _rewrite_package(hostile["classifier"], hostile["case"] / "pickled.dlpk", to_pth,
+                               extra={"model.pth": payload.getvalue()})
+    _refused(["train", synthetic(CLASSIFIED_TILES, num_chips=8), hostile["case"] / "m.dlpk", "--pretrained-model",
+              package], "pickled.dlpk (model.pth): holds Python objects besides tensors in its weights; refused, "
+                        "since loading them could run code", hostile, capsys)
+
+
+def test_events_on_a_closed_descriptor_is_one_line(hostile, capsys):
+    read, write = os.pipe()
+    os.close(read)
+    os.close(write)
+    _refused(["--events", write, "show", hostile["classifier"]], f"--events {write}: not an open file descriptor",
+             hostile, capsys)
+
+
+def test_show_says_a_package_with_a_corrupt_weights_entry_is_damaged(hostile, capsys):
+    import zipfile
+
+    package = _copy_as(hostile["classifier"], hostile["case"] / "corrupt.dlpk")
+    with zipfile.ZipFile(package) as archive:
+        info = archive.getinfo("model.safetensors")
+    data = bytearray(package.read_bytes())
+    name_length, extra_length = struct.unpack_from("<HH", data, info.header_offset + 26)
+    data[info.header_offset + 30 + name_length + extra_length + 1000] ^= 0xFF  # a bit flipped in the weights
+    package.write_bytes(bytes(data))
+    _refused(["show", package], "corrupt.dlpk: is damaged: its weights entry 'model.safetensors' fails to read "
+                                "(Bad CRC-32", hostile, capsys)

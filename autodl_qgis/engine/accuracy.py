@@ -1,4 +1,4 @@
-"""Accuracy of results against ground truth, with numpy, GDAL and OGR only (no torch, no QGIS): what ArcGIS' *Compute
+"""Accuracy of results against ground truth, with numpy, GDAL / OGR and shapely's R-tree only (no torch, no QGIS): what ArcGIS' *Compute
 Accuracy For Object Detection* and *Compute Accuracy For Pixel Classification* compute, and the detection matching
 the validation metrics (train/metrics.py) share.
 
@@ -28,6 +28,7 @@ SAMPLING = ("STRATIFIED_RANDOM", "EQUALIZED_STRATIFIED_RANDOM", "RANDOM")  # Arc
 CLASS_FIELDS = ("classvalue", "value", "grndtruth")  # looked for, in this order, when no class field is given
 CONFIDENCE_FIELDS = ("confidence", "score")
 TABLE_DRIVERS = {".gpkg": "GPKG", ".csv": "CSV"}
+PAIR_BLOCK = 65_536  # detections whose overlaps are looked up together
 MAX_POINTS = 1_000_000  # random points: ArcGIS' default is 500; beyond a million, sampling alone takes hours
 
 
@@ -87,21 +88,31 @@ class DetectionMatcher:
     def add(self, ious: np.ndarray, scores, labels, truth_labels) -> None:
         """``ious`` (detections x truths) of one image; ``scores``/``labels`` per detection, ``truth_labels`` per
         truth. Labels are any hashable class keys."""
+        ious = np.asarray(ious, np.float64).reshape(len(np.atleast_1d(scores)), len(np.atleast_1d(truth_labels)))
+        detections, truths = np.nonzero(ious > 0)
+        self.add_pairs(detections, truths, ious[detections, truths], scores, labels, truth_labels)
+
+    def add_pairs(self, detections, truths, ious, scores, labels, truth_labels) -> None:
+        """Like :meth:`add`, given only the overlapping pairs: detection ``detections[n]`` and truth ``truths[n]``
+        overlap by ``ious[n]`` (> 0); memory follows the pairs, not detections x truths."""
         scores, labels = np.asarray(scores, np.float64).reshape(-1), np.asarray(labels).reshape(-1)
         truth_labels = np.asarray(truth_labels).reshape(-1)
-        ious = np.asarray(ious, np.float64).reshape(len(scores), len(truth_labels))
+        detections, truths = np.asarray(detections, np.int64), np.asarray(truths, np.int64)
+        order = np.lexsort((truths, detections))  # each detection's pairs together, truths in order
+        truths, ious = truths[order], np.asarray(ious, np.float64)[order]
+        starts = np.searchsorted(detections[order], np.arange(len(scores) + 1))
+        taken = np.zeros(len(truth_labels), bool)
         for key in set(labels.tolist()) | set(truth_labels.tolist()):
             mine = np.flatnonzero(labels == key)
-            truths = np.flatnonzero(truth_labels == key)
-            self._truths[key] += len(truths)
-            taken = np.zeros(len(truths), bool)
+            self._truths[key] += int(np.count_nonzero(truth_labels == key))
             for i in mine[np.argsort(-scores[mine], kind="mergesort")]:
                 hit = False
-                if len(truths):
-                    overlaps = np.where(taken, -1.0, ious[i, truths])
+                near, overlaps = truths[starts[i]:starts[i + 1]], ious[starts[i]:starts[i + 1]]
+                if len(near):
+                    overlaps = np.where((truth_labels[near] == key) & ~taken[near], overlaps, -1.0)
                     best = int(np.argmax(overlaps))
                     if overlaps[best] >= self.iou_threshold:
-                        taken[best] = hit = True
+                        taken[near[best]] = hit = True
                 self._scores[key].append(float(scores[i]))
                 self._hits[key].append(hit)
 
@@ -229,21 +240,30 @@ def _repaired(geometry):
     return None if geometry is None or geometry.IsEmpty() else geometry
 
 
-def _polygon_ious(detected: list, truths: list) -> np.ndarray:
-    """IoU of every detected polygon with every truth polygon whose envelope it meets."""
-    ious = np.zeros((len(detected), len(truths)))
-    envelopes = np.array([g.GetEnvelope() for g in truths]).reshape(-1, 4)  # xmin, xmax, ymin, ymax
-    for i, geometry in enumerate(detected):
-        xmin, xmax, ymin, ymax = geometry.GetEnvelope()
-        near = np.flatnonzero((envelopes[:, 0] <= xmax) & (envelopes[:, 1] >= xmin) & (envelopes[:, 2] <= ymax)
-                              & (envelopes[:, 3] >= ymin))
-        for j in near:
-            inter = geometry.Intersection(truths[j])
-            if inter is None or inter.IsEmpty():
-                continue
-            union = geometry.GetArea() + truths[j].GetArea() - inter.GetArea()
-            ious[i, j] = inter.GetArea() / union if union > 0 else 0.0
-    return ious
+def _overlapping_pairs(detected: list, truths: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(detection, truth, IoU) of every pair of polygons that overlap. The truths' envelopes go into an R-tree
+    (shapely's STRtree), queried a block of detections at a time: memory follows the pairs found, never detections
+    x truths (10^6 of each would be a 7 TiB matrix)."""
+    import shapely
+
+    def boxes(geometries):
+        envelopes = np.array([g.GetEnvelope() for g in geometries], np.float64).reshape(-1, 4)  # x0, x1, y0, y1
+        return shapely.box(envelopes[:, 0], envelopes[:, 2], envelopes[:, 1], envelopes[:, 3])
+
+    tree = shapely.STRtree(boxes(truths))
+    pairs = [(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))]
+    for start in range(0, len(detected), PAIR_BLOCK):
+        block = detected[start:start + PAIR_BLOCK]
+        rows, columns = tree.query(boxes(block), predicate="intersects")
+        ious = np.zeros(len(rows))
+        for n, (i, j) in enumerate(zip(rows.tolist(), columns.tolist())):
+            inter = block[i].Intersection(truths[j])
+            if inter is not None and not inter.IsEmpty():
+                union = block[i].GetArea() + truths[j].GetArea() - inter.GetArea()
+                ious[n] = inter.GetArea() / union if union > 0 else 0.0
+        keep = ious > 0
+        pairs.append((rows[keep] + start, columns[keep], ious[keep]))
+    return tuple(np.concatenate(parts) for parts in zip(*pairs))
 
 
 def compute_detection_accuracy(detected_features, ground_truth_features, out_table=None, *,
@@ -270,7 +290,7 @@ def compute_detection_accuracy(detected_features, ground_truth_features, out_tab
         # one side has classes, the other none: compare as one class, as ArcGIS does
         keys, truth_keys = [""] * len(keys), [""] * len(truth_keys)
     matcher = DetectionMatcher(min_iou)
-    matcher.add(_polygon_ious(detected, truths), scores, keys, truth_keys)
+    matcher.add_pairs(*_overlapping_pairs(detected, truths), scores, keys, truth_keys)
     del truth_source, detected_source
     result = matcher.result({"": "All objects"}, confidence)
     if out_table is not None:

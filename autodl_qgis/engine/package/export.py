@@ -336,9 +336,9 @@ def write_deepness_onnx(package, out_path: str | os.PathLike, resolution_cm: flo
     if recorded is not None and "onnx" not in recorded.get("formats", []):
         raise InputDataError(f"holds a {package.network} network, which cannot be exported to ONNX "
                              f"({recorded.get('reason')})", package.path, fix)
-    graph = package.folder / GRAPH_FILE
+    graph = package.file(GRAPH_FILE)
     with tempfile.TemporaryDirectory(prefix="autodl-export-") as folder:
-        if not graph.is_file():  # packaged before graphs were: exported now from the weights
+        if graph is None:  # packaged before graphs were: exported now from the weights
             result = export_graphs(package.build("cpu"), package.emd, folder)
             if result.reason:
                 raise InputDataError(f"holds a {package.network} network, which cannot be exported to ONNX "

@@ -92,6 +92,8 @@ class AutoDL:
         self.device = resolve_device(config.device)
         self.callbacks = callbacks or SilentCallbacks()
         self.pretrained = open_package(config.pretrained_model) if config.pretrained_model else None
+        if self.pretrained is not None:
+            self.pretrained.state_dict()  # loaded once now: weights that are not plain tensors refused before work
         self.specs = self._select_networks(config.networks)
         self.split: DataSplit = split_chips(self.data, config.val_fraction, config.seed)
         self._record: SearchRecord | None = None
