@@ -587,57 +587,24 @@ def test_commands_extract_only_the_entries_they_read(command, hostile, monkeypat
     assert not any(hostile["tmp"].iterdir())
 
 
-def _child_peak_mb(argv) -> tuple[int, str, float]:
-    """Exit code, stderr and peak resident memory (MB) of ``python -m autodl_qgis ARGV`` in a child."""
-    import subprocess
-    import sys
-
-    from conftest import REPO
-
-    # VmHWM, not ru_maxrss: that keeps the peak of the forked parent (pytest, with torch loaded) across exec
-    code = ("import re, sys; from autodl_qgis.cli import main; code = main(sys.argv[1:]); "
-            "status = open('/proc/self/status').read(); "
-            "print(int(re.search(r'VmHWM:\\s+(\\d+)', status).group(1)) / 1024, file=sys.stderr); sys.exit(code)")
-    run = subprocess.run([sys.executable, "-c", code, *map(str, argv)], cwd=REPO, capture_output=True, text=True,
-                         timeout=600, env={**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"})
-    lines = run.stderr.strip().splitlines()
-    return run.returncode, "\n".join(lines[:-1]), float(lines[-1])
-
-
 ACCURACY_MEMORY_MB = 1000  # 20000 x 20000 IoUs as a dense matrix alone would be 3200 MB
 
 
 def test_detection_accuracy_memory_follows_overlaps_not_the_product(tmp_path):
     """20000 detections against 20000 truths (a grid of squares, each detection shifted a little): every pair is
     found through the R-tree, and memory stays far below what the dense IoU matrix would need."""
+    from scenes import cli_peak_mb, write_square_grid
+
     side = 142  # 142 x 142 = 20164 squares
-    truth = _grid(tmp_path / "truth.gpkg", side, 0.0)
-    detected = _grid(tmp_path / "detected.gpkg", side, 2.0)
-    code, err, peak = _child_peak_mb(["compute-accuracy-detection", detected, truth, tmp_path / "t.csv", "--json"])
+    truth = write_square_grid(tmp_path / "truth.gpkg", side, 0.0)
+    detected = write_square_grid(tmp_path / "detected.gpkg", side, 2.0)
+    code, err, peak = cli_peak_mb(["compute-accuracy-detection", detected, truth, tmp_path / "t.csv", "--json"])
     assert code == 0, err
     assert peak < ACCURACY_MEMORY_MB, f"peak RSS {peak:.0f} MB"
     import csv
 
     *_, overall = csv.reader((tmp_path / "t.csv").read_text().splitlines())
     assert overall[0] == "All" and overall[5:] == [str(side * side), "0", "0"]  # IoU 0.67: every one a match
-
-
-def _grid(path, side: int, shift: float):
-    srs = osr.SpatialReference()
-    srs.ImportFromEPSG(32633)
-    source = ogr.GetDriverByName("GPKG").CreateDataSource(str(path))
-    layer = source.CreateLayer("features", srs, ogr.wkbPolygon)
-    layer.CreateField(ogr.FieldDefn("Classvalue", ogr.OFTInteger))
-    layer.StartTransaction()
-    for row in range(side):
-        for column in range(side):
-            feature = ogr.Feature(layer.GetLayerDefn())
-            feature.SetField("Classvalue", 1)
-            feature.SetGeometry(_square(X0 + 20 * column + shift, Y0 + 20 * row))
-            layer.CreateFeature(feature)
-    layer.CommitTransaction()
-    source = None
-    return path
 
 
 def test_tiles_larger_than_the_raster_shrink_to_it(hostile, capsys):
@@ -762,3 +729,22 @@ def test_show_says_a_package_with_a_corrupt_weights_entry_is_damaged(hostile, ca
     package.write_bytes(bytes(data))
     _refused(["show", package], "corrupt.dlpk: is damaged: its weights entry 'model.safetensors' fails to read "
                                 "(Bad CRC-32", hostile, capsys)
+
+
+def test_boxes_training_leaves_out_are_counted_with_the_reason(hostile, synthetic, capsys):
+    """A box beyond the chip's edge and one of zero width are dropped by training's clamping: inspect (and train,
+    which logs the folder's warnings) says how many and why."""
+    import shutil
+
+    from autodl_qgis.engine.data import PASCAL_VOC
+
+    folder = hostile["case"] / "data"
+    shutil.copytree(synthetic(PASCAL_VOC), folder)
+    label = folder / "labels" / "000000002.xml"
+    box = "<object><name>1</name><bndbox><xmin>{}</xmin><ymin>5</ymin><xmax>{}</xmax><ymax>20</ymax></bndbox></object>"
+    head, tail = label.read_text().rsplit("</annotation>", 1)  # the root's end (<source> holds another)
+    label.write_text(head + box.format(100, 120) + box.format(7, 7) + "</annotation>" + tail)
+    assert main(["inspect", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert ("warning: 2 box(es) are left out of training: 1 outside their chip, 1 less than 1 px wide or high "
+            "within it (first in 000000002.xml)") in out, out

@@ -219,6 +219,8 @@ class AutoDL:
         self._open_record(start, start + limit - packaging_reserve(limit))
         for result in skipped:
             self._record.finish(result)
+        for warning in self.data.warnings:  # e.g. boxes training leaves out, and why
+            self.callbacks.log(f"warning: {warning}")
         self.callbacks.log(
             f"AutoDL {self.config.mode}: {len(seeds)} candidate(s), {limit / 3600:.3g} h, device {self.device}, "
             f"{len(self.data.chips)} chips ({self.data.format}; {self.split.kind} split: {len(self.split.train)} "
