@@ -16,7 +16,7 @@ from autodl_qgis.cli import main
 from autodl_qgis.engine.accuracy import compute_detection_accuracy, compute_pixel_accuracy
 
 from test_bad_inputs import _hard_link, _link, _mkdir, _refused, hostile, inputs  # noqa: F401 - fixtures
-from test_evaluate import X0, Y0, _square, _write_polygons
+from test_evaluate import X0, Y0, _class_raster, _square, _write_polygons
 
 
 def _copy_as(source, target):
@@ -172,6 +172,10 @@ NUMBER_CASES = [
     ("make-sample-0-bands", lambda h: ["make-sample", h["case"] / "s", "--bands", "0"], "bands is 0, outside 1..64"),
     ("make-sample-1000-classes", lambda h: ["make-sample", h["case"] / "s", "--classes", "1000"],
      "classes is 1000, outside 1..255"),
+    ("export-model-nan-resolution", lambda h: ["export-model", h["classifier"], h["case"] / "g.onnx",
+                                               "--resolution", "nan"], "resolution is nan, not a finite number"),
+    ("export-model-zero-resolution", lambda h: ["export-model", h["classifier"], h["case"] / "g.onnx",
+                                                "--resolution", "0"], "resolution is 0.0, outside (0, 1e+06]"),
     ("train-negative-seed", lambda h: ["train", h["data"], h["case"] / "m.dlpk", "--seed", "-5"],
      "seed is -5, outside 0..4294967295"),
 ]
@@ -187,18 +191,6 @@ def test_numeric_options_of_the_new_commands_are_checked(build, expected, hostil
 
 
 # -- group 2: ordinary data that used to fail ------------------------------------------------------------------------
-
-def _geographic_raster(path, values, x0, y0, pixel):
-    srs = osr.SpatialReference()
-    srs.ImportFromEPSG(4326)
-    dataset = gdal.GetDriverByName("GTiff").Create(str(path), values.shape[1], values.shape[0], 1, gdal.GDT_Byte)
-    dataset.SetGeoTransform((x0, pixel, 0, y0, 0, -pixel))
-    dataset.SetProjection(srs.ExportToWkt())
-    dataset.GetRasterBand(1).WriteArray(values)
-    dataset.GetRasterBand(1).SetNoDataValue(0)
-    dataset = None
-    return path
-
 
 def _rectangle(x0, y0, x1, y1):
     return ogr.CreateGeometryFromWkt(f"POLYGON(({x0} {y0},{x1} {y0},{x1} {y1},{x0} {y1},{x0} {y0}))")
@@ -228,7 +220,7 @@ def test_pixel_accuracy_on_small_polygons_in_a_geographic_crs(sampling, tmp_path
     pixel, x0, y0 = 1e-5, 13.0, 52.0  # about 0.7 x 1.1 m
     values = np.ones((20, 40), np.uint8)
     values[:, 20:30] = 2
-    classified = _geographic_raster(tmp_path / "classes.tif", values, x0, y0, pixel)
+    classified = _class_raster(tmp_path / "classes.tif", values, pixel, 4326, (x0, y0))
     truth = _geographic_polygons(tmp_path / "truth.gpkg", [
         (_rectangle(x0, y0 - 20 * pixel, x0 + 20 * pixel, y0), 1),  # columns 0..19: classified 1
         (_rectangle(x0 + 20 * pixel, y0 - 20 * pixel, x0 + 40 * pixel, y0), 2)])  # 20..29: 2, 30..39: 1
@@ -246,8 +238,6 @@ def test_pixel_accuracy_on_small_polygons_in_a_geographic_crs(sampling, tmp_path
 
 def test_pixel_accuracy_with_a_polygon_below_its_share_of_points(tmp_path):
     """A 0.25 m2 polygon beside a 2800 m2 one (projected CRS): it gets its one point, not a crash."""
-    from test_evaluate import _class_raster
-
     values = np.ones((100, 100), np.uint8)
     values[:, 50:] = 2
     classified = _class_raster(tmp_path / "classified.tif", values)
@@ -282,8 +272,6 @@ def test_detection_accuracy_repairs_self_intersecting_polygons(tmp_path, capfd):
 
 
 def test_pixel_accuracy_samples_inside_self_intersecting_polygons(tmp_path, capfd):
-    from test_evaluate import _class_raster
-
     values = np.full((100, 100), 2, np.uint8)
     classified = _class_raster(tmp_path / "classified.tif", values)
     truth = _write_polygons(tmp_path / "truth.gpkg", [(_bowtie(X0 + 20, Y0 - 80, 40), 2)],
@@ -421,6 +409,8 @@ RESUME_CASES = [
     ("candidates-folder-links-outside", _link_out("candidates", "/etc"), "is a link to /etc, outside"),
     ("record-links-outside", _link_out("search.json"), "is a link to /etc/hostname"),
     ("optuna-db-not-a-database", _write("optuna.db", b"this is not a database" * 100), "is not an SQLite database"),
+    ("optuna-db-missing", lambda w: (w / "optuna.db").unlink() or "optuna.db",
+     "optuna.db: does not exist: the search's database is missing"),
     ("record-not-json", _write("search.json", b"\xff\xfe"), "is not UTF-8 text"),
     ("record-storage-a-number", _record({"storage": 1, "study": "s"}), "must name the search's storage and study"),
     ("record-unknown-database", _record({"storage": "foo://x/y", "study": "s"}), "names 'foo', a kind of database"),
@@ -748,3 +738,17 @@ def test_boxes_training_leaves_out_are_counted_with_the_reason(hostile, syntheti
     out = capsys.readouterr().out
     assert ("warning: 2 box(es) are left out of training: 1 outside their chip, 1 less than 1 px wide or high "
             "within it (first in 000000002.xml)") in out, out
+
+
+def test_processing_export_model_refuses_its_own_package_as_output(inputs, tmp_path):
+    """The Processing algorithm runs the engine command, so it gets the same check: the package is left as it was."""
+    import processing
+    from qgis.core import QgsProcessingException
+    from qgis_app import processing_registry
+
+    processing_registry()
+    package = _copy_as(inputs["classifier"], tmp_path / "model.onnx")
+    before = package.read_bytes()
+    with pytest.raises(QgsProcessingException, match="model.onnx: is the input"):
+        processing.run("autodl:exportmodeltoonnx", {"in_model_definition": str(package), "out_onnx": str(package)})
+    assert package.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"]

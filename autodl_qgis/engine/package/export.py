@@ -326,8 +326,11 @@ def write_deepness_onnx(package, out_path: str | os.PathLike, resolution_cm: flo
     out_path = Path(out_path)
     if out_path.suffix.lower() != ".onnx":
         raise InputDataError("is not an .onnx file name", out_path, "End the output file name with .onnx")
+    from .. import validate
     from ..outputs import MODEL_BYTES, check_output_location
 
+    if resolution_cm is not None:
+        validate.positive("resolution", resolution_cm, 10 ** 6)  # cm per pixel: up to 10 km
     inputs = [package.path] + ([] if package.weights_entry else [package.path.parent / package.emd["ModelFile"]])
     check_output_location(out_path, MODEL_BYTES, inputs=inputs)  # e.g. the package itself, named .onnx
     recorded = package.info.get("exports")

@@ -30,9 +30,10 @@ def safe_url(storage: str) -> str:
     return storage.replace(f":{password}@", ":***@", 1) if password else storage
 
 
-def check_storage(storage: str) -> None:
+def check_storage(storage: str, existing: bool = False) -> None:
     """Raises InputDataError unless ``storage`` is a URL SQLAlchemy can use, its driver is installed, and its
-    database opens (a server answers and lets us in; an SQLite file is one, or does not exist yet)."""
+    database opens (a server answers and lets us in; an SQLite file is one, or does not exist yet unless
+    ``existing``: then it must, and is not created by the check)."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
@@ -56,11 +57,11 @@ def check_storage(storage: str) -> None:
                              None, f"Install it into {sys.executable} (pip install "
                                    f"'{DRIVER_PACKAGES.get(module, module)}'){other}") from None
     if url.get_backend_name() == "sqlite":
-        _check_sqlite_file(url.database, shown)
+        _check_sqlite_file(url.database, shown, existing)
     _check_connection(url, shown)
 
 
-def _check_sqlite_file(database: str | None, shown: str) -> None:
+def _check_sqlite_file(database: str | None, shown: str, existing: bool) -> None:
     if not database or database == ":memory:":
         raise InputDataError(f"the storage {shown} names no database file", None,
                              "Give sqlite:////absolute/path/to/search.db (workers must reach the same file)")
@@ -68,6 +69,9 @@ def _check_sqlite_file(database: str | None, shown: str) -> None:
     if not path.parent.is_dir():
         raise InputDataError("cannot hold the search's database: the folder does not exist", path,
                              "Create the folder first, or give another path in the storage URL")
+    if existing and not path.is_file():
+        raise InputDataError("does not exist: the search's database is missing", path,
+                             "Restore it, or start the search again without --resume")
     if path.exists():
         try:
             with open(path, "rb") as file:

@@ -38,8 +38,10 @@ def check_work_folder(work_dir: Path) -> tuple[str, str]:
     if not (isinstance(where.get("storage"), str) and isinstance(where.get("study"), str)):
         raise InputDataError("must name the search's storage and study (two strings)", record, FIX)
     try:
-        check_storage(where["storage"])
-    except InputDataError as exc:  # named as the record's: the URL came from there
+        check_storage(where["storage"], existing=True)
+    except InputDataError as exc:  # a fault of the URL is the record's, which holds it
+        if exc.path is not None:
+            raise
         raise InputDataError(exc.problem, record, exc.fix) from None
     candidates = work_dir / "candidates"
     if candidates.is_dir():
