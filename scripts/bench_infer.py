@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-ACCURACY_BOUND_MB = 3072  # compute-accuracy-detection on 10^6 x 10^6 features: the features of both sides held
+ACCURACY_BOUND_MB = 2048  # compute-accuracy-detection on 10^6 x 10^6 features (measured 1532 MB): both sides held
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 

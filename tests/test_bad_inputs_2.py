@@ -742,13 +742,16 @@ def test_boxes_training_leaves_out_are_counted_with_the_reason(hostile, syntheti
 
 def test_processing_export_model_refuses_its_own_package_as_output(inputs, tmp_path):
     """The Processing algorithm runs the engine command, so it gets the same check: the package is left as it was."""
-    import processing
-    from qgis.core import QgsProcessingException
     from qgis_app import processing_registry
 
-    processing_registry()
-    package = _copy_as(inputs["classifier"], tmp_path / "model.onnx")
+    processing_registry()  # first: it puts QGIS' processing package on the path
+    import processing
+    from qgis.core import QgsProcessingException
+
+    package = _copy_as(inputs["classifier"], tmp_path / "model.dlpk")
     before = package.read_bytes()
     with pytest.raises(QgsProcessingException, match="model.onnx: is the input"):
-        processing.run("autodl:exportmodeltoonnx", {"in_model_definition": str(package), "out_onnx": str(package)})
-    assert package.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"]
+        processing.run("autodl:exportmodeltoonnx", {"in_model_definition": str(package),
+                                                    "out_onnx": str(_link(package, tmp_path / "model.onnx"))})
+    assert package.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["model.dlpk",
+                                                                                           "model.onnx"]
