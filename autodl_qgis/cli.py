@@ -60,8 +60,15 @@ def _inspect(args) -> int:
 
 
 def _make_sample(args) -> int:
+    from .engine import validate
     from .engine.data.synthetic import write_synthetic_dataset
+    from .engine.outputs import check_output_folder
 
+    validate.positive_int("chips", args.chips, 100_000)
+    validate.whole_number("chip_size", args.chip_size, 16, validate.MAX_CHIP_SIZE)  # objects are 1/8..1/3 of it
+    validate.positive_int("bands", args.bands, 64)
+    validate.positive_int("classes", args.classes, 255)
+    check_output_folder(args.out_folder, needed_bytes=args.chips * args.chip_size ** 2 * (args.bands + 1) * 2)
     folder = write_synthetic_dataset(args.out_folder, args.format, num_chips=args.chips, chip_size=args.chip_size,
                                      bands=args.bands, dtype=args.dtype, num_classes=args.classes, seed=args.seed)
     print(f"wrote {args.chips} {args.chip_size}x{args.chip_size} px chips ({args.format}) to {folder}")
@@ -132,6 +139,7 @@ def _train(args) -> int:
     if out.suffix.lower() != ".dlpk":
         out = out.with_name(out.name + ".dlpk")
     validate.positive("total_time_limit", args.total_time_limit)
+    validate.whole_number("seed", args.seed, 0, 2 ** 32 - 1)
     if args.max_epochs is not None:
         validate.positive_int("max_epochs", args.max_epochs, 10 ** 6)
     check_output_location(out, inputs=[args.in_data, args.pretrained_model])
@@ -216,6 +224,7 @@ def _show(args) -> int:
     from .engine.package import open_package
 
     with open_package(args.model) as package:
+        package.check_weights_entry()
         emd = package.emd
         info = {"model": str(package.path), "network": package.network, "backbone": package.backbone,
                 "task": package.task, "model_type": emd["ModelType"], "chip_size": list(package.chip_size),
@@ -304,9 +313,10 @@ def _fmt(value) -> str:
 
 def _compute_accuracy(args) -> int:
     from .engine import accuracy
-    from .engine.outputs import RESULT_BYTES, check_output_location
+    from .engine.outputs import RESULT_BYTES, check_output_location, files_read
 
-    check_output_location(args.out_table, RESULT_BYTES, inputs=[args.first, args.ground_truth])
+    check_output_location(args.out_table, RESULT_BYTES, inputs=[*files_read(args.first),
+                                                                *files_read(args.ground_truth)])
     if args.command == "compute-accuracy-detection":
         result = accuracy.compute_detection_accuracy(
             args.first, args.ground_truth, args.out_table, detected_class_field=args.detected_class_field,
@@ -583,14 +593,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _QUIET = getattr(args, "quiet", False)
     previous = None
-    if args.events is not None:
-        from .engine.progress import EventCallbacks
-
-        _EVENTS = EventCallbacks.open_descriptor(args.events)
-    elif threading.current_thread() is threading.main_thread():
-        # a plain kill unwinds like Ctrl-C, so temporary files and folders are removed (restored when done)
-        previous = signal.signal(signal.SIGTERM, _interrupted)
     try:
+        if args.events is not None:
+            from .engine.progress import EventCallbacks
+
+            _EVENTS = EventCallbacks.open_descriptor(args.events)
+        elif threading.current_thread() is threading.main_thread():
+            # a plain kill unwinds like Ctrl-C, so temporary files and folders are removed (restored when done)
+            previous = signal.signal(signal.SIGTERM, _interrupted)
         return args.run(args)
     except InputDataError as exc:
         print(f"error: {exc}", file=sys.stderr)

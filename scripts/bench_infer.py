@@ -4,9 +4,14 @@ memory on a small and a large raster, measured side by side in one run.
     .venv/bin/python scripts/bench_infer.py [--throughput-size 2048] [--small 4096] [--large 16384]
         [--backend torch|onnxruntime] [--test-time-augmentation] [--blend-overlap]
     .venv/bin/python scripts/bench_infer.py --huge-only [--huge-seconds 60]
+    .venv/bin/python scripts/bench_infer.py --worst-options [--worst-size 128]
+    .venv/bin/python scripts/bench_infer.py --accuracy-features 1000000
 
 Targets (issue 6): pipeline pixels/s >= 0.90 x raw forward; peak RSS(large) <= 1.2 x peak RSS(small).
 Target (issue 12): peak RSS while classifying a VRT declaring 10^6 x 10^6 px for 60 s <= 1.2 x peak RSS(small).
+Targets (issue 21): peak RSS of the worst options (--tile-size 8192 with --test-time-augmentation, and
+--blend-overlap for classify) <= 1.2 x the defaults' on a small raster; compute-accuracy-detection on N x N
+overlapping features (a grid each side) within ACCURACY_BOUND_MB.
 The model is a randomly initialised package (accuracy does not matter here, only the work per tile).
 """
 from __future__ import annotations
@@ -20,6 +25,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+ACCURACY_BOUND_MB = 2048  # compute-accuracy-detection on 10^6 x 10^6 features (measured 1532 MB): both sides held
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
@@ -149,10 +155,20 @@ def main() -> int:
     parser.add_argument("--huge-only", action="store_true",
                         help="only the memory of the small raster against the 10^6 x 10^6 px VRT")
     parser.add_argument("--huge-seconds", type=float, default=60, help="how long the 10^6 px run works")
+    parser.add_argument("--worst-options", action="store_true",
+                        help="only peak memory of the largest tile with test-time augmentation / blending against "
+                             "the defaults")
+    parser.add_argument("--worst-size", type=int, default=128, help="raster size of --worst-options")
+    parser.add_argument("--accuracy-features", type=int, metavar="N",
+                        help="only compute-accuracy-detection's peak memory on N x N features")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="autodl-bench-infer-") as work:
         work = Path(work)
+        if args.worst_options:
+            return 0 if worst_options(args, work) <= 1.2 else 1
+        if args.accuracy_features:
+            return 0 if accuracy_peak_mb(args.accuracy_features, work) <= ACCURACY_BOUND_MB else 1
         from scenes import untrained_package
 
         model = untrained_package(work / "model.dlpk", args.network, args.backbone, args.tile)
@@ -203,6 +219,55 @@ def main() -> int:
         print(f"  ratio peak RSS {args.large}^2 / {args.small}^2: {growth:.3f} (target <= 1.2)")
         huge = huge_against_small(args, model, work, peaks[args.small])
     return 0 if ratio >= 0.90 and growth <= 1.2 and huge <= 1.2 else 1
+
+
+def worst_options(args, work: Path) -> float:
+    """Peak RSS of classify and detect with the largest tile, test-time augmentation (and blending) against the
+    defaults on a ``--worst-size`` raster; returns the larger ratio."""
+    from scenes import cli_peak_mb, untrained_package
+
+    raster = make_raster(work / "worst.tif", args.worst_size)
+    worst = 0.0
+    for command, network, out, options in (
+            ("classify", args.network, "classes.tif", ["--blend-overlap", "--test-time-augmentation"]),
+            ("detect", "FasterRCNN", "objects.gpkg", ["--test-time-augmentation"])):
+        model = untrained_package(work / f"{command}.dlpk", network, "resnet18" if command == "detect" else
+                                  args.backbone, 64)
+        peaks = []
+        for extra in ([], ["--tile-size", "8192", *options]):
+            code, err, peak = cli_peak_mb([command, model, raster, work / out, "--device", "cpu", "--quiet", *extra])
+            if code:
+                raise SystemExit(err[-3000:])
+            (work / out).unlink()
+            peaks.append(peak)
+            print(f"peak RSS {command} {args.worst_size}^2 px {' '.join(extra) or '(defaults)'}: {peak:.0f} MB")
+        ratio = peaks[1] / peaks[0]
+        print(f"  ratio worst / defaults: {ratio:.3f} (target <= 1.2)")
+        worst = max(worst, ratio)
+    return worst
+
+
+def accuracy_peak_mb(features: int, work: Path) -> float:
+    """Peak RSS of compute-accuracy-detection on ``features`` detections against as many truths, each detection
+    overlapping its truth (IoU 0.67) and nothing else."""
+    import math
+
+    from scenes import cli_peak_mb, write_square_grid
+
+    side = math.isqrt(features)
+    began = time.perf_counter()
+    truth = write_square_grid(work / "truth.gpkg", side, 0.0)
+    detected = write_square_grid(work / "detected.gpkg", side, 2.0)
+    print(f"wrote {side * side} x 2 features in {time.perf_counter() - began:.0f} s")
+    began = time.perf_counter()
+    code, err, peak = cli_peak_mb(["compute-accuracy-detection", detected, truth, work / "accuracy.csv"])
+    if code:
+        raise SystemExit(err[-3000:])
+    print(f"compute-accuracy-detection on {side * side} x {side * side} features: peak RSS {peak:.0f} MB in "
+          f"{time.perf_counter() - began:.0f} s (bound {ACCURACY_BOUND_MB} MB; the dense IoU matrix alone would be "
+          f"{(side * side) ** 2 * 8 / 2 ** 40:.1f} TiB); {err.strip().splitlines()[-1] if err.strip() else ''}")
+    print((work / "accuracy.csv").read_text().splitlines()[-1])
+    return peak
 
 
 def huge_against_small(args, model: Path, work: Path, small_peak: float | None = None) -> float:

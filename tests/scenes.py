@@ -159,3 +159,43 @@ def run_then_terminate(argv: list, out_folder: Path, seconds: float, tmp: Path, 
     finally:
         child.kill()
     return child.returncode, err, peak
+
+
+def write_square_grid(path: Path, side: int, shift: float) -> Path:
+    """side x side squares of 10 m, 20 m apart (EPSG:32633, class 1), moved ``shift`` m east: two grids shifted by
+    a few metres are detections and ground truth that all match, and overlap nowhere else."""
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(32633)
+    source = ogr.GetDriverByName("GPKG").CreateDataSource(str(path))
+    layer = source.CreateLayer("features", srs, ogr.wkbPolygon)
+    layer.CreateField(ogr.FieldDefn("Classvalue", ogr.OFTInteger))
+    layer.StartTransaction()
+    x0, y0 = GEOTRANSFORM[0] + shift, GEOTRANSFORM[3]
+    for row in range(side):
+        for column in range(side):
+            x, y = x0 + 20 * column, y0 + 20 * row
+            feature = ogr.Feature(layer.GetLayerDefn())
+            feature.SetField("Classvalue", 1)
+            feature.SetGeometry(ogr.CreateGeometryFromWkt(f"POLYGON(({x} {y},{x + 10} {y},{x + 10} {y + 10},"
+                                                          f"{x} {y + 10},{x} {y}))"))
+            layer.CreateFeature(feature)
+    layer.CommitTransaction()
+    source = None
+    return path
+
+
+def cli_peak_mb(argv: list) -> tuple[int, str, float]:
+    """Exit code, stderr and peak resident memory (VmHWM, MB) of ``python -m autodl_qgis ARGV`` in a child (not
+    ru_maxrss: that keeps the forked parent's peak across exec)."""
+    import os
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    code = ("import re, sys; from autodl_qgis.cli import main; code = main(sys.argv[1:]); "
+            "status = open('/proc/self/status').read(); "
+            "print(int(re.search(r'VmHWM:\\s+(\\d+)', status).group(1)) / 1024, file=sys.stderr); sys.exit(code)")
+    run = subprocess.run([sys.executable, "-c", code, *map(str, argv)], cwd=repo, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(repo), "OMP_NUM_THREADS": "1"})
+    lines = run.stderr.strip().splitlines()
+    return run.returncode, "\n".join(lines[:-1]), float(lines[-1])

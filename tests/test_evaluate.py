@@ -208,12 +208,12 @@ def test_detection_accuracy_cli_writes_csv_and_refuses_bad_output(detection_laye
 
 # -- Compute Accuracy For Pixel Classification -----------------------------------------------------------------------
 
-def _class_raster(path, values, pixel=1.0):
+def _class_raster(path, values, pixel=1.0, epsg=UTM, origin=(X0, Y0)):
     srs = osr.SpatialReference()
-    srs.ImportFromEPSG(UTM)
+    srs.ImportFromEPSG(epsg)
     dataset = gdal.GetDriverByName("GTiff").Create(str(path), values.shape[1], values.shape[0], 1, gdal.GDT_Byte,
                                                    options=["TILED=YES", "BLOCKXSIZE=32", "BLOCKYSIZE=32"])
-    dataset.SetGeoTransform((X0, pixel, 0, Y0, 0, -pixel))
+    dataset.SetGeoTransform((origin[0], pixel, 0, origin[1], 0, -pixel))
     dataset.SetProjection(srs.ExportToWkt())
     dataset.GetRasterBand(1).WriteArray(values)
     dataset.GetRasterBand(1).SetNoDataValue(0)

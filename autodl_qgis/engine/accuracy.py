@@ -1,4 +1,4 @@
-"""Accuracy of results against ground truth, with numpy, GDAL and OGR only (no torch, no QGIS): what ArcGIS' *Compute
+"""Accuracy of results against ground truth, with numpy, GDAL / OGR and shapely's R-tree only (no torch, no QGIS): what ArcGIS' *Compute
 Accuracy For Object Detection* and *Compute Accuracy For Pixel Classification* compute, and the detection matching
 the validation metrics (train/metrics.py) share.
 
@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .data.raster import _quiet_gdal
+from . import validate
 from .errors import InputDataError
 
 RECALL_POINTS = np.linspace(0.0, 1.0, 101)  # COCO's recall thresholds
@@ -26,6 +28,8 @@ SAMPLING = ("STRATIFIED_RANDOM", "EQUALIZED_STRATIFIED_RANDOM", "RANDOM")  # Arc
 CLASS_FIELDS = ("classvalue", "value", "grndtruth")  # looked for, in this order, when no class field is given
 CONFIDENCE_FIELDS = ("confidence", "score")
 TABLE_DRIVERS = {".gpkg": "GPKG", ".csv": "CSV"}
+PAIR_BLOCK = 65_536  # detections whose overlaps are looked up together
+MAX_POINTS = 1_000_000  # random points: ArcGIS' default is 500; beyond a million, sampling alone takes hours
 
 
 # -- detections ------------------------------------------------------------------------------------------------------
@@ -84,21 +88,31 @@ class DetectionMatcher:
     def add(self, ious: np.ndarray, scores, labels, truth_labels) -> None:
         """``ious`` (detections x truths) of one image; ``scores``/``labels`` per detection, ``truth_labels`` per
         truth. Labels are any hashable class keys."""
+        ious = np.asarray(ious, np.float64).reshape(len(np.atleast_1d(scores)), len(np.atleast_1d(truth_labels)))
+        detections, truths = np.nonzero(ious > 0)
+        self.add_pairs(detections, truths, ious[detections, truths], scores, labels, truth_labels)
+
+    def add_pairs(self, detections, truths, ious, scores, labels, truth_labels) -> None:
+        """Like :meth:`add`, given only the overlapping pairs: detection ``detections[n]`` and truth ``truths[n]``
+        overlap by ``ious[n]`` (> 0); memory follows the pairs, not detections x truths."""
         scores, labels = np.asarray(scores, np.float64).reshape(-1), np.asarray(labels).reshape(-1)
         truth_labels = np.asarray(truth_labels).reshape(-1)
-        ious = np.asarray(ious, np.float64).reshape(len(scores), len(truth_labels))
+        detections, truths = np.asarray(detections, np.int64), np.asarray(truths, np.int64)
+        order = np.lexsort((truths, detections))  # each detection's pairs together, truths in order
+        truths, ious = truths[order], np.asarray(ious, np.float64)[order]
+        starts = np.searchsorted(detections[order], np.arange(len(scores) + 1))
+        taken = np.zeros(len(truth_labels), bool)
         for key in set(labels.tolist()) | set(truth_labels.tolist()):
             mine = np.flatnonzero(labels == key)
-            truths = np.flatnonzero(truth_labels == key)
-            self._truths[key] += len(truths)
-            taken = np.zeros(len(truths), bool)
+            self._truths[key] += int(np.count_nonzero(truth_labels == key))
             for i in mine[np.argsort(-scores[mine], kind="mergesort")]:
                 hit = False
-                if len(truths):
-                    overlaps = np.where(taken, -1.0, ious[i, truths])
+                near, overlaps = truths[starts[i]:starts[i + 1]], ious[starts[i]:starts[i + 1]]
+                if len(near):
+                    overlaps = np.where((truth_labels[near] == key) & ~taken[near], overlaps, -1.0)
                     best = int(np.argmax(overlaps))
                     if overlaps[best] >= self.iou_threshold:
-                        taken[best] = hit = True
+                        taken[near[best]] = hit = True
                 self._scores[key].append(float(scores[i]))
                 self._hits[key].append(hit)
 
@@ -201,35 +215,55 @@ def _features(path, class_field: str | None, what: str, target_srs=None):
             ref.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
         transform = osr.CoordinateTransformation(srs, target_srs)
     geometries, keys, scores = [], [], []
-    for feature in layer:
-        geometry = feature.GetGeometryRef()
-        if geometry is None or geometry.IsEmpty():
-            continue
-        geometry = geometry.Clone()
-        if transform is not None:
-            geometry.Transform(transform)
-        geometries.append(geometry)
-        keys.append(_class_key(feature.GetField(field)) if field else "")
-        scores.append(float(feature.GetField(confidence)) if confidence and feature.GetField(confidence) is not None
-                      else 1.0)
+    with _quiet_gdal():  # GEOS' own warnings about the invalid geometries repaired here
+        for feature in layer:
+            geometry = _repaired(feature.GetGeometryRef())
+            if geometry is None:
+                continue
+            if transform is not None:
+                geometry.Transform(transform)
+            geometries.append(geometry)
+            keys.append(_class_key(feature.GetField(field)) if field else "")
+            scores.append(float(feature.GetField(confidence))
+                          if confidence and feature.GetField(confidence) is not None else 1.0)
     return geometries, keys, scores, srs, source
 
 
-def _polygon_ious(detected: list, truths: list) -> np.ndarray:
-    """IoU of every detected polygon with every truth polygon whose envelope it meets."""
-    ious = np.zeros((len(detected), len(truths)))
-    envelopes = np.array([g.GetEnvelope() for g in truths]).reshape(-1, 4)  # xmin, xmax, ymin, ymax
-    for i, geometry in enumerate(detected):
-        xmin, xmax, ymin, ymax = geometry.GetEnvelope()
-        near = np.flatnonzero((envelopes[:, 0] <= xmax) & (envelopes[:, 1] >= xmin) & (envelopes[:, 2] <= ymax)
-                              & (envelopes[:, 3] >= ymin))
-        for j in near:
-            inter = geometry.Intersection(truths[j])
-            if inter is None or inter.IsEmpty():
-                continue
-            union = geometry.GetArea() + truths[j].GetArea() - inter.GetArea()
-            ious[i, j] = inter.GetArea() / union if union > 0 else 0.0
-    return ious
+def _repaired(geometry):
+    """A copy of a feature's geometry, made valid (a self-intersecting ring cannot be intersected, nor can points
+    be tested in it); None when it is empty."""
+    if geometry is None or geometry.IsEmpty():
+        return None
+    geometry = geometry.Clone()
+    if not geometry.IsValid():
+        geometry = geometry.MakeValid()
+    return None if geometry is None or geometry.IsEmpty() else geometry
+
+
+def _overlapping_pairs(detected: list, truths: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(detection, truth, IoU) of every pair of polygons that overlap. The truths' envelopes go into an R-tree
+    (shapely's STRtree), queried a block of detections at a time: memory follows the pairs found, never detections
+    x truths (10^6 of each would be a 7 TiB matrix)."""
+    import shapely
+
+    def boxes(geometries):
+        envelopes = np.array([g.GetEnvelope() for g in geometries], np.float64).reshape(-1, 4)  # x0, x1, y0, y1
+        return shapely.box(envelopes[:, 0], envelopes[:, 2], envelopes[:, 1], envelopes[:, 3])
+
+    tree = shapely.STRtree(boxes(truths))
+    pairs = [(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))]
+    for start in range(0, len(detected), PAIR_BLOCK):
+        block = detected[start:start + PAIR_BLOCK]
+        rows, columns = tree.query(boxes(block), predicate="intersects")
+        ious = np.zeros(len(rows))
+        for n, (i, j) in enumerate(zip(rows.tolist(), columns.tolist())):
+            inter = block[i].Intersection(truths[j])
+            if inter is not None and not inter.IsEmpty():
+                union = block[i].GetArea() + truths[j].GetArea() - inter.GetArea()
+                ious[n] = inter.GetArea() / union if union > 0 else 0.0
+        keep = ious > 0
+        pairs.append((rows[keep] + start, columns[keep], ious[keep]))
+    return tuple(np.concatenate(parts) for parts in zip(*pairs))
 
 
 def compute_detection_accuracy(detected_features, ground_truth_features, out_table=None, *,
@@ -239,6 +273,8 @@ def compute_detection_accuracy(detected_features, ground_truth_features, out_tab
     fields default to Classvalue or Value; without one, every feature is of one class. Detections below
     ``confidence`` (field Confidence or Score) do not count for precision, recall and F1; AP uses them all. The
     table (``out_table``: .gpkg or .csv) has one row per class and one for all classes."""
+    validate.positive("min_iou", min_iou, 1.0)
+    validate.fraction("confidence", confidence)
     if out_table is not None:
         _check_table_path(out_table)
     truths, truth_keys, _, truth_srs, truth_source = _features(ground_truth_features, ground_truth_class_field,
@@ -254,7 +290,7 @@ def compute_detection_accuracy(detected_features, ground_truth_features, out_tab
         # one side has classes, the other none: compare as one class, as ArcGIS does
         keys, truth_keys = [""] * len(keys), [""] * len(truth_keys)
     matcher = DetectionMatcher(min_iou)
-    matcher.add(_polygon_ious(detected, truths), scores, keys, truth_keys)
+    matcher.add_pairs(*_overlapping_pairs(detected, truths), scores, keys, truth_keys)
     del truth_source, detected_source
     result = matcher.result({"": "All objects"}, confidence)
     if out_table is not None:
@@ -395,16 +431,19 @@ def _valid(values: np.ndarray, nodata) -> np.ndarray:
     return keep
 
 
-def _points_per_class(area: dict, num_points: int, sampling: str, rng) -> dict:
-    """How many sample points each reference class gets (ArcGIS' sampling strategies)."""
+def _points_per_class(area: dict, num_points: int, sampling: str, rng, pixels: bool = True) -> dict[int, int]:
+    """How many sample points each reference class gets (ArcGIS' sampling strategies). ``area``: pixels of each
+    class (``pixels``: a class cannot give more points than it has pixels), or the area of its polygons in any unit
+    (a polygon holds any number of points, however small it is)."""
     classes = sorted(area)
     total = sum(area.values())
     if sampling == "EQUALIZED_STRATIFIED_RANDOM":
-        return {c: min(area[c], math.ceil(num_points / len(classes))) for c in classes}
-    if sampling == "STRATIFIED_RANDOM":
-        return {c: min(area[c], max(1, round(num_points * area[c] / total))) for c in classes}
-    drawn = rng.multinomial(num_points, [area[c] / total for c in classes])
-    return {c: min(area[c], int(n)) for c, n in zip(classes, drawn)}
+        wanted = {c: math.ceil(num_points / len(classes)) for c in classes}
+    elif sampling == "STRATIFIED_RANDOM":
+        wanted = {c: max(1, round(num_points * area[c] / total)) for c in classes}
+    else:
+        wanted = dict(zip(classes, rng.multinomial(num_points, [area[c] / total for c in classes]).tolist()))
+    return {c: int(min(area[c], n) if pixels else n) for c, n in wanted.items()}
 
 
 def _sample_reference_raster(dataset, num_points: int, sampling: str, rng) -> tuple[np.ndarray, np.ndarray]:
@@ -457,7 +496,8 @@ def _sample_reference_features(path, class_field, num_points: int, sampling: str
     area = Counter()
     for geometry, value in zip(geometries, values):
         area[value] += geometry.GetArea()
-    wanted = _points_per_class({v: max(a, 1e-12) for v, a in area.items()}, num_points, sampling, rng)
+    wanted = _points_per_class({v: max(a, 1e-300) for v, a in area.items()}, num_points, sampling, rng,
+                               pixels=False)
     points, out = [], []
     for value, n in wanted.items():
         polygons = [g for g, v in zip(geometries, values) if v == value]
@@ -525,9 +565,9 @@ def compute_pixel_accuracy(classified_raster, ground_truth, out_table=None, *, n
     if sampling not in SAMPLING:
         raise InputDataError(f"sampling must be one of {', '.join(SAMPLING)}, not {sampling!r}", None,
                              "Use STRATIFIED_RANDOM (the default)")
-    if num_random_points < 1:
-        raise InputDataError(f"the number of random points must be at least 1, not {num_random_points}", None,
-                             "Use e.g. 500 (ArcGIS' default)")
+    validate.whole_number("num_random_points", num_random_points, 1, MAX_POINTS)
+    validate.non_negative("min_point_distance", min_point_distance)
+    validate.whole_number("seed", seed, 0, 2 ** 32 - 1)
     if out_table is not None:
         _check_table_path(out_table)
     classified = _raster(classified_raster, "classified raster")

@@ -10,12 +10,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from . import validate
 from .accuracy import DEFAULT_CONFIDENCE
 from .data import TrainingData
 from .data.esri import OBJECT_DETECTION
 from .devices import resolve_device
 from .errors import InputDataError
 from .infer.raster import Window, normaliser, open_raster
+from .infer.run import MAX_BATCH_SIZE
 from .package import open_package
 from .progress import Callbacks, SilentCallbacks, check_cancel
 from .train.metrics import DetectionMetrics, PixelMetrics
@@ -67,10 +69,10 @@ def evaluate_package(model_path: str | os.PathLike, in_data: str | os.PathLike |
                      confidence: float = DEFAULT_CONFIDENCE, batch_size: int = 4, device: str = "auto",
                      callbacks: Callbacks | None = None) -> Evaluation:
     """Predicts every chip of ``in_data`` with the package and scores the predictions against the labels."""
+    validate.fraction("confidence", confidence)
+    validate.positive_int("batch_size", batch_size, MAX_BATCH_SIZE)
     callbacks = callbacks or SilentCallbacks()
     data = in_data if isinstance(in_data, TrainingData) else TrainingData.open(in_data)
-    if not 0 <= confidence <= 1:
-        raise InputDataError(f"the confidence threshold {confidence} is outside [0, 1]", None, "Use e.g. 0.5")
     with open_package(model_path) as package:
         if package.task != data.task:
             raise InputDataError(f"is a {package.task.replace('_', ' ')} model but the training data is "

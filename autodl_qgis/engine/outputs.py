@@ -10,6 +10,8 @@ from typing import Iterable
 
 from .errors import InputDataError
 
+NAME_BYTES = 255  # the longest file or folder name the common file systems (ext4, NTFS, APFS) take
+PATH_BYTES = 4095  # Linux's PATH_MAX less the final NUL; longer paths fail in open() with ENAMETOOLONG
 MODEL_BYTES = 512 * 2 ** 20  # room a model package (and its sidecars) may need: the largest networks' weights
 RESULT_BYTES = 16 * 2 ** 20  # room for the start of an inference result or training-data folder
 
@@ -39,6 +41,39 @@ def refuse_overwriting_inputs(outputs: Iterable[str | os.PathLike], inputs: Iter
                 raise InputDataError(f"is the input {source}" if _same_file(output, source) else
                                      f"holds the input {source}", output,
                                      "Choose another output; an input is never overwritten")
+
+
+def check_path_text(path: Path) -> None:
+    """A name GDAL, OGR and the file system take: UTF-8, no part longer than NAME_BYTES, the whole not longer than
+    PATH_BYTES once absolute."""
+    try:
+        encoded = os.fsencode(os.path.abspath(path)).decode("utf-8").encode("utf-8")
+    except UnicodeDecodeError:
+        raise InputDataError("has a name that is not valid UTF-8", os.fsdecode(path).encode("utf-8", "replace")
+                             .decode(), "Rename the folder, or choose one whose name is UTF-8") from None
+    shown = f"{str(path)[:80]}..." if len(str(path)) > 80 else path
+    if len(encoded) > PATH_BYTES:
+        raise InputDataError(f"is a path of {len(encoded)} bytes, more than the {PATH_BYTES} a file system takes",
+                             shown, "Choose a shorter path")
+    longest = max((part for part in path.parts), key=lambda part: len(part.encode("utf-8")), default="")
+    if len(longest.encode("utf-8")) > NAME_BYTES:
+        raise InputDataError(f"has a name of {len(longest.encode('utf-8'))} bytes, more than the {NAME_BYTES} a file "
+                             "system takes", shown, "Choose a shorter file or folder name")
+
+
+def files_read(path: str | os.PathLike | None) -> list[str]:
+    """``path`` and every file GDAL or OGR reads with it (a VRT's sources, a shapefile's .dbf / .shx / .prj), so
+    that none of them is taken as an output; just ``path`` when neither opens it."""
+    if not path:
+        return []
+    from osgeo import gdal
+
+    from .data.raster import _quiet_gdal
+
+    with _quiet_gdal():
+        dataset = gdal.OpenEx(os.fspath(path), gdal.OF_RASTER | gdal.OF_VECTOR | gdal.OF_READONLY) \
+            if Path(path).is_file() else None
+    return [os.fspath(path), *((dataset.GetFileList() or []) if dataset is not None else [])]
 
 
 def _writable_folder(path: Path) -> Path:
@@ -72,6 +107,7 @@ def check_output_location(path: str | os.PathLike, needed_bytes: int = MODEL_BYT
     ``needed_bytes`` free, and neither it nor its ``sidecars`` (files written beside it) is one of ``inputs``.
     Returns the path."""
     path = Path(path)
+    check_path_text(path)
     refuse_overwriting_inputs([path, *sidecars], inputs)
     if path.is_dir():
         raise InputDataError("is a folder", path, f"Give a file name for the output, e.g. result{path.suffix or '.x'}")
@@ -84,6 +120,7 @@ def check_output_folder(path: str | os.PathLike, inputs: Iterable[str | os.PathL
     """``path`` is a folder that can be made (or is empty) and filled: not a file, not holding any of ``inputs``,
     on a disk that takes new files and has ``needed_bytes`` free. Returns the path."""
     path = Path(path)
+    check_path_text(path)
     refuse_overwriting_inputs([path], inputs)
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
         raise InputDataError("already exists and is not empty" if path.is_dir() else "is a file, not a folder",

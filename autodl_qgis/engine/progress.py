@@ -92,11 +92,20 @@ class EventCallbacks(SilentCallbacks):
     @classmethod
     def open_descriptor(cls, descriptor: int) -> "EventCallbacks":
         """On the file descriptor (POSIX) or inherited handle (Windows) the parent passed."""
-        if os.name == "nt":
-            import msvcrt
+        from .errors import InputDataError
 
-            descriptor = msvcrt.open_osfhandle(descriptor, os.O_WRONLY)
-        return cls(os.fdopen(descriptor, "w", encoding="utf-8", buffering=1))
+        try:
+            if os.name == "nt":
+                import msvcrt
+
+                descriptor = msvcrt.open_osfhandle(descriptor, os.O_WRONLY)
+            os.fstat(descriptor)  # fdopen takes a closed descriptor; the first event would fail
+            return cls(os.fdopen(descriptor, "w", encoding="utf-8", buffering=1))
+        except (OSError, OverflowError, ValueError) as exc:
+            raise InputDataError(f"--events {descriptor}: not an open file descriptor "
+                                 f"({getattr(exc, 'strerror', None) or exc})", None,
+                                 "Give a descriptor this process inherited open for writing, or leave --events out "
+                                 "(it is for programs that start the engine)") from None
 
     def _on_signal(self, signum, frame) -> None:
         # Before the first report the engine is still importing and has written nothing: stop at once then.

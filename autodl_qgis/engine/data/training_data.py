@@ -139,7 +139,7 @@ class TrainingData:
         declared_in = esri.EMD_FILE if (self.folder / esri.EMD_FILE).is_file() else esri.STATS_FILE
         declared = [c for c in self.metadata.classes if not (self.task == esri.PIXEL_CLASSIFICATION and c.value == 0)]
         catalogue = _ClassCatalogue(declared, declared_in)
-        objects, pixels, labeled = Counter(), Counter(), 0
+        objects, pixels, labeled, dropped = Counter(), Counter(), 0, []
         for chip in self.chips:
             label = self.read_label_values(chip, catalogue.resolve)
             if isinstance(label, PixelLabel):
@@ -156,6 +156,12 @@ class TrainingData:
             else:
                 objects.update(label.values.tolist())
                 labeled += bool(len(label.values))
+                dropped.append((chip.labels[0], *_unusable_boxes(label.boxes, self.chip_size)))
+        outside, thin = sum(d[1] for d in dropped), sum(d[2] for d in dropped)
+        if outside or thin:
+            first = next(path.name for path, *counts in dropped if any(counts))
+            self.warnings.append(f"{outside + thin} box(es) are left out of training: {outside} outside their chip, "
+                                 f"{thin} less than 1 px wide or high within it (first in {first})")
         self.classes = [catalogue.classes[v] for v in sorted(catalogue.classes)]
         self.objects_per_class = dict(objects)
         self.num_objects = sum(objects.values())
@@ -293,3 +299,14 @@ def _common_header(chips: list[Chip]) -> RasterHeader:
                                  "All chips must share size, band count and pixel type: remove the odd chips or "
                                  "re-export them with the same settings")
     return common
+
+
+def _unusable_boxes(boxes: np.ndarray, chip_size: tuple[int, int]) -> tuple[int, int]:
+    """How many boxes training drops (augment.py clamps boxes to the chip, then drops those under 1 px): those
+    entirely outside the chip, and those less than 1 px wide or high once clamped."""
+    height, width = chip_size
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    outside = (boxes[:, 2] <= 0) | (boxes[:, 3] <= 0) | (boxes[:, 0] >= width) | (boxes[:, 1] >= height)
+    clamped = np.clip(boxes, 0, [width, height, width, height])
+    thin = ~outside & ((clamped[:, 2] - clamped[:, 0] < 1) | (clamped[:, 3] - clamped[:, 1] < 1))
+    return int(outside.sum()), int(thin.sum())

@@ -29,19 +29,43 @@ class OnnxModel:
         providers = ["CPUExecutionProvider"]
         if device.type == "cuda" and "CUDAExecutionProvider" in onnxruntime.get_available_providers():
             providers.insert(0, ("CUDAExecutionProvider", {"device_id": device.index or 0}))
+        graph = package.file(GRAPH_FILE)  # that entry only: nothing else of the package is extracted
+        if graph is None:
+            raise InputDataError(f"carries no {GRAPH_FILE}", package.path, "Run it with the torch backend (the default)")
         try:
-            self.session = onnxruntime.InferenceSession(str(package.folder / GRAPH_FILE), providers=providers)
+            self.session = onnxruntime.InferenceSession(str(graph), providers=providers)
         except Exception as exc:  # noqa: BLE001 - a damaged graph in an untrusted package
             raise InputDataError(f"has an ONNX graph onnxruntime cannot load ({type(exc).__name__}: "
                                  f"{' '.join(str(exc).split())[:200]})", package.path,
                                  "Run it with the torch backend (the default)") from None
-        graph_input = self.session.get_inputs()[0]
+        self.path = package.path
+        self.detection = package.task == OBJECT_DETECTION
+        graph_input = self._check_signature(package)
         self.input_name = graph_input.name
         self.tile = tuple(graph_input.shape[-2:])
         self.one_at_a_time = graph_input.shape[0] == 1  # a graph traced for one tile (detection, some networks)
-        self.detection = package.task == OBJECT_DETECTION
         self.device = device
         self.gives_probabilities = True  # the graph ends with a softmax
+
+    def _check_signature(self, package):
+        """The graph takes one (B, bands, H, W) float tile batch and gives (B, K + 1, H, W) probabilities or
+        (1, D, 5 + K) detections (package/export.py); anything else is refused before any work."""
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        bands, classes = package.in_channels, len(package.classes)
+        wanted_out = f"(1, D, {5 + classes})" if self.detection else f"(B, {classes + 1}, H, W)"
+        shape = inputs[0].shape if len(inputs) == 1 else []
+        output = outputs[0].shape if outputs else []
+        fits_input = len(shape) == 4 and shape[1] == bands and all(isinstance(d, int) and d > 0 for d in shape[2:]) \
+            and shape[2] == shape[3] and inputs[0].type == "tensor(float)"
+        # named (symbolic) dimensions are decided when it runs
+        fits_output = (len(output) == 3 and (output[2] == 5 + classes or isinstance(output[2], str))) \
+            if self.detection else (len(output) == 4 and (output[1] == classes + 1 or isinstance(output[1], str)))
+        if not (fits_input and fits_output):
+            got = ", ".join(f"{i.name} {i.shape}" for i in inputs) or "none"
+            raise InputDataError(f"has an ONNX graph that does not fit the model: inputs {got}, output "
+                                 f"{output or 'none'} (expected one float input (B, {bands}, N, N) and output "
+                                 f"{wanted_out})", package.path, "Run it with the torch backend (the default)")
+        return inputs[0]
 
     def check_tile(self, tile: int, path) -> None:
         if (tile, tile) != self.tile:
@@ -51,7 +75,12 @@ class OnnxModel:
     def _run(self, images: np.ndarray) -> np.ndarray:
         if self.one_at_a_time and len(images) > 1:
             return np.concatenate([self._run(image[None]) for image in images])
-        return self.session.run(None, {self.input_name: np.ascontiguousarray(images, np.float32)})[0]
+        try:
+            return self.session.run(None, {self.input_name: np.ascontiguousarray(images, np.float32)})[0]
+        except Exception as exc:  # noqa: BLE001 - onnxruntime's errors (memory, a node failing) from a foreign graph
+            raise InputDataError(f"has an ONNX graph that failed while running ({type(exc).__name__}: "
+                                 f"{' '.join(str(exc).split())[:200]})", self.path,
+                                 "Run it with the torch backend (the default)") from None
 
     def predict(self, images: torch.Tensor):
         batch = images.detach().float().cpu().numpy()

@@ -9,6 +9,7 @@ grow with the raster. Outputs are written under a temporary name and moved into 
 """
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import sqlite3
@@ -37,6 +38,9 @@ from .raster import Mask, Tile, Tiling, Window, normaliser, open_raster, pixel_t
 
 MAX_BATCH_SIZE = 4096  # tiles per forward pass; beyond this a batch cannot fit any device
 BLEND_BUFFER_BYTES = 256 * 2 ** 20  # what blended class probabilities may hold (one tile's height of one strip)
+# pixels of tiles one forward pass may take (four 1024 px tiles): a network's activations there take a few GB;
+# test-time augmentation counts twice (the views run one after another, their sum is held beside)
+MAX_BATCH_PIXELS = 2 ** 22
 
 # vector outputs by extension (GeoPackage when there is none)
 VECTOR_DRIVERS = {".gpkg": "GPKG", ".shp": "ESRI Shapefile", ".geojson": "GeoJSON", ".fgb": "FlatGeobuf"}
@@ -60,14 +64,14 @@ class _Run:
     device: torch.device
     tiling: Tiling
     mask: Mask | None
+    batch_size: int
     tiles_done: int = 0
 
     @property
     def region(self) -> Window:
         return self.tiling.region
 
-    def batches(self, batch_size: int, callbacks: Callbacks, what: str,
-                with_valid: bool = False) -> Iterator[tuple[list[Tile], torch.Tensor, list]]:
+    def batches(self, callbacks: Callbacks, what: str, with_valid: bool = False) -> Iterator[tuple[list[Tile], torch.Tensor, list]]:
         """Batches of tiles as normalised tensors on the device (and, ``with_valid``, each tile's NoData mask, or
         None where the raster has none), with cancel checks and progress. Tiles are produced as they are needed,
         never listed; the next batch is read on another thread while the model works on this one (GDAL reads
@@ -85,7 +89,7 @@ class _Run:
                 seen[0] += 1
                 if self.mask is None or self.mask.touches(tile.window):
                     batch.append(tile)
-                    if len(batch) == batch_size:
+                    if len(batch) == self.batch_size:
                         break
             return batch
 
@@ -131,15 +135,18 @@ def _open(model_path, raster_path, out_path: Path, sidecars, task: str, tile_siz
         source = open_raster(raster_path, package.emd["ExtractBands"])
         inputs = [model_path, *(source.dataset.GetFileList() or [raster_path])]
         if package.weights_entry is None:
-            inputs.append(package.folder / package.emd["ModelFile"])
+            inputs.append(package.path.parent / package.emd["ModelFile"])
         check_output_location(out_path, needed_bytes, inputs=inputs, sidecars=sidecars)
         if not source.crs_wkt:
             callbacks.log(f"warning: {raster_path} has no coordinate reference system; the output has the raster's "
                           "own (pixel or geotransform) coordinates and no CRS")
-        tile = int(tile_size or package.emd["ImageHeight"])
+        region = region_window(source.geotransform, source.width, source.height, extent)
+        tile, batch_size = _bounded(int(tile_size or package.emd["ImageHeight"]), batch_size, region,
+                                    backend == "torch", test_time_augmentation, callbacks)
+        if overlap is None or (tile_size and tile < tile_size and overlap >= tile):  # the default, or it shrank
+            overlap = tile // 4
         strip = blend_strip(len(package.classes) + 1, tile) if blend_overlap else Tiling.strip
-        tiling = Tiling(region_window(source.geotransform, source.width, source.height, extent), tile,
-                        int(tile // 4 if overlap is None else overlap), strip)
+        tiling = Tiling(region, tile, int(overlap), strip)
         mask = Mask(mask_wkt, source.geotransform) if mask_wkt else None
         device = resolve_device(device)
         model = load_model(package, device, backend, tile, test_time_augmentation)
@@ -148,7 +155,26 @@ def _open(model_path, raster_path, out_path: Path, sidecars, task: str, tile_siz
         raise
     callbacks.log(f"{package.network} ({package.backbone}) on {device}: {len(tiling)} tiles of {tile} px, "
                   f"overlap {tiling.overlap} px" + (", blended" if blend_overlap else ""))
-    return _Run(package, source, model, device, tiling, mask)
+    return _Run(package, source, model, device, tiling, mask, batch_size)
+
+
+def _bounded(tile: int, batch_size: int, region: Window, resizable: bool, test_time_augmentation: bool,
+             callbacks: Callbacks) -> tuple[int, int]:
+    """Tile size and batch size within MAX_BATCH_PIXELS, decided before any work: a tile larger than the area
+    would only be padding, so it shrinks to the area (a multiple of 32, the networks' stride) when the network
+    takes any size (torch); then the batch shrinks to fit; a tile too large even alone is refused."""
+    if resizable:
+        tile = min(tile, max(32, -(-max(region.width, region.height) // 32) * 32))
+    views = 2 if test_time_augmentation else 1
+    largest = math.isqrt(MAX_BATCH_PIXELS // views)
+    if tile > largest:
+        raise InputDataError(f"tile_size {tile}{' with test-time augmentation' if views > 1 else ''} needs more "
+                             f"memory than inference is sized for (at most {largest} px tiles)", None,
+                             f"Give --tile-size {largest} or less (the model's chip size is the usual choice)")
+    fitting = max(1, MAX_BATCH_PIXELS // (views * tile * tile))
+    if fitting < batch_size:
+        callbacks.log(f"batches of {fitting} tile(s) of {tile} px instead of {batch_size}, to stay within memory")
+    return tile, min(batch_size, fitting)
 
 
 def blend_strip(classes: int, tile: int) -> int:
@@ -243,7 +269,7 @@ def detect_objects(model_path, raster_path, out_path, *, tile_size: int | None =
         try:
             limit = torch.tensor([run.source.width, run.source.height] * 2, dtype=torch.float32)
             with torch.no_grad():
-                for batch, images, _ in run.batches(batch_size, callbacks, "detecting objects"):
+                for batch, images, _ in run.batches(callbacks, "detecting objects"):
                     for tile, found in zip(batch, run.model.predict(images)):
                         window = tile.window
                         keep = found["scores"] >= confidence
@@ -445,7 +471,7 @@ def classify_pixels(model_path, raster_path, out_path, *, tile_size: int | None 
 
         weights = torch.from_numpy(run.tiling.weights()).to(run.device) if blend_overlap else None
         with torch.no_grad():
-            for batch, images, valid in run.batches(batch_size, callbacks, "classifying pixels", with_valid=True):
+            for batch, images, valid in run.batches(callbacks, "classifying pixels", with_valid=True):
                 if blend_overlap:
                     predicted = (class_probabilities(run.model, images) * weights).cpu().numpy()
                 else:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import shutil
 import stat
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -120,7 +122,9 @@ class ModelPackage:
     emd: dict
     classes: list[ClassInfo]
     weights_entry: zipfile.ZipInfo | None = None  # in a .dlpk; None for a .emd
-    _folder: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
+    emd_folder: str = ""  # in a .dlpk: the folder of the .emd, where its other files are
+    _folder: tempfile.TemporaryDirectory | None = field(default=None, repr=False)  # every entry (folder)
+    _entries: tempfile.TemporaryDirectory | None = field(default=None, repr=False)  # single entries (file)
 
     @property
     def info(self) -> dict:
@@ -163,6 +167,19 @@ class ModelPackage:
                 raise InputDataError(f"has a damaged weights entry ({exc})", where, FIX) from None
             return _load_weights(weights, where)
 
+    def check_weights_entry(self) -> None:
+        """Reads the packaged weights through (nothing is written), so a damaged entry (CRC, truncation) is found
+        when the package is described, not when it is used."""
+        if self.weights_entry is None:
+            return
+        try:
+            with zipfile.ZipFile(self.path) as archive, archive.open(self.weights_entry) as weights:
+                while weights.read(2 ** 20):
+                    pass
+        except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
+            raise InputDataError(f"is damaged: its weights entry {self.weights_entry.filename!r} fails to read "
+                                 f"({exc})", self.path, FIX) from None
+
     def build(self, device: torch.device | str = "cpu"):
         """The exact network, with the package's weights, in eval mode."""
         from ..networks import build_network
@@ -185,10 +202,33 @@ class ModelPackage:
             raise InputDataError(f"has an invalid chip_scale {scale!r}", self.path, FIX)
         return float(scale)
 
+    def file(self, name: str) -> Path | None:
+        """The package's file ``name`` (beside its .emd), None when it has none. From a .dlpk that entry alone is
+        extracted, to a private temporary folder removed on :meth:`close`: other entries, whatever their size, are
+        never written."""
+        if self.weights_entry is None:
+            path = self.path.parent / name
+            return path if path.is_file() else None
+        wanted = PurePosixPath(self.emd_folder) / name
+        try:
+            with zipfile.ZipFile(self.path) as archive:
+                info = next((e for e in archive.infolist() if not e.is_dir()
+                             and PurePosixPath(e.filename.replace("\\", "/")) == wanted), None)
+                if info is None:
+                    return None
+                if self._entries is None:
+                    self._entries = tempfile.TemporaryDirectory(prefix="autodl-dlpk-")
+                target = Path(self._entries.name, name)
+                _copy_entry(archive, info, target)
+        except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
+            self.close()
+            raise InputDataError(f"has a damaged entry {name!r} ({exc})", self.path, FIX) from None
+        return target
+
     @property
     def folder(self) -> Path:
         """Every file of the package (report, leaderboard, ...), extracted to a private temporary folder on first
-        use and removed on :meth:`close`; a .emd's own folder."""
+        use and removed on :meth:`close`; a .emd's own folder. Commands read single files with :meth:`file`."""
         if self.weights_entry is None:
             return self.path.parent
         if self._folder is None:
@@ -208,9 +248,10 @@ class ModelPackage:
         return Path(self._folder.name)
 
     def close(self) -> None:
-        if self._folder is not None:
-            self._folder.cleanup()
-            self._folder = None
+        for extracted in (self._folder, self._entries):
+            if extracted is not None:
+                extracted.cleanup()
+        self._folder = self._entries = None
 
     def __enter__(self) -> "ModelPackage":
         return self
@@ -227,7 +268,10 @@ def _load_weights(file: Path, where) -> dict[str, torch.Tensor]:
 
             return load_file(str(file), device="cpu")
         return torch.load(file, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - a pickle payload or corrupt file is refused, never run
+    except pickle.UnpicklingError:  # torch's own text goes on to suggest weights_only=False: not an option here
+        raise InputDataError("holds Python objects besides tensors in its weights; refused, since loading them "
+                             "could run code", where, FIX) from None
+    except Exception as exc:  # noqa: BLE001 - a corrupt file is refused
         raise InputDataError(f"has weights that cannot be loaded as plain tensors ({type(exc).__name__}: "
                              f"{str(exc).splitlines()[0][:200] if str(exc) else ''})", where, FIX) from None
 
@@ -263,7 +307,7 @@ def open_package(path: str | os.PathLike) -> ModelPackage:
             if weights is None:
                 raise InputDataError(f"names the weights file {emd['ModelFile']!r}, which is not in the package",
                                      path, FIX)
-            return ModelPackage(path, emd, classes, weights)
+            return ModelPackage(path, emd, classes, weights, str(folder))
     except (zipfile.BadZipFile, EOFError) as exc:
         raise InputDataError(f"is a damaged zip archive ({exc})", path, FIX) from None
     except OSError as exc:

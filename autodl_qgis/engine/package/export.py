@@ -327,15 +327,22 @@ def write_deepness_onnx(package, out_path: str | os.PathLike, resolution_cm: flo
     out_path = Path(out_path)
     if out_path.suffix.lower() != ".onnx":
         raise InputDataError("is not an .onnx file name", out_path, "End the output file name with .onnx")
+    from .. import validate
+    from ..outputs import MODEL_BYTES, check_output_location
+
+    if resolution_cm is not None:
+        validate.positive("resolution", resolution_cm, 10 ** 6)  # cm per pixel: up to 10 km
+    inputs = [package.path] + ([] if package.weights_entry else [package.path.parent / package.emd["ModelFile"]])
+    check_output_location(out_path, MODEL_BYTES, inputs=inputs)  # e.g. the package itself, named .onnx
     recorded = package.info.get("exports")
     fix = "Use the model in Detect Objects / Classify Pixels of this plugin, or train a network that exports " \
           "(python -m autodl_qgis networks)"
     if recorded is not None and "onnx" not in recorded.get("formats", []):
         raise InputDataError(f"holds a {package.network} network, which cannot be exported to ONNX "
                              f"({recorded.get('reason')})", package.path, fix)
-    graph = package.folder / GRAPH_FILE
+    graph = package.file(GRAPH_FILE)
     with tempfile.TemporaryDirectory(prefix="autodl-export-") as folder:
-        if not graph.is_file():  # packaged before graphs were: exported now from the weights
+        if graph is None:  # packaged before graphs were: exported now from the weights
             result = export_graphs(package.build("cpu"), package.emd, folder)
             if result.reason:
                 raise InputDataError(f"holds a {package.network} network, which cannot be exported to ONNX "

@@ -42,6 +42,8 @@ from .config import (ADVANCED, BASIC, COMPLETED, FINAL, FLAT, HALVING, NOT_REACH
                      CandidateJob, CandidateResult, SearchConfig)
 from .portfolio import portfolio
 from .record import SearchRecord, suggest
+from .storage import check_storage
+from .workfolder import check_work_folder
 from .schedule import HalvingSearch, packaging_reserve, refusal
 
 VAL_CHIPS = 64  # validation chips of the rungs (the same first ones for every candidate); the finalist uses all
@@ -87,10 +89,16 @@ class AutoDL:
         elif options:
             config = dataclasses.replace(config, **options)
         self.config, self.clock = config, clock
+        if config.resume:  # before any work: a damaged folder is refused, and nothing in it changed
+            check_work_folder(Path(config.work_dir))
+        elif config.storage:
+            check_storage(config.storage)
         self.data = data or TrainingData.open(config.data)
         self.device = resolve_device(config.device)
         self.callbacks = callbacks or SilentCallbacks()
         self.pretrained = open_package(config.pretrained_model) if config.pretrained_model else None
+        if self.pretrained is not None:
+            self.pretrained.state_dict()  # loaded once now: weights that are not plain tensors refused before work
         self.specs = self._select_networks(config.networks)
         self.split: DataSplit = split_chips(self.data, config.val_fraction, config.seed)
         self._record: SearchRecord | None = None
@@ -104,6 +112,7 @@ class AutoDL:
              callbacks: Callbacks | None = None) -> "AutoDL":
         """A worker for the search that another process started with this storage and study name."""
         record = SearchRecord.join(storage, study_name)
+        check_work_folder(record.work_dir)  # the folder the workers share is read as the search's own
         config = SearchConfig.from_plan(record.plan, device=device, storage=storage, study_name=study_name,
                                         work_dir=str(record.work_dir), resume=False)
         autodl = cls(config, callbacks)
@@ -227,6 +236,8 @@ class AutoDL:
         self._open_record(start, start + limit - packaging_reserve(limit))
         for result in skipped:
             self._record.finish(result)
+        for warning in self.data.warnings:  # e.g. boxes training leaves out, and why
+            self.callbacks.log(f"warning: {warning}")
         self.callbacks.log(
             f"AutoDL {self.config.mode}: {len(seeds)} candidate(s), {limit / 3600:.3g} h, device {self.device}, "
             f"{len(self.data.chips)} chips ({self.data.format}; {self.split.kind} split: {len(self.split.train)} "

@@ -23,8 +23,9 @@ from typing import Callable
 
 from ..progress import Cancelled
 from .config import NOT_REACHED, CandidateJob, CandidateResult, SearchConfig
+from .storage import check_storage, safe_url
+from .workfolder import RECORD_FILE, check_work_folder, read_result
 
-RECORD_FILE = "search.json"  # in the work folder: where the study lives, for resuming
 HEARTBEAT_SECONDS, GRACE_SECONDS = 20, 90  # a trial without a heartbeat for this long belonged to a dead process
 STOP_AT_ENV = "AUTODL_STOP_AT"  # tests: "finished" stops this process (SIGSTOP) right after a job's result is written
 UNUSED = "unused"  # a trial asked when another worker had just taken the last job
@@ -52,7 +53,7 @@ class SearchRecord:
         except optuna.exceptions.DuplicatedStudyError:
             from ..errors import InputDataError
 
-            raise InputDataError(f"a search named {study_name!r} already exists in {_safe(url)}", None,
+            raise InputDataError(f"a search named {study_name!r} already exists in {safe_url(url)}", None,
                                  "Give a new study name, or resume that search") from None
         study.set_user_attr("plan", config.as_plan())
         study.set_user_attr("work_dir", str(work_dir.resolve()))
@@ -73,7 +74,7 @@ class SearchRecord:
         except KeyError:
             from ..errors import InputDataError
 
-            raise InputDataError(f"no search named {study_name!r} in {_safe(storage)}", None,
+            raise InputDataError(f"no search named {study_name!r} in {safe_url(storage)}", None,
                                  "Start the search first (train with --storage and --study), then the workers") \
                 from None
         return cls(study, Path(study.user_attrs["work_dir"]))
@@ -93,15 +94,10 @@ class SearchRecord:
 
     @classmethod
     def open(cls, work_dir: Path, seed: int = 0) -> "SearchRecord":
-        """The search recorded in a work folder, as it is."""
-        from ..errors import InputDataError
-
-        try:
-            where = json.loads((work_dir / RECORD_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            raise InputDataError("holds no search to resume", work_dir,
-                                 "Give the work folder of an earlier run (--work-dir)") from None
-        return cls.join(where["storage"], where["study"], seed)
+        """The search recorded in a work folder, as it is: the folder is checked first (nothing in it is changed
+        unless all of it can be used)."""
+        storage, study = check_work_folder(work_dir)
+        return cls.join(storage, study, seed)
 
     @property
     def plan(self) -> dict:
@@ -209,15 +205,12 @@ class SearchRecord:
         return self.candidates / name
 
     def result(self, key: str) -> CandidateResult | None:
-        try:
-            return CandidateResult.from_dict(json.loads((self.candidates / f"{key}.json").read_text("utf-8")))
-        except FileNotFoundError:
-            return None
+        path = self.candidates / f"{key}.json"
+        return read_result(path) if path.exists() else None
 
     def rows(self) -> list[CandidateResult]:
         """Every finished job's result, whoever ran it, in the order they finished."""
-        results = [CandidateResult.from_dict(json.loads(p.read_text("utf-8")))
-                   for p in self.candidates.glob("*.json") if not p.name.startswith(".")]
+        results = [read_result(p) for p in self.candidates.glob("*.json") if not p.name.startswith(".")]
         return sorted(results, key=lambda r: (r.end, r.key))
 
 
@@ -243,26 +236,25 @@ def suggest(trial, job: CandidateJob, networks: list[str], backbones: dict[str, 
 def _storage(url: str):
     import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # the search logs its own lines
+    from sqlalchemy.exc import SQLAlchemyError
 
+    from ..errors import InputDataError
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # the search logs its own lines
+    check_storage(url)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # heartbeat arguments are "experimental"
-        return optuna.storages.RDBStorage(
-            url, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS,
-            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=2))
+        try:
+            return optuna.storages.RDBStorage(
+                url, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS,
+                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=2))
+        except (SQLAlchemyError, RuntimeError) as exc:  # a database that is not Optuna's, or of a newer Optuna
+            raise InputDataError(f"the storage {safe_url(url)} does not hold an Optuna search this version can "
+                                 f"use ({' '.join(str(exc).split())[:200]})", None,
+                                 "Give the storage of a search started by this plugin, or a new database") from None
 
 
 def _sampler(seed: int):
     import optuna
 
     return optuna.samplers.TPESampler(seed=seed)
-
-
-def _safe(storage: str) -> str:
-    """A storage URL without its password, for messages."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(storage)
-    if parts.password:
-        parts = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@"))
-    return urlunsplit(parts)
