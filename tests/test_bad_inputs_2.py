@@ -15,7 +15,7 @@ from osgeo import gdal, ogr, osr
 from autodl_qgis.cli import main
 from autodl_qgis.engine.accuracy import compute_detection_accuracy, compute_pixel_accuracy
 
-from test_bad_inputs import _hard_link, _link, _mkdir, _refused, hostile, inputs  # noqa: F401 - fixtures
+from test_bad_inputs import _hard_link, _link, _mkdir, _refused, hostile, inputs  # noqa: F401 - fixtures (F811 below)
 from test_evaluate import X0, Y0, _class_raster, _square, _write_polygons
 
 
@@ -41,7 +41,8 @@ def _truth_and_detections(h):
 
 
 def _ogr_vrt_of(layer_path, path):
-    path.write_text(f'<OGRVRTDataSource><OGRVRTLayer name="v"><SrcDataSource>{layer_path}</SrcDataSource><SrcLayer>features</SrcLayer>'
+    path.write_text(f'<OGRVRTDataSource><OGRVRTLayer name="v"><SrcDataSource>{layer_path}</SrcDataSource>'
+                    '<SrcLayer>features</SrcLayer>'
                     '</OGRVRTLayer></OGRVRTDataSource>')
     return path
 
@@ -90,7 +91,8 @@ OUTPUT_CASES = [
     ("export-model-5000-character-path",
      lambda h: ["export-model", h["classifier"], _long_path(h, "x.onnx")], "is a path of"),
     ("export-model-non-utf8-folder",
-     lambda h: ["export-model", h["classifier"], _non_utf8_folder(h) + "/x.onnx"], "has a name that is not valid UTF-8"),
+     lambda h: ["export-model", h["classifier"], _non_utf8_folder(h) + "/x.onnx"],
+     "has a name that is not valid UTF-8"),
     ("make-sample-into-a-used-folder", lambda h: ["make-sample", h["folder"] / "full"],
      "already exists and is not empty"),
     ("make-sample-onto-a-file", lambda h: ["make-sample", h["scene"]], "is a file, not a folder"),

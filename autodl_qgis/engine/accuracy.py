@@ -1,6 +1,6 @@
-"""Accuracy of results against ground truth, with numpy, GDAL / OGR and shapely's R-tree only (no torch, no QGIS): what ArcGIS' *Compute
-Accuracy For Object Detection* and *Compute Accuracy For Pixel Classification* compute, and the detection matching
-the validation metrics (train/metrics.py) share.
+"""Accuracy of results against ground truth, with numpy, GDAL / OGR and shapely's R-tree only (no torch, no QGIS):
+what ArcGIS' *Compute Accuracy For Object Detection* and *Compute Accuracy For Pixel Classification* compute, and
+the detection matching the validation metrics (train/metrics.py) share.
 
 Detections are matched to the truth as COCO does: class by class, the highest-scoring detection takes the unmatched
 truth it overlaps most, if their IoU reaches the threshold. AP is COCO's 101-point interpolated average precision, so

@@ -31,7 +31,8 @@ class OnnxModel:
             providers.insert(0, ("CUDAExecutionProvider", {"device_id": device.index or 0}))
         graph = package.file(GRAPH_FILE)  # that entry only: nothing else of the package is extracted
         if graph is None:
-            raise InputDataError(f"carries no {GRAPH_FILE}", package.path, "Run it with the torch backend (the default)")
+            raise InputDataError(f"carries no {GRAPH_FILE}", package.path,
+                                 "Run it with the torch backend (the default)")
         try:
             self.session = onnxruntime.InferenceSession(str(graph), providers=providers)
         except Exception as exc:  # noqa: BLE001 - a damaged graph in an untrusted package

@@ -71,7 +71,8 @@ class _Run:
     def region(self) -> Window:
         return self.tiling.region
 
-    def batches(self, callbacks: Callbacks, what: str, with_valid: bool = False) -> Iterator[tuple[list[Tile], torch.Tensor, list]]:
+    def batches(self, callbacks: Callbacks, what: str,
+                with_valid: bool = False) -> Iterator[tuple[list[Tile], torch.Tensor, list]]:
         """Batches of tiles as normalised tensors on the device (and, ``with_valid``, each tile's NoData mask, or
         None where the raster has none), with cancel checks and progress. Tiles are produced as they are needed,
         never listed; the next batch is read on another thread while the model works on this one (GDAL reads
