@@ -284,7 +284,8 @@ def test_ctrl_c_in_qgis_process_stops_quickly_and_writes_nothing(synthetic, tmp_
     env = _qgis_process_env(tmp_path)
     out = tmp_path / "out" / "model.dlpk"
     out.parent.mkdir()
-    process = subprocess.Popen([QGIS_PROCESS, "run", ALGORITHM, "--",
+    # stdbuf: qgis_process' std::cout into a pipe is block-buffered, which held "epoch 1" back until the run ended
+    process = subprocess.Popen(["stdbuf", "-oL", QGIS_PROCESS, "run", ALGORITHM, "--",
                                 f"in_data={synthetic(CLASSIFIED_TILES, num_chips=12)}", f"out_model={out}",
                                 "total_time_limit=1", "networks=UnetClassifier"],
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
