@@ -8,8 +8,8 @@ alone, which the search must beat), flat (the old equal-share sweep, --search-st
 YOLOv8n from scratch, detection only, run by another Python in which ``ultralytics`` is importable -- a benchmark
 peer, never a dependency of the project: python3 -m venv /work/yolo-venv && /work/yolo-venv/bin/pip install
 ultralytics). Every model trains from scratch (no pretrained weights), on the CPU unless --device says otherwise.
-Ablation rows, asked for by name in --methods: no_ema (the finalist keeps no moving average of its weights),
-no_refit (the finalist trains on the training chips only), plain (neither); the table gives search / each.
+Ablation rows, asked for by name in --methods: ema (the finalist keeps a moving average of its weights), refit (its
+last half trains on training + validation chips), ema_refit (both); the table gives search / each.
 
     .venv/bin/python scripts/bench_search.py --minutes 3                 # short: 3 min per method and case
     .venv/bin/python scripts/bench_search.py --minutes 5 --real-minutes 10   # the budget for (a)
@@ -32,8 +32,8 @@ sys.path.insert(0, str(REPO))
 REAL = Path(os.environ.get("AUTODL_REAL_DATA", REPO.parent / "shared" / "data" / "real")) / "palm_pascal_voc_west"
 CASES = ("real", "detection", "tiles")
 METHODS = ("search", "single", "flat", "yolo")
-ABLATIONS = {"no_ema": ("--no-weight-averaging",), "no_refit": ("--no-refit",),
-             "plain": ("--no-weight-averaging", "--no-refit")}  # the search less a part of its final recipe
+ABLATIONS = {"ema": ("--weight-averaging",), "refit": ("--refit",),
+             "ema_refit": ("--weight-averaging", "--refit")}  # the search plus parts of the experimental recipe
 SPLIT_SEED = 0
 
 

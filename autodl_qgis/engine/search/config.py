@@ -45,8 +45,8 @@ class SearchConfig:
     pretrained_backbones: bool = True
     max_epochs: int | None = None  # a cap per training segment (tests); None: the time decides
     strategy: str = HALVING
-    weight_averaging: bool = True  # the finalist keeps a moving average of its weights, shipped if it validates better
-    refit: bool = True  # the finalist's last stretch trains on the training + validation chips
+    weight_averaging: bool = False  # the finalist keeps a moving average of its weights, shipped if it validates better
+    refit: bool = False  # the finalist's last stretch trains on the training + validation chips
 
     def __post_init__(self):
         limit = self.total_time_limit
