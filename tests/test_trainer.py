@@ -335,3 +335,32 @@ def test_the_last_share_of_a_run_trains_on_training_and_validation_chips(tiles):
     assert all(torch.equal(v, adapter.state_dict()[k]) for k, v in result.best_state.items())
     assert result.best_metric == result.history[-1]["metric"]
     assert result.history[-1]["learning_rate"] > 0.3 * 1e-3  # the refit began at half the rate, which then fell
+
+
+class _StepTimer:
+    """A perf counter whose steps take ``seconds_per_chip * batch + overhead`` (a CPU's flat throughput)."""
+
+    def __init__(self, seconds_per_chip: float, overhead: float = 0.0):
+        self.now, self.seconds_per_chip, self.overhead = 0.0, seconds_per_chip, overhead
+        self.batches = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def step(self, batch: int) -> None:
+        self.batches.append(batch)
+        self.now += self.seconds_per_chip * batch + self.overhead
+
+
+def test_cpu_batch_stays_small_when_a_larger_one_only_buys_fewer_updates():
+    timer = _StepTimer(0.3)  # the palm case: the same chips per second at every batch
+    chosen = find_batch_size(timer.step, torch.device("cpu"), 16, timer=timer)
+    assert chosen == 2 and 16 not in timer.batches  # no larger batch was faster: the probe stopped growing
+
+
+def test_cpu_batch_grows_when_it_trains_clearly_more_chips_per_second():
+    timer = _StepTimer(0.1, overhead=1.0)  # a fixed cost per step: batch 16 is 5x the chips/s of batch 2
+    assert find_batch_size(timer.step, torch.device("cpu"), 16, timer=timer) == 16
+    # ... unless the run could then afford too few optimiser steps: 400 s allow 285 steps at batch 4, 222 at 8
+    assert find_batch_size(timer.step, torch.device("cpu"), 16, timer=timer,
+                           affordable_steps=lambda batch, seconds: 400 / seconds) == 4

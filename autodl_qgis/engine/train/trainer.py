@@ -211,9 +211,21 @@ class Trainer:
             self._step(optimizer, images, targets)
 
         try:
-            return find_batch_size(step, self.device, max_batch, probe_budget.expired, self.callbacks.log)
+            return find_batch_size(step, self.device, max_batch, probe_budget.expired, self.callbacks.log,
+                                   self._affordable_steps)
         finally:
             self.adapter.load_state_dict(state)  # probing steps must not count as training
+
+    def _affordable_steps(self, batch: int, seconds_per_step: float) -> float:
+        """Optimiser steps this run can make at ``batch``: its epochs, its training seconds or its budget allow."""
+        limits = [math.inf]
+        if self.config.max_epochs:
+            limits.append(self.config.max_epochs * math.ceil(len(self.train_data) / batch))
+        if self.config.train_seconds is not None:
+            limits.append(self.config.train_seconds / seconds_per_step)
+        elif not math.isinf(self.budget.total):
+            limits.append(self.budget.remaining() / seconds_per_step)
+        return min(limits)
 
     def self_supervised(self, objective: torch.nn.Module, budget: TimeBudget | None, epochs: int) -> int:
         """Label-free pre-training: steps on ``objective.losses(images)`` over the training chips until ``budget``
