@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qgis.core import QgsApplication
+from qgis.core import QgsApplication, QgsTask
 from qgis.PyQt.QtCore import QCoreApplication, QTranslator
 
 PLUGIN_DIR = Path(__file__).resolve().parent
@@ -32,10 +32,30 @@ def install_translator() -> QTranslator | None:
     return translator
 
 
+class EngineCheck(QgsTask):
+    """engine_problem() off the main thread; ``answer(problem)`` on it when done (a QgsTask subclass: its
+    finished() is delivered reliably, where QgsTask.fromFunction's first callback can be lost in QGIS 3.22)."""
+
+    def __init__(self, answer):
+        super().__init__(QCoreApplication.translate("AutodlPlugin", "Checking the AutoDL engine"), QgsTask.CanCancel)
+        self.answer, self.problem = answer, None
+
+    def run(self) -> bool:
+        from .processing.engine_process import engine_problem
+
+        self.problem = engine_problem()
+        return True
+
+    def finished(self, result: bool) -> None:
+        self.answer(self.problem if result else None)
+
+
 class AutodlPlugin:
     def __init__(self, iface=None):
         self.iface = iface
         self.provider = None
+        # the start-up check of the engine: its task (referenced while the task manager runs it), and whether it ended
+        self.engine_check, self.engine_checked = None, False
         # Here rather than in initGui: qgis_process never calls initGui, and its algorithms' texts need it too.
         self.translator = install_translator()
 
@@ -47,13 +67,23 @@ class AutodlPlugin:
 
     def initGui(self):  # noqa: N802 - QGIS API name
         self.initProcessing()
-        from .processing.engine_process import detect_devices_in_background, engine_problem
+        from .processing.engine_process import detect_devices_in_background
 
-        problem = engine_problem()
-        if problem is not None and self.iface is not None:
-            self.offer_engine_install(problem)
+        self.engine_check = self.check_engine_in_background()
         # the desktop asks the engine's Python for its GPUs once, in the background, for the Device choices
         self.devices_detection = detect_devices_in_background()
+
+    def check_engine_in_background(self) -> EngineCheck:
+        """Whether the engine can run is asked of its interpreter (a child process, up to 30 s on a cold disk) in a
+        task, so that QGIS' start never waits for it; the answer comes back on the main thread."""
+        task = EngineCheck(self.engine_check_finished)
+        QgsApplication.taskManager().addTask(task)
+        return task
+
+    def engine_check_finished(self, problem: str | None) -> None:
+        self.engine_checked = True
+        if problem is not None and self.iface is not None and self.provider is not None:  # still loaded
+            self.offer_engine_install(problem)
 
     def offer_engine_install(self, problem: str) -> None:
         """A message bar with a button that opens Install AutoDL Engine (the desktop only: qgis_process has no

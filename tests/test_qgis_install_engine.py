@@ -2,6 +2,7 @@
 plugin upgrade that changed the requirements (the real installation: tests/test_qgis_install_engine_e2e.py)."""
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,17 @@ class _Iface:
         return self.bar
 
 
+def _wait_for_engine_check(plugin) -> None:
+    """Until the start-up check's task ended and its answer was delivered on this (the main) thread."""
+    from qgis.PyQt.QtCore import QCoreApplication
+
+    deadline = time.monotonic() + 60
+    while not plugin.engine_checked and time.monotonic() < deadline:
+        QCoreApplication.processEvents()
+        time.sleep(0.05)
+    assert plugin.engine_checked, "the engine check did not end within 60 s"
+
+
 @pytest.mark.skipif(not Path(NO_TORCH_PYTHON).is_file(), reason=f"{NO_TORCH_PYTHON} is not there")
 def test_first_start_without_an_engine_offers_the_installer(engine_python_option, shared_provider_aside):
     qgis_app()
@@ -63,6 +75,8 @@ def test_first_start_without_an_engine_offers_the_installer(engine_python_option
     plugin = autodl_qgis.classFactory(iface)
     plugin.initGui()
     try:
+        assert iface.bar.currentItem() is None  # QGIS' start did not wait for the engine's interpreter
+        _wait_for_engine_check(plugin)
         item = iface.bar.currentItem()
         assert item is not None
         buttons = [b.text() for b in item.findChildren(QPushButton)]
@@ -82,6 +96,7 @@ def test_first_start_without_an_engine_offers_the_installer(engine_python_option
     plugin = autodl_qgis.classFactory(iface)
     plugin.initGui()
     try:
+        _wait_for_engine_check(plugin)
         assert iface.bar.currentItem() is None
     finally:
         plugin.unload()
