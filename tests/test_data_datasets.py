@@ -157,7 +157,7 @@ def test_tile_masks_follow_the_image_through_zoom_and_flips(synthetic, mosaic):
         objects = target > 0
         agree = (bright == objects).float().mean()
         # a mosaic's rescale, then the zoom, blur the objects' edges more (masks stay sharp); a mask that did not
-        # move with its pixels agrees on ~70 %
+        # move with its pixels agrees on 73-94 % (83 % on average)
         assert agree > (0.95 if mosaic else 0.97), f"seed {seed}: mask and image agree on only {agree:.1%} of pixels"
 
 
