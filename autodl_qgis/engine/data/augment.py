@@ -3,7 +3,7 @@
 Geometry: flips and transposes make the whole dihedral group (all 90-degree rotations and mirrors) when the
 imagery is in map space; in pixel space (oblique or street-level imagery "up" matters) only left-right flips.
 Scale/crop zooms in by up to ~2x. Brightness/contrast only for 8-bit RGB, where they mean what they say;
-multispectral or non-8-bit chips get geometry only.
+multispectral or non-8-bit chips get geometry only. :class:`Mosaic` (opt-in) puts four rescaled chips in one.
 """
 from __future__ import annotations
 
