@@ -9,7 +9,8 @@ YOLOv8n from scratch, detection only, run by another Python in which ``ultralyti
 peer, never a dependency of the project: python3 -m venv /work/yolo-venv && /work/yolo-venv/bin/pip install
 ultralytics). Every model trains from scratch (no pretrained weights), on the CPU unless --device says otherwise.
 Ablation rows, asked for by name in --methods: ema (the finalist keeps a moving average of its weights), refit (its
-last half trains on training + validation chips), ema_refit (both); the table gives search / each.
+last half trains on training + validation chips), ema_refit (both), mosaic (half the training chips are mosaics of
+four); the table gives search / each.
 
     .venv/bin/python scripts/bench_search.py --minutes 3                 # short: 3 min per method and case
     .venv/bin/python scripts/bench_search.py --minutes 5 --real-minutes 10   # the budget for (a)
@@ -33,7 +34,8 @@ REAL = Path(os.environ.get("AUTODL_REAL_DATA", REPO.parent / "shared" / "data" /
 CASES = ("real", "detection", "tiles")
 METHODS = ("search", "single", "flat", "yolo")
 ABLATIONS = {"ema": ("--weight-averaging",), "refit": ("--refit",),
-             "ema_refit": ("--weight-averaging", "--refit")}  # the search plus parts of the experimental recipe
+             "ema_refit": ("--weight-averaging", "--refit"),
+             "mosaic": ("--mosaic", "0.5")}  # the search plus parts of the experimental recipe
 SPLIT_SEED = 0
 
 

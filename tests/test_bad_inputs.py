@@ -488,6 +488,7 @@ OPTION_CASES = [
     ("train", "--total-time-limit inf", "total_time_limit is inf, not a finite number"),
     ("train", "--total-time-limit 0", "total_time_limit is 0.0, outside (0, inf]"),
     ("train", "--max-epochs 0", "max_epochs is 0, outside 1..1000000"),
+    ("train", "--mosaic 1.5", "mosaic is 1.5, outside 0..1"),
 ]
 
 

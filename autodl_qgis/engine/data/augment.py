@@ -3,7 +3,7 @@
 Geometry: flips and transposes make the whole dihedral group (all 90-degree rotations and mirrors) when the
 imagery is in map space; in pixel space (oblique or street-level imagery "up" matters) only left-right flips.
 Scale/crop zooms in by up to ~2x. Brightness/contrast only for 8-bit RGB, where they mean what they say;
-multispectral or non-8-bit chips get geometry only.
+multispectral or non-8-bit chips get geometry only. :class:`Mosaic` (opt-in) puts four rescaled chips in one.
 """
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ from typing import Any
 import torch
 from torchvision import tv_tensors
 from torchvision.transforms import v2
+
+# Mosaic's rescale of each source chip (YOLOv5/v8's default gain range)
+MOSAIC_SCALES = (0.5, 1.5)
 
 
 class RandomTranspose(v2.Transform):
@@ -56,3 +59,43 @@ def build_augmentation(task: str, chip_size: tuple[int, int], bands: int, dtype:
     if task == "object_detection":
         ops += [v2.ClampBoundingBoxes(), v2.SanitizeBoundingBoxes(min_size=1.0)]
     return v2.Compose(ops)
+
+
+class Mosaic:
+    """Four chips in one (YOLO's mosaic): a random centre splits the chip into four quadrants, and each quadrant is
+    a random crop of one source chip after a random rescale (scale jitter). Objects keep about their size, more
+    objects and contexts are seen per step, and objects are cut by the quadrant edges as by a chip's edge.
+
+    v2 transforms move the boxes and masks with the pixels: :class:`v2.ScaleJitter` rescales,
+    :class:`v2.RandomCrop` (padded with zeros when the rescaled chip is smaller) takes the quadrant's share and
+    :class:`v2.Pad` places it, so each piece is a full-size chip, zero outside its quadrant.
+    """
+
+    def __init__(self, task: str, chip_size: tuple[int, int], scale_range: tuple[float, float] = MOSAIC_SCALES):
+        self.detection = task == "object_detection"
+        self.chip_size = chip_size
+        self.jitter = v2.ScaleJitter(chip_size, scale_range, antialias=True)
+
+    def __call__(self, samples: list[tuple[tv_tensors.Image, Any]]) -> tuple[tv_tensors.Image, Any]:
+        """``samples``: four ``(image, target)`` of the chip size, targets as ChipDataset makes them."""
+        height, width = self.chip_size
+        # the centre stays in the middle half, so that no quadrant is thinner than a quarter of the chip
+        cy = int(torch.randint(height // 4, height - height // 4 + 1, ()))
+        cx = int(torch.randint(width // 4, width - width // 4 + 1, ()))
+        pieces = []
+        for (image, target), (top, left) in zip(samples, ((0, 0), (0, cx), (cy, 0), (cy, cx))):
+            h, w = (cy if top == 0 else height - cy), (cx if left == 0 else width - cx)
+            place = v2.Compose([self.jitter, v2.RandomCrop((h, w), pad_if_needed=True),
+                                v2.Pad([left, top, width - left - w, height - top - h])])
+            pieces.append(place(image, target))
+        images = [image for image, _ in pieces]
+        # the pieces are zero outside their own quadrants, so their sum is the mosaic
+        image = tv_tensors.wrap(torch.stack(images).sum(0, dtype=images[0].dtype), like=images[0])
+        targets = [target for _, target in pieces]
+        if not self.detection:
+            return image, tv_tensors.wrap(torch.stack(targets).sum(0, dtype=targets[0].dtype), like=targets[0])
+        target = {"boxes": tv_tensors.wrap(torch.cat([t["boxes"] for t in targets]), like=targets[0]["boxes"]),
+                  "labels": torch.cat([t["labels"] for t in targets])}
+        if "masks" in targets[0]:
+            target["masks"] = tv_tensors.Mask(torch.cat([t["masks"] for t in targets]))
+        return v2.SanitizeBoundingBoxes(min_size=1.0)(image, target)  # drops boxes a quadrant edge cut to nothing

@@ -9,7 +9,7 @@ from torch.utils.data import Dataset
 from torchvision import tv_tensors
 
 from . import esri
-from .augment import build_augmentation, photometric_allowed
+from .augment import Mosaic, build_augmentation, photometric_allowed
 from .split import DataSplit, split_chips
 from .training_data import TrainingData
 
@@ -19,10 +19,15 @@ class ChipDataset(Dataset):
 
     Object detection: target ``{"boxes": (N, 4) XYXY float, "labels": (N,) int64 in 1..K, "masks": (N, H, W)
     uint8 for RCNN_Masks}``. Pixel classification: target (H, W) int64 in 0..K, 0 = background / NoData.
+
+    With probability ``mosaic`` a chip is the :class:`Mosaic` of itself and three other random chips of the
+    dataset, before ``augment``.
     """
 
-    def __init__(self, data: TrainingData, indices: list[int], augment: Callable | None = None):
-        self.data, self.indices, self.augment = data, list(indices), augment
+    def __init__(self, data: TrainingData, indices: list[int], augment: Callable | None = None,
+                 mosaic: float = 0.0):
+        self.data, self.indices, self.augment, self.mosaic = data, list(indices), augment, mosaic
+        self._mosaic = Mosaic(data.task, data.chip_size) if mosaic > 0 else None
         stats = data.band_statistics
         self.mean = torch.tensor(stats.mean, dtype=torch.float32).view(-1, 1, 1)
         self.std = torch.tensor(stats.std, dtype=torch.float32).clamp_min(1e-6).view(-1, 1, 1)
@@ -36,10 +41,10 @@ class ChipDataset(Dataset):
         return len(self.indices)
 
     def __getitem__(self, item: int):
-        i = self.indices[item]
-        array = self.data.read_image(i)
-        image = tv_tensors.Image(torch.from_numpy(array if self.keep_uint8 else array.astype(np.float32)))
-        target = self._target(i)
+        image, target = self._sample(self.indices[item])
+        if self._mosaic is not None and float(torch.rand(())) < self.mosaic:
+            others = torch.randint(len(self.indices), (3,)).tolist()
+            image, target = self._mosaic([(image, target), *(self._sample(self.indices[j]) for j in others)])
         if self.augment is not None:
             image, target = self.augment(image, target)
         image = (image.as_subclass(torch.Tensor).float() - self.mean) / self.std
@@ -48,6 +53,11 @@ class ChipDataset(Dataset):
         else:
             target = target.as_subclass(torch.Tensor)
         return image, target
+
+    def _sample(self, i: int):
+        array = self.data.read_image(i)
+        image = tv_tensors.Image(torch.from_numpy(array if self.keep_uint8 else array.astype(np.float32)))
+        return image, self._target(i)
 
     def _target(self, i: int):
         label = self.data.read_label_values(self.data.chips[i])
@@ -78,11 +88,16 @@ def collate_objects(batch):
 
 
 def make_datasets(data: TrainingData, val_fraction: float = 0.1, seed: int = 42, augment: bool = True,
-                  strength: float = 1.0, split: DataSplit | None = None) -> tuple[ChipDataset, ChipDataset]:
+                  strength: float = 1.0, split: DataSplit | None = None,
+                  mosaic: float = 0.0) -> tuple[ChipDataset, ChipDataset]:
     """Train (augmented) and validation (plain) datasets over ``split`` (default: :func:`split_chips` with this
     fraction and seed). A search computes the split once and passes it, so every candidate sees the same chips;
-    its test chips, when held out, are ``ChipDataset(data, split.test)``."""
+    its test chips, when held out, are ``ChipDataset(data, split.test)``. ``mosaic``: the probability of a
+    training chip being a mosaic at full strength; it scales with ``strength`` like the rest of the augmentation
+    (so tuning the strength tunes it too)."""
     split = split or split_chips(data, val_fraction, seed)
-    transform = (build_augmentation(data.task, data.chip_size, data.header.bands, data.header.dtype,
-                                    data.image_space, strength) if augment else None)
-    return ChipDataset(data, split.train, transform), ChipDataset(data, split.val)
+    if not augment:
+        return ChipDataset(data, split.train), ChipDataset(data, split.val)
+    transform = build_augmentation(data.task, data.chip_size, data.header.bands, data.header.dtype,
+                                   data.image_space, strength)
+    return ChipDataset(data, split.train, transform, mosaic * strength), ChipDataset(data, split.val)

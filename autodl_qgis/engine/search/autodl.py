@@ -352,7 +352,8 @@ class AutoDL:
                 _SearchCallbacks(self.callbacks, self._budget), backbone=job.backbone,
                 pretrained=self.config.pretrained_backbones and self.pretrained is None, split=self.split,
                 augment_strength=job.augment_strength, initial_state=initial, checkpoint=checkpoint,
-                val_chips=None if job.full_validation else VAL_CHIPS, chip_scale=job.chip_scale)
+                val_chips=None if job.full_validation else VAL_CHIPS, chip_scale=job.chip_scale,
+                mosaic=self.config.mosaic)
         finally:
             del checkpoint
         return candidate, candidate.result.build_seconds if candidate.result.build_seconds is not None else \

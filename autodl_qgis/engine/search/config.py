@@ -11,6 +11,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
+from .. import validate
 from ..errors import InputDataError
 
 BASIC, ADVANCED = "BASIC", "ADVANCED"
@@ -47,6 +48,7 @@ class SearchConfig:
     strategy: str = HALVING
     weight_averaging: bool = False  # the finalist keeps a moving average of its weights, shipped if it validates better
     refit: bool = False  # the finalist's last stretch trains on the training + validation chips
+    mosaic: float = 0.0  # probability of a training chip being a mosaic of four (at augmentation strength 1)
 
     def __post_init__(self):
         limit = self.total_time_limit
@@ -63,6 +65,7 @@ class SearchConfig:
         if not 0 < self.val_fraction < 1:
             raise InputDataError(f"validation fraction {self.val_fraction} is outside (0, 1)", None,
                                  "Use a fraction such as 0.2")
+        validate.fraction("mosaic", self.mosaic)
         if self.max_epochs is not None and self.max_epochs < 1:
             raise InputDataError(f"max_epochs must be at least 1, not {self.max_epochs}", None, "For example 10")
         if self.resume and not self.work_dir:

@@ -40,7 +40,7 @@ def train_candidate(data: TrainingData, network: str, device: torch.device, conf
                     augment_strength: float = 1.0, on_epoch=None,
                     initial_state: dict[str, torch.Tensor] | None = None, split: DataSplit | None = None,
                     val_chips: int | None = None, checkpoint: dict | None = None,
-                    chip_scale: float = 1.0) -> Candidate:
+                    chip_scale: float = 1.0, mosaic: float = 0.0) -> Candidate:
     """Never raises for a network that cannot be trained: the reason is in ``result.reason`` (status failed).
     Only cancellation propagates. ``split``: the search's chips (default: split by ``val_fraction``); ``val_chips``
     caps the validation chips used (the first ones of the split); ``checkpoint`` continues a candidate (see
@@ -55,8 +55,8 @@ def train_candidate(data: TrainingData, network: str, device: torch.device, conf
         raise UnsupportedNetworkError(f"{spec.name} does not suit {data.format} training data", data.folder,
                                       "Networks for it: python -m autodl_qgis networks")
     split = split or split_chips(data, val_fraction, config.seed)
-    train, val = make_datasets(data, val_fraction, config.seed, strength=augment_strength, split=split)
-    refit = ChipDataset(data, split.train + split.val, train.augment) if config.refit_share > 0 else None
+    train, val = make_datasets(data, val_fraction, config.seed, strength=augment_strength, split=split, mosaic=mosaic)
+    refit = ChipDataset(data, split.train + split.val, train.augment, train.mosaic) if config.refit_share > 0 else None
     if val_chips is not None and len(val) > val_chips:
         val = Subset(val, range(val_chips))
     clock = budget.clock if budget is not None else time.monotonic
