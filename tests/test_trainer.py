@@ -15,7 +15,7 @@ from autodl_qgis.engine.train import (COMPLETED, DEADLINE, EARLY_STOPPED, FAILED
                                       TrainConfig, Trainer)
 from autodl_qgis.engine.train.batch_size import find_batch_size
 from autodl_qgis.engine.train.metrics import DetectionMetrics, PixelMetrics
-from autodl_qgis.engine.train.trainer import learning_rate_factor
+from autodl_qgis.engine.train.learning_rate import learning_rate_factor
 from conftest import CancelAfter
 
 
@@ -80,7 +80,7 @@ def test_learns_easy_tiles_and_keeps_the_best_epoch(tiles):
     result = _trainer(tiles, max_epochs=12, batch_size=4, learning_rate=1e-2).fit()
     assert result.status in (COMPLETED, EARLY_STOPPED), result.reason
     assert result.metric_name == "miou" and result.best_metric >= 0.6, result.history
-    assert result.best_metric == max(h["metric"] for h in result.history)
+    assert result.best_metric == max(h.metric for h in result.history)
     assert result.metrics["per_class"]["background"]["iou"] > 0.8
     assert result.best_state is not None and result.batch_size == 4 and result.steps == 12 * 3
 
@@ -92,7 +92,7 @@ def test_deadline_is_honoured_and_the_best_model_so_far_is_kept(tiles):
     assert result.status in (DEADLINE, EARLY_STOPPED) and result.best_state is not None
     assert clock.now - 1000.0 <= 30.0  # steps are the only thing that takes (fake) time here
     # the learning rate was planned over the budget: it fell towards zero by the end
-    assert result.history[-1]["learning_rate"] < 0.1 * 1e-3 or result.status == EARLY_STOPPED
+    assert result.history[-1].learning_rate < 0.1 * 1e-3 or result.status == EARLY_STOPPED
 
 
 def test_cancel_stops_within_an_iteration(tiles):
@@ -129,7 +129,7 @@ def test_early_stopping_when_the_metric_stops_improving(tiles):
     result = _validating_every_epoch(tiles, max_epochs=50, batch_size=4, learning_rate=1e-9, patience=2,
                                      decay_to_end=False).fit()
     assert result.status == EARLY_STOPPED and result.epochs < 50
-    assert len([h for h in result.history if h["epoch"] > result.best_epoch]) == 2
+    assert len([h for h in result.history if h.epoch > result.best_epoch]) == 2
 
 
 def test_a_plateau_in_a_decaying_run_anneals_the_rate_to_zero_before_stopping(tiles):
@@ -146,7 +146,7 @@ def test_a_plateau_in_a_decaying_run_anneals_the_rate_to_zero_before_stopping(ti
     assert any("falls to zero over the next 2 epochs" in m for m in logs), logs
     # it went on for those two epochs past the plateau (patience + 1 validations), the rate falling far faster than
     # the decay planned over 50 epochs, to near zero
-    rates = [h["learning_rate"] for h in result.history]
+    rates = [h.learning_rate for h in result.history]
     assert len(rates) == result.epochs >= 2 + 3
     assert rates == sorted(rates, reverse=True) and rates[-1] < 0.25 * 1e-9 < rates[0]
     assert rates[-1] < 0.25 * rates[-3]
@@ -184,7 +184,7 @@ def test_a_run_trains_the_seconds_it_is_given(tiles):
     result = trainer.fit()
     assert result.status == COMPLETED, result.reason
     assert result.steps == 7 and result.run_seconds == pytest.approx(7.0)  # 3 steps an epoch: validated mid-epoch
-    assert result.seconds_per_step == pytest.approx(1.0) and result.history[-1]["step"] == 7
+    assert result.seconds_per_step == pytest.approx(1.0) and result.history[-1].step == 7
 
 
 def test_continued_training_carries_optimizer_and_schedule(tiles):
@@ -193,8 +193,8 @@ def test_continued_training_carries_optimizer_and_schedule(tiles):
                                 budget=TimeBudget(1000, clock=clock))
     first = trainer.fit()
     state = first.checkpoint
-    assert state["step"] == 6 and state["seconds"] == pytest.approx(6.0) and state["batch_size"] == 4
-    assert all("exp_avg" in s for s in state["optimizer"]["state"].values())
+    assert state.step == 6 and state.seconds == pytest.approx(6.0) and state.batch_size == 4
+    assert all("exp_avg" in s for s in state.optimizer["state"].values())
     data = tiles[0]
     again = Trainer(adapter, tiles[1], tiles[2], tiles[1].collate_fn, data.task, [c.name for c in data.classes],
                     torch.device("cpu"), TrainConfig(train_seconds=6, decay_to_end=True),
@@ -202,8 +202,8 @@ def test_continued_training_carries_optimizer_and_schedule(tiles):
     second = again.fit(state)
     assert second.steps == 12 and second.train_seconds == pytest.approx(12.0) and second.run_seconds == 6.0
     assert second.batch_size == 4  # no new probing: the batch is part of the state
-    assert [h["step"] for h in second.history][:len(first.history)] == [h["step"] for h in first.history]
-    assert second.history[-1]["learning_rate"] < 0.25 * 1e-3  # the final run's rate fell towards zero
+    assert [h.step for h in second.history][:len(first.history)] == [h.step for h in first.history]
+    assert second.history[-1].learning_rate < 0.25 * 1e-3  # the final run's rate fell towards zero
 
 
 def test_a_run_that_cannot_afford_a_validated_result_is_not_reached(tiles):
@@ -286,8 +286,8 @@ def test_the_moving_average_is_kept_only_when_it_validates_better(tiles, sign):
     result = trainer.fit()
     assert result.status == COMPLETED, result.reason
     last = trainer.adapter.w.item()
-    ema = [h["ema_metric"] * sign for h in result.history]
-    raw = [h["metric"] * sign for h in result.history]
+    ema = [h.ema_metric * sign for h in result.history]
+    raw = [h.metric * sign for h in result.history]
     assert all(e is not None for e in ema) and all(e < r - 1e-3 for e, r in zip(ema, raw))  # it lags: it differs
     assert trainer._ema.module.w.item() < last - 1e-3
     if sign > 0:  # the weights validate better: they are kept, as they ended
@@ -304,7 +304,7 @@ def test_without_averaging_no_average_is_validated(tiles):
                              torch.device("cpu"), TrainConfig(max_epochs=3, batch_size=4))
     result = trainer.fit()
     assert trainer._ema is None and not result.averaged
-    assert all(h["ema_metric"] is None for h in result.history)
+    assert all(h.ema_metric is None for h in result.history)
 
 
 def test_the_last_share_of_a_run_trains_on_training_and_validation_chips(tiles):
@@ -329,12 +329,12 @@ def test_the_last_share_of_a_run_trains_on_training_and_validation_chips(tiles):
     assert any(f"{chips} training + validation chips" in m for m in logs), logs
     # validated on the training chips (3 steps an epoch) until half the run (step 10, in the middle of an epoch),
     # then never: the refit's epochs are of the 15 chips (4 steps) and its end is kept, whatever it would validate
-    validated = [h["step"] for h in result.history]
+    validated = [h.step for h in result.history]
     assert validated[-1] == 10 and result.epoch_steps == 4
     assert result.trained_chips == chips and result.best_epoch == result.epochs
     assert all(torch.equal(v, adapter.state_dict()[k]) for k, v in result.best_state.items())
-    assert result.best_metric == result.history[-1]["metric"]
-    assert result.history[-1]["learning_rate"] > 0.3 * 1e-3  # the refit began at half the rate, which then fell
+    assert result.best_metric == result.history[-1].metric
+    assert result.history[-1].learning_rate > 0.3 * 1e-3  # the refit began at half the rate, which then fell
 
 
 class _StepTimer:
