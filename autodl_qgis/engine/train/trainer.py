@@ -3,6 +3,10 @@
 Deadline, cancel, progress, metrics, batch size, mixed precision, out-of-memory recovery, early stopping,
 best-checkpoint keeping and continued training (weights, optimizer and schedule position carried from one segment
 to the next) live here and nowhere else. Time is read from the budget's clock only.
+
+As in torchvision's reference scripts, :meth:`Trainer.fit` is a loop over :meth:`Trainer.train_one_epoch`; when the
+run ends is :class:`StopPolicy`'s decision, the learning rate is learning_rate.py's ``LambdaLR``, and what a run hands
+on is typed in records.py.
 """
 from __future__ import annotations
 
@@ -504,12 +508,14 @@ class Trainer:
         self._ema = None  # the moving average of the weights, once the step time tells its span
         result.history = list(start.history) if start is not None else []
         result.trained_chips = len(self.train_data)
-        policy = StopPolicy(self.config, self.budget, len(self.val_data), self.name, self.callbacks.log,
-                            self.on_epoch, self.refit_data is not None, self._val_seconds)
+        policy = StopPolicy(self.config, self.budget, len(self.val_data), name=self.name, log=self.callbacks.log,
+                            on_epoch=self.on_epoch, can_refit=self.refit_data is not None,
+                            validation_seconds=self._val_seconds)
         schedule = LearningRateSchedule(optimizer, self.base_lr, self.config.warmup_steps, self.config.decay_to_end)
         step = start.step if start is not None else 0
-        return _Run(optimizer, schedule, policy, batch_size, self.train_data, step, step,
-                    start.epoch if start is not None else 0, start.seconds if start is not None else 0.0)
+        return _Run(optimizer, schedule, policy, batch_size, chips=self.train_data, step=step, first_step=step,
+                    epoch=start.epoch if start is not None else 0,
+                    trained_before=start.seconds if start is not None else 0.0)
 
     def train_one_epoch(self, run: _Run, result: TrainResult, epoch: int) -> EpochStats:
         """One pass over the run's chips, unless the run's time ends or its refit is due before the pass does (a
