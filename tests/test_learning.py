@@ -34,4 +34,4 @@ def test_network_learns_easy_synthetic_data(synthetic, network, backbone, epochs
                                     pretrained=False, val_fraction=0.15)
     result = candidate.result
     assert result.status == "completed", result.reason
-    assert result.best_metric >= threshold, (result.metric_name, [h["metric"] for h in result.history])
+    assert result.best_metric >= threshold, (result.metric_name, [h.metric for h in result.history])

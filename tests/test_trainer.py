@@ -1,6 +1,9 @@
 """The training loop's mechanics (deadline, cancel, early stop, OOM recovery, non-finite loss, schedule, training
 seconds, continued training, not reached) and the metrics, on a small real segmentation network over a synthetic
-Classified_Tiles folder; time-dependent behaviour on a fake clock."""
+Classified_Tiles folder; the stop policy and the learning-rate schedule on their own; time-dependent behaviour on a
+fake clock."""
+
+import warnings
 
 import pytest
 import torch
@@ -11,19 +14,25 @@ from autodl_qgis.engine.data import CLASSIFIED_TILES, TrainingData
 from autodl_qgis.engine.data.dataset import ChipDataset, make_datasets
 from autodl_qgis.engine.networks.adapters.base import ModelAdapter
 from autodl_qgis.engine.progress import Cancelled, SilentCallbacks
-from autodl_qgis.engine.train import (COMPLETED, DEADLINE, EARLY_STOPPED, FAILED, NOT_REACHED,
+from autodl_qgis.engine.train import (COMPLETED, DEADLINE, EARLY_STOPPED, FAILED, NOT_REACHED, PRUNED,
                                       TrainConfig, Trainer)
 from autodl_qgis.engine.train.batch_size import find_batch_size
+from autodl_qgis.engine.train.candidate import load_checkpoint, save_checkpoint
+from autodl_qgis.engine.train.learning_rate import LearningRateSchedule, learning_rate_factor
 from autodl_qgis.engine.train.metrics import DetectionMetrics, PixelMetrics
-from autodl_qgis.engine.train.trainer import learning_rate_factor
+from autodl_qgis.engine.train.records import Checkpoint, EpochRecord
+from autodl_qgis.engine.train.trainer import StopPolicy
 from conftest import CancelAfter
 
 
 class SmallSegmenter(ModelAdapter):
     task = "pixel_classification"
 
-    def __init__(self, in_channels, classes, fail_above_batch=None, poison_after=None, clock=None, chip_seconds=0.5):
+    def __init__(self, in_channels, classes, fail_above_batch=None, poison_after=None, clock=None, chip_seconds=0.5,
+                 fail_at_call=None):
         super().__init__()
+        self.fail_at_call = fail_at_call  # out of memory at this call (counted from 1) if the batch is above 2 chips
+        self.returned = []  # (batch size, loss) of each step
         self.clock = clock  # a FakeClock: each training step takes one second, each predicted chip chip_seconds
         self.chip_seconds = chip_seconds
         self.net = nn.Sequential(nn.Conv2d(in_channels, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
@@ -36,9 +45,12 @@ class SmallSegmenter(ModelAdapter):
             self.clock.now += 1.0
         if self.fail_above_batch and images.shape[0] > self.fail_above_batch:
             raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        if self.calls == self.fail_at_call and images.shape[0] > 2:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated, mid-epoch)")
         loss = nn.functional.cross_entropy(self.net(images), targets)
         if self.poison_after is not None and self.calls > self.poison_after:
             loss = loss * float("nan")
+        self.returned.append((images.shape[0], loss.item()))
         return {"loss_ce": loss}
 
     def predict(self, images):
@@ -80,7 +92,7 @@ def test_learns_easy_tiles_and_keeps_the_best_epoch(tiles):
     result = _trainer(tiles, max_epochs=12, batch_size=4, learning_rate=1e-2).fit()
     assert result.status in (COMPLETED, EARLY_STOPPED), result.reason
     assert result.metric_name == "miou" and result.best_metric >= 0.6, result.history
-    assert result.best_metric == max(h["metric"] for h in result.history)
+    assert result.best_metric == max(h.metric for h in result.history)
     assert result.metrics["per_class"]["background"]["iou"] > 0.8
     assert result.best_state is not None and result.batch_size == 4 and result.steps == 12 * 3
 
@@ -92,7 +104,7 @@ def test_deadline_is_honoured_and_the_best_model_so_far_is_kept(tiles):
     assert result.status in (DEADLINE, EARLY_STOPPED) and result.best_state is not None
     assert clock.now - 1000.0 <= 30.0  # steps are the only thing that takes (fake) time here
     # the learning rate was planned over the budget: it fell towards zero by the end
-    assert result.history[-1]["learning_rate"] < 0.1 * 1e-3 or result.status == EARLY_STOPPED
+    assert result.history[-1].learning_rate < 0.1 * 1e-3 or result.status == EARLY_STOPPED
 
 
 def test_cancel_stops_within_an_iteration(tiles):
@@ -129,7 +141,7 @@ def test_early_stopping_when_the_metric_stops_improving(tiles):
     result = _validating_every_epoch(tiles, max_epochs=50, batch_size=4, learning_rate=1e-9, patience=2,
                                      decay_to_end=False).fit()
     assert result.status == EARLY_STOPPED and result.epochs < 50
-    assert len([h for h in result.history if h["epoch"] > result.best_epoch]) == 2
+    assert len([h for h in result.history if h.epoch > result.best_epoch]) == 2
 
 
 def test_a_plateau_in_a_decaying_run_anneals_the_rate_to_zero_before_stopping(tiles):
@@ -146,7 +158,7 @@ def test_a_plateau_in_a_decaying_run_anneals_the_rate_to_zero_before_stopping(ti
     assert any("falls to zero over the next 2 epochs" in m for m in logs), logs
     # it went on for those two epochs past the plateau (patience + 1 validations), the rate falling far faster than
     # the decay planned over 50 epochs, to near zero
-    rates = [h["learning_rate"] for h in result.history]
+    rates = [h.learning_rate for h in result.history]
     assert len(rates) == result.epochs >= 2 + 3
     assert rates == sorted(rates, reverse=True) and rates[-1] < 0.25 * 1e-9 < rates[0]
     assert rates[-1] < 0.25 * rates[-3]
@@ -184,7 +196,7 @@ def test_a_run_trains_the_seconds_it_is_given(tiles):
     result = trainer.fit()
     assert result.status == COMPLETED, result.reason
     assert result.steps == 7 and result.run_seconds == pytest.approx(7.0)  # 3 steps an epoch: validated mid-epoch
-    assert result.seconds_per_step == pytest.approx(1.0) and result.history[-1]["step"] == 7
+    assert result.seconds_per_step == pytest.approx(1.0) and result.history[-1].step == 7
 
 
 def test_continued_training_carries_optimizer_and_schedule(tiles):
@@ -193,8 +205,8 @@ def test_continued_training_carries_optimizer_and_schedule(tiles):
                                 budget=TimeBudget(1000, clock=clock))
     first = trainer.fit()
     state = first.checkpoint
-    assert state["step"] == 6 and state["seconds"] == pytest.approx(6.0) and state["batch_size"] == 4
-    assert all("exp_avg" in s for s in state["optimizer"]["state"].values())
+    assert state.step == 6 and state.seconds == pytest.approx(6.0) and state.batch_size == 4
+    assert all("exp_avg" in s for s in state.optimizer["state"].values())
     data = tiles[0]
     again = Trainer(adapter, tiles[1], tiles[2], tiles[1].collate_fn, data.task, [c.name for c in data.classes],
                     torch.device("cpu"), TrainConfig(train_seconds=6, decay_to_end=True),
@@ -202,8 +214,8 @@ def test_continued_training_carries_optimizer_and_schedule(tiles):
     second = again.fit(state)
     assert second.steps == 12 and second.train_seconds == pytest.approx(12.0) and second.run_seconds == 6.0
     assert second.batch_size == 4  # no new probing: the batch is part of the state
-    assert [h["step"] for h in second.history][:len(first.history)] == [h["step"] for h in first.history]
-    assert second.history[-1]["learning_rate"] < 0.25 * 1e-3  # the final run's rate fell towards zero
+    assert [h.step for h in second.history][:len(first.history)] == [h.step for h in first.history]
+    assert second.history[-1].learning_rate < 0.25 * 1e-3  # the final run's rate fell towards zero
 
 
 def test_a_run_that_cannot_afford_a_validated_result_is_not_reached(tiles):
@@ -286,8 +298,8 @@ def test_the_moving_average_is_kept_only_when_it_validates_better(tiles, sign):
     result = trainer.fit()
     assert result.status == COMPLETED, result.reason
     last = trainer.adapter.w.item()
-    ema = [h["ema_metric"] * sign for h in result.history]
-    raw = [h["metric"] * sign for h in result.history]
+    ema = [h.ema_metric * sign for h in result.history]
+    raw = [h.metric * sign for h in result.history]
     assert all(e is not None for e in ema) and all(e < r - 1e-3 for e, r in zip(ema, raw))  # it lags: it differs
     assert trainer._ema.module.w.item() < last - 1e-3
     if sign > 0:  # the weights validate better: they are kept, as they ended
@@ -304,7 +316,7 @@ def test_without_averaging_no_average_is_validated(tiles):
                              torch.device("cpu"), TrainConfig(max_epochs=3, batch_size=4))
     result = trainer.fit()
     assert trainer._ema is None and not result.averaged
-    assert all(h["ema_metric"] is None for h in result.history)
+    assert all(h.ema_metric is None for h in result.history)
 
 
 def test_the_last_share_of_a_run_trains_on_training_and_validation_chips(tiles):
@@ -329,12 +341,12 @@ def test_the_last_share_of_a_run_trains_on_training_and_validation_chips(tiles):
     assert any(f"{chips} training + validation chips" in m for m in logs), logs
     # validated on the training chips (3 steps an epoch) until half the run (step 10, in the middle of an epoch),
     # then never: the refit's epochs are of the 15 chips (4 steps) and its end is kept, whatever it would validate
-    validated = [h["step"] for h in result.history]
+    validated = [h.step for h in result.history]
     assert validated[-1] == 10 and result.epoch_steps == 4
     assert result.trained_chips == chips and result.best_epoch == result.epochs
     assert all(torch.equal(v, adapter.state_dict()[k]) for k, v in result.best_state.items())
-    assert result.best_metric == result.history[-1]["metric"]
-    assert result.history[-1]["learning_rate"] > 0.3 * 1e-3  # the refit began at half the rate, which then fell
+    assert result.best_metric == result.history[-1].metric
+    assert result.history[-1].learning_rate > 0.3 * 1e-3  # the refit began at half the rate, which then fell
 
 
 class _StepTimer:
@@ -364,3 +376,166 @@ def test_cpu_batch_grows_when_it_trains_clearly_more_chips_per_second():
     # ... unless the run could then afford too few optimiser steps: 400 s allow 285 steps at batch 4, 222 at 8
     assert find_batch_size(timer.step, torch.device("cpu"), 16, timer=timer,
                            affordable_steps=lambda batch, seconds: 400 / seconds) == 4
+
+
+def test_out_of_memory_mid_epoch_restarts_the_epoch_and_drops_its_partial_losses(tiles):
+    logs = []
+
+    class Log(SilentCallbacks):
+        def log(self, message):
+            logs.append(message)
+
+    clock = FakeClock()
+    adapter = SmallSegmenter(4, len(tiles[0].classes), clock=clock, chip_seconds=0.0, fail_at_call=2)
+    trainer = _trainer(tiles, adapter, budget=TimeBudget(None, clock=clock), callbacks=Log(), max_epochs=2,
+                       batch_size=4)
+    result = trainer.fit()
+    assert result.status == COMPLETED, result.reason
+    assert any("batch size halved to 2" in m for m in logs), logs
+    # 11 training chips: one step of 4 chips, out of memory at the second; epoch 1 again from its start at 2 chips
+    # (5 steps, the odd chip left out), then epoch 2 (5 steps); both validated, each with the losses of its whole
+    # epoch at 2 chips only
+    assert len(tiles[1]) == 11 and result.batch_size == 2 and result.epoch_steps == 5
+    assert [(h.epoch, h.step) for h in result.history] == [(1, 6), (2, 11)] and result.epochs == 2
+    assert adapter.returned[0][0] == 4 and [b for b, _ in adapter.returned[1:]] == [2] * 10
+    first_epoch = [loss for _, loss in adapter.returned[1:6]]
+    assert result.history[0].loss == pytest.approx(sum(first_epoch) / 5, rel=1e-6)
+    assert result.history[0].loss != pytest.approx((adapter.returned[0][1] + sum(first_epoch)) / 6, rel=1e-6)
+
+
+def test_the_schedule_is_lambda_lr_over_the_warm_up_and_the_budget_aware_decay():
+    weight = nn.Parameter(torch.zeros(3))
+    optimizer = torch.optim.AdamW([weight], lr=0.5)  # a continued optimizer's saved rate is not the base
+    decaying = LearningRateSchedule(optimizer, 1e-3, warmup_steps=20, decay_to_end=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing about the order of the scheduler's and the optimizer's steps
+        for step, progress in [(0, 0.0), (5, 0.0), (5, 0.3), (19, 0.5), (20, 0.5), (400, 0.75), (401, 1.0), (402, 1.5)]:
+            rate = decaying.before_step(step, progress)
+            assert rate == optimizer.param_groups[0]["lr"] == 1e-3 * learning_rate_factor(step, 20, progress)
+            optimizer.step()
+    constant = LearningRateSchedule(torch.optim.AdamW([weight]), 2e-4, warmup_steps=10, decay_to_end=False)
+    assert [constant.before_step(s, 0.9) for s in (0, 10, 99)] == [2e-4 * learning_rate_factor(s, 10, None)
+                                                                     for s in (0, 10, 99)]
+
+
+def test_the_trainer_sets_each_step_the_scheduled_rate(tiles):
+    # one fake second a step, 14 training seconds, no budget: the rate of step k is factor(k, warm-up, k / 14)
+    trainer = _validating_every_epoch(tiles, batch_size=4, train_seconds=14, warmup_steps=8, learning_rate=2e-3)
+    result = trainer.fit()
+    assert result.status == COMPLETED and result.steps == 14 and len(result.history) == 5
+    for point in result.history:  # the rate recorded is the one the epoch's last step used
+        last = point.step - 1
+        assert point.learning_rate == 2e-3 * learning_rate_factor(last, 8, last / 14)
+
+
+def _policy(clock, seconds=100.0, **config):
+    logs = []
+    policy = StopPolicy(TrainConfig(**config), TimeBudget(seconds, clock=clock), val_chips=12, name="net",
+                        log=logs.append)
+    return policy, logs
+
+
+def test_stop_policy_keeps_the_final_validation_s_time_before_the_budget_end():
+    clock = FakeClock()
+    policy, _ = _policy(clock)
+    assert policy.training_deadline() == 1000.0 + 98.0  # nothing measured: 2% of the budget
+    clock.now = 1097.9
+    assert not policy.run_over()
+    clock.now = 1098.0
+    assert policy.run_over() and policy.ending()
+    policy.step_estimate = (3.0, 4)  # 12 chips at a third of a step's cost per chip: 3 s
+    assert policy.training_deadline() == pytest.approx(1100.0 - 1.2 * 3.0)
+    policy.validated(5.0, 5.0)  # measured wins over estimated
+    assert policy.training_deadline() == pytest.approx(1100.0 - 6.0)
+    averaged, _ = _policy(FakeClock(), ema=True, partial_validation=True)
+    averaged.validated(15.0, 15.0)
+    assert averaged.training_deadline() == pytest.approx(1100.0 - 20.0)  # twice 18 s, at most a fifth of it
+    assert policy.after_validation(1, 0.5, True, 3) == DEADLINE and policy.final_status(DEADLINE) == DEADLINE
+
+
+def test_stop_policy_progress_is_the_nearest_end():
+    clock = FakeClock()
+    policy, _ = _policy(clock, seconds=None, train_seconds=10, max_epochs=4)
+    assert policy.progress(10) == 0.0
+    for _ in range(3):
+        policy.stepped(1.5)  # 4.5 of 10 training seconds; 3 of 40 steps
+    assert policy.progress(10) == pytest.approx(0.45)
+    timed, _ = _policy(clock, seconds=100.0)
+    clock.now += 49.0
+    assert timed.progress(10) == pytest.approx(49.0 / 98.0)  # by the clock, to the training deadline
+    for _ in range(7):
+        policy.stepped(0.1)
+    assert not policy.segment_done() and policy.progress(1) == pytest.approx(10 / 4)  # epochs of one step: past
+    policy.stepped(5.0)
+    assert policy.segment_done() and policy.run_over()
+    assert policy.after_validation(1, 0.5, True, 10) == COMPLETED and policy.final_status(DEADLINE) == COMPLETED
+
+
+def test_stop_policy_plateau_anneals_a_decaying_run_then_stops():
+    clock = FakeClock()
+    policy, logs = _policy(clock, seconds=None, patience=2, train_seconds=100)
+    policy.epochs = 6
+    for _ in range(30):
+        policy.stepped(1.0)
+    assert policy.after_validation(6, 0.5, True, 5) is None and policy.patience_left == 2
+    assert policy.after_validation(7, 0.5, False, 5) is None and policy.anneal is None
+    assert policy.after_validation(8, 0.5, False, 5) is None  # patience spent: the anneal begins, no stop
+    assert policy.anneal == (30, 3 * 5, pytest.approx(0.3)) and not policy.annealed()
+    assert logs == ["net: no improvement in 2 validations; the learning rate falls to zero over the next 3 epochs, "
+                    "then training stops"]
+    for expected in (0.3 + 0.7 * 5 / 15, 0.3 + 0.7 * 10 / 15, 1.0):  # the rate falls to zero over those epochs
+        for _ in range(5):
+            policy.stepped(1.0)
+        assert policy.progress(5) == pytest.approx(expected)
+    assert policy.annealed() and policy.ending()
+    assert policy.after_validation(11, 0.6, True, 5) == EARLY_STOPPED
+    constant, logs = _policy(clock, seconds=None, patience=1, max_epochs=50, decay_to_end=False)
+    assert constant.after_validation(1, 0.5, False, 5) == EARLY_STOPPED and logs == []  # a later run may go on
+
+
+def test_stop_policy_prunes_counts_epochs_and_switches_to_the_refit():
+    clock = FakeClock()
+    told = []
+    policy = StopPolicy(TrainConfig(max_epochs=3, refit_share=0.25), TimeBudget(None, clock=clock), 12,
+                        on_epoch=lambda epoch, score: told.append((epoch, score)) or score < 0.2, can_refit=True)
+    policy.epochs = 3
+    assert policy.after_validation(3, 0.1, True, 4) == PRUNED and told == [(3, 0.1)]  # pruning is asked first
+    assert policy.after_validation(3, 0.3, True, 4) == COMPLETED and policy.after_refit_epoch() == COMPLETED
+    assert not policy.refit_due(0.74) and policy.refit_due(0.75)
+    no_refit = StopPolicy(TrainConfig(refit_share=0.25), TimeBudget(10, clock=clock), 12, can_refit=False)
+    constant = StopPolicy(TrainConfig(refit_share=0.25, decay_to_end=False), TimeBudget(10, clock=clock), 12,
+                          can_refit=True)
+    assert not no_refit.refit_due(0.9) and not constant.refit_due(0.9)
+
+
+def test_stop_policy_bounds_the_validations_share_and_what_a_result_needs():
+    clock = FakeClock()
+    policy, _ = _policy(clock, seconds=10.0, min_steps=5)
+    for _ in range(10):
+        policy.stepped(1.0)
+    policy.validated(1.0, 1.0)
+    assert policy.validation_due(False)  # 1 s of validating against 10 s of training: 10%
+    policy.validated(0.5, 0.5)
+    assert not policy.validation_due(False) and policy.validation_due(True)  # the run's last one always happens
+    fresh, _ = _policy(clock, seconds=10.0, min_steps=5)
+    assert fresh.cannot_afford(1.0, 4) is None  # 5 steps and 12 chips at a third of a step each: 6 of 10 s
+    assert fresh.cannot_afford(2.0, 4) == ("needs about 12 s for 5 steps and a validation (2.0 s a step), 10 s were "
+                                           "left")
+
+
+def test_a_checkpoint_goes_through_a_file_read_with_weights_only(tmp_path, tiles):
+    clock = FakeClock()
+    adapter, trainer = _clocked(tiles, clock, batch_size=4, train_seconds=3, decay_to_end=False,
+                                budget=TimeBudget(1000, clock=clock))
+    state = trainer.fit().checkpoint
+    assert isinstance(state, Checkpoint) and all(isinstance(h, EpochRecord) for h in state.history)
+    assert all(torch.equal(v, adapter.state_dict()[k]) for k, v in state.model.items())  # the last weights
+    back = load_checkpoint(save_checkpoint(tmp_path / "c.state.pt", state))  # torch.load(weights_only=True)
+    assert (back.epoch, back.step, back.seconds, back.batch_size, back.history) == \
+        (state.epoch, state.step, state.seconds, state.batch_size, state.history)
+    assert back.model.keys() == state.model.keys()
+    assert all(torch.equal(back.model[k], v) for k, v in state.model.items())
+    assert back.optimizer["param_groups"] == state.optimizer["param_groups"]
+    # the file keeps the layout older work folders hold: {"model": weights, "train": {..., "history": [dict]}}
+    raw = torch.load(tmp_path / "c.state.pt", weights_only=True)
+    assert set(raw) == {"model", "train"} and raw["train"]["history"][0]["step"] == state.history[0].step

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from .. import validate
 from ..errors import InputDataError
+from ..train.records import EpochRecord
 
 BASIC, ADVANCED = "BASIC", "ADVANCED"
 HALVING, FLAT = "halving", "flat"  # FLAT: the old equal-share sweep, kept only for scripts/bench_search.py
@@ -126,18 +127,6 @@ class CandidateJob:
     @classmethod
     def from_dict(cls, values: dict) -> "CandidateJob":
         return cls(**values)
-
-
-@dataclass(frozen=True)
-class EpochRecord:
-    """One point of a training curve (an intermediate or final validation)."""
-    epoch: int
-    step: int
-    seconds: float  # training seconds of the candidate so far (all segments)
-    loss: float
-    metric: float
-    learning_rate: float  # the rate the optimizer last used
-    ema_metric: float | None = None  # of the moving average of the weights, when one was kept (TrainConfig.ema)
 
 
 @dataclass(frozen=True)

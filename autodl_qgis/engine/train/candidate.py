@@ -17,6 +17,7 @@ from ..data.split import DataSplit, split_chips
 from ..networks import UnsupportedNetworkError, build_network
 from ..networks.registry import get_spec
 from ..progress import Callbacks, Cancelled, SilentCallbacks
+from .records import Checkpoint
 from .scale import apply_chip_scale
 from .trainer import FAILED, TrainConfig, Trainer, TrainResult
 
@@ -39,7 +40,7 @@ def train_candidate(data: TrainingData, network: str, device: torch.device, conf
                     backbone: str | None = None, pretrained: bool = True, val_fraction: float = 0.1,
                     augment_strength: float = 1.0, on_epoch=None,
                     initial_state: dict[str, torch.Tensor] | None = None, split: DataSplit | None = None,
-                    val_chips: int | None = None, checkpoint: dict | None = None,
+                    val_chips: int | None = None, checkpoint: Checkpoint | None = None,
                     chip_scale: float = 1.0, mosaic: float = 0.0) -> Candidate:
     """Never raises for a network that cannot be trained: the reason is in ``result.reason`` (status failed).
     Only cancellation propagates. ``split``: the search's chips (default: split by ``val_fraction``); ``val_chips``
@@ -75,7 +76,7 @@ def train_candidate(data: TrainingData, network: str, device: torch.device, conf
         callbacks.log(f"warning: {note}")
     apply_chip_scale(model, chip_scale)
     if checkpoint is not None:
-        model.load_state_dict(checkpoint["model"])
+        model.load_state_dict(checkpoint.model)
     elif initial_state is not None:
         callbacks.log(_start_from(model, initial_state))
     trainer = Trainer(model, train, val, train.collate_fn, data.task, [c.name for c in data.classes], device,
@@ -85,27 +86,24 @@ def train_candidate(data: TrainingData, network: str, device: torch.device, conf
     if make_objective is not None and config.self_supervised_share > 0 and checkpoint is None:
         _pretrain(trainer, make_objective(), budget, config, callbacks, spec.name)
     build_seconds = clock() - began
-    result = trainer.fit(checkpoint["train"] if checkpoint is not None else None)
+    result = trainer.fit(checkpoint)
     result.build_seconds = build_seconds
-    if result.checkpoint is not None:  # continuing goes on from where training stopped, not from the best epoch
-        result.checkpoint = {"model": {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()},
-                             "train": result.checkpoint}
     if result.best_state is not None:
         model.load_state_dict(result.best_state)
     return Candidate(spec.name, backbone, result, notes, model if result.best_state is not None else None)
 
 
-def save_checkpoint(path: Path, checkpoint: dict) -> Path:
+def save_checkpoint(path: Path, checkpoint: Checkpoint) -> Path:
     """A candidate's training state (weights, optimizer, schedule position), written atomically."""
     tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(checkpoint, tmp)
+    torch.save(checkpoint.as_dict(), tmp)
     os.replace(tmp, path)
     return path
 
 
-def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu") -> dict:
+def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu") -> Checkpoint:
     """Tensors and plain values only: nothing in the file is executed."""
-    return torch.load(path, map_location=device, weights_only=True)
+    return Checkpoint.from_dict(torch.load(path, map_location=device, weights_only=True))
 
 
 def _start_from(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> str:

@@ -3,6 +3,10 @@
 Deadline, cancel, progress, metrics, batch size, mixed precision, out-of-memory recovery, early stopping,
 best-checkpoint keeping and continued training (weights, optimizer and schedule position carried from one segment
 to the next) live here and nowhere else. Time is read from the budget's clock only.
+
+As in torchvision's reference scripts, :meth:`Trainer.fit` is a loop over :meth:`Trainer.train_one_epoch`; when the
+run ends is :class:`StopPolicy`'s decision, the learning rate is learning_rate.py's ``LambdaLR``, and what a run hands
+on is typed in records.py.
 """
 from __future__ import annotations
 
@@ -19,7 +23,9 @@ from ..messages import translate
 from ..progress import Callbacks, Cancelled, SilentCallbacks, check_cancel
 from . import distributed
 from .batch_size import MIN_BATCH, find_batch_size, is_out_of_memory
+from .learning_rate import LearningRateSchedule
 from .metrics import metrics_for
+from .records import Checkpoint, EpochRecord
 
 COMPLETED, DEADLINE, EARLY_STOPPED, PRUNED = "completed", "deadline", "early_stopped", "pruned"
 FAILED, CANCELLED, NOT_REACHED = "failed", "cancelled", "not_reached"
@@ -84,23 +90,189 @@ class TrainResult:
     validation_chips: int = 0  # chips the last validation used (fewer than all when its time ran out)
     averaged: bool = False  # the weights kept are the moving average of the weights (TrainConfig.ema)
     trained_chips: int = 0  # chips the weights kept last trained on (training, or training + validation)
-    history: list[dict] = field(default_factory=list)  # epoch, step, seconds, loss, metric, learning_rate, ema_metric
+    history: list[EpochRecord] = field(default_factory=list)  # the validations of the candidate's runs
     best_state: dict | None = None
-    checkpoint: dict | None = None  # where training stopped: optimizer, schedule position, batch size
+    checkpoint: Checkpoint | None = None  # where training stopped
     reason: str | None = None
 
     def summary(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k not in ("best_state", "checkpoint")}
 
 
-def learning_rate_factor(step: int, warmup_steps: int, progress: float | None) -> float:
-    """Linear warm-up over the candidate's first steps; then constant while the candidate may be continued
-    (``progress`` None), or falling linearly to zero as the run's time runs out (``progress`` 0 -> 1; budget-aware
-    linear decay, Li, Yumer & Ramanan, ICLR 2020)."""
-    warm = min(1.0, 0.1 + 0.9 * step / warmup_steps) if warmup_steps > 0 else 1.0
-    if progress is None:
-        return warm
-    return warm * max(0.0, 1.0 - min(max(progress, 0.0), 1.0))
+class StopPolicy:
+    """When a run stops, and how far it is towards its end, on the budget's clock only: the run's training seconds
+    or the budget's end (less a reserve for the final validation), its epochs, patience with the anneal a plateau
+    starts, the pruning callback and the switch to the refit. One per run: the trainer tells it each step's and each
+    validation's seconds and counts the epochs; ``epoch_steps`` is the steps of the run's current epochs."""
+
+    def __init__(self, config: TrainConfig, budget: TimeBudget, val_chips: int, name: str = "model",
+                 log: Callable[[str], None] | None = None, on_epoch: Callable[[int, float], bool] | None = None,
+                 can_refit: bool = False, validation_seconds: float | None = None):
+        self.config, self.budget, self.clock = config, budget, budget.clock
+        self.val_chips, self.name, self.on_epoch, self.can_refit = val_chips, name, on_epoch, can_refit
+        self.log = log or (lambda message: None)
+        self.started = self.clock()
+        self.trained = self.validating = 0.0  # this run's seconds of training steps, and of validations
+        self.steps = self.epochs = 0  # this run's
+        self.patience_left = config.patience
+        self.anneal: tuple[int, int, float] | None = None  # (run step it began at, its steps, progress then)
+        self.validation_seconds = validation_seconds  # of one validation, once measured
+        self.step_estimate: tuple[float, int] | None = None  # (seconds a step, batch size) once measured
+
+    def stepped(self, seconds: float) -> None:
+        self.trained += seconds
+        self.steps += 1
+
+    def validated(self, seconds: float, one_validation: float | None) -> None:
+        """Epoch-end validation took ``seconds``, of which the last validation ``one_validation``."""
+        self.validating += seconds
+        self.validation_seconds = one_validation
+
+    def progress(self, epoch_steps: int) -> float:
+        """How far the run is towards its end, by training seconds, by the clock, by its epochs or by an anneal
+        begun on a plateau, whichever is nearer."""
+        fractions = [0.0]
+        if self.anneal is not None:
+            began, steps, at = self.anneal
+            fractions.append(at + (1.0 - at) * min(1.0, (self.steps - began) / steps))
+        if self.config.max_epochs and epoch_steps:
+            fractions.append(self.steps / (self.config.max_epochs * epoch_steps))
+        if self.config.train_seconds:
+            fractions.append(self.trained / self.config.train_seconds)
+        if not math.isinf(self.budget.total):
+            fractions.append((self.clock() - self.started) / max(1e-9, self.training_deadline() - self.started))
+        return max(fractions)
+
+    def segment_done(self) -> bool:
+        return self.config.train_seconds is not None and self.trained >= self.config.train_seconds
+
+    def run_over(self) -> bool:
+        """The run trained its seconds, or the budget's end minus one validation is here."""
+        return self.segment_done() or (not math.isinf(self.budget.total) and self.clock() >= self.training_deadline())
+
+    def refit_due(self, progress: float) -> bool:
+        """The run has reached its last ``refit_share`` and has the training + validation chips to train on."""
+        return (self.can_refit and self.config.refit_share > 0 and self.config.decay_to_end
+                and progress >= 1.0 - self.config.refit_share)
+
+    def annealed(self) -> bool:
+        return self.anneal is not None and self.steps >= self.anneal[0] + self.anneal[1]
+
+    def epochs_done(self) -> bool:
+        return bool(self.config.max_epochs) and self.epochs >= self.config.max_epochs
+
+    def ending(self) -> bool:
+        """Whatever else happens, the run stops after this epoch."""
+        return self.run_over() or self.annealed() or self.epochs_done()
+
+    def validation_due(self, ending: bool) -> bool:
+        """Epoch-end validations stop once they have taken ``VALIDATION_SHARE`` of the training time; the run's last
+        one always happens."""
+        return ending or self.validating <= VALIDATION_SHARE * self.trained
+
+    def after_validation(self, epoch: int, score: float, improved: bool, epoch_steps: int) -> str | None:
+        """The decision after a validation: pruned (``on_epoch``), completed (epochs), early stopped (an anneal
+        ended, or a plateau in a constant-rate run), completed / deadline (time), else None: go on."""
+        self.patience_left = self.config.patience if improved else self.patience_left - 1
+        if self.on_epoch is not None and self.on_epoch(epoch, score):
+            return PRUNED
+        if self.epochs_done():
+            return COMPLETED
+        if self.annealed():
+            return EARLY_STOPPED
+        if self.patience_left <= 0 and self.anneal is None:
+            return None if self._start_anneal(epoch_steps) else EARLY_STOPPED
+        if self.run_over():
+            return COMPLETED if self.segment_done() else DEADLINE
+        return None
+
+    def after_refit_epoch(self) -> str | None:
+        if self.annealed() or self.epochs_done():
+            return COMPLETED
+        if self.run_over():
+            return COMPLETED if self.segment_done() else DEADLINE
+        return None
+
+    def final_status(self, stop: str) -> str:
+        return COMPLETED if stop == DEADLINE and self.segment_done() else stop  # the run trained its seconds
+
+    def _start_anneal(self, epoch_steps: int) -> bool:
+        """On a plateau (``patience`` validations without improvement) in a run whose learning rate decays to its
+        end: rather than stopping at a still high rate, let the rate fall to zero over the next epochs (``patience``,
+        or half the run's epochs so far if more), where a decaying schedule gains most, then stop. Returns False
+        (stop now) for a constant-rate run, which a later segment may continue."""
+        if not self.config.decay_to_end:
+            return False
+        epochs = max(self.config.patience, self.epochs // 2)
+        self.anneal = (self.steps, max(1, epochs * epoch_steps), self.progress(epoch_steps))
+        self.log(f"{self.name}: no improvement in {self.config.patience} validations; the learning rate "
+                 f"falls to zero over the next {epochs} epochs, then training stops")
+        return True
+
+    def cannot_afford(self, seconds_per_step: float, batch_size: int) -> str | None:
+        """After the first step: why the minimum a validated result needs (``min_steps`` steps and a validation,
+        estimated as a forward pass over the validation chips at a third of a training step's cost per chip) does
+        not fit in what is left of the budget; None when it does."""
+        if math.isinf(self.budget.total):
+            return None
+        validation = self._validation_estimate(seconds_per_step, batch_size)
+        if self.config.partial_validation:  # one batch of chips will do
+            validation *= min(1.0, batch_size / max(1, self.val_chips))
+        needed = self.config.min_steps * seconds_per_step + validation
+        if needed <= self.budget.remaining():
+            return None
+        return (f"needs about {needed:.0f} s for {self.config.min_steps} steps and a validation "
+                f"({seconds_per_step:.1f} s a step), {self.budget.remaining():.0f} s were left")
+
+    def training_deadline(self) -> float:
+        """The budget's end minus the time the final validation will take: as measured, else estimated from the
+        step time, else 2% of the budget."""
+        if self.validation_seconds is not None:
+            reserve = 1.2 * self.validation_seconds
+        elif self.step_estimate is not None:
+            reserve = 1.2 * self._validation_estimate(*self.step_estimate)
+        else:
+            reserve = 0.02 * self.budget.total
+        if self.config.ema:  # the moving average is validated too
+            reserve *= 2
+        if self.config.partial_validation:  # training matters more than validating every chip
+            reserve = min(reserve, 0.2 * self.budget.total)
+        return self.budget.deadline - reserve
+
+    def _validation_estimate(self, seconds_per_step: float, batch_size: int) -> float:
+        """A forward pass over the validation chips, at a third of a training step's cost per chip."""
+        return self.val_chips * seconds_per_step / max(1, batch_size) / 3
+
+
+@dataclass(frozen=True)
+class EpochStats:
+    """What one epoch of training gave."""
+    losses: tuple[float, ...] = ()  # of its steps
+    stop: str | None = None  # DEADLINE: the run's time ended in it; NOT_REACHED: the run cannot afford a result
+    restarted: bool = False  # out of memory: it begins again with half the batch, its losses dropped
+
+    @property
+    def mean_loss(self) -> float:
+        return sum(self.losses) / len(self.losses)
+
+
+@dataclass
+class _Run:
+    """The moving parts of one run of :meth:`Trainer.fit`, from epoch to epoch."""
+    optimizer: torch.optim.Optimizer
+    schedule: LearningRateSchedule
+    policy: StopPolicy
+    batch_size: int
+    chips: Dataset  # the training chips; the training + validation chips once the refit began
+    step: int  # the candidate's steps, all runs
+    first_step: int  # of this run
+    epoch: int  # the candidate's epochs, all runs
+    trained_before: float  # the candidate's training seconds before this run
+    loader: DataLoader | None = None  # of the current epoch
+    refitting: bool = False
+    ema_better: bool = False  # at the last validation, the moving average validated better than the weights
+    last_validated: tuple[float, dict] | None = None  # the score kept and its metrics, at the last validation
+    stop: str | None = None
 
 
 def to_device(targets, device):
@@ -138,8 +310,6 @@ class Trainer:
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
         self.base_lr = self.config.lr_for(task)
         self._val_seconds = None
-        self._step_estimate = None  # (seconds a step, batch size) once measured
-        self._anneal = None  # (run step it began at, its steps, schedule progress then) once a plateau starts it
         self.evaluated_chips = 0
         # launched by torchrun: each rank trains on its share of the chips, gradients averaged by DDP
         self.distributed = distributed.active()
@@ -276,7 +446,7 @@ class Trainer:
 
     # -- the loop ------------------------------------------------------------------------------------------------------
 
-    def fit(self, start: dict | None = None) -> TrainResult:
+    def fit(self, start: Checkpoint | None = None) -> TrainResult:
         """Trains until the run's training seconds, epochs, patience or budget end. ``start`` continues a
         candidate from a previous run's ``result.checkpoint`` (the adapter already holds that run's last weights)."""
         result = TrainResult(status=FAILED, metric_name=metrics_for(self.task, self.class_names).primary)
@@ -300,179 +470,188 @@ class Trainer:
             result.status, result.reason = FAILED, "the time budget ended before one epoch could be validated"
         return result
 
-    def _fit(self, result: TrainResult, start: dict | None) -> None:
-        start = start or {}
-        torch.manual_seed(self.config.seed + start.get("step", 0))
-        if start.get("batch_size"):
-            batch_size = int(start["batch_size"])
+    def _fit(self, result: TrainResult, start: Checkpoint | None) -> None:
+        run = self._begin(result, start)
+        while run.stop is None:
+            stats = self.train_one_epoch(run, result, run.epoch + 1)
+            if stats.stop == NOT_REACHED:
+                result.status = NOT_REACHED
+                return
+            if stats.restarted:
+                continue  # the same epoch again, with the smaller batch
+            run.epoch += 1
+            run.policy.epochs += 1
+            run.stop = stats.stop
+            if not stats.losses:
+                continue
+            if run.refitting:  # no validation: the validation chips are training chips now
+                if run.stop is None:
+                    run.stop = run.policy.after_refit_epoch()
+                run.stop = distributed.from_rank0(run.stop)
+            else:
+                self._end_epoch(run, result, stats)
+        self._finish(run, result)
+
+    def _begin(self, result: TrainResult, start: Checkpoint | None) -> _Run:
+        torch.manual_seed(self.config.seed + (start.step if start is not None else 0))
+        if start is not None and start.batch_size:
+            batch_size = start.batch_size
         else:
             self.callbacks.progress(0.0, translate("Trainer", "{name}: choosing the batch size").format(name=self.name))
             batch_size = distributed.smallest(self._probe_batch_size())
         result.batch_size = batch_size
         optimizer = self._optimizer()
-        if start.get("optimizer"):
-            optimizer.load_state_dict(start["optimizer"])
+        if start is not None and start.optimizer:
+            optimizer.load_state_dict(start.optimizer)
         if self.distributed:
             self._losses = distributed.wrap(self.adapter, self.device)
-        epoch, step = int(start.get("epoch", 0)), int(start.get("step", 0))
-        first_step = step
-        self._anneal = None
         self._ema = None  # the moving average of the weights, once the step time tells its span
-        trained = float(start.get("seconds", 0.0))  # the candidate's training seconds before this run
-        result.history = list(start.get("history", []))
-        chips = self.train_data  # the refit's training + validation chips from the switch on
-        result.trained_chips = len(chips)
-        refitting, ema_better, last_validated = False, False, None
-        loader = self._loader(chips, batch_size, shuffle=True, epoch=epoch)
-        run_started, run_trained, validating = self.clock(), 0.0, 0.0
-        patience_left = self.config.patience
-        run_epochs = 0
-        stop = None
-        while stop is None:
-            epoch += 1
-            run_epochs += 1
-            self.adapter.train()
-            if isinstance(loader.sampler, DistributedSampler):
-                loader.sampler.set_epoch(epoch)
-            losses = []
-            for images, targets in loader:
-                progress = self._decay_progress(run_trained, run_started, step - first_step, len(loader))
-                cancelled, late, refit_due = distributed.any_rank(
-                    self.callbacks.is_canceled(), self._run_over(run_trained, result),
-                    bool(losses) and not refitting and self._refit_due(progress))
-                if cancelled:
-                    raise Cancelled("cancelled by the user")
-                if late:
-                    stop = DEADLINE
-                    break
-                if refit_due:  # mid-epoch: epochs may be long against the run; validated below, then the refit
-                    break
-                factor = learning_rate_factor(step, self.config.warmup_steps,
-                                              progress if self.config.decay_to_end else None)
-                for group in optimizer.param_groups:
-                    group["lr"] = self.base_lr * factor
-                began = self.clock()
-                try:
-                    losses.append(self._step(optimizer, images, targets))
-                except Exception as exc:  # noqa: BLE001
-                    if not (is_out_of_memory(exc) and batch_size > 1) or self.distributed:
-                        raise
-                    batch_size = max(1, batch_size // 2)
-                    result.batch_size = batch_size
-                    self.callbacks.log(f"{self.name}: out of GPU memory, batch size halved to {batch_size}")
-                    optimizer.zero_grad(set_to_none=True)
-                    torch.cuda.empty_cache()
-                    loader = self._loader(chips, batch_size, shuffle=True, epoch=epoch)
-                    break  # restart the epoch with the smaller batch
-                spent = self.clock() - began
-                run_trained += spent
-                step += 1
-                # the first step of a run pays for lazy initialisation: it is not the step time
-                if step > int(start.get("step", 0)) + 1 or loader_len_one(loader):
-                    result.seconds_per_step = spent if result.seconds_per_step is None else \
-                        0.8 * result.seconds_per_step + 0.2 * spent
-                    self._step_estimate = (result.seconds_per_step, batch_size)
-                    if result.seconds_per_step == spent and not result.history and self._cannot_afford(result):
-                        result.status = NOT_REACHED
-                        return
-                    if self.config.ema and self._ema is None:
-                        self._ema = self._averaged(step - first_step, self._decay_progress(
-                            run_trained, run_started, step - first_step, len(loader)))
-                if self._ema is not None:
-                    self._ema.update_parameters(self.adapter)
-            if not losses:
-                if stop is None:
-                    continue  # the epoch restarted after halving the batch
+        result.history = list(start.history) if start is not None else []
+        result.trained_chips = len(self.train_data)
+        policy = StopPolicy(self.config, self.budget, len(self.val_data), name=self.name, log=self.callbacks.log,
+                            on_epoch=self.on_epoch, can_refit=self.refit_data is not None,
+                            validation_seconds=self._val_seconds)
+        schedule = LearningRateSchedule(optimizer, self.base_lr, self.config.warmup_steps, self.config.decay_to_end)
+        step = start.step if start is not None else 0
+        return _Run(optimizer, schedule, policy, batch_size, chips=self.train_data, step=step, first_step=step,
+                    epoch=start.epoch if start is not None else 0,
+                    trained_before=start.seconds if start is not None else 0.0)
+
+    def train_one_epoch(self, run: _Run, result: TrainResult, epoch: int) -> EpochStats:
+        """One pass over the run's chips, unless the run's time ends or its refit is due before the pass does (a
+        partial epoch, validated as such). Out of memory: the batch is halved and the epoch restarts, its losses
+        dropped."""
+        policy = run.policy
+        loader = run.loader = self._loader(run.chips, run.batch_size, shuffle=True, epoch=epoch - 1)
+        if isinstance(loader.sampler, DistributedSampler):
+            loader.sampler.set_epoch(epoch)
+        self.adapter.train()
+        losses = []
+        for images, targets in loader:
+            progress = policy.progress(len(loader))
+            cancelled, late, refit_due = distributed.any_rank(
+                self.callbacks.is_canceled(), policy.run_over(),
+                bool(losses) and not run.refitting and policy.refit_due(progress))
+            if cancelled:
+                raise Cancelled("cancelled by the user")
+            if late:
+                return EpochStats(tuple(losses), DEADLINE)
+            if refit_due:  # mid-epoch: epochs may be long against the run; validated, then the refit
                 break
-            if refitting:  # no validation: the validation chips are training chips now
-                if stop is None and (self._annealed(step - first_step) or (
-                        self.config.max_epochs is not None and run_epochs >= self.config.max_epochs)):
-                    stop = COMPLETED
-                elif stop is None and self._run_over(run_trained, result):
-                    stop = COMPLETED if self._segment_done(run_trained) else DEADLINE
-                stop = distributed.from_rank0(stop)
-                loader = self._loader(chips, batch_size, shuffle=True, epoch=epoch)
-                continue
-            refit_now = distributed.from_rank0(stop is None and self._refit_due(
-                self._decay_progress(run_trained, run_started, step - first_step, len(loader))))
-            ending = stop is not None or refit_now or self._run_over(run_trained, result) or \
-                self._annealed(step - first_step) or (self.config.max_epochs is not None
-                                                      and run_epochs >= self.config.max_epochs)
-            # epoch-end validations stay a bounded share of the time; the run's last one always happens
-            if not ending and validating > VALIDATION_SHARE * run_trained:
-                continue
+            run.schedule.before_step(run.step, progress)
             began = self.clock()
-            deadline = self.budget.deadline if not math.isinf(self.budget.total) else None
-            metrics = self.evaluate(batch_size, deadline)
-            averaged = self._evaluate_average(batch_size, deadline)
-            validating += self.clock() - began
-            result.validation_chips = self.evaluated_chips
-            result.validation_seconds = self._val_seconds
-            metrics, averaged = distributed.from_rank0((metrics, averaged))  # one set of decisions for all ranks
-            score = metrics[result.metric_name]
-            ema_score = averaged[result.metric_name] if averaged is not None else None
-            ema_better = ema_score is not None and ema_score > score
-            mean_loss = sum(losses) / len(losses)
-            result.history.append({"epoch": epoch, "step": step, "seconds": trained + run_trained, "loss": mean_loss,
-                                   "metric": score, "learning_rate": optimizer.param_groups[0]["lr"],
-                                   "ema_metric": ema_score})
-            self.callbacks.progress(self._decay_progress(run_trained, run_started, step - first_step, len(loader)),
-                                    translate("Trainer", "{name}: epoch {epoch} train loss {loss:.4f}, validation "
-                                              "{metric_name} {metric:.4f}").format(
-                                        name=self.name, epoch=epoch, loss=mean_loss, metric_name=result.metric_name,
-                                        metric=score)
-                                    + (translate("Trainer", " (moving average {metric:.4f})").format(metric=ema_score)
-                                       if ema_score is not None else ""))
-            if ema_better:
-                score, metrics = ema_score, averaged
-            last_validated = (score, metrics)
-            if result.best_metric is None or score > result.best_metric + 1e-4:
-                result.best_metric, result.best_epoch, result.metrics = score, epoch, metrics
-                result.best_state = self._kept_state(ema_better)
-                result.averaged = ema_better
-                patience_left = self.config.patience
-            else:
-                patience_left -= 1
-            if stop is None:
-                if self.on_epoch is not None and self.on_epoch(epoch, score):
-                    stop = PRUNED
-                elif self.config.max_epochs and run_epochs >= self.config.max_epochs:
-                    stop = COMPLETED
-                elif self._annealed(step - first_step):
-                    stop = EARLY_STOPPED
-                elif patience_left <= 0 and self._anneal is None:
-                    progress = self._decay_progress(run_trained, run_started, step - first_step, len(loader))
-                    if not self._start_anneal(step - first_step, run_epochs, len(loader), progress):
-                        stop = EARLY_STOPPED
-                elif self._run_over(run_trained, result):
-                    stop = COMPLETED if self._segment_done(run_trained) else DEADLINE
-            stop = distributed.from_rank0(stop)  # pruning and the clock are rank 0's
-            if stop is None and refit_now:
-                refitting, chips = True, self.refit_data
-                self.callbacks.log(
-                    f"{self.name}: the rest of the run ({self.config.refit_share:.0%} of it) trains on the "
-                    f"{len(chips)} training + validation chips without validating; the "
-                    f"{'moving average of the weights' if ema_better else 'weights'} at its end will be kept "
-                    "(the better at this last validation)")
-            loader = self._loader(chips, batch_size, shuffle=True, epoch=epoch)
-        if stop == DEADLINE and self._segment_done(run_trained):
-            stop = COMPLETED  # the run trained the seconds it was given
-        if stop == DEADLINE and step == int(start.get("step", 0)):
+            try:
+                losses.append(self._step(run.optimizer, images, targets))
+            except Exception as exc:  # noqa: BLE001
+                if not (is_out_of_memory(exc) and run.batch_size > 1) or self.distributed:
+                    raise
+                run.batch_size = result.batch_size = max(1, run.batch_size // 2)
+                self.callbacks.log(f"{self.name}: out of GPU memory, batch size halved to {run.batch_size}")
+                run.optimizer.zero_grad(set_to_none=True)
+                torch.cuda.empty_cache()
+                return EpochStats(restarted=True)
+            if not self._stepped(run, result, self.clock() - began):
+                return EpochStats(tuple(losses), NOT_REACHED)
+        return EpochStats(tuple(losses))
+
+    def _stepped(self, run: _Run, result: TrainResult, spent: float) -> bool:
+        """Counts a training step of ``spent`` seconds: the step time, the moving average of the weights. False when
+        the first measured step shows that the run cannot afford a validated result (``result.reason`` says why)."""
+        policy = run.policy
+        policy.stepped(spent)
+        run.step += 1
+        # the first step of a run pays for lazy initialisation: it is not the step time
+        if run.step > run.first_step + 1 or len(run.loader) <= 1:
+            result.seconds_per_step = spent if result.seconds_per_step is None else \
+                0.8 * result.seconds_per_step + 0.2 * spent
+            policy.step_estimate = (result.seconds_per_step, run.batch_size)
+            if result.seconds_per_step == spent and not result.history:
+                result.reason = policy.cannot_afford(result.seconds_per_step, result.batch_size)
+                if result.reason is not None:
+                    return False
+            if self.config.ema and self._ema is None:
+                self._ema = self._averaged(policy.steps, policy.progress(len(run.loader)))
+        if self._ema is not None:
+            self._ema.update_parameters(self.adapter)
+        return True
+
+    def _end_epoch(self, run: _Run, result: TrainResult, stats: EpochStats) -> None:
+        """Validates (unless epoch-end validations have taken their share of the time and the run is not ending),
+        keeps the best weights, decides whether to stop, and switches to the refit when it is due."""
+        policy, epoch_steps = run.policy, len(run.loader)
+        refit_now = distributed.from_rank0(run.stop is None and policy.refit_due(policy.progress(epoch_steps)))
+        # epoch-end validations stay a bounded share of the time; the run's last one always happens
+        if not policy.validation_due(run.stop is not None or refit_now or policy.ending()):
+            return
+        score, improved = self._validate(run, result, stats)
+        if run.stop is None:
+            run.stop = policy.after_validation(run.epoch, score, improved, epoch_steps)
+        run.stop = distributed.from_rank0(run.stop)  # pruning and the clock are rank 0's
+        if run.stop is None and refit_now:
+            run.refitting, run.chips = True, self.refit_data
+            self.callbacks.log(
+                f"{self.name}: the rest of the run ({self.config.refit_share:.0%} of it) trains on the "
+                f"{len(run.chips)} training + validation chips without validating; the "
+                f"{'moving average of the weights' if run.ema_better else 'weights'} at its end will be kept "
+                "(the better at this last validation)")
+
+    def _validate(self, run: _Run, result: TrainResult, stats: EpochStats) -> tuple[float, bool]:
+        """The weights' (and their moving average's) validation: the curve's point, the progress message, the best
+        weights kept. Returns the score kept (the better of the two) and whether it improved on the best."""
+        began = self.clock()
+        deadline = self.budget.deadline if not math.isinf(self.budget.total) else None
+        metrics = self.evaluate(run.batch_size, deadline)
+        averaged = self._evaluate_average(run.batch_size, deadline)
+        run.policy.validated(self.clock() - began, self._val_seconds)
+        result.validation_chips = self.evaluated_chips
+        result.validation_seconds = self._val_seconds
+        metrics, averaged = distributed.from_rank0((metrics, averaged))  # one set of decisions for all ranks
+        score = metrics[result.metric_name]
+        ema_score = averaged[result.metric_name] if averaged is not None else None
+        run.ema_better = ema_score is not None and ema_score > score
+        point = EpochRecord(run.epoch, run.step, run.trained_before + run.policy.trained, stats.mean_loss, score,
+                            run.optimizer.param_groups[0]["lr"], ema_score)
+        result.history.append(point)
+        self._report_epoch(point, result.metric_name, run.policy.progress(len(run.loader)))
+        if run.ema_better:
+            score, metrics = ema_score, averaged
+        run.last_validated = (score, metrics)
+        improved = result.best_metric is None or score > result.best_metric + 1e-4
+        if improved:
+            result.best_metric, result.best_epoch, result.metrics = score, run.epoch, metrics
+            result.best_state = self._kept_state(run.ema_better)
+            result.averaged = run.ema_better
+        return score, improved
+
+    def _report_epoch(self, point: EpochRecord, metric_name: str, progress: float) -> None:
+        self.callbacks.progress(progress,
+                                translate("Trainer", "{name}: epoch {epoch} train loss {loss:.4f}, validation "
+                                          "{metric_name} {metric:.4f}").format(
+                                    name=self.name, epoch=point.epoch, loss=point.loss, metric_name=metric_name,
+                                    metric=point.metric)
+                                + (translate("Trainer", " (moving average {metric:.4f})").format(
+                                    metric=point.ema_metric) if point.ema_metric is not None else ""))
+
+    def _finish(self, run: _Run, result: TrainResult) -> None:
+        """The run's status, counts and the checkpoint to continue from."""
+        stop = run.policy.final_status(run.stop)
+        if stop == DEADLINE and run.step == run.first_step:
             result.status = NOT_REACHED
-            result.reason = (f"the time ran out before its first training step ({self.clock() - run_started:.0f} s "
-                             "after building and choosing the batch size)")
+            result.reason = (f"the time ran out before its first training step ({self.clock() - run.policy.started:.0f}"
+                             " s after building and choosing the batch size)")
             return
         self._losses = self.adapter.losses
-        if refitting:  # what the refit ends with is kept; its metric is the last validation's, before the refit
-            result.best_metric, result.metrics = last_validated
-            result.best_epoch, result.best_state, result.averaged = epoch, self._kept_state(ema_better), ema_better
-            result.trained_chips = len(chips)
+        if run.refitting:  # what the refit ends with is kept; its metric is the last validation's, before the refit
+            result.best_metric, result.metrics = run.last_validated
+            result.best_epoch, result.best_state, result.averaged = run.epoch, self._kept_state(run.ema_better), \
+                run.ema_better
+            result.trained_chips = len(run.chips)
         result.status = stop
-        result.epochs, result.steps, result.epoch_steps = epoch, step, len(loader)
-        result.run_seconds, result.train_seconds = run_trained, trained + run_trained
-        result.checkpoint = {"optimizer": _to_cpu(optimizer.state_dict()), "epoch": epoch, "step": step,
-                             "seconds": trained + run_trained, "batch_size": batch_size,
-                             "history": result.history}
+        result.epochs, result.steps, result.epoch_steps = run.epoch, run.step, len(run.loader)
+        result.run_seconds, result.train_seconds = run.policy.trained, run.trained_before + run.policy.trained
+        result.checkpoint = Checkpoint(optimizer=_to_cpu(run.optimizer.state_dict()), epoch=run.epoch, step=run.step,
+                                       seconds=result.train_seconds, batch_size=run.batch_size,
+                                       history=tuple(result.history), model=self._kept_state(False))
 
     def _averaged(self, run_steps: int, progress: float) -> torch.optim.swa_utils.AveragedModel:
         """The moving average of the weights (parameters and buffers, e.g. BatchNorm statistics), spanning
@@ -497,89 +676,6 @@ class Trainer:
     def _kept_state(self, averaged: bool) -> dict:
         model = self._ema.module if averaged else self.adapter
         return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-
-    def _refit_due(self, progress: float) -> bool:
-        """The run has reached its last ``refit_share`` and has the training + validation chips to train on."""
-        return (self.refit_data is not None and self.config.refit_share > 0 and self.config.decay_to_end
-                and progress >= 1.0 - self.config.refit_share)
-
-    def _segment_done(self, run_trained: float) -> bool:
-        return self.config.train_seconds is not None and run_trained >= self.config.train_seconds
-
-    def _run_over(self, run_trained: float, result: TrainResult) -> bool:
-        """The run trained its seconds, or the budget's end minus one validation is here."""
-        return self._segment_done(run_trained) or (not math.isinf(self.budget.total)
-                                                   and self.clock() >= self._training_deadline())
-
-    def _start_anneal(self, run_steps: int, run_epochs: int, epoch_steps: int, progress: float) -> bool:
-        """On a plateau (``patience`` validations without improvement) in a run whose learning rate decays to its
-        end: rather than stopping at a still high rate, let the rate fall to zero over the next epochs (``patience``,
-        or half the run's epochs so far if more), where a decaying schedule gains most, then stop. Returns False
-        (stop now) for a constant-rate run, which a later segment may continue."""
-        if not self.config.decay_to_end:
-            return False
-        epochs = max(self.config.patience, run_epochs // 2)
-        self._anneal = (run_steps, max(1, epochs * epoch_steps), progress)
-        self.callbacks.log(f"{self.name}: no improvement in {self.config.patience} validations; the learning rate "
-                           f"falls to zero over the next {epochs} epochs, then training stops")
-        return True
-
-    def _annealed(self, run_steps: int) -> bool:
-        return self._anneal is not None and run_steps >= self._anneal[0] + self._anneal[1]
-
-    def _decay_progress(self, run_trained: float, run_started: float, run_steps: int, epoch_steps: int) -> float:
-        """How far the run is towards its end, by training seconds, by the clock, by its epochs or by an anneal
-        begun on a plateau, whichever is nearer."""
-        fractions = [0.0]
-        if self._anneal is not None:
-            began, steps, at = self._anneal
-            fractions.append(at + (1.0 - at) * min(1.0, (run_steps - began) / steps))
-        if self.config.max_epochs and epoch_steps:
-            fractions.append(run_steps / (self.config.max_epochs * epoch_steps))
-        if self.config.train_seconds:
-            fractions.append(run_trained / self.config.train_seconds)
-        if not math.isinf(self.budget.total):
-            fractions.append((self.clock() - run_started) / max(1e-9, self._training_deadline() - run_started))
-        return max(fractions)
-
-    def _cannot_afford(self, result: TrainResult) -> bool:
-        """After the first step: the minimum a validated result needs (``min_steps`` steps and a validation,
-        estimated as a forward pass over the validation chips at a third of a training step's cost per chip) does
-        not fit in what is left of the budget."""
-        if math.isinf(self.budget.total):
-            return False
-        validation = self._validation_estimate(result.seconds_per_step, result.batch_size)
-        if self.config.partial_validation:  # one batch of chips will do
-            validation *= min(1.0, result.batch_size / max(1, len(self.val_data)))
-        needed = self.config.min_steps * result.seconds_per_step + validation
-        if needed <= self.budget.remaining():
-            return False
-        result.reason = (f"needs about {needed:.0f} s for {self.config.min_steps} steps and a validation "
-                         f"({result.seconds_per_step:.1f} s a step), {self.budget.remaining():.0f} s were left")
-        return True
-
-    def _training_deadline(self) -> float:
-        """The budget's end minus the time the final validation will take: as measured, else estimated from the
-        step time, else 2% of the budget."""
-        if self._val_seconds is not None:
-            reserve = 1.2 * self._val_seconds
-        elif self._step_estimate is not None:
-            reserve = 1.2 * self._validation_estimate(*self._step_estimate)
-        else:
-            reserve = 0.02 * self.budget.total
-        if self.config.ema:  # the moving average is validated too
-            reserve *= 2
-        if self.config.partial_validation:  # training matters more than validating every chip
-            reserve = min(reserve, 0.2 * self.budget.total)
-        return self.budget.deadline - reserve
-
-    def _validation_estimate(self, seconds_per_step: float, batch_size: int) -> float:
-        """A forward pass over the validation chips, at a third of a training step's cost per chip."""
-        return len(self.val_data) * seconds_per_step / max(1, batch_size) / 3
-
-
-def loader_len_one(loader: DataLoader) -> bool:
-    return len(loader) <= 1
 
 
 def _to_cpu(value):
