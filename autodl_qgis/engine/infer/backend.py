@@ -17,6 +17,8 @@ class OnnxModel:
     classification, a list of ``{"boxes", "scores", "labels"}`` for object detection (the graph takes one tile at a
     time; see package/export.py for its layout)."""
 
+    gives_probabilities = True  # the graph ends with a softmax
+
     def __init__(self, package, device: torch.device):
         import onnxruntime
 
@@ -46,7 +48,6 @@ class OnnxModel:
         self.tile = tuple(graph_input.shape[-2:])
         self.one_at_a_time = graph_input.shape[0] == 1  # a graph traced for one tile (detection, some networks)
         self.device = device
-        self.gives_probabilities = True  # the graph ends with a softmax
 
     def _check_signature(self, package):
         """The graph takes one (B, bands, H, W) float tile batch and gives (B, K + 1, H, W) probabilities or
@@ -121,7 +122,7 @@ def class_probabilities(model, images: torch.Tensor) -> torch.Tensor:
     """(B, K + 1, H, W) class probabilities of a pixel model: its scores through a softmax, unless it gives
     probabilities already."""
     scores = model.predict(images).float()
-    return scores if getattr(model, "gives_probabilities", False) else scores.softmax(1)
+    return scores if model.gives_probabilities else scores.softmax(1)
 
 
 class TestTimeAugmented:

@@ -87,7 +87,7 @@ class DetRegObjective(nn.Module):
         targets = [{"boxes": boxes, "labels": torch.ones(len(boxes), dtype=torch.long, device=images.device)}
                    for boxes in proposals]
         padded, _ = pad_to_divisor(images, minimum=self.adapter.minimum_input)
-        samples = self.adapter._samples(padded, (height, width), targets)
+        samples = self.adapter.samples(padded, (height, width), targets)
         head_inputs = detector.forward_transformer(detector.extract_feat(padded), samples)
         losses = {f"localisation.{k}": v for k, v in detector.bbox_head.loss(
             **head_inputs, batch_data_samples=samples).items() if "loss" in k}
