@@ -99,16 +99,6 @@ def adapt_input_conv(network: nn.Module, first_conv: str, in_channels: int) -> N
     setattr(holder, name, adapt_first_conv(getattr(holder, name), in_channels))
 
 
-def adapt_input_bands(network: nn.Module, in_channels: int) -> None:
-    """Replaces the first convolution of ``network`` (in module order) by one taking ``in_channels`` bands."""
-    for module in network.modules():
-        for name, child in module.named_children():
-            if isinstance(child, nn.Conv2d):
-                setattr(module, name, adapt_first_conv(child, in_channels))
-                return
-    raise ValueError("no convolution found to take the input bands")
-
-
 @functools.lru_cache(maxsize=None)
 def host_reachable(host: str, port: int = 443, timeout: float = 2.0) -> bool:
     """Whether a weights host answers at all; asked once per process so offline machines fail fast."""

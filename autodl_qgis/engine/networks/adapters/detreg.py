@@ -69,11 +69,8 @@ class DetRegObjective(nn.Module):
             parameter.requires_grad_(False)
         width = detector.bbox_head.embed_dims
         with torch.no_grad():
-            probe = self.teacher(torch.zeros(1, self._bands(), 64, 64))[-1]
+            probe = self.teacher(torch.zeros(1, adapter.get_submodule(adapter.first_conv).in_channels, 64, 64))[-1]
         self.embedding = nn.Sequential(nn.Linear(width, width), nn.ReLU(), nn.Linear(width, probe.shape[1]))
-
-    def _bands(self) -> int:
-        return next(m for m in self.teacher.modules() if isinstance(m, nn.Conv2d)).in_channels
 
     def losses(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         from scipy.optimize import linear_sum_assignment

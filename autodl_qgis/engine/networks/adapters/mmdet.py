@@ -11,8 +11,8 @@ import re
 import torch
 
 from .base import BuildRequest, ModelAdapter
-from .openmmlab import (build_detector_or_segmentor, checkpoint_url, image_metas, load_model_config, loss_terms,
-                        pad_to_divisor, walk)
+from .openmmlab import (build_detector_or_segmentor, checkpoint_url, first_conv, image_metas, load_model_config,
+                        loss_terms, pad_to_divisor, walk)
 
 # networks trained with a label-free pre-training on the chips before the supervised training (see detreg.py)
 SELF_SUPERVISED = {"DETReg"}
@@ -75,9 +75,10 @@ def _set_depth(config, depth: int) -> None:
 class MMDetAdapter(ModelAdapter):
     task = "object_detection"
 
-    def __init__(self, model, minimum_input: int = 0, detreg_pretraining: bool = False):
+    def __init__(self, model, first_conv: str, minimum_input: int = 0, detreg_pretraining: bool = False):
         super().__init__()
-        self.model, self.minimum_input, self.detreg_pretraining = model, minimum_input, detreg_pretraining
+        self.model, self.first_conv = model, first_conv
+        self.minimum_input, self.detreg_pretraining = minimum_input, detreg_pretraining
 
     def self_supervised_objective(self):
         if not self.detreg_pretraining:
@@ -141,4 +142,4 @@ def build(spec, request: BuildRequest) -> MMDetAdapter:
             test_cfg["max_per_img"] = config.num_queries
 
     model = build_detector_or_segmentor(MODELS, config, request, f"{spec.name} backbone {request.backbone}")
-    return MMDetAdapter(model, minimum, detreg_pretraining=spec.name in SELF_SUPERVISED)
+    return MMDetAdapter(model, f"model.{first_conv(config)}", minimum, detreg_pretraining=spec.name in SELF_SUPERVISED)

@@ -11,9 +11,13 @@ from urllib.parse import urlparse
 import torch
 from torch.nn import functional as F
 
-from .base import BuildRequest, WeightsUnavailable, adapt_input_bands, host_reachable, load_pretrained, temporarily
+from .base import BuildRequest, WeightsUnavailable, adapt_input_conv, host_reachable, load_pretrained, temporarily
 
 SIZE_DIVISOR = 32
+# the convolution of each backbone the registry's configs use that takes the image bands
+FIRST_CONV = {"ResNet": "conv1", "ResNetV1c": "stem.0", "Res2Net": "stem.0", "HRNet": "conv1", "Darknet": "conv1.conv",
+              "MobileNetV2": "conv1.conv", "CSPNeXt": "stem.0.conv", "CSPDarknet": "stem.conv.conv",
+              "CGNet": "stem.0.conv", "FastSCNN": "learning_to_downsample.conv.conv"}
 
 
 def walk(node, visit) -> None:
@@ -92,6 +96,15 @@ def _quiet_mmengine():
     return temporarily(lambda: logger.level, logger.setLevel, logging.WARNING)
 
 
+def first_conv(model_config) -> str:
+    """The dotted name, in the detector or segmentor of ``model_config``, of the convolution taking the bands."""
+    return "backbone." + FIRST_CONV[model_config.backbone["type"]]
+
+
+def _adapt_input_bands(model, model_config, bands: int) -> None:
+    adapt_input_conv(model, first_conv(model_config), _stem_channels(model.backbone, bands))
+
+
 def _accepts_in_channels(registry, backbone_type: str) -> bool:
     import inspect
 
@@ -117,7 +130,7 @@ def build_detector_or_segmentor(registry, model_config, request: BuildRequest, w
             with _quiet_mmengine():
                 model = registry.build(copy.deepcopy(model_config))  # building writes into the config
                 model.init_weights()
-            adapt_input_bands(model.backbone, _stem_channels(model.backbone, request.in_channels))
+            _adapt_input_bands(model, model_config, request.in_channels)
         except Exception as exc:  # noqa: BLE001 - a download that failed, or a checkpoint that will not load
             raise WeightsUnavailable(f"{holder[key]}: {type(exc).__name__}: {str(exc)[:120]}") from exc
         return model
@@ -145,7 +158,7 @@ def _random_model(registry, model_config, request: BuildRequest):
     _zero_init_residual_branches(model.backbone)
     _unfreeze_norms(model.backbone)
     if not takes_bands:
-        adapt_input_bands(model.backbone, _stem_channels(model.backbone, request.in_channels))
+        _adapt_input_bands(model, model_config, request.in_channels)
     return model
 
 
