@@ -51,18 +51,6 @@ class _Raster:
     grid: Grid
     srs: osr.SpatialReference | None
 
-    @property
-    def width(self) -> int:
-        return self.grid.width
-
-    @property
-    def height(self) -> int:
-        return self.grid.height
-
-    @property
-    def wkt(self) -> str:
-        return self.grid.crs_wkt
-
 
 def export_training_data(raster, out_folder, labels, *, class_field: str | None = None,
                          labels_layer: str | None = None, metadata_format: str = esri.CLASSIFIED_TILES,
@@ -79,14 +67,15 @@ def export_training_data(raster, out_folder, labels, *, class_field: str | None 
     validate.non_negative("buffer_radius", buffer_radius)
     image = _open_image(raster)
     check_output_folder(out_folder, inputs=[raster, labels])
-    if chip_size > min(image.width, image.height):
-        raise InputDataError(f"is {image.width} x {image.height} px, smaller than the {chip_size} px chip size",
-                             raster, f"Use a chip size of at most {min(image.width, image.height)} px")
+    width, height = image.grid.width, image.grid.height
+    if chip_size > min(width, height):
+        raise InputDataError(f"is {width} x {height} px, smaller than the {chip_size} px chip size", raster,
+                             f"Use a chip size of at most {min(width, height)} px")
     _check_chip_format(image, image_format)
     source = _open_labels(labels, image, class_field, labels_layer, metadata_format, buffer_radius, callbacks)
 
-    rows = range(0, image.height - chip_size + 1, stride)
-    cols = range(0, image.width - chip_size + 1, stride)
+    rows = range(0, height - chip_size + 1, stride)
+    cols = range(0, width - chip_size + 1, stride)
     total, skipped = len(rows) * len(cols), 0
     with TrainingDataWriter(out_folder, metadata_format, source.classes, image_format=image_format,
                             image_space="MAP_SPACE") as writer:
@@ -100,7 +89,7 @@ def export_training_data(raster, out_folder, labels, *, class_field: str | None 
             if only_chips_with_features and not has_features:
                 skipped += 1
                 continue
-            writer.add(_read_window(image, xoff, yoff, chip_size), label, window.transform, image.wkt)
+            writer.add(_read_window(image, xoff, yoff, chip_size), label, window.transform, image.grid.crs_wkt)
         if writer.num_chips == 0:
             # Raised inside the block so that the writer removes its half-made folder.
             raise InputDataError(f"no {chip_size} x {chip_size} px window of the raster holds a labelled feature",
@@ -373,8 +362,8 @@ class _RasterLabels:
         bounds = self.image.grid.bounds()
         with _quiet_gdal():
             warped = gdal.Warp("", ds, format="VRT", outputBounds=bounds,
-                               width=self.image.width, height=self.image.height, resampleAlg="near",
-                               dstSRS=self.image.wkt if reproject else None, dstNodata=0)
+                               width=self.image.grid.width, height=self.image.grid.height, resampleAlg="near",
+                               dstSRS=self.image.grid.crs_wkt if reproject else None, dstNodata=0)
             message = gdal.GetLastErrorMsg()
         if warped is None:
             raise InputDataError(f"cannot be resampled onto the raster's grid ({message})", self.path,
@@ -394,10 +383,11 @@ class _RasterLabels:
 
     def _scan(self) -> list[int]:
         """The class values present, read in strips so that memory stays bounded."""
-        rows = max(1, SCAN_PIXELS // self.image.width)
+        width, height = self.image.grid.width, self.image.grid.height
+        rows = max(1, SCAN_PIXELS // width)
         found: set[int] = set()
-        for yoff in range(0, self.image.height, rows):
-            found.update(np.unique(self._read(0, yoff, self.image.width, min(rows, self.image.height - yoff))).tolist())
+        for yoff in range(0, height, rows):
+            found.update(np.unique(self._read(0, yoff, width, min(rows, height - yoff))).tolist())
         found.discard(0)
         if found and (min(found) < 0 or max(found) > 65535):
             raise InputDataError(f"holds class values from {min(found)} to {max(found)}; they must lie in "
