@@ -85,6 +85,8 @@ class OnnxModel:
                                  "Run it with the torch backend (the default)") from None
 
     def predict(self, images: torch.Tensor):
+        from torchvision.ops import box_convert
+
         batch = images.detach().float().cpu().numpy()
         if not self.detection:
             return torch.from_numpy(self._run(batch)).to(self.device)
@@ -92,9 +94,8 @@ class OnnxModel:
         for image in batch:
             rows = self._run(image[None])[0]
             rows = rows[rows[:, 4] > 0]  # padding rows have confidence 0
-            boxes = np.stack([rows[:, 0] - rows[:, 2] / 2, rows[:, 1] - rows[:, 3] / 2,
-                              rows[:, 0] + rows[:, 2] / 2, rows[:, 1] + rows[:, 3] / 2], axis=1)
-            found.append({"boxes": torch.from_numpy(boxes), "scores": torch.from_numpy(rows[:, 4].copy()),
+            boxes = box_convert(torch.from_numpy(rows[:, :4].copy()), "cxcywh", "xyxy")
+            found.append({"boxes": boxes, "scores": torch.from_numpy(rows[:, 4].copy()),
                           "labels": torch.from_numpy(rows[:, 5:].argmax(1) + 1)})
         return found
 

@@ -253,6 +253,8 @@ def detect_objects(model_path, raster_path, out_path, *, tile_size: int | None =
     looked for (an object counts where its centre is). Objects are always taken from tiles' cores: keeping whole
     tiles' objects and ranking duplicates by the blending weight at their centre (as ``blend_overlap`` blends class
     maps) measured worse -- boxes cut by a tile's edge survive beside the whole object."""
+    from torchvision.ops import box_convert
+
     callbacks = callbacks or SilentCallbacks()
     out_path = Path(out_path)
     driver = VECTOR_DRIVERS.get(out_path.suffix.lower())
@@ -277,7 +279,7 @@ def detect_objects(model_path, raster_path, out_path, *, tile_size: int | None =
                         b = found["boxes"][keep].float().cpu() + torch.tensor([window.x, window.y] * 2,
                                                                               dtype=torch.float32)
                         x0, y0, x1, y1 = tile.core
-                        cx, cy = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
+                        cx, cy = box_convert(b, "xyxy", "cxcywh")[:, :2].unbind(1)
                         inside = (cx >= x0) & (cx < x1) & (cy >= y0) & (cy < y1)
                         if run.mask is not None:
                             inside &= torch.tensor([run.mask.contains(x, y) for x, y in zip(cx.tolist(),

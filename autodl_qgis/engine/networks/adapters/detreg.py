@@ -74,7 +74,7 @@ class DetRegObjective(nn.Module):
 
     def losses(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         from scipy.optimize import linear_sum_assignment
-        from torchvision.ops import generalized_box_iou, roi_align
+        from torchvision.ops import box_convert, generalized_box_iou, roi_align
 
         from .openmmlab import pad_to_divisor
 
@@ -98,7 +98,8 @@ class DetRegObjective(nn.Module):
         for b, boxes in enumerate(proposals):
             truth = _cxcywh(boxes, width, height)  # mmdet's DETR heads normalise by the unpadded image size
             guess = coords[-1, b]
-            cost = torch.cdist(guess, truth, p=1) - generalized_box_iou(_to_xyxy(guess), _to_xyxy(truth))
+            overlap = generalized_box_iou(box_convert(guess, "cxcywh", "xyxy"), box_convert(truth, "cxcywh", "xyxy"))
+            cost = torch.cdist(guess, truth, p=1) - overlap
             rows, cols = linear_sum_assignment(cost.detach().cpu().numpy())
             predicted.append(self.embedding(hidden[b, torch.as_tensor(rows, device=hidden.device)]))
             rois = torch.cat([torch.full((len(cols), 1), float(b), device=boxes.device), boxes[cols]], dim=1)
@@ -114,8 +115,4 @@ class DetRegObjective(nn.Module):
             branch.reset_parameters()
             nn.init.constant_(branch.bias, bias_init_with_prob(0.01))
 
-
-def _to_xyxy(boxes: torch.Tensor) -> torch.Tensor:
-    centre, size = boxes[:, :2], boxes[:, 2:]
-    return torch.cat([centre - size / 2, centre + size / 2], dim=1)
 
