@@ -123,7 +123,7 @@ def raw_forward_seconds(model_path: Path, raster: Path, tile: int, batch: int, b
         model = load_model(package, torch.device("cpu"), backend, tile, tta)
         source = open_raster(raster, package.emd["ExtractBands"])
         normalise = normaliser(package.emd["NormalizationStats"], 3)
-        windows = [t.window for t in Tiling(region_window(source.geotransform, source.width, source.height), tile,
+        windows = [t.window for t in Tiling(region_window(source.grid), tile,
                                             tile // 4)]
         tiles = [torch.from_numpy(np.stack([normalise(source.read(w, tile)) for w in windows[i:i + batch]]))
                  for i in range(0, len(windows), batch)]

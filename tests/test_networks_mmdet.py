@@ -31,7 +31,10 @@ def _build(name, bands, backbone=None, pretrained=False):
 
 
 def _first_conv(model):
-    return next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
+    """The convolution the network declares as taking the bands."""
+    conv = model.get_submodule(model.first_conv)
+    assert isinstance(conv, torch.nn.Conv2d)
+    return conv
 
 
 @pytest.mark.parametrize(("name", "backbone"), CASES, ids=[f"{n}-{b}" for n, b in CASES])

@@ -38,8 +38,8 @@ def test_mmseg_network_trains_and_predicts(name, backbone):
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     images = torch.randn(2, bands, 64, 64)
     targets = torch.randint(0, 3, (2, 64, 64))
-    first_conv = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
-    assert first_conv.in_channels == bands
+    first_conv = model.get_submodule(model.first_conv)  # the convolution the network declares as taking the bands
+    assert isinstance(first_conv, torch.nn.Conv2d) and first_conv.in_channels == bands
     model.train()
     for _ in range(2):
         optimizer.zero_grad()
@@ -143,7 +143,7 @@ def test_pretrained_from_local_cache_keeps_rgb_filters_for_more_bands(tmp_path, 
         warnings.filterwarnings("ignore", category=UserWarning)
         model = build_network(name, 2, 4, (64, 64), backbone, pretrained=True)
     loaded = model.model.backbone.state_dict()
-    first = next(m for m in model.model.backbone.modules() if isinstance(m, torch.nn.Conv2d))
+    first = model.get_submodule(model.first_conv)
     assert first.in_channels == 4
     first_key = next(k for k in weights if k.endswith("weight") and weights[k].dim() == 4)
     torch.testing.assert_close(first.weight[:, :3], weights[first_key] * 3 / 4)  # kept, scaled for the 4th band

@@ -78,8 +78,11 @@ def test_network_trains_and_predicts(name):
     bands = 4 if name in FOUR_BANDS else 3
     torch.manual_seed(0)
     model = _build(name, bands)
-    first_conv = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
-    assert first_conv.in_channels == bands
+    # the convolution the network declares as taking the bands (smp builds its encoders for them itself)
+    first_conv = model.get_submodule(model.first_conv) if model.first_conv else \
+        next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
+    assert isinstance(first_conv, torch.nn.Conv2d) and first_conv.in_channels == bands
+    assert bool(model.first_conv) == (spec.library != "smp")
     detection = spec.task == "object_detection"
     targets = _targets((64, 64), name == "MaskRCNN") if detection else torch.randint(0, 3, (2, 64, 64))
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)

@@ -21,6 +21,7 @@ import numpy as np
 from .data.raster import _quiet_gdal
 from . import validate
 from .errors import InputDataError
+from .geo import Grid
 
 RECALL_POINTS = np.linspace(0.0, 1.0, 101)  # COCO's recall thresholds
 DEFAULT_CONFIDENCE = 0.5  # the score above which Detect Objects keeps a detection (its default threshold)
@@ -446,7 +447,8 @@ def _points_per_class(area: dict, num_points: int, sampling: str, rng, pixels: b
     return {c: int(min(area[c], n) if pixels else n) for c, n in wanted.items()}
 
 
-def _sample_reference_raster(dataset, num_points: int, sampling: str, rng) -> tuple[np.ndarray, np.ndarray]:
+def _sample_reference_raster(dataset, grid: Grid, num_points: int, sampling: str,
+                             rng) -> tuple[np.ndarray, np.ndarray]:
     """(map x, map y) pixel centres and their reference values, drawn per class without replacement in two passes
     over the raster's block rows (memory: one block row)."""
     band = dataset.GetRasterBand(1)
@@ -471,9 +473,8 @@ def _sample_reference_raster(dataset, num_points: int, sampling: str, rng) -> tu
                 xs.append(col + 0.5)
                 ys.append(block * rows + row + 0.5)
                 values.append(int(value))
-    x0, dx, rx, y0, ry, dy = dataset.GetGeoTransform()
-    px, py = np.asarray(xs), np.asarray(ys)
-    return np.stack([x0 + px * dx + py * rx, y0 + px * ry + py * dy], 1), np.asarray(values, np.int64)
+    pixels = np.stack([np.asarray(xs, np.float64), np.asarray(ys, np.float64)], 1)
+    return grid.points_to_map(pixels), np.asarray(values, np.int64)
 
 
 def _sample_reference_features(path, class_field, num_points: int, sampling: str, rng, target_srs):
@@ -531,7 +532,7 @@ def _spread(points: np.ndarray, min_distance: float) -> np.ndarray:
     return np.asarray(kept, np.int64)
 
 
-def _classified_at(dataset, points: np.ndarray, points_srs) -> tuple[np.ndarray, np.ndarray]:
+def _classified_at(dataset, grid: Grid, points: np.ndarray, points_srs) -> tuple[np.ndarray, np.ndarray]:
     """The classified raster's value at each map point (0 where it is NoData) and which points fall inside it."""
     from osgeo import osr
 
@@ -539,11 +540,8 @@ def _classified_at(dataset, points: np.ndarray, points_srs) -> tuple[np.ndarray,
     if srs is not None and points_srs is not None and not srs.IsSame(points_srs) and len(points):
         transform = osr.CoordinateTransformation(points_srs, srs)
         points = np.asarray(transform.TransformPoints(points.tolist()), np.float64)[:, :2]
-    x0, dx, rx, y0, ry, dy = dataset.GetGeoTransform()
-    det = dx * dy - rx * ry
-    u = ((points[:, 0] - x0) * dy - (points[:, 1] - y0) * rx) / det
-    v = ((points[:, 1] - y0) * dx - (points[:, 0] - x0) * ry) / det
-    col, row = np.floor(u).astype(np.int64), np.floor(v).astype(np.int64)
+    pixels = grid.points_to_pixel(points.reshape(-1, 2))
+    col, row = np.floor(pixels[:, 0]).astype(np.int64), np.floor(pixels[:, 1]).astype(np.int64)
     inside = (col >= 0) & (row >= 0) & (col < dataset.RasterXSize) & (row < dataset.RasterYSize)
     band = dataset.GetRasterBand(1)
     nodata = band.GetNoDataValue()
@@ -571,6 +569,7 @@ def compute_pixel_accuracy(classified_raster, ground_truth, out_table=None, *, n
     if out_table is not None:
         _check_table_path(out_table)
     classified = _raster(classified_raster, "classified raster")
+    classified_grid = Grid.of(classified, classified_raster, georeferenced=False)
     rng = np.random.default_rng(seed)
     reference_path = Path(ground_truth)
     from osgeo import gdal
@@ -578,7 +577,8 @@ def compute_pixel_accuracy(classified_raster, ground_truth, out_table=None, *, n
     reference = (gdal.OpenEx(str(reference_path), gdal.OF_RASTER | gdal.OF_READONLY)
                  if reference_path.exists() else None)
     if reference is not None:
-        points, truth = _sample_reference_raster(reference, num_random_points, sampling, rng)
+        reference_grid = Grid.of(reference, reference_path, georeferenced=False)
+        points, truth = _sample_reference_raster(reference, reference_grid, num_random_points, sampling, rng)
         points_srs = _srs(reference)
     else:
         if not reference_path.exists():
@@ -588,7 +588,7 @@ def compute_pixel_accuracy(classified_raster, ground_truth, out_table=None, *, n
         points_srs = _srs(classified)
     keep = _spread(points, min_point_distance)
     points, truth = points[keep], truth[keep]
-    predicted, inside = _classified_at(classified, points, points_srs)
+    predicted, inside = _classified_at(classified, classified_grid, points, points_srs)
     if not inside.any():
         raise InputDataError("does not overlap the ground truth", classified_raster,
                              "Give a classified raster and ground truth of the same area")

@@ -15,6 +15,7 @@ from osgeo import gdal, gdal_array, ogr, osr
 
 from .. import validate
 from ..errors import InputDataError
+from ..geo import Grid
 from ..messages import translate
 from ..outputs import check_output_folder
 from ..progress import Callbacks, SilentCallbacks, check_cancel
@@ -42,27 +43,13 @@ class ExportResult:
 
 
 @dataclass
-class _Grid:
-    """The raster being cut: its dataset and georeferencing."""
+class _Raster:
+    """The raster being cut: its dataset, grid and CRS."""
 
     ds: gdal.Dataset
     path: str
-    width: int
-    height: int
-    geotransform: tuple
-    wkt: str
+    grid: Grid
     srs: osr.SpatialReference | None
-
-    def window_geotransform(self, xoff: int, yoff: int) -> tuple:
-        x0, dx, _, y0, _, dy = self.geotransform
-        return (x0 + xoff * dx, dx, 0.0, y0 + yoff * dy, 0.0, dy)
-
-
-def _extent(geotransform, width: int, height: int) -> tuple[float, float, float, float]:
-    """(minx, miny, maxx, maxy) of a north-up grid."""
-    x0, dx, _, y0, _, dy = geotransform
-    (minx, maxx), (miny, maxy) = sorted((x0, x0 + width * dx)), sorted((y0, y0 + height * dy))
-    return minx, miny, maxx, maxy
 
 
 def export_training_data(raster, out_folder, labels, *, class_field: str | None = None,
@@ -78,16 +65,17 @@ def export_training_data(raster, out_folder, labels, *, class_field: str | None 
     validate.positive_int("chip_size", chip_size, MAX_CHIP_SIZE)
     stride = validate.positive_int("stride", chip_size if stride is None else stride, MAX_CHIP_SIZE)
     validate.non_negative("buffer_radius", buffer_radius)
-    grid = _open_grid(raster)
+    image = _open_image(raster)
     check_output_folder(out_folder, inputs=[raster, labels])
-    if chip_size > min(grid.width, grid.height):
-        raise InputDataError(f"is {grid.width} x {grid.height} px, smaller than the {chip_size} px chip size",
-                             raster, f"Use a chip size of at most {min(grid.width, grid.height)} px")
-    _check_chip_format(grid, image_format)
-    source = _open_labels(labels, grid, class_field, labels_layer, metadata_format, buffer_radius, callbacks)
+    width, height = image.grid.width, image.grid.height
+    if chip_size > min(width, height):
+        raise InputDataError(f"is {width} x {height} px, smaller than the {chip_size} px chip size", raster,
+                             f"Use a chip size of at most {min(width, height)} px")
+    _check_chip_format(image, image_format)
+    source = _open_labels(labels, image, class_field, labels_layer, metadata_format, buffer_radius, callbacks)
 
-    rows = range(0, grid.height - chip_size + 1, stride)
-    cols = range(0, grid.width - chip_size + 1, stride)
+    rows = range(0, height - chip_size + 1, stride)
+    cols = range(0, width - chip_size + 1, stride)
     total, skipped = len(rows) * len(cols), 0
     with TrainingDataWriter(out_folder, metadata_format, source.classes, image_format=image_format,
                             image_space="MAP_SPACE") as writer:
@@ -95,13 +83,13 @@ def export_training_data(raster, out_folder, labels, *, class_field: str | None 
             check_cancel(callbacks)
             callbacks.progress(i / total, translate("Export", "window {number} of {total}").format(number=i + 1,
                                                                                                  total=total))
-            geotransform = grid.window_geotransform(xoff, yoff)
-            label = source.label(metadata_format, xoff, yoff, chip_size, geotransform)
+            window = image.grid.window(xoff, yoff, chip_size, chip_size)
+            label = source.label(metadata_format, xoff, yoff, window)
             has_features = bool(label.values.any()) if isinstance(label, PixelLabel) else len(label.values) > 0
             if only_chips_with_features and not has_features:
                 skipped += 1
                 continue
-            writer.add(_read_window(grid, xoff, yoff, chip_size), label, geotransform, grid.wkt)
+            writer.add(_read_window(image, xoff, yoff, chip_size), label, window.transform, image.grid.crs_wkt)
         if writer.num_chips == 0:
             # Raised inside the block so that the writer removes its half-made folder.
             raise InputDataError(f"no {chip_size} x {chip_size} px window of the raster holds a labelled feature",
@@ -120,7 +108,7 @@ def _missing(path) -> bool:
     return not text.startswith("/vsi") and "://" not in text and ":" not in text[2:] and not os.path.exists(text)
 
 
-def _open_grid(path) -> _Grid:
+def _open_image(path) -> _Raster:
     with _quiet_gdal():
         ds = gdal.Open(os.fspath(path), gdal.GA_ReadOnly)
         message = gdal.GetLastErrorMsg()
@@ -129,55 +117,48 @@ def _open_grid(path) -> _Grid:
     if ds is None or ds.RasterCount == 0:
         raise InputDataError(f"is not a readable raster ({message or 'GDAL found no raster bands'})", path,
                              "Choose a raster GDAL can read (GeoTIFF, JPEG 2000, VRT, ...)")
-    geotransform = ds.GetGeoTransform(can_return_null=True)
-    if geotransform is None:
-        raise InputDataError("has no georeferencing", path, "Georeference the raster first (e.g. in QGIS)")
-    if geotransform[2] or geotransform[4]:
-        raise InputDataError("is rotated", path, "Warp it north-up first (gdalwarp)")
-    wkt = ds.GetProjection()
+    grid = Grid.of(ds, path)
     srs = None
-    if wkt:
-        srs = osr.SpatialReference(wkt=wkt)
+    if grid.crs_wkt:
+        srs = osr.SpatialReference(wkt=grid.crs_wkt)
         srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
-    return _Grid(ds, os.fspath(path), ds.RasterXSize, ds.RasterYSize, geotransform, wkt, srs)
+    return _Raster(ds, os.fspath(path), grid, srs)
 
 
-def _check_chip_format(grid: _Grid, image_format: str) -> None:
+def _check_chip_format(image: _Raster, image_format: str) -> None:
     if image_format not in CHIP_FORMAT_LIMITS:
         return  # tif takes anything; the writer refuses unknown formats
     dtypes, band_counts = CHIP_FORMAT_LIMITS[image_format]
-    dtype = np.dtype(gdal_array.GDALTypeCodeToNumericTypeCode(grid.ds.GetRasterBand(1).DataType)).name
-    if dtype not in dtypes or grid.ds.RasterCount not in band_counts:
-        raise InputDataError(f"has {grid.ds.RasterCount} band(s) of {dtype}, which {image_format} chips cannot hold",
-                             grid.path, "Choose tif chips")
+    dtype = np.dtype(gdal_array.GDALTypeCodeToNumericTypeCode(image.ds.GetRasterBand(1).DataType)).name
+    if dtype not in dtypes or image.ds.RasterCount not in band_counts:
+        raise InputDataError(f"has {image.ds.RasterCount} band(s) of {dtype}, which {image_format} chips cannot hold",
+                             image.path, "Choose tif chips")
 
 
-def _read_window(grid: _Grid, xoff: int, yoff: int, size: int) -> np.ndarray:
+def _read_window(image: _Raster, xoff: int, yoff: int, size: int) -> np.ndarray:
     with _quiet_gdal():
-        array = grid.ds.ReadAsArray(xoff, yoff, size, size)
+        array = image.ds.ReadAsArray(xoff, yoff, size, size)
         message = gdal.GetLastErrorMsg()
     if array is None:
         raise InputDataError(f"cannot be read at pixel ({xoff}, {yoff}) ({message or 'GDAL read failed'})",
-                             grid.path, "The file is truncated or corrupt: repair or replace it")
+                             image.path, "The file is truncated or corrupt: repair or replace it")
     return array
 
 
-def _mem_raster(grid: _Grid, size: int, geotransform, data_type) -> gdal.Dataset:
-    ds = gdal.GetDriverByName("MEM").Create("", size, size, 1, data_type)
-    ds.SetGeoTransform(geotransform)
-    if grid.wkt:
-        ds.SetProjection(grid.wkt)
+def _mem_raster(window: Grid, data_type) -> gdal.Dataset:
+    ds = gdal.GetDriverByName("MEM").Create("", window.width, window.height, 1, data_type)
+    window.georeference(ds)
     return ds
 
 
 # -- the labels ------------------------------------------------------------------------------------------------------
 
-def _open_labels(path, grid: _Grid, class_field, layer_name, metadata_format, buffer_radius, callbacks):
+def _open_labels(path, image: _Raster, class_field, layer_name, metadata_format, buffer_radius, callbacks):
     """OGR vector first, then GDAL raster: a GeoPackage may hold both, and its features are meant."""
     with _quiet_gdal():
         vector = gdal.OpenEx(os.fspath(path), gdal.OF_VECTOR)
     if vector is not None and vector.GetLayerCount() > 0:
-        return _VectorLabels(vector, os.fspath(path), grid, class_field, layer_name, metadata_format,
+        return _VectorLabels(vector, os.fspath(path), image, class_field, layer_name, metadata_format,
                              buffer_radius, callbacks)
     with _quiet_gdal():
         raster = gdal.OpenEx(os.fspath(path), gdal.OF_RASTER)
@@ -190,29 +171,29 @@ def _open_labels(path, grid: _Grid, class_field, layer_name, metadata_format, bu
     if metadata_format != esri.CLASSIFIED_TILES:
         raise InputDataError(f"is a raster; {metadata_format} needs objects, which a classified raster does not "
                              "delineate", path, "Use a vector layer of the objects, or the Classified_Tiles format")
-    return _RasterLabels(raster, os.fspath(path), grid)
+    return _RasterLabels(raster, os.fspath(path), image)
 
 
-def _transform_to(source: osr.SpatialReference | None, grid: _Grid, path: str):
+def _transform_to(source: osr.SpatialReference | None, image: _Raster, path: str):
     """A transformation into the raster's CRS, or None when either CRS is unknown or both are the same."""
-    if source is None or grid.srs is None or source.IsSame(grid.srs):
+    if source is None or image.srs is None or source.IsSame(image.srs):
         return None
     source = source.Clone()
     source.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
     with _quiet_gdal():
-        transform = osr.CreateCoordinateTransformation(source, grid.srs)
+        transform = osr.CreateCoordinateTransformation(source, image.srs)
     if transform is None:
         raise InputDataError(f"has a CRS ({source.GetName()}) that cannot be transformed to the raster's "
-                             f"({grid.srs.GetName()})", path, "Reproject the labels to the raster's CRS")
+                             f"({image.srs.GetName()})", path, "Reproject the labels to the raster's CRS")
     return transform
 
 
 class _VectorLabels:
     """Features with their class value in an in-memory layer in the raster's CRS (field ``value``)."""
 
-    def __init__(self, ds, path: str, grid: _Grid, class_field, layer_name, metadata_format, buffer_radius,
+    def __init__(self, ds, path: str, image: _Raster, class_field, layer_name, metadata_format, buffer_radius,
                  callbacks):
-        self.path, self.grid = path, grid
+        self.path, self.image = path, image
         if layer_name:
             source = ds.GetLayerByName(layer_name)
             if source is None:
@@ -233,10 +214,10 @@ class _VectorLabels:
             raise InputDataError(f"field {class_field!r} is of type {fields[index].GetTypeName()}; the class field "
                                  "must hold integers or text", path, "Name an integer or text field")
         value_of, self.classes = self._classes(source, index, field_type, fields)
-        transform = _transform_to(source.GetSpatialRef(), grid, path)
+        transform = _transform_to(source.GetSpatialRef(), image, path)
 
         self._ds = ogr.GetDriverByName("Memory").CreateDataSource("labels")  # keeps the layer alive
-        self.layer = self._ds.CreateLayer("labels", srs=grid.srs, geom_type=ogr.wkbUnknown)
+        self.layer = self._ds.CreateLayer("labels", srs=image.srs, geom_type=ogr.wkbUnknown)
         self.layer.CreateField(ogr.FieldDefn("value", ogr.OFTInteger))
         failed = 0
         for feature in source:
@@ -296,7 +277,7 @@ class _VectorLabels:
         if self.layer.GetFeatureCount() == 0:
             raise InputDataError("has no features with a geometry and a class value", self.path,
                                  "Choose a layer with labelled features")
-        self.layer.SetSpatialFilterRect(*_extent(self.grid.geotransform, self.grid.width, self.grid.height))
+        self.layer.SetSpatialFilterRect(*self.image.grid.bounds())
         inside = self.layer.GetFeatureCount()
         self.layer.SetSpatialFilter(None)
         if inside == 0:
@@ -304,21 +285,22 @@ class _VectorLabels:
                                  "Check that labels and raster cover the same area and that both declare the right "
                                  "CRS")
 
-    def label(self, metadata_format: str, xoff: int, yoff: int, size: int, geotransform) -> BoxLabel | PixelLabel:
-        self.layer.SetSpatialFilterRect(*_extent(geotransform, size, size))
+    def label(self, metadata_format: str, xoff: int, yoff: int, window: Grid) -> BoxLabel | PixelLabel:
+        self.layer.SetSpatialFilterRect(*window.bounds())
         if metadata_format == esri.CLASSIFIED_TILES:
-            ds = _mem_raster(self.grid, size, geotransform, gdal.GDT_UInt16)
+            ds = _mem_raster(window, gdal.GDT_UInt16)
             gdal.RasterizeLayer(ds, [1], self.layer, options=["ATTRIBUTE=value"])
             return PixelLabel(ds.ReadAsArray())
-        return self._boxes(geotransform, size)
+        return self._boxes(window)
 
-    def _boxes(self, geotransform, size: int) -> BoxLabel:
-        x0, dx, _, y0, _, dy = geotransform
+    def _boxes(self, window: Grid) -> BoxLabel:
+        size = window.width
         boxes, values, fids = [], [], []
         for feature in self.layer:
             minx, maxx, miny, maxy = feature.GetGeometryRef().GetEnvelope()
-            left, right = sorted(((minx - x0) / dx, (maxx - x0) / dx))
-            top, bottom = sorted(((maxy - y0) / dy, (miny - y0) / dy))
+            (left, top), (right, bottom) = window.to_pixel(minx, maxy), window.to_pixel(maxx, miny)
+            left, right = sorted((left, right))
+            top, bottom = sorted((top, bottom))
             box = [max(left, 0.0), max(top, 0.0), min(right, size), min(bottom, size)]
             inside = max(box[2] - box[0], 0.0) * max(box[3] - box[1], 0.0)
             if inside > 0 and inside >= MIN_VISIBLE_FRACTION * (right - left) * (bottom - top):
@@ -331,7 +313,7 @@ class _VectorLabels:
             for n, fid in enumerate(fids):
                 # Each instance on its own, so that overlapping objects keep whole masks.
                 self.layer.SetAttributeFilter(f"FID = {fid}")
-                ds = _mem_raster(self.grid, size, geotransform, gdal.GDT_Byte)
+                ds = _mem_raster(window, gdal.GDT_Byte)
                 gdal.RasterizeLayer(ds, [1], self.layer, burn_values=[1])
                 masks[n] = ds.ReadAsArray().astype(bool)
             self.layer.SetAttributeFilter(None)
@@ -341,8 +323,8 @@ class _VectorLabels:
 class _RasterLabels:
     """A single-band raster of class values, read on the raster's grid (warped by nearest neighbour if needed)."""
 
-    def __init__(self, ds, path: str, grid: _Grid):
-        self.path, self.grid = path, grid
+    def __init__(self, ds, path: str, image: _Raster):
+        self.path, self.image = path, image
         if ds.RasterCount != 1:
             raise InputDataError(f"has {ds.RasterCount} bands; a classified raster has one band of class values",
                                  path, "Choose a single-band classified raster")
@@ -351,10 +333,9 @@ class _RasterLabels:
         if numeric is None or not np.issubdtype(numeric, np.integer):
             raise InputDataError(f"holds {gdal.GetDataTypeName(source_band.DataType)} values; class values must be "
                                  "integers", path, "Convert it to an integer raster of class values")
-        if ds.GetGeoTransform(can_return_null=True) is None:
-            raise InputDataError("has no georeferencing", path, "Georeference the classified raster first")
+        labels_grid = Grid.of(ds, path, fix="Georeference the classified raster first")
         self._source = ds  # the warped VRT reads from it
-        self._ds = ds if self._on_grid(ds) else self._warp(ds)
+        self._ds = ds if self._on_grid(labels_grid) else self._warp(ds)
         self.band = self._ds.GetRasterBand(1)
         self.nodata = self.band.GetNoDataValue()
         values = self._scan()
@@ -367,21 +348,22 @@ class _RasterLabels:
                                   else default_color(i))
                         for i, v in enumerate(values)]
 
-    def _on_grid(self, ds) -> bool:
-        same_crs = (not ds.GetProjection() or self.grid.srs is None
-                    or osr.SpatialReference(wkt=ds.GetProjection()).IsSame(self.grid.srs))
-        return ((ds.RasterXSize, ds.RasterYSize) == (self.grid.width, self.grid.height) and same_crs
-                and np.allclose(ds.GetGeoTransform(), self.grid.geotransform, rtol=0, atol=1e-9 * max(
-                    abs(self.grid.geotransform[1]), abs(self.grid.geotransform[5]))))
+    def _on_grid(self, labels: Grid) -> bool:
+        raster = self.image.grid
+        same_crs = (not labels.crs_wkt or self.image.srs is None
+                    or osr.SpatialReference(wkt=labels.crs_wkt).IsSame(self.image.srs))
+        return ((labels.width, labels.height) == (raster.width, raster.height) and same_crs
+                and np.allclose(labels.transform, raster.transform, rtol=0, atol=1e-9 * max(
+                    abs(raster.transform[1]), abs(raster.transform[5]))))
 
     def _warp(self, ds):
         # A missing CRS on either side means "the same coordinates": warp without reprojecting.
-        reproject = bool(ds.GetProjection()) and self.grid.srs is not None
-        bounds = _extent(self.grid.geotransform, self.grid.width, self.grid.height)
+        reproject = bool(ds.GetProjection()) and self.image.srs is not None
+        bounds = self.image.grid.bounds()
         with _quiet_gdal():
             warped = gdal.Warp("", ds, format="VRT", outputBounds=bounds,
-                               width=self.grid.width, height=self.grid.height, resampleAlg="near",
-                               dstSRS=self.grid.wkt if reproject else None, dstNodata=0)
+                               width=self.image.grid.width, height=self.image.grid.height, resampleAlg="near",
+                               dstSRS=self.image.grid.crs_wkt if reproject else None, dstNodata=0)
             message = gdal.GetLastErrorMsg()
         if warped is None:
             raise InputDataError(f"cannot be resampled onto the raster's grid ({message})", self.path,
@@ -401,10 +383,11 @@ class _RasterLabels:
 
     def _scan(self) -> list[int]:
         """The class values present, read in strips so that memory stays bounded."""
-        rows = max(1, SCAN_PIXELS // self.grid.width)
+        width, height = self.image.grid.width, self.image.grid.height
+        rows = max(1, SCAN_PIXELS // width)
         found: set[int] = set()
-        for yoff in range(0, self.grid.height, rows):
-            found.update(np.unique(self._read(0, yoff, self.grid.width, min(rows, self.grid.height - yoff))).tolist())
+        for yoff in range(0, height, rows):
+            found.update(np.unique(self._read(0, yoff, width, min(rows, height - yoff))).tolist())
         found.discard(0)
         if found and (min(found) < 0 or max(found) > 65535):
             raise InputDataError(f"holds class values from {min(found)} to {max(found)}; they must lie in "
@@ -412,8 +395,8 @@ class _RasterLabels:
                                  "Renumber the classes or set the NoData value")
         return sorted(found)
 
-    def label(self, metadata_format: str, xoff: int, yoff: int, size: int, geotransform) -> PixelLabel:
-        return PixelLabel(self._read(xoff, yoff, size, size))
+    def label(self, metadata_format: str, xoff: int, yoff: int, window: Grid) -> PixelLabel:
+        return PixelLabel(self._read(xoff, yoff, window.width, window.height))
 
 
 def _raster_class_names(band) -> dict[int, str]:

@@ -14,6 +14,7 @@ import numpy as np
 from osgeo import gdal, gdal_array
 
 from ..errors import InputDataError
+from ..geo import Grid
 from . import esri
 from .esri import ClassInfo
 from .labels import BoxLabel, PixelLabel
@@ -22,11 +23,10 @@ _DRIVERS = {"tif": ("GTiff", ["COMPRESS=LZW"]), "png": ("PNG", []), "jpg": ("JPE
 _WORLD_FILE_SUFFIX = {"tif": ".tfw", "png": ".pgw", "jpg": ".jgw"}  # Esri's names (GDAL would write .wld)
 
 
-def _write_world_file(path: Path, geotransform) -> None:
+def _write_world_file(path: Path, grid: Grid) -> None:
     """Six lines, pixel-centre origin, as Esri's exporter writes beside every chip."""
-    x0, dx, rx, y0, ry, dy = geotransform
-    centre = (x0 + dx / 2 + rx / 2, y0 + ry / 2 + dy / 2)
-    lines = [dx, ry, rx, dy, *centre]
+    _, dx, rx, _, ry, dy = grid.transform
+    lines = [dx, ry, rx, dy, *grid.to_map(0.5, 0.5)]
     path.with_suffix(_WORLD_FILE_SUFFIX[path.suffix.lower().lstrip(".")]).write_text(
         "".join(f"{v:.10f}\n" for v in lines), encoding="ascii")
 
@@ -52,7 +52,7 @@ def write_raster(path: Path, array: np.ndarray, geotransform=None, crs_wkt: str 
     if gdal.GetDriverByName(name).CreateCopy(str(path), mem, options=options) is None:
         raise OSError(f"GDAL could not write {path}: {gdal.GetLastErrorMsg()}")
     if geotransform is not None:
-        _write_world_file(path, geotransform)
+        _write_world_file(path, Grid(tuple(geotransform), array.shape[2], array.shape[1]))
 
 
 class TrainingDataWriter:
@@ -108,7 +108,7 @@ class TrainingDataWriter:
             self._shape = image.shape
             self._init_band_stats(image.shape[0])
             if geotransform is not None:
-                self._pixel_area = abs(geotransform[1] * geotransform[5])
+                self._pixel_area = Grid(tuple(geotransform), image.shape[2], image.shape[1]).pixel_area
         elif image.shape != self._shape:
             raise ValueError(f"chip shape {image.shape} differs from the first chip's {self._shape}")
         stem = f"{len(self._stems):0{self.digits}d}"

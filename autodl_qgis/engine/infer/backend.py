@@ -17,6 +17,8 @@ class OnnxModel:
     classification, a list of ``{"boxes", "scores", "labels"}`` for object detection (the graph takes one tile at a
     time; see package/export.py for its layout)."""
 
+    gives_probabilities = True  # the graph ends with a softmax
+
     def __init__(self, package, device: torch.device):
         import onnxruntime
 
@@ -46,7 +48,6 @@ class OnnxModel:
         self.tile = tuple(graph_input.shape[-2:])
         self.one_at_a_time = graph_input.shape[0] == 1  # a graph traced for one tile (detection, some networks)
         self.device = device
-        self.gives_probabilities = True  # the graph ends with a softmax
 
     def _check_signature(self, package):
         """The graph takes one (B, bands, H, W) float tile batch and gives (B, K + 1, H, W) probabilities or
@@ -84,6 +85,8 @@ class OnnxModel:
                                  "Run it with the torch backend (the default)") from None
 
     def predict(self, images: torch.Tensor):
+        from torchvision.ops import box_convert
+
         batch = images.detach().float().cpu().numpy()
         if not self.detection:
             return torch.from_numpy(self._run(batch)).to(self.device)
@@ -91,9 +94,8 @@ class OnnxModel:
         for image in batch:
             rows = self._run(image[None])[0]
             rows = rows[rows[:, 4] > 0]  # padding rows have confidence 0
-            boxes = np.stack([rows[:, 0] - rows[:, 2] / 2, rows[:, 1] - rows[:, 3] / 2,
-                              rows[:, 0] + rows[:, 2] / 2, rows[:, 1] + rows[:, 3] / 2], axis=1)
-            found.append({"boxes": torch.from_numpy(boxes), "scores": torch.from_numpy(rows[:, 4].copy()),
+            boxes = box_convert(torch.from_numpy(rows[:, :4].copy()), "cxcywh", "xyxy")
+            found.append({"boxes": boxes, "scores": torch.from_numpy(rows[:, 4].copy()),
                           "labels": torch.from_numpy(rows[:, 5:].argmax(1) + 1)})
         return found
 
@@ -121,7 +123,7 @@ def class_probabilities(model, images: torch.Tensor) -> torch.Tensor:
     """(B, K + 1, H, W) class probabilities of a pixel model: its scores through a softmax, unless it gives
     probabilities already."""
     scores = model.predict(images).float()
-    return scores if getattr(model, "gives_probabilities", False) else scores.softmax(1)
+    return scores if model.gives_probabilities else scores.softmax(1)
 
 
 class TestTimeAugmented:

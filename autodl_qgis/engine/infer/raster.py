@@ -3,7 +3,6 @@
 Memory stays bounded by the batch of tiles, whatever the raster's size."""
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ from osgeo import gdal, ogr
 
 from ..data.raster import check_path_name
 from ..errors import InputDataError
+from ..geo import Grid
 
 
 @dataclass(frozen=True)
@@ -26,27 +26,24 @@ class Window:
 
 @dataclass
 class RasterSource:
-    """An open GDAL raster: size, georeferencing and the bands to read."""
+    """An open GDAL raster: its grid and the bands to read."""
 
     path: Path
     dataset: object
     bands: list[int]  # 1-based GDAL band numbers, in the order the model expects
+    grid: Grid
 
     @property
     def width(self) -> int:
-        return self.dataset.RasterXSize
+        return self.grid.width
 
     @property
     def height(self) -> int:
-        return self.dataset.RasterYSize
-
-    @property
-    def geotransform(self) -> tuple:
-        return self.dataset.GetGeoTransform()
+        return self.grid.height
 
     @property
     def crs_wkt(self) -> str:
-        return self.dataset.GetProjection() or ""
+        return self.grid.crs_wkt
 
     def read(self, window: Window, tile: int) -> np.ndarray:
         """The window's bands as float32 (bands, tile, tile), zero-padded past the raster's edge."""
@@ -87,18 +84,15 @@ def open_raster(path: str | os.PathLike, extract_bands: list[int]) -> RasterSour
         raise InputDataError(f"has {dataset.RasterCount} band(s) but the model reads bands "
                              f"{[b + 1 for b in extract_bands]}", path,
                              "Use a raster with the bands the model was trained on, in the same order")
-    return RasterSource(path, dataset, [b + 1 for b in extract_bands])
+    # without georeferencing, the raster's own pixel coordinates (a warning says so where it is used)
+    return RasterSource(path, dataset, [b + 1 for b in extract_bands], Grid.of(dataset, path, georeferenced=False))
 
 
-def region_window(geotransform, width: int, height: int, extent=None) -> Window:
+def region_window(grid: Grid, extent=None) -> Window:
     """The pixels of the raster inside ``extent`` (xmin, ymin, xmax, ymax in the raster's CRS), or all of them."""
     if extent is None:
-        return Window(0, 0, width, height)
-    x0, dx, _, y0, _, dy = geotransform
-    xs = sorted(((extent[0] - x0) / dx, (extent[2] - x0) / dx))
-    ys = sorted(((extent[1] - y0) / dy, (extent[3] - y0) / dy))
-    left, top = max(0, math.floor(xs[0])), max(0, math.floor(ys[0]))
-    right, bottom = min(width, math.ceil(xs[1])), min(height, math.ceil(ys[1]))
+        return Window(0, 0, grid.width, grid.height)
+    left, top, right, bottom = grid.pixel_span(extent)
     if right <= left or bottom <= top:
         raise InputDataError(f"the processing extent {tuple(extent)} does not overlap the raster", None,
                              "Give an extent inside the raster, in its coordinate reference system")
@@ -204,12 +198,12 @@ class Tiling:
 class Mask:
     """Polygons (WKT, in the raster's CRS) outside which nothing is detected or classified."""
 
-    def __init__(self, wkt: str, geotransform):
+    def __init__(self, wkt: str, grid: Grid):
         self.geometry = ogr.CreateGeometryFromWkt(wkt)
         if self.geometry is None or self.geometry.IsEmpty():
             raise InputDataError("the mask is not a valid, non-empty polygon geometry", None,
                                  "Give polygons in the raster's coordinate reference system")
-        self.geotransform = geotransform
+        self.grid = grid
         self._source = ogr.GetDriverByName("Memory").CreateDataSource("mask")
         self._layer = self._source.CreateLayer("mask", geom_type=ogr.wkbMultiPolygon)
         feature = ogr.Feature(self._layer.GetLayerDefn())
@@ -219,7 +213,7 @@ class Mask:
     def _polygon(self, x0: float, y0: float, x1: float, y1: float):
         ring = ogr.Geometry(ogr.wkbLinearRing)
         for px, py in ((x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)):
-            ring.AddPoint_2D(*pixel_to_map(self.geotransform, px, py))
+            ring.AddPoint_2D(*self.grid.to_map(px, py))
         polygon = ogr.Geometry(ogr.wkbPolygon)
         polygon.AddGeometry(ring)
         return polygon
@@ -230,14 +224,13 @@ class Mask:
 
     def contains(self, x: float, y: float) -> bool:
         point = ogr.Geometry(ogr.wkbPoint)
-        point.AddPoint_2D(*pixel_to_map(self.geotransform, x, y))
+        point.AddPoint_2D(*self.grid.to_map(x, y))
         return self.geometry.Contains(point)
 
     def pixels(self, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
         """(y1 - y0, x1 - x0) booleans: which pixels of that block have their centre inside the mask."""
         block = gdal.GetDriverByName("MEM").Create("", x1 - x0, y1 - y0, 1, gdal.GDT_Byte)
-        gx, dx, rx, gy, ry, dy = self.geotransform
-        block.SetGeoTransform((gx + x0 * dx + y0 * rx, dx, rx, gy + x0 * ry + y0 * dy, ry, dy))
+        block.SetGeoTransform(self.grid.window(x0, y0, x1 - x0, y1 - y0).transform)
         gdal.RasterizeLayer(block, [1], self._layer, burn_values=[1])
         return block.GetRasterBand(1).ReadAsArray().astype(bool)
 
@@ -247,8 +240,3 @@ def normaliser(stats: dict, bands: int):
     mean = np.asarray(stats["band_mean_values"][:bands], np.float32).reshape(-1, 1, 1)
     std = np.maximum(np.asarray(stats["band_std_values"][:bands], np.float32), 1e-6).reshape(-1, 1, 1)
     return lambda tile: (tile - mean) / std
-
-
-def pixel_to_map(geotransform, x: float, y: float) -> tuple[float, float]:
-    x0, dx, rx, y0, ry, dy = geotransform
-    return x0 + x * dx + y * rx, y0 + x * ry + y * dy

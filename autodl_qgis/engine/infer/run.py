@@ -34,7 +34,7 @@ from ..outputs import RESULT_BYTES, check_output_location
 from ..package import open_package
 from ..progress import Callbacks, SilentCallbacks, check_cancel
 from .backend import class_probabilities, load_model
-from .raster import Mask, Tile, Tiling, Window, normaliser, open_raster, pixel_to_map, region_window
+from .raster import Mask, Tile, Tiling, Window, normaliser, open_raster, region_window
 
 MAX_BATCH_SIZE = 4096  # tiles per forward pass; beyond this a batch cannot fit any device
 BLEND_BUFFER_BYTES = 256 * 2 ** 20  # what blended class probabilities may hold (one tile's height of one strip)
@@ -141,14 +141,14 @@ def _open(model_path, raster_path, out_path: Path, sidecars, task: str, tile_siz
         if not source.crs_wkt:
             callbacks.log(f"warning: {raster_path} has no coordinate reference system; the output has the raster's "
                           "own (pixel or geotransform) coordinates and no CRS")
-        region = region_window(source.geotransform, source.width, source.height, extent)
+        region = region_window(source.grid, extent)
         tile, batch_size = _bounded(int(tile_size or package.emd["ImageHeight"]), batch_size, region,
                                     backend == "torch", test_time_augmentation, callbacks)
         if overlap is None or (tile_size and tile < tile_size and overlap >= tile):  # the default, or it shrank
             overlap = tile // 4
         strip = blend_strip(len(package.classes) + 1, tile) if blend_overlap else Tiling.strip
         tiling = Tiling(region, tile, int(overlap), strip)
-        mask = Mask(mask_wkt, source.geotransform) if mask_wkt else None
+        mask = Mask(mask_wkt, source.grid) if mask_wkt else None
         device = resolve_device(device)
         model = load_model(package, device, backend, tile, test_time_augmentation)
     except BaseException:
@@ -253,6 +253,8 @@ def detect_objects(model_path, raster_path, out_path, *, tile_size: int | None =
     looked for (an object counts where its centre is). Objects are always taken from tiles' cores: keeping whole
     tiles' objects and ranking duplicates by the blending weight at their centre (as ``blend_overlap`` blends class
     maps) measured worse -- boxes cut by a tile's edge survive beside the whole object."""
+    from torchvision.ops import box_convert
+
     callbacks = callbacks or SilentCallbacks()
     out_path = Path(out_path)
     driver = VECTOR_DRIVERS.get(out_path.suffix.lower())
@@ -277,7 +279,7 @@ def detect_objects(model_path, raster_path, out_path, *, tile_size: int | None =
                         b = found["boxes"][keep].float().cpu() + torch.tensor([window.x, window.y] * 2,
                                                                               dtype=torch.float32)
                         x0, y0, x1, y1 = tile.core
-                        cx, cy = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
+                        cx, cy = box_convert(b, "xyxy", "cxcywh")[:, :2].unbind(1)
                         inside = (cx >= x0) & (cx < x1) & (cy >= y0) & (cy < y1)
                         if run.mask is not None:
                             inside &= torch.tensor([run.mask.contains(x, y) for x, y in zip(cx.tolist(),
@@ -313,7 +315,7 @@ def _write_detections(path: Path, driver: str, source, detections, values, class
         value = values[label - 1] if 0 < label <= len(values) else label  # the engine counts classes from 1
         ring = ogr.Geometry(ogr.wkbLinearRing)
         for px, py in ((box[0], box[1]), (box[2], box[1]), (box[2], box[3]), (box[0], box[3]), (box[0], box[1])):
-            ring.AddPoint_2D(*pixel_to_map(source.geotransform, px, py))
+            ring.AddPoint_2D(*source.grid.to_map(px, py))
         polygon = ogr.Geometry(ogr.wkbPolygon)
         polygon.AddGeometry(ring)
         feature = ogr.Feature(definition)
@@ -428,48 +430,8 @@ def classify_pixels(model_path, raster_path, out_path, *, tile_size: int | None 
     run = _open(model_path, raster_path, out_path, [Path(f"{out_path}.aux.xml")], PIXEL_CLASSIFICATION, tile_size,
                 overlap, batch_size, device, extent, mask_wkt, callbacks, RESULT_BYTES, backend,
                 test_time_augmentation, blend_overlap)
-    lut = np.array([0] + [c.value for c in run.package.classes])  # index 0 = background / NoData
-    dtype, numpy_type = (gdal.GDT_Byte, np.uint8) if lut.max() < 256 else (gdal.GDT_UInt16, np.uint16)
-    lut = lut.astype(numpy_type)
-    region = run.region
-    counts = np.zeros(len(lut), np.int64)  # pixels per class index written
     with run.package, _written_in_place(out_path) as tmp:
-        target = gdal.GetDriverByName("GTiff").Create(str(tmp), region.width, region.height, 1, dtype,
-                                                      options=["COMPRESS=LZW", "TILED=YES", "BIGTIFF=IF_SAFER",
-                                                               "SPARSE_OK=TRUE"])
-        if target is None:
-            raise InputDataError(f"cannot be created ({gdal.GetLastErrorMsg()})", out_path,
-                                 "Choose another file name or folder")
-        x0, dx, rx, y0, ry, dy = run.source.geotransform
-        target.SetGeoTransform((x0 + region.x * dx + region.y * rx, dx, rx, y0 + region.x * ry + region.y * dy, ry, dy))
-        if run.source.crs_wkt:
-            target.SetProjection(run.source.crs_wkt)
-        band = target.GetRasterBand(1)
-        table = gdal.ColorTable()
-        table.SetColorEntry(0, (0, 0, 0, 0))
-        for c in run.package.classes:
-            table.SetColorEntry(int(c.value), (*c.color, 255))
-        band.SetRasterColorTable(table)
-        band.SetNoDataValue(0)
-        writer = blended = None
-
-        def put(x: int, y: int, kept: np.ndarray, valid: np.ndarray | None) -> None:
-            """Class indices whose top left pixel is (x, y) in the raster: NoData outside the mask and where the
-            raster is, then written."""
-            if run.mask is not None:
-                kept = np.where(run.mask.pixels(x, y, x + kept.shape[1], y + kept.shape[0]), kept, 0)
-            if valid is not None:
-                kept = np.where(valid, kept, 0)
-            writer.put(x - region.x, y - region.y, lut[kept])
-            counts[:] += np.bincount(kept.ravel(), minlength=len(lut))
-
-        def put_final_rows(y: int) -> None:
-            """Blended rows above ``y`` are final: written, and the block rows they complete."""
-            final = blended.final_above(y)
-            if final is not None:
-                put(blended.columns[0], final[0], final[1], final[2])
-            writer.complete_above(y - region.y)
-
+        class_map = _ClassMap(run, tmp, out_path, blend_overlap)
         weights = torch.from_numpy(run.tiling.weights()).to(run.device) if blend_overlap else None
         with torch.no_grad():
             for batch, images, valid in run.batches(callbacks, "classifying pixels", with_valid=True):
@@ -478,30 +440,93 @@ def classify_pixels(model_path, raster_path, out_path, *, tile_size: int | None 
                 else:
                     predicted = run.model.predict(images).argmax(1).cpu().numpy()
                 for tile, tile_predicted, tile_valid in zip(batch, predicted, valid):
-                    columns = (tile.columns[0] - region.x, tile.columns[1] - region.x)
-                    if writer is None or writer.columns != columns:  # a new strip of columns
-                        if blended is not None:
-                            put_final_rows(region.y + region.height)
-                        if writer is not None:
-                            writer.close()
-                        writer = _BlockRowWriter(target, numpy_type, columns)
-                        if blend_overlap:
-                            blended = _BlendedStrip(len(lut), run.tiling.tile, run.tiling.reach(tile.columns),
-                                                    tile.columns, region.y, run.source.has_nodata)
-                    window = tile.window
-                    if blend_overlap:
-                        put_final_rows(window.y)
-                        blended.add(window, tile_predicted, tile_valid)
-                        continue
-                    cx0, cy0, cx1, cy1 = tile.core
-                    writer.complete_above(cy0 - region.y)
-                    core = (slice(cy0 - window.y, cy1 - window.y), slice(cx0 - window.x, cx1 - window.x))
-                    put(cx0, cy0, tile_predicted[core], None if tile_valid is None else tile_valid[core])
-        if blended is not None:
-            put_final_rows(region.y + region.height)
-        if writer is not None:
-            writer.close()
-        band = target = writer = blended = None  # closes the file before it moves
+                    class_map.add(tile, tile_predicted, tile_valid)
+        class_pixels = class_map.close()
     callbacks.log(f"classified raster written to {out_path}")
-    return InferenceResult(out_path, run.tiles_done,
-                           class_pixels={int(v): int(n) for v, n in zip(lut, counts) if n})
+    return InferenceResult(out_path, run.tiles_done, class_pixels=class_pixels)
+
+
+class _ClassMap:
+    """The GeoTIFF of class values being written, a strip of columns at a time: each tile's core (or, blending,
+    its weighted class probabilities) goes in as the tiles arrive; NoData outside the mask and where the raster is."""
+
+    def __init__(self, run: _Run, path: Path, out_path: Path, blend_overlap: bool):
+        self.run, self.region, self.blend_overlap = run, run.region, blend_overlap
+        lut = np.array([0] + [c.value for c in run.package.classes])  # index 0 = background / NoData
+        dtype, self.numpy_type = (gdal.GDT_Byte, np.uint8) if lut.max() < 256 else (gdal.GDT_UInt16, np.uint16)
+        self.lut = lut.astype(self.numpy_type)
+        self.counts = np.zeros(len(lut), np.int64)  # pixels per class index written
+        self.target = _class_raster(path, out_path, run, dtype)
+        self.writer: _BlockRowWriter | None = None
+        self.blended: _BlendedStrip | None = None
+
+    def add(self, tile: Tile, predicted: np.ndarray, valid: np.ndarray | None) -> None:
+        """A tile's class indices (or weighted probabilities when blending) and its NoData mask (or None)."""
+        region = self.region
+        columns = (tile.columns[0] - region.x, tile.columns[1] - region.x)
+        if self.writer is None or self.writer.columns != columns:  # a new strip of columns
+            self._close_strip()
+            self.writer = _BlockRowWriter(self.target, self.numpy_type, columns)
+            if self.blend_overlap:
+                tiling = self.run.tiling
+                self.blended = _BlendedStrip(len(self.lut), tiling.tile, tiling.reach(tile.columns), tile.columns,
+                                             region.y, self.run.source.has_nodata)
+        window = tile.window
+        if self.blend_overlap:
+            self._put_final_rows(window.y)
+            self.blended.add(window, predicted, valid)
+            return
+        cx0, cy0, cx1, cy1 = tile.core
+        self.writer.complete_above(cy0 - region.y)
+        core = (slice(cy0 - window.y, cy1 - window.y), slice(cx0 - window.x, cx1 - window.x))
+        self._put(cx0, cy0, predicted[core], None if valid is None else valid[core])
+
+    def close(self) -> dict[int, int]:
+        """Writes what is left and closes the file; the pixels written per class value."""
+        self._close_strip()
+        self.target = self.writer = self.blended = None  # closes the file before it moves
+        return {int(v): int(n) for v, n in zip(self.lut, self.counts) if n}
+
+    def _close_strip(self) -> None:
+        if self.blended is not None:
+            self._put_final_rows(self.region.y + self.region.height)
+        if self.writer is not None:
+            self.writer.close()
+
+    def _put(self, x: int, y: int, kept: np.ndarray, valid: np.ndarray | None) -> None:
+        """Class indices whose top left pixel is (x, y) in the raster: NoData outside the mask and where the raster
+        is, then written."""
+        if self.run.mask is not None:
+            kept = np.where(self.run.mask.pixels(x, y, x + kept.shape[1], y + kept.shape[0]), kept, 0)
+        if valid is not None:
+            kept = np.where(valid, kept, 0)
+        self.writer.put(x - self.region.x, y - self.region.y, self.lut[kept])
+        self.counts[:] += np.bincount(kept.ravel(), minlength=len(self.lut))
+
+    def _put_final_rows(self, y: int) -> None:
+        """Blended rows above ``y`` are final: written, and the block rows they complete."""
+        final = self.blended.final_above(y)
+        if final is not None:
+            self._put(self.blended.columns[0], final[0], final[1], final[2])
+        self.writer.complete_above(y - self.region.y)
+
+
+def _class_raster(path: Path, out_path: Path, run: _Run, dtype) -> gdal.Dataset:
+    """The empty, compressed GeoTIFF of class values covering the run's region, with the classes' colours and 0 as
+    NoData."""
+    region = run.region
+    target = gdal.GetDriverByName("GTiff").Create(str(path), region.width, region.height, 1, dtype,
+                                                  options=["COMPRESS=LZW", "TILED=YES", "BIGTIFF=IF_SAFER",
+                                                           "SPARSE_OK=TRUE"])
+    if target is None:
+        raise InputDataError(f"cannot be created ({gdal.GetLastErrorMsg()})", out_path,
+                             "Choose another file name or folder")
+    run.source.grid.window(region.x, region.y, region.width, region.height).georeference(target)
+    band = target.GetRasterBand(1)
+    table = gdal.ColorTable()
+    table.SetColorEntry(0, (0, 0, 0, 0))
+    for c in run.package.classes:
+        table.SetColorEntry(int(c.value), (*c.color, 255))
+    band.SetRasterColorTable(table)
+    band.SetNoDataValue(0)
+    return target

@@ -82,9 +82,9 @@ def train_candidate(data: TrainingData, network: str, device: torch.device, conf
     trainer = Trainer(model, train, val, train.collate_fn, data.task, [c.name for c in data.classes], device,
                       config, budget, callbacks, name=f"{spec.name} ({backbone})", on_epoch=on_epoch,
                       refit_data=refit)
-    make_objective = getattr(model, "self_supervised_objective", None)
-    if make_objective is not None and config.self_supervised_share > 0 and checkpoint is None:
-        _pretrain(trainer, make_objective(), budget, config, callbacks, spec.name)
+    objective = model.self_supervised_objective() if config.self_supervised_share > 0 and checkpoint is None else None
+    if objective is not None:
+        _pretrain(trainer, objective, budget, config, callbacks, spec.name)
     build_seconds = clock() - began
     result = trainer.fit(checkpoint)
     result.build_seconds = build_seconds

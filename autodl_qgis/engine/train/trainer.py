@@ -303,7 +303,7 @@ class Trainer:
         self.name = name
         if self.config.max_epochs is None and math.isinf(self.budget.total) and self.config.train_seconds is None:
             raise ValueError("give max_epochs, train_seconds or a finite time budget")
-        use_amp = self.config.amp and device.type == "cuda" and getattr(adapter, "supports_amp", True)
+        use_amp = self.config.amp and device.type == "cuda" and adapter.supports_amp
         self.amp_dtype = None
         if use_amp:
             self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16

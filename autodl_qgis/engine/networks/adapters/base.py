@@ -6,9 +6,12 @@ import functools
 import socket
 import warnings
 from dataclasses import dataclass
+from typing import Callable, TypeVar
 
 import torch
 from torch import nn
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,14 @@ class ModelAdapter(nn.Module):
     """
 
     task: str
+    supports_amp: bool = True  # whether training may run under autocast (mixed precision) on CUDA
+    gives_probabilities: bool = False  # pixel classification: predict() gives scores that still need a softmax
+    first_conv: str = ""  # the dotted name of the convolution that takes the image bands
+
+    def self_supervised_objective(self) -> nn.Module | None:
+        """A label-free objective (``losses(images)``) to pre-train on the chips before supervised training, or None
+        for networks trained on the labels alone."""
+        return None
 
     def losses(self, images: torch.Tensor, targets) -> dict[str, torch.Tensor]:
         """Training step: named loss terms whose sum is minimised (the module is in train mode)."""
@@ -42,10 +53,24 @@ class ModelAdapter(nn.Module):
         raise NotImplementedError
 
 
-def warn_random_init(what: str, reason: str) -> None:
-    """Pretrained weights could not be had (offline, no local cache): training goes on from random init."""
-    warnings.warn(f"{what}: pretrained weights unavailable ({reason}); starting from random initialisation, "
-                  "which needs more data and time to reach the same accuracy", RuntimeWarning, stacklevel=3)
+class WeightsUnavailable(Exception):
+    """Pretrained weights cannot be had without waiting (offline, not cached): the message says why."""
+
+
+def load_pretrained(what: str, request: BuildRequest, pretrained: Callable[[], T], random: Callable[[], T]) -> T:
+    """``pretrained()`` (the network with pretrained weights, from a local cache or a host that answers) when the
+    request asks for them, else, or when they cannot be had, ``random()``: random initialisation, with a
+    RuntimeWarning naming ``what`` and why when pretrained weights were asked for."""
+    if request.pretrained:
+        try:
+            return pretrained()
+        except WeightsUnavailable as exc:
+            reason = str(exc)
+        except Exception as exc:  # noqa: BLE001 - offline and not cached, a failed download, a file that will not load
+            reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+        warnings.warn(f"{what}: pretrained weights unavailable ({reason}); starting from random initialisation, "
+                      "which needs more data and time to reach the same accuracy", RuntimeWarning, stacklevel=2)
+    return random()
 
 
 def adapt_first_conv(conv: nn.Conv2d, in_channels: int) -> nn.Conv2d:
@@ -67,14 +92,11 @@ def adapt_first_conv(conv: nn.Conv2d, in_channels: int) -> nn.Conv2d:
     return new
 
 
-def adapt_input_bands(network: nn.Module, in_channels: int) -> None:
-    """Replaces the first convolution of ``network`` (in module order) by one taking ``in_channels`` bands."""
-    for module in network.modules():
-        for name, child in module.named_children():
-            if isinstance(child, nn.Conv2d):
-                setattr(module, name, adapt_first_conv(child, in_channels))
-                return
-    raise ValueError("no convolution found to take the input bands")
+def adapt_input_conv(network: nn.Module, first_conv: str, in_channels: int) -> None:
+    """Replaces the convolution named ``first_conv`` in ``network`` by one taking ``in_channels`` bands."""
+    parent, _, name = first_conv.rpartition(".")
+    holder = network.get_submodule(parent)
+    setattr(holder, name, adapt_first_conv(getattr(holder, name), in_channels))
 
 
 @functools.lru_cache(maxsize=None)
@@ -88,15 +110,21 @@ def host_reachable(host: str, port: int = 443, timeout: float = 2.0) -> bool:
 
 
 @contextlib.contextmanager
+def temporarily(read: Callable[[], T], write: Callable[[T], None], value: T):
+    """Another library's global setting at ``value`` for the block, restored afterwards (also on error): the one
+    way the adapters change what they do not own."""
+    previous = read()
+    write(value)
+    try:
+        yield
+    finally:
+        write(previous)
+
+
 def hugging_face_offline_unless_reachable():
     """The Hugging Face hub retries for half a minute when offline; use its local cache only when it is
     unreachable (a cached download still loads)."""
     import huggingface_hub.constants as hub
 
-    previous = hub.HF_HUB_OFFLINE
-    if not host_reachable("huggingface.co"):
-        hub.HF_HUB_OFFLINE = True
-    try:
-        yield
-    finally:
-        hub.HF_HUB_OFFLINE = previous
+    return temporarily(lambda: hub.HF_HUB_OFFLINE, lambda value: setattr(hub, "HF_HUB_OFFLINE", value),
+                       hub.HF_HUB_OFFLINE or not host_reachable("huggingface.co"))

@@ -69,15 +69,12 @@ class DetRegObjective(nn.Module):
             parameter.requires_grad_(False)
         width = detector.bbox_head.embed_dims
         with torch.no_grad():
-            probe = self.teacher(torch.zeros(1, self._bands(), 64, 64))[-1]
+            probe = self.teacher(torch.zeros(1, adapter.get_submodule(adapter.first_conv).in_channels, 64, 64))[-1]
         self.embedding = nn.Sequential(nn.Linear(width, width), nn.ReLU(), nn.Linear(width, probe.shape[1]))
-
-    def _bands(self) -> int:
-        return next(m for m in self.teacher.modules() if isinstance(m, nn.Conv2d)).in_channels
 
     def losses(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         from scipy.optimize import linear_sum_assignment
-        from torchvision.ops import generalized_box_iou, roi_align
+        from torchvision.ops import box_convert, generalized_box_iou, roi_align
 
         from .openmmlab import pad_to_divisor
 
@@ -87,7 +84,7 @@ class DetRegObjective(nn.Module):
         targets = [{"boxes": boxes, "labels": torch.ones(len(boxes), dtype=torch.long, device=images.device)}
                    for boxes in proposals]
         padded, _ = pad_to_divisor(images, minimum=self.adapter.minimum_input)
-        samples = self.adapter._samples(padded, (height, width), targets)
+        samples = self.adapter.samples(padded, (height, width), targets)
         head_inputs = detector.forward_transformer(detector.extract_feat(padded), samples)
         losses = {f"localisation.{k}": v for k, v in detector.bbox_head.loss(
             **head_inputs, batch_data_samples=samples).items() if "loss" in k}
@@ -101,7 +98,8 @@ class DetRegObjective(nn.Module):
         for b, boxes in enumerate(proposals):
             truth = _cxcywh(boxes, width, height)  # mmdet's DETR heads normalise by the unpadded image size
             guess = coords[-1, b]
-            cost = torch.cdist(guess, truth, p=1) - generalized_box_iou(_to_xyxy(guess), _to_xyxy(truth))
+            overlap = generalized_box_iou(box_convert(guess, "cxcywh", "xyxy"), box_convert(truth, "cxcywh", "xyxy"))
+            cost = torch.cdist(guess, truth, p=1) - overlap
             rows, cols = linear_sum_assignment(cost.detach().cpu().numpy())
             predicted.append(self.embedding(hidden[b, torch.as_tensor(rows, device=hidden.device)]))
             rois = torch.cat([torch.full((len(cols), 1), float(b), device=boxes.device), boxes[cols]], dim=1)
@@ -117,8 +115,4 @@ class DetRegObjective(nn.Module):
             branch.reset_parameters()
             nn.init.constant_(branch.bias, bias_init_with_prob(0.01))
 
-
-def _to_xyxy(boxes: torch.Tensor) -> torch.Tensor:
-    centre, size = boxes[:, :2], boxes[:, 2:]
-    return torch.cat([centre - size / 2, centre + size / 2], dim=1)
 

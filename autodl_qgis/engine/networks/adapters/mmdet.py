@@ -11,8 +11,8 @@ import re
 import torch
 
 from .base import BuildRequest, ModelAdapter
-from .openmmlab import (build_detector_or_segmentor, checkpoint_url, image_metas, load_model_config, loss_terms,
-                        pad_to_divisor, walk)
+from .openmmlab import (build_detector_or_segmentor, checkpoint_url, first_conv, image_metas, load_model_config,
+                        loss_terms, pad_to_divisor, walk)
 
 # networks trained with a label-free pre-training on the chips before the supervised training (see detreg.py)
 SELF_SUPERVISED = {"DETReg"}
@@ -75,11 +75,21 @@ def _set_depth(config, depth: int) -> None:
 class MMDetAdapter(ModelAdapter):
     task = "object_detection"
 
-    def __init__(self, model, minimum_input: int = 0):
+    def __init__(self, model, first_conv: str, minimum_input: int = 0, detreg_pretraining: bool = False):
         super().__init__()
-        self.model, self.minimum_input = model, minimum_input
+        self.model, self.first_conv = model, first_conv
+        self.minimum_input, self.detreg_pretraining = minimum_input, detreg_pretraining
 
-    def _samples(self, images: torch.Tensor, original, targets=None):
+    def self_supervised_objective(self):
+        if not self.detreg_pretraining:
+            return None
+        from .detreg import DetRegObjective
+
+        return DetRegObjective(self)
+
+    def samples(self, images: torch.Tensor, original, targets=None) -> list:
+        """mmdet's data samples of a padded batch whose images are ``original`` (H, W) px, with ``targets`` (the
+        adapters' boxes and labels) as ground truth when given."""
         from mmdet.structures import DetDataSample
         from mmengine.structures import InstanceData
 
@@ -96,7 +106,7 @@ class MMDetAdapter(ModelAdapter):
     def losses(self, images, targets):
         original = tuple(images.shape[-2:])
         images, _ = pad_to_divisor(images.float(), minimum=self.minimum_input)
-        terms = loss_terms(self.model.loss(images, self._samples(images, original, targets)))
+        terms = loss_terms(self.model.loss(images, self.samples(images, original, targets)))
         if torch.is_grad_enabled():  # constant terms (e.g. a stage with no positives) add nothing to train on
             terms = {k: v for k, v in terms.items() if torch.is_tensor(v) and v.requires_grad}
         return terms
@@ -104,7 +114,7 @@ class MMDetAdapter(ModelAdapter):
     def predict(self, images):
         original = tuple(images.shape[-2:])
         images, _ = pad_to_divisor(images.float(), minimum=self.minimum_input)
-        results = self.model.predict(images, self._samples(images, original), rescale=False)
+        results = self.model.predict(images, self.samples(images, original), rescale=False)
         return [{"boxes": r.pred_instances.bboxes.float(), "scores": r.pred_instances.scores.float(),
                  "labels": r.pred_instances.labels.long() + 1} for r in results]
 
@@ -132,9 +142,4 @@ def build(spec, request: BuildRequest) -> MMDetAdapter:
             test_cfg["max_per_img"] = config.num_queries
 
     model = build_detector_or_segmentor(MODELS, config, request, f"{spec.name} backbone {request.backbone}")
-    adapter = MMDetAdapter(model, minimum)
-    if spec.name in SELF_SUPERVISED:
-        from .detreg import DetRegObjective
-
-        adapter.self_supervised_objective = lambda: DetRegObjective(adapter)
-    return adapter
+    return MMDetAdapter(model, f"model.{first_conv(config)}", minimum, detreg_pretraining=spec.name in SELF_SUPERVISED)

@@ -8,8 +8,8 @@ import math
 import re
 
 from .base import BuildRequest, ModelAdapter
-from .openmmlab import (SIZE_DIVISOR, build_detector_or_segmentor, image_metas, load_model_config, loss_terms,
-                        pad_to_divisor)
+from .openmmlab import (SIZE_DIVISOR, build_detector_or_segmentor, first_conv, image_metas, load_model_config,
+                        loss_terms, pad_to_divisor)
 
 IGNORE_INDEX = 255  # padding of the targets: no loss there
 
@@ -118,9 +118,9 @@ def _fit_head(head: dict, num_classes: int, chip_size) -> None:
 class MMSegAdapter(ModelAdapter):
     task = "pixel_classification"
 
-    def __init__(self, model):
+    def __init__(self, model, first_conv: str):
         super().__init__()
-        self.model = model
+        self.model, self.first_conv = model, first_conv
 
     def losses(self, images, targets):
         from mmengine.structures import PixelData
@@ -158,4 +158,4 @@ def build(spec, request: BuildRequest) -> MMSegAdapter:
     config.test_cfg = {"mode": "whole"}
 
     model = build_detector_or_segmentor(MODELS, config, request, f"{spec.name} backbone {request.backbone}")
-    return MMSegAdapter(model)
+    return MMSegAdapter(model, f"model.{first_conv(config)}")

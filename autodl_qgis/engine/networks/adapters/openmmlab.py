@@ -2,7 +2,6 @@
 a single process (plain BatchNorm) and the data, and building with pretrained backbones when they can be had."""
 from __future__ import annotations
 
-import contextlib
 import copy
 import logging
 import os
@@ -12,9 +11,13 @@ from urllib.parse import urlparse
 import torch
 from torch.nn import functional as F
 
-from .base import BuildRequest, adapt_input_bands, host_reachable, warn_random_init
+from .base import BuildRequest, WeightsUnavailable, adapt_input_conv, host_reachable, load_pretrained, temporarily
 
 SIZE_DIVISOR = 32
+# the convolution of each backbone the registry's configs use that takes the image bands
+FIRST_CONV = {"ResNet": "conv1", "ResNetV1c": "stem.0", "Res2Net": "stem.0", "HRNet": "conv1", "Darknet": "conv1.conv",
+              "MobileNetV2": "conv1.conv", "CSPNeXt": "stem.0.conv", "CSPDarknet": "stem.conv.conv",
+              "CGNet": "stem.0.conv", "FastSCNN": "learning_to_downsample.conv.conv"}
 
 
 def walk(node, visit) -> None:
@@ -84,21 +87,22 @@ def _unavailable(checkpoint: str) -> str | None:
     return f"{checkpoint}: {host} unreachable and not in the local cache {cached}"
 
 
-@contextlib.contextmanager
 def _quiet_mmengine():
-    """mmengine logs every parameter's initialisation at INFO: keep warnings only while building."""
+    """mmengine logs every parameter's initialisation at INFO, to its current logger (created when there is none
+    yet): warnings only while building."""
     from mmengine.logging import MMLogger
 
-    MMLogger.get_current_instance()  # the logger init_weights writes to, created when there is none yet
-    loggers = list(MMLogger._instance_dict.values())
-    levels = [one.level for one in loggers]
-    for one in loggers:
-        one.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        for one, level in zip(loggers, levels):
-            one.setLevel(level)
+    logger = MMLogger.get_current_instance()
+    return temporarily(lambda: logger.level, logger.setLevel, logging.WARNING)
+
+
+def first_conv(model_config) -> str:
+    """The dotted name, in the detector or segmentor of ``model_config``, of the convolution taking the bands."""
+    return "backbone." + FIRST_CONV[model_config.backbone["type"]]
+
+
+def _adapt_input_bands(model, model_config, bands: int) -> None:
+    adapt_input_conv(model, first_conv(model_config), _stem_channels(model.backbone, bands))
 
 
 def _accepts_in_channels(registry, backbone_type: str) -> bool:
@@ -112,44 +116,49 @@ def build_detector_or_segmentor(registry, model_config, request: BuildRequest, w
     that answers), else from random init with a warning. Pretrained RGB weights load as they are and the first
     convolution is then widened to the bands, keeping the RGB filters; from random init, backbones taking
     ``in_channels`` are built for the bands directly."""
-    holder, key = _pretrained_source(model_config)
-    model = None
-    if request.pretrained:
+
+    def pretrained():
+        holder, key = _pretrained_source(model_config)
         reason = "the config names no pretrained backbone" if holder is None else _unavailable(holder[key])
         if reason is not None:
-            warn_random_init(what, reason)
-        else:
-            if request.in_channels != 3 and "frozen_stages" in model_config.backbone:
-                model_config.backbone["frozen_stages"] = -1  # the widened first convolution must learn
-            try:
-                # the checkpoint name stays: mmengine loads it from the cache (or downloads it) with the processing
-                # its scheme needs (mmcls:// strips a prefix)
-                with _quiet_mmengine():
-                    model = registry.build(copy.deepcopy(model_config))  # building writes into the config
-                    model.init_weights()
-                adapt_input_bands(model.backbone, _stem_channels(model.backbone, request.in_channels))
-            except Exception as exc:  # noqa: BLE001 - a download that failed, or a checkpoint that will not load
-                warn_random_init(what, f"{holder[key]}: {type(exc).__name__}: {str(exc)[:120]}")
-                model = None
-    if model is None:
-        takes_bands = _accepts_in_channels(registry, model_config.backbone["type"])
-        if takes_bands:
-            model_config.backbone["in_channels"] = request.in_channels
-        if "pretrained" in model_config:  # mmseg's segmentors take it, mmdet's detectors do not
-            model_config["pretrained"] = None
-        model_config.backbone["init_cfg"] = None
-        model_config.backbone.pop("pretrained", None)
-        # frozen stages and frozen BatchNorm statistics are for fine-tuning pretrained weights, not random ones
-        for key, value in (("frozen_stages", -1), ("norm_eval", False)):
-            if key in model_config.backbone:
-                model_config.backbone[key] = value
-        with _quiet_mmengine():
-            model = registry.build(model_config)
-            model.init_weights()
-        _zero_init_residual_branches(model.backbone)
-        _unfreeze_norms(model.backbone)
-        if not takes_bands:
-            adapt_input_bands(model.backbone, _stem_channels(model.backbone, request.in_channels))
+            raise WeightsUnavailable(reason)
+        if request.in_channels != 3 and "frozen_stages" in model_config.backbone:
+            model_config.backbone["frozen_stages"] = -1  # the widened first convolution must learn
+        try:
+            # the checkpoint name stays: mmengine loads it from the cache (or downloads it) with the processing its
+            # scheme needs (mmcls:// strips a prefix)
+            with _quiet_mmengine():
+                model = registry.build(copy.deepcopy(model_config))  # building writes into the config
+                model.init_weights()
+            _adapt_input_bands(model, model_config, request.in_channels)
+        except Exception as exc:  # noqa: BLE001 - a download that failed, or a checkpoint that will not load
+            raise WeightsUnavailable(f"{holder[key]}: {type(exc).__name__}: {str(exc)[:120]}") from exc
+        return model
+
+    return load_pretrained(what, request, pretrained, lambda: _random_model(registry, model_config, request))
+
+
+def _random_model(registry, model_config, request: BuildRequest):
+    """The network from random initialisation, fine-tuning settings undone; backbones taking ``in_channels`` are
+    built for the bands directly."""
+    takes_bands = _accepts_in_channels(registry, model_config.backbone["type"])
+    if takes_bands:
+        model_config.backbone["in_channels"] = request.in_channels
+    if "pretrained" in model_config:  # mmseg's segmentors take it, mmdet's detectors do not
+        model_config["pretrained"] = None
+    model_config.backbone["init_cfg"] = None
+    model_config.backbone.pop("pretrained", None)
+    # frozen stages and frozen BatchNorm statistics are for fine-tuning pretrained weights, not random ones
+    for key, value in (("frozen_stages", -1), ("norm_eval", False)):
+        if key in model_config.backbone:
+            model_config.backbone[key] = value
+    with _quiet_mmengine():
+        model = registry.build(model_config)
+        model.init_weights()
+    _zero_init_residual_branches(model.backbone)
+    _unfreeze_norms(model.backbone)
+    if not takes_bands:
+        _adapt_input_bands(model, model_config, request.in_channels)
     return model
 
 

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .base import BuildRequest, ModelAdapter, adapt_first_conv, warn_random_init
+from .base import BuildRequest, ModelAdapter, WeightsUnavailable, adapt_input_conv, load_pretrained
 
 PATCH = 16
 EMBEDDING_CHANNELS = 256  # SAM's image embedding
@@ -56,6 +56,7 @@ class LoRALinear(nn.Module):
 
 class SamLoRA(ModelAdapter):
     task = "pixel_classification"
+    first_conv = "encoder.patch_embed.proj"
 
     def __init__(self, encoder: nn.Module, num_outputs: int, grid: tuple[int, int]):
         super().__init__()
@@ -143,23 +144,28 @@ def build(spec, request: BuildRequest) -> SamLoRA:
                               num_heads=heads, mlp_ratio=4, out_chans=EMBEDDING_CHANNELS, qkv_bias=True,
                               norm_layer=functools.partial(nn.LayerNorm, eps=1e-6), use_rel_pos=True,
                               global_attn_indexes=global_blocks, window_size=_window(side))
-    if request.pretrained:
-        path = checkpoint_path(request.backbone)
-        try:
-            if not path.is_file():
-                raise FileNotFoundError("no such file")
-            _load_checkpoint(encoder, path)
-        except Exception as exc:  # noqa: BLE001 - no local checkpoint (never downloaded here) or a wrong file
-            warn_random_init(f"{spec.name} {request.backbone}",
-                             f"no usable SAM checkpoint at {path}: {type(exc).__name__}: {str(exc)[:160]}; set "
-                             f"AUTODL_SAM_CHECKPOINT to Meta's {_VITS[request.backbone][4]}")
+    load_pretrained(f"{spec.name} {request.backbone}", request, lambda: _load_checkpoint_or_say_why(encoder, request),
+                    lambda: encoder)  # the encoder is built with random weights: loading replaces them
     for parameter in encoder.parameters():
         parameter.requires_grad_(False)
     for block in encoder.blocks:
         block.attn.qkv = LoRALinear(block.attn.qkv)
-    if request.in_channels != 3:
-        encoder.patch_embed.proj = adapt_first_conv(encoder.patch_embed.proj, request.in_channels)
-        encoder.patch_embed.proj.requires_grad_(True)  # new bands must be learned
     for parameter in encoder.neck.parameters():
         parameter.requires_grad_(True)
-    return SamLoRA(encoder, request.num_classes + 1, grid)
+    model = SamLoRA(encoder, request.num_classes + 1, grid)
+    if request.in_channels != 3:
+        adapt_input_conv(model, model.first_conv, request.in_channels)  # new, so trainable: new bands are learned
+    return model
+
+
+def _load_checkpoint_or_say_why(encoder: nn.Module, request: BuildRequest) -> nn.Module:
+    """SAM weights are never downloaded: a local checkpoint, or why there is none usable."""
+    path = checkpoint_path(request.backbone)
+    try:
+        if not path.is_file():
+            raise FileNotFoundError("no such file")
+        _load_checkpoint(encoder, path)
+    except Exception as exc:  # noqa: BLE001 - no local checkpoint (never downloaded here) or a wrong file
+        raise WeightsUnavailable(f"no usable SAM checkpoint at {path}: {type(exc).__name__}: {str(exc)[:160]}; set "
+                                 f"AUTODL_SAM_CHECKPOINT to Meta's {_VITS[request.backbone][4]}") from exc
+    return encoder

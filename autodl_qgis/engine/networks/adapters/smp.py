@@ -5,7 +5,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .base import BuildRequest, ModelAdapter, hugging_face_offline_unless_reachable, warn_random_init
+from .base import BuildRequest, ModelAdapter, hugging_face_offline_unless_reachable, load_pretrained
 
 
 class SmpAdapter(ModelAdapter):
@@ -41,14 +41,10 @@ def build(spec, request: BuildRequest) -> SmpAdapter:
         return architecture(encoder_name=request.backbone, encoder_weights=weights,
                             in_channels=request.in_channels, classes=request.num_classes + 1)
 
-    model = None
-    if request.pretrained:
-        try:
-            with hugging_face_offline_unless_reachable():
-                model = make("imagenet")
-        except Exception as exc:  # noqa: BLE001 - offline, no cache, or no weights for this encoder
-            reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
-            warn_random_init(f"{spec.name} encoder {request.backbone}", reason)
-    if model is None:
-        model = make(None)
+    def pretrained():
+        with hugging_face_offline_unless_reachable():
+            return make("imagenet")
+
+    # smp builds its encoders for the bands itself (its first convolution keeps the RGB filters)
+    model = load_pretrained(f"{spec.name} encoder {request.backbone}", request, pretrained, lambda: make(None))
     return SmpAdapter(model, stride=model.encoder.output_stride)

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .base import BuildRequest, ModelAdapter, adapt_input_bands, host_reachable, warn_random_init
+from .base import BuildRequest, ModelAdapter, adapt_input_conv, host_reachable, load_pretrained
 
 
 def _imagenet_weights(backbone: str):
@@ -29,12 +29,13 @@ def _imagenet_weights(backbone: str):
 def _weights_or_none(make, what: str, request: BuildRequest):
     """``make(weights)`` with the backbone's ImageNet weights (torch hub cache first, then download), else
     ``make(None)``: random init, with a warning when weights were asked for."""
-    if request.pretrained:
-        try:
-            return make(_imagenet_weights(request.backbone))
-        except Exception as exc:  # noqa: BLE001 - offline and not cached
-            warn_random_init(what, " ".join(f"{type(exc).__name__}: {exc}".split())[:200])
-    return make(None)
+    return load_pretrained(what, request, lambda: make(_imagenet_weights(request.backbone)), lambda: make(None))
+
+
+def _stem(backbone: str) -> str:
+    """The first convolution of a torchvision classifier's trunk, as the detection and segmentation backbones built
+    from it name it: a ResNet's conv1, a MobileNet's features[0][0]."""
+    return "0.0" if backbone.startswith("mobilenet") else "conv1"
 
 
 def _anchor_sizes(chip_size, defaults=(32, 64, 128, 256, 512)) -> tuple[int, ...]:
@@ -58,9 +59,7 @@ def _fpn_backbone(request: BuildRequest, spec_name: str, **fpn_options):
         return resnet_fpn_backbone(backbone_name=request.backbone, weights=weights, norm_layer=norm,
                                    trainable_layers=layers, **fpn_options)
 
-    backbone = _weights_or_none(make, f"{spec_name} backbone {request.backbone}", request)
-    adapt_input_bands(backbone.body, request.in_channels)
-    return backbone
+    return _weights_or_none(make, f"{spec_name} backbone {request.backbone}", request)
 
 
 def _transform_options(request: BuildRequest) -> dict:
@@ -162,7 +161,6 @@ def _ssd(spec, request: BuildRequest):
     # SSD's default boxes are fractions of the chip (0.1 to 0.9 of its side), so they follow the chip size
     extra_levels = max(0, min(3, int(math.log2(max(1, min(request.chip_size) // 32)))))
     features = _SsdFeatures((to_16, to_32), channels, extra_levels)
-    adapt_input_bands(features, request.in_channels)
     levels = 2 + extra_levels
     anchors = DefaultBoxGenerator([[2]] * levels, min_ratio=0.1, max_ratio=0.9)
     width_height = (request.chip_size[1], request.chip_size[0])  # SSD's fixed size is (W, H): chips kept as they are
@@ -178,17 +176,15 @@ def _deeplab(spec, request: BuildRequest):
     def make(weights):
         return builder(weights=None, weights_backbone=weights, num_classes=request.num_classes + 1, aux_loss=True)
 
-    model = _weights_or_none(make, f"{spec.name} backbone {request.backbone}", request)
-    adapt_input_bands(model.backbone, request.in_channels)
-    return model
+    return _weights_or_none(make, f"{spec.name} backbone {request.backbone}", request)
 
 
 class DetectionAdapter(ModelAdapter):
     task = "object_detection"
 
-    def __init__(self, model: nn.Module, uses_masks: bool):
+    def __init__(self, model: nn.Module, uses_masks: bool, first_conv: str):
         super().__init__()
-        self.model, self.uses_masks = model, uses_masks
+        self.model, self.uses_masks, self.first_conv = model, uses_masks, first_conv
 
     def losses(self, images, targets):
         keys = ("boxes", "labels", "masks") if self.uses_masks else ("boxes", "labels")
@@ -201,9 +197,9 @@ class DetectionAdapter(ModelAdapter):
 class DeepLabAdapter(ModelAdapter):
     task = "pixel_classification"
 
-    def __init__(self, model: nn.Module):
+    def __init__(self, model: nn.Module, first_conv: str):
         super().__init__()
-        self.model = model
+        self.model, self.first_conv = model, first_conv
 
     def losses(self, images, targets):
         out = self.model(images)
@@ -214,14 +210,27 @@ class DeepLabAdapter(ModelAdapter):
         return self.model(images)["out"]
 
 
+def _fpn_stem(request: BuildRequest) -> str:
+    return f"model.backbone.body.{_stem(request.backbone)}"
+
+
+def _ssd_stem(request: BuildRequest) -> str:
+    # _SsdFeatures.stem_to_16 is a ResNet's stem modules in a Sequential, or a MobileNet's features[:13]
+    return "model.backbone.stem_to_16." + ("0.0" if request.backbone.startswith("mobilenet") else "0")
+
+
 _BUILDERS = {
-    "fasterrcnn": lambda spec, request: DetectionAdapter(_rcnn(spec, request, masks=False), False),
-    "maskrcnn": lambda spec, request: DetectionAdapter(_rcnn(spec, request, masks=True), True),
-    "retinanet": lambda spec, request: DetectionAdapter(_retinanet(spec, request), False),
-    "ssd": lambda spec, request: DetectionAdapter(_ssd(spec, request), False),
-    "deeplabv3": lambda spec, request: DeepLabAdapter(_deeplab(spec, request)),
+    "fasterrcnn": lambda spec, request: DetectionAdapter(_rcnn(spec, request, masks=False), False,
+                                                         _fpn_stem(request)),
+    "maskrcnn": lambda spec, request: DetectionAdapter(_rcnn(spec, request, masks=True), True, _fpn_stem(request)),
+    "retinanet": lambda spec, request: DetectionAdapter(_retinanet(spec, request), False, _fpn_stem(request)),
+    "ssd": lambda spec, request: DetectionAdapter(_ssd(spec, request), False, _ssd_stem(request)),
+    "deeplabv3": lambda spec, request: DeepLabAdapter(_deeplab(spec, request),
+                                                      f"model.backbone.{_stem(request.backbone)}"),
 }
 
 
 def build(spec, request: BuildRequest) -> ModelAdapter:
-    return _BUILDERS[spec.config](spec, request)
+    adapter = _BUILDERS[spec.config](spec, request)
+    adapt_input_conv(adapter, adapter.first_conv, request.in_channels)
+    return adapter

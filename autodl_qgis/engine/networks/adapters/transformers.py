@@ -6,7 +6,7 @@ import math
 import torch
 from torchvision.ops import box_convert
 
-from .base import BuildRequest, ModelAdapter, adapt_input_bands, hugging_face_offline_unless_reachable, warn_random_init
+from .base import BuildRequest, ModelAdapter, adapt_input_conv, hugging_face_offline_unless_reachable, load_pretrained
 
 # backbone -> (block type, blocks per stage, stage widths) of transformers' RTDetrResNet, and the hub checkpoint
 _RESNETS = {
@@ -23,6 +23,7 @@ PRIOR_PROB = 0.01
 
 class RTDetrAdapter(ModelAdapter):
     task = "object_detection"
+    first_conv = "model.model.backbone.model.embedder.embedder.0.convolution"  # RTDetrResNet's stem
 
     def __init__(self, model, num_classes: int):
         super().__init__()
@@ -65,33 +66,32 @@ def build(spec, request: BuildRequest) -> RTDetrAdapter:
     # denoising queries in RT-DETR's proportion (100 for 300 queries): small chips would otherwise run the decoder
     # on two to three times more denoising than matching queries
     denoising = max(1, round(100 * queries / 300))
-    model = None
-    if request.pretrained:
-        try:
-            with hugging_face_offline_unless_reachable():
-                # anchors made for each input's own size, not precomputed for 640 px
-                model = RTDetrV2ForObjectDetection.from_pretrained(checkpoint, id2label=labels, num_queries=queries,
-                                                                   num_denoising=denoising,
-                                                                   anchor_image_size=None,
-                                                                   initializer_bias_prior_prob=PRIOR_PROB,
-                                                                   ignore_mismatched_sizes=True)
-                # the class heads are new (K classes, not COCO's 80) but re-initialised without the prior
-                bias = -math.log((1 - PRIOR_PROB) / PRIOR_PROB)
-                with torch.no_grad():
-                    for head in (*model.model.decoder.class_embed, model.model.enc_score_head):
-                        head.bias.fill_(bias)
-        except Exception as exc:  # noqa: BLE001 - offline and not in the Hugging Face cache
-            warn_random_init(f"{spec.name} ({checkpoint})", " ".join(f"{type(exc).__name__}: {exc}".split())[:200])
-    if model is None:
+    def pretrained():
+        with hugging_face_offline_unless_reachable():
+            # anchors made for each input's own size, not precomputed for 640 px
+            model = RTDetrV2ForObjectDetection.from_pretrained(checkpoint, id2label=labels, num_queries=queries,
+                                                               num_denoising=denoising, anchor_image_size=None,
+                                                               initializer_bias_prior_prob=PRIOR_PROB,
+                                                               ignore_mismatched_sizes=True)
+        # the class heads are new (K classes, not COCO's 80) but re-initialised without the prior
+        bias = -math.log((1 - PRIOR_PROB) / PRIOR_PROB)
+        with torch.no_grad():
+            for head in (*model.model.decoder.class_embed, model.model.enc_score_head):
+                head.bias.fill_(bias)
+        return model
+
+    def random():
         backbone = RTDetrResNetConfig(num_channels=request.in_channels, layer_type=block, depths=depths,
                                       hidden_sizes=widths, out_features=["stage2", "stage3", "stage4"])
         config = RTDetrV2Config(backbone_config=backbone, encoder_in_channels=widths[1:], id2label=labels,
                                 num_queries=queries, num_denoising=denoising, initializer_bias_prior_prob=PRIOR_PROB,
                                 freeze_backbone_batch_norms=False)  # frozen statistics only suit pretrained
-        model = RTDetrV2ForObjectDetection(config)
-    elif request.in_channels != 3:
-        adapt_input_bands(model.model.backbone, request.in_channels)
-        for module in model.model.backbone.modules():  # the embeddings check the band count they were built for
-            if getattr(module, "num_channels", None) == 3:
-                module.num_channels = request.in_channels
-    return RTDetrAdapter(model, request.num_classes)
+        return RTDetrV2ForObjectDetection(config)
+
+    adapter = RTDetrAdapter(load_pretrained(f"{spec.name} ({checkpoint})", request, pretrained, random),
+                            request.num_classes)
+    adapt_input_conv(adapter, adapter.first_conv, request.in_channels)  # pretrained: RGB filters widened
+    for module in adapter.model.model.backbone.modules():  # the embeddings check the band count they were built for
+        if getattr(module, "num_channels", None) == 3:
+            module.num_channels = request.in_channels
+    return adapter
