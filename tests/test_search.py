@@ -16,7 +16,7 @@ from autodl_qgis.engine.errors import InputDataError
 from autodl_qgis.engine.package import open_package
 from autodl_qgis.engine.progress import Cancelled, SilentCallbacks
 from autodl_qgis.engine.search import AutoDL, SearchFailed
-from autodl_qgis.engine.search.config import STATUSES
+from autodl_qgis.engine.status import RECORDED
 from autodl_qgis.engine.train import candidate as candidate_module
 from conftest import REAL_DATA, REPO, CancelAfter
 
@@ -113,7 +113,7 @@ def test_time_limit_holds_with_unbounded_epochs(synthetic, tmp_path):
     assert elapsed <= limit_hours * 3600 * 1.05 + 60, elapsed  # the contract
     rows = autodl.leaderboard()
     assert sorted(r["network"] for r in rows) == sorted(networks)
-    assert all(r["status"] in STATUSES for r in rows) and rows[0]["phase"] == "final"
+    assert all(r["status"] in RECORDED for r in rows) and rows[0]["phase"] == "final"
     assert all(r["reason"] for r in rows if r["status"] == "not_reached")
 
 
@@ -257,7 +257,7 @@ def test_command_line_train_and_show(synthetic, tmp_path, capsys):
     result = json.loads(capsys.readouterr().out)
     assert result["output_model_file"].endswith("pools.dlpk")
     assert result["best"]["network"] == "FasterRCNN" and result["best"]["metric_name"] == "average_precision"
-    assert result["leaderboard"][0]["rank"] == 1 and result["leaderboard"][0]["status"] in STATUSES
+    assert result["leaderboard"][0]["rank"] == 1 and result["leaderboard"][0]["status"] in RECORDED
     assert result["validation"]["kind"] in ("spatial_blocks", "random") and result["validation"]["chips"] >= 1
     assert "test" not in result  # 12 chips: too few to hold a test block out
     assert main(["show", result["output_model_file"], "--json"]) == 0
@@ -302,6 +302,6 @@ def test_time_limit_holds_on_a_real_size_export(tmp_path):
     result = json.loads(run.stdout)
     rows = result["leaderboard"]
     assert rows[0]["status"] in ("completed", "early_stopped", "deadline") and rows[0]["metric"] is not None
-    assert all(r["status"] in STATUSES for r in rows)
+    assert all(r["status"] in RECORDED for r in rows)
     assert all(r["status"] != "failed" or "time budget" not in (r["reason"] or "") for r in rows)
     assert result["validation"]["kind"] == "spatial_blocks" and "test" in result

@@ -38,8 +38,8 @@ from ..train import TrainConfig, Trainer, distributed
 from ..train.candidate import Candidate, load_checkpoint, save_checkpoint, train_candidate
 from ..train.scale import apply_chip_scale, effective_scale, object_scale
 from . import report
-from .config import (ADVANCED, BASIC, COMPLETED, FINAL, FLAT, HALVING, NOT_REACHED, PRUNED, RUNG, SKIPPED, TUNING,
-                     CandidateJob, CandidateResult, SearchConfig)
+from ..status import Status
+from .config import ADVANCED, BASIC, FINAL, FLAT, HALVING, RUNG, TUNING, CandidateJob, CandidateResult, SearchConfig
 from .portfolio import portfolio
 from .record import SearchRecord, suggest
 from .storage import check_storage
@@ -193,7 +193,7 @@ class AutoDL:
                 check_device(spec, self.device)
             except UnsupportedNetworkError as exc:
                 self.callbacks.log(f"skipping {spec.name}: {exc}")
-                skipped.append(CandidateResult(f"skip-{spec.name}", "-", spec.name, backbone, RUNG, 0, SKIPPED,
+                skipped.append(CandidateResult(f"skip-{spec.name}", "-", spec.name, backbone, RUNG, 0, Status.SKIPPED,
                                                reason=str(exc), worker=_worker_id()))
                 continue
             candidate = f"c{len(seeds):02d}"
@@ -253,7 +253,7 @@ class AutoDL:
         if self._best is None:
             rows = self._record.rows()
             reasons = "; ".join(f"{r.network}: {r.reason}" for r in rows)
-            if any(r.status == NOT_REACHED for r in rows):
+            if any(r.status == Status.NOT_REACHED for r in rows):
                 raise SearchFailed(translate("AutoDL", "no candidate gave a model within the time limit; give more "
                                              "time or lighter networks ({reasons})").format(reasons=reasons))
             raise SearchFailed(translate("AutoDL", "every candidate failed ({reasons})").format(reasons=reasons))
@@ -402,8 +402,9 @@ class AutoDL:
 
     def _not_reached(self, job: CandidateJob, reason: str) -> CandidateResult:
         now = round(self.clock() - self._record.start_time, 2)
-        return CandidateResult(job.key, job.candidate, job.network, job.backbone, job.phase, job.rung, NOT_REACHED,
-                               reason=reason, chip_scale=job.chip_scale, start=now, end=now, worker=_worker_id())
+        return CandidateResult(job.key, job.candidate, job.network, job.backbone, job.phase, job.rung,
+                               Status.NOT_REACHED, reason=reason, chip_scale=job.chip_scale, start=now, end=now,
+                               worker=_worker_id())
 
     def _choose_best(self, results: list[CandidateResult]) -> CandidateResult | None:
         """The finalist when it gave a model; else (flat sweep, or the finalist failed) the best scored job."""
@@ -461,9 +462,9 @@ class AutoDL:
         ordered = sorted(latest.values(), key=lambda r: (r.key != best_key, r.metric is None, -(r.metric or 0.0)))
         rows = []
         for rank, result in enumerate(ordered, start=1):
-            if self._best is not None and result.key != best_key and result.status == COMPLETED \
+            if self._best is not None and result.key != best_key and result.status == Status.COMPLETED \
                     and self.config.strategy == HALVING:  # trained its round, then others were better
-                result = result.replace(status=PRUNED, reason=f"not continued after round {result.rung}: others "
+                result = result.replace(status=Status.PRUNED, reason=f"not continued after round {result.rung}: others "
                                                               "were better at equal training time")
             row = {k: v for k, v in result.as_dict().items() if k not in ("curve", "metrics")}
             rows.append({"rank": rank, **row})

@@ -12,14 +12,10 @@ import math
 from dataclasses import dataclass, field
 
 from ..errors import InputDataError
+from ..status import RECORDED, Status
 
 BASIC, ADVANCED = "BASIC", "ADVANCED"
 HALVING, FLAT = "halving", "flat"  # FLAT: the old equal-share sweep, kept only for scripts/bench_search.py
-
-# a leaderboard row's status
-COMPLETED, EARLY_STOPPED, DEADLINE, PRUNED = "completed", "early_stopped", "deadline", "pruned"
-FAILED, SKIPPED, NOT_REACHED = "failed", "skipped", "not_reached"
-STATUSES = (COMPLETED, EARLY_STOPPED, DEADLINE, PRUNED, FAILED, SKIPPED, NOT_REACHED)
 
 # a job's place in the search
 RUNG, TUNING, FINAL = "rung", "tuning", "final"
@@ -146,7 +142,7 @@ class CandidateResult:
     backbone: str
     phase: str
     rung: int
-    status: str
+    status: Status
     metric_name: str | None = None
     metric: float | None = None  # at the end of the segment, on the validation chips it used
     test_metric: float | None = None  # on the held-out test chips (the shipped model only)
@@ -177,8 +173,9 @@ class CandidateResult:
     curve: tuple[EpochRecord, ...] = ()
 
     def __post_init__(self):
-        if self.status not in STATUSES:
+        if self.status not in RECORDED:
             raise ValueError(f"unknown status {self.status!r}")
+        object.__setattr__(self, "status", Status(self.status))
         object.__setattr__(self, "curve", tuple(p if isinstance(p, EpochRecord) else EpochRecord(**p)
                                                 for p in self.curve))
 

@@ -12,9 +12,12 @@ import io
 import numpy as np
 import torch
 
+from ..status import Status
+
 PALETTE = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#f0e442", "#000000")
-STATUS_COLORS = {"completed": "#2b6f8f", "early_stopped": "#009e73", "deadline": "#e69f00", "pruned": "#999999",
-                 "failed": "#d55e00", "not_reached": "#dddddd", "skipped": "#dddddd"}
+STATUS_COLORS = {Status.COMPLETED: "#2b6f8f", Status.EARLY_STOPPED: "#009e73", Status.DEADLINE: "#e69f00",
+                 Status.PRUNED: "#999999", Status.FAILED: "#d55e00", Status.NOT_REACHED: "#dddddd",
+                 Status.SKIPPED: "#dddddd"}
 
 
 def _pyplot():

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from ..data.esri import read_json
 from ..errors import InputDataError
-from .config import STATUSES, CandidateResult, EpochRecord
+from ..status import RECORDED
+from .config import CandidateResult, EpochRecord
 from .storage import check_storage
 
 RECORD_FILE = "search.json"  # in the work folder: where the study lives, for resuming
@@ -82,8 +83,8 @@ def _typed(cls, values: dict, path: Path):
         raise InputDataError(f"lacks {', '.join(missing)}", path, FIX)
     checked = {name: _value(name, hints[name], values[name], path) for name in fields if name in values}
     if cls is CandidateResult:
-        if checked["status"] not in STATUSES:
-            raise InputDataError(f"has status {checked['status']!r}, not one of {', '.join(STATUSES)}", path, FIX)
+        if checked["status"] not in RECORDED:
+            raise InputDataError(f"has status {checked['status']!r}, not one of {', '.join(RECORDED)}", path, FIX)
         if checked["phase"] not in PHASES:
             raise InputDataError(f"has phase {checked['phase']!r}, not one of {', '.join(PHASES)}", path, FIX)
     return cls(**checked)

@@ -21,8 +21,9 @@ from . import distributed
 from .batch_size import MIN_BATCH, find_batch_size, is_out_of_memory
 from .metrics import metrics_for
 
-COMPLETED, DEADLINE, EARLY_STOPPED, PRUNED = "completed", "deadline", "early_stopped", "pruned"
-FAILED, CANCELLED, NOT_REACHED = "failed", "cancelled", "not_reached"
+from ..status import Status
+COMPLETED, DEADLINE, EARLY_STOPPED, PRUNED = Status.COMPLETED, Status.DEADLINE, Status.EARLY_STOPPED, Status.PRUNED
+FAILED, CANCELLED, NOT_REACHED = Status.FAILED, Status.CANCELLED, Status.NOT_REACHED
 VALIDATION_SHARE = 0.1  # validations at epoch ends stop once they have taken this share of the training time
 # the moving average of the weights spans this share of the run's planned steps (decay 1 - 1 / span), at most
 # EMA_MAX_SPAN steps: long enough to smooth the last steps' noise, short enough to forget the early weights
