@@ -33,7 +33,7 @@ from ..messages import translate
 from ..networks import UnsupportedNetworkError, build_network
 from ..networks.registry import NetworkSpec, check_device, get_spec, networks_for
 from ..package import build_model_definition, open_package, write_package
-from ..progress import Callbacks, SilentCallbacks, check_cancel
+from ..progress import Callbacks, EpochEvent, SilentCallbacks, check_cancel
 from ..train import TrainConfig, Trainer, distributed
 from ..train.candidate import Candidate, load_checkpoint, save_checkpoint, train_candidate
 from ..train.scale import apply_chip_scale, effective_scale, object_scale
@@ -62,8 +62,8 @@ class _SearchCallbacks:
     def __init__(self, parent: Callbacks, budget: TimeBudget):
         self.parent, self.budget = parent, budget
 
-    def progress(self, fraction: float, message: str) -> None:
-        self.parent.progress(self.budget.fraction_used(), message)
+    def progress(self, fraction: float, message: str, event: EpochEvent | None = None) -> None:
+        self.parent.progress(self.budget.fraction_used(), message, event)
 
     def log(self, message: str) -> None:
         self.parent.log(message)

@@ -16,7 +16,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from ..budget import TimeBudget
 from ..messages import translate
-from ..progress import Callbacks, Cancelled, SilentCallbacks, check_cancel
+from ..progress import Callbacks, Cancelled, EpochEvent, SilentCallbacks, check_cancel
 from . import distributed
 from .batch_size import MIN_BATCH, find_batch_size, is_out_of_memory
 from .metrics import metrics_for
@@ -411,7 +411,8 @@ class Trainer:
                                         name=self.name, epoch=epoch, loss=mean_loss, metric_name=result.metric_name,
                                         metric=score)
                                     + (translate("Trainer", " (moving average {metric:.4f})").format(metric=ema_score)
-                                       if ema_score is not None else ""))
+                                       if ema_score is not None else ""),
+                                    EpochEvent(self.name, epoch, mean_loss, result.metric_name, score, ema_score))
             if ema_better:
                 score, metrics = ema_score, averaged
             last_validated = (score, metrics)
