@@ -46,10 +46,6 @@ from .storage import check_storage
 from .workfolder import check_work_folder
 from .schedule import HalvingSearch, packaging_reserve, refusal
 
-VAL_CHIPS = 64  # validation chips of the rungs (the same first ones for every candidate); the finalist uses all
-# the finalist's last share of its training, on the training + validation chips (SearchConfig.refit): half, so that
-# its first half still validates (the health of the run and the moving average's worth are known before)
-REFIT_SHARE = 0.5
 SCALES = (0.5, 0.75, 1.0)  # chip scales ADVANCED may propose
 TUNED_NETWORKS = 2  # ADVANCED proposes for this many leading networks
 
@@ -335,26 +331,15 @@ class AutoDL:
             distributed.from_rank0(job.as_dict())
         deadline = job.deadline if job.deadline is not None else self._record.ends
         budget = TimeBudget(max(0.0, deadline - self.clock()), clock=self.clock)
-        config = TrainConfig(max_epochs=self.config.max_epochs, learning_rate=job.learning_rate,
-                             batch_size=job.batch_size, seed=job.seed, train_seconds=job.train_seconds,
-                             decay_to_end=job.decay_to_end,
-                             # the finalist gives the model: whatever it can train and validate beats nothing
-                             min_steps=1 if job.phase == FINAL else TrainConfig.min_steps,
-                             partial_validation=job.phase == FINAL,
-                             ema=job.phase == FINAL and self.config.weight_averaging,
-                             refit_share=REFIT_SHARE if job.phase == FINAL and self.config.refit else 0.0)
         checkpoint = load_checkpoint(job.resume_from) if job.resume_from else None
         initial = self.pretrained.state_dict() if self.pretrained is not None and checkpoint is None else None
+        request = job.train_request(self.config, checkpoint, initial)
         began = self.clock()
         try:
-            candidate = train_candidate(
-                self.data, job.network, self.device, config, budget,
-                _SearchCallbacks(self.callbacks, self._budget), backbone=job.backbone,
-                pretrained=self.config.pretrained_backbones and self.pretrained is None, split=self.split,
-                augment_strength=job.augment_strength, initial_state=initial, checkpoint=checkpoint,
-                val_chips=None if job.full_validation else VAL_CHIPS, chip_scale=job.chip_scale)
+            candidate = train_candidate(self.data, request, self.device, budget,
+                                        _SearchCallbacks(self.callbacks, self._budget), self.split)
         finally:
-            del checkpoint
+            del checkpoint, request
         return candidate, candidate.result.build_seconds if candidate.result.build_seconds is not None else \
             self.clock() - began
 
@@ -362,31 +347,16 @@ class AutoDL:
                           build_seconds: float) -> CandidateResult:
         """The job's result, its weights as a package and its state to continue from; the model leaves memory."""
         trained = candidate.result
-        status = trained.status
         weights = checkpoint = None
         if candidate.model is not None and trained.best_state is not None:
             weights = f"{job.key}.safetensors"
             _save_weights(self._record.path(weights), trained.best_state)
         if trained.checkpoint is not None and job.phase != FINAL:
             checkpoint = str(save_checkpoint(self._record.path(f"{job.key}.state.pt"), trained.checkpoint))
-        history = trained.history
-        result = CandidateResult(
-            key=job.key, candidate=job.candidate, network=job.network, backbone=job.backbone, phase=job.phase,
-            rung=job.rung, status=status, metric_name=trained.metric_name or None,
-            metric=trained.best_metric if trained.best_state is not None else None,  # of the weights kept
-            validation_chips=trained.validation_chips, trained_chips=trained.trained_chips,
-            averaged=trained.averaged, epochs=trained.epochs, steps=trained.steps, epoch_steps=trained.epoch_steps,
-            batch_size=trained.batch_size or None,
-            train_seconds=round(trained.train_seconds, 2), segment_seconds=round(trained.run_seconds, 2),
-            seconds_per_step=trained.seconds_per_step, validation_seconds=trained.validation_seconds,
-            build_seconds=build_seconds, start=round(started - self._record.start_time, 2),
-            end=round(self.clock() - self._record.start_time, 2), chip_scale=job.chip_scale,
-            scale_reason=job.scale_reason,
-            learning_rate=job.learning_rate, augment_strength=job.augment_strength, reason=trained.reason,
-            worker=_worker_id(), weights=weights, checkpoint=checkpoint,
-            metrics=json.loads(json.dumps(trained.metrics, default=float)),
-            curve=tuple(history))
-        values = dict(key=job.key, network=job.network, backbone=job.backbone, status=status,
+        result = CandidateResult.from_training(
+            job, trained, start=started - self._record.start_time, end=self.clock() - self._record.start_time,
+            build_seconds=build_seconds, worker=_worker_id(), weights=weights, checkpoint=checkpoint)
+        values = dict(key=job.key, network=job.network, backbone=job.backbone, status=result.status,
                       reason=f" ({result.reason})" if result.reason else "")
         if result.metric is None:
             self.callbacks.log(translate("AutoDL", "{key} {network} ({backbone}): {status}{reason}").format(**values))
