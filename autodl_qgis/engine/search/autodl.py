@@ -39,7 +39,8 @@ from ..train.candidate import Candidate, load_checkpoint, save_checkpoint, train
 from ..train.scale import apply_chip_scale, effective_scale, object_scale
 from . import report
 from ..status import Status
-from .config import ADVANCED, BASIC, FINAL, FLAT, HALVING, RUNG, TUNING, CandidateJob, CandidateResult, SearchConfig
+from .config import (ADVANCED, BASIC, FINAL, FLAT, HALVING, RUNG, TUNING, CandidateJob, CandidateResult, LeaderboardRow,
+                     SearchConfig, SplitSummary)
 from .portfolio import portfolio
 from .record import SearchRecord, suggest
 from .storage import check_storage
@@ -163,7 +164,8 @@ class AutoDL:
                                  "Export the training data with the bands the model was trained on")
         # classes matched by name: known classes keep the model's order (and so its head rows), new ones follow
         order = {c.name.casefold(): i for i, c in enumerate(package.classes)}
-        self.data.classes.sort(key=lambda c: (order.get(c.name.casefold(), len(order)), c.value))
+        classes = sorted(self.data.classes, key=lambda c: (order.get(c.name.casefold(), len(order)), c.value))
+        self.data = dataclasses.replace(self.data, classes=classes)  # the caller's data keeps its order
         return spec
 
     def _seeds(self) -> tuple[list[CandidateJob], list[CandidateResult]]:
@@ -418,7 +420,7 @@ class AutoDL:
         """Every job's result (a candidate's segments each have one), in the order they finished."""
         return self._record.rows() if self._record is not None else []
 
-    def leaderboard(self) -> list[dict]:
+    def leaderboard(self) -> list[LeaderboardRow]:
         """One row per candidate (its last segment), the shipped model first, then by metric; failed, skipped and
         not-reached ones last, with their reasons."""
         latest: dict[str, CandidateResult] = {}
@@ -436,8 +438,7 @@ class AutoDL:
                     and self.config.strategy == HALVING:  # trained its round, then others were better
                 result = result.replace(status=Status.PRUNED, reason=f"not continued after round {result.rung}: others "
                                                               "were better at equal training time")
-            row = {k: v for k, v in result.as_dict().items() if k not in ("curve", "metrics")}
-            rows.append({"rank": rank, **row})
+            rows.append(LeaderboardRow(rank, result))
         return rows
 
     def best_model(self):
@@ -455,15 +456,15 @@ class AutoDL:
         return apply_chip_scale(model, result.chip_scale).eval()
 
     @property
-    def best(self) -> dict:
-        return self._best.as_dict() if self._best is not None else {}
+    def best(self) -> CandidateResult | None:
+        """The shipped model's result (None before fit() gave one)."""
+        return self._best
 
     @property
-    def validation(self) -> dict:
-        """How the chips were split: ``kind`` (spatial_blocks or random), chips per part, and why."""
-        return {"kind": self.split.kind, "chips": len(self.split.val), "train_chips": len(self.split.train),
-                "test_chips": self._best.test_chips if self._best is not None and self._best.test_chips
-                else len(self.split.test), "note": self.split.note}
+    def validation(self) -> SplitSummary:
+        return SplitSummary(self.split.kind, len(self.split.val), len(self.split.train),
+                            self._best.test_chips if self._best is not None and self._best.test_chips
+                            else len(self.split.test), self.split.note)
 
     def save(self, path: str | os.PathLike, sidecars: bool = False) -> Path:
         """Writes the shipped model as a .dlpk (atomically); with save_evaluated_models, every evaluated model too,
@@ -518,11 +519,10 @@ class AutoDL:
             "train_seconds": result.train_seconds, "chip_scale": result.chip_scale, "history": curve,
             "device": str(self.device), "seed": self.config.seed,
             "training_data": str(self.data.folder), "num_chips": len(self.data.chips),
-            "validation": self.validation, "validation_metric": result.metric, "test_metric": test,
+            "validation": self.validation.as_dict(), "validation_metric": result.metric, "test_metric": test,
             "trained_chips": result.trained_chips, "weights": _weights_kind(result),
             "fine_tuned_from": str(self.pretrained.path) if self.pretrained is not None else None,
-            "leaderboard": [{k: r[k] for k in ("rank", "network", "backbone", "status", "metric")}
-                            for r in leaderboard],
+            "leaderboard": [r.brief() for r in leaderboard],
         }
         if test is not None:
             metrics = {**metrics, f"test_{metric_name}": test}
@@ -532,15 +532,16 @@ class AutoDL:
             dtype=self.data.header.dtype, image_space=self.data.image_space,
             statistics=self.data.band_statistics, metrics=metrics, metric_name=metric_name,
             training=training, data_format=self.data.format)
-        extras = {"leaderboard.json": json.dumps(leaderboard, indent=2, default=float).encode(),
-                  "leaderboard.csv": _csv(leaderboard).encode()}
+        rows = [r.as_dict() for r in leaderboard]
+        extras = {"leaderboard.json": json.dumps(rows, indent=2, default=float).encode(),
+                  "leaderboard.csv": _csv(rows).encode()}
         if with_report:
             extras["report.html"] = self._report(result, curve, leaderboard).encode()
         if extras_out is not None:
             extras_out.update(extras)
         return write_package(path, emd, state, extras, portable=portable)
 
-    def _report(self, best: CandidateResult, curve: list[dict], leaderboard: list[dict]) -> str:
+    def _report(self, best: CandidateResult, curve: list[dict], leaderboard: list[LeaderboardRow]) -> str:
         _, val = make_datasets(self.data, augment=False, split=self.split)
         predictions = report.predictions_chart(self.best_model(), val, self.data.classes, self.data.task,
                                                self.device)
@@ -559,7 +560,7 @@ class AutoDL:
                                     metrics=best.metrics,
                                     test_metrics={best.metric_name: best.test_metric}
                                     if best.test_metric is not None else None,
-                                    segments=[r.as_dict() for r in self.results()],
+                                    segments=self.results(),
                                     limit_seconds=self.config.total_seconds)
 
 

@@ -245,3 +245,34 @@ class CandidateResult:
 
     def replace(self, **changes) -> "CandidateResult":
         return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class LeaderboardRow:
+    """A candidate's place on the leaderboard: its last segment's result (with the status it ends the search
+    with) and its rank."""
+    rank: int
+    result: CandidateResult
+
+    def as_dict(self) -> dict:
+        """leaderboard.json's and leaderboard.csv's row: the rank, then the result without its curve and metrics."""
+        row = {k: v for k, v in self.result.as_dict().items() if k not in ("curve", "metrics")}
+        return {"rank": self.rank, **row}
+
+    def brief(self) -> dict:
+        """The row as the .emd records it."""
+        r = self.result
+        return {"rank": self.rank, "network": r.network, "backbone": r.backbone, "status": r.status, "metric": r.metric}
+
+
+@dataclass(frozen=True)
+class SplitSummary:
+    """How the chips were split: ``kind`` (spatial_blocks or random), chips per part, and why."""
+    kind: str
+    chips: int  # validation chips
+    train_chips: int
+    test_chips: int  # the held-out chips the shipped model was scored on
+    note: str = ""
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
