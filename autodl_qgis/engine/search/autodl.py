@@ -9,12 +9,8 @@ scale, augmentation) for the two leading networks, every trial's parameters reco
 """
 from __future__ import annotations
 
-import csv
 import dataclasses
 import gc
-import io
-import json
-import math
 import os
 import socket
 import time
@@ -25,22 +21,23 @@ import torch
 
 from ..budget import TimeBudget
 from ..data import OBJECT_DETECTION, TrainingData
-from ..data.dataset import ChipDataset, make_datasets
+from ..data.dataset import ChipDataset
 from ..data.split import DataSplit, split_chips
 from ..devices import resolve_device
 from ..errors import InputDataError, SearchFailed
 from ..messages import translate
 from ..networks import UnsupportedNetworkError, build_network
 from ..networks.registry import NetworkSpec, check_device, get_spec, networks_for
-from ..package import build_model_definition, open_package, write_package
+from ..package import open_package
 from ..progress import Callbacks, EpochEvent, SilentCallbacks, check_cancel
 from ..train import TrainConfig, Trainer, distributed
 from ..train.candidate import Candidate, load_checkpoint, save_checkpoint, train_candidate
 from ..train.scale import apply_chip_scale, effective_scale, object_scale
-from . import report
+from . import packaging
 from ..status import Status
 from .config import (ADVANCED, BASIC, FINAL, FLAT, HALVING, RUNG, TUNING, CandidateJob, CandidateResult, LeaderboardRow,
                      SearchConfig, SplitSummary)
+from .packaging import load_weights, sidecar_paths
 from .portfolio import portfolio
 from .record import SearchRecord, suggest
 from .storage import check_storage
@@ -452,7 +449,7 @@ class AutoDL:
     def _model(self, result: CandidateResult):
         model = build_network(result.network, len(self.data.classes), self.data.header.bands, self.data.chip_size,
                               result.backbone, pretrained=False, device=self.device)
-        model.load_state_dict(_load_weights(self._record.path(result.weights), self.device))
+        model.load_state_dict(load_weights(self._record.path(result.weights), self.device))
         return apply_chip_scale(model, result.chip_scale).eval()
 
     @property
@@ -467,112 +464,21 @@ class AutoDL:
                             else len(self.split.test), self.split.note)
 
     def save(self, path: str | os.PathLike, sidecars: bool = False) -> Path:
-        """Writes the shipped model as a .dlpk (atomically); with save_evaluated_models, every evaluated model too,
-        in ``<name>_evaluated_models/`` beside it; with ``sidecars``, the report and leaderboard beside it as well
-        (see :func:`sidecar_paths`)."""
+        """Writes the shipped model as a .dlpk, and what the configuration and ``sidecars`` ask beside it (see
+        packaging.save)."""
         if self._best is None:
             raise SearchFailed("fit() has not produced a model")
-        best = self._best
-        path = Path(path)
-        if path.suffix.lower() != ".dlpk":
-            path = path.with_name(path.name + ".dlpk")
-        extras = {}
-        began = self.clock()
-        out = self._write(path, best, _load_weights(self._record.path(best.weights)), with_report=True,
-                          extras_out=extras)
-        if self.config.save_evaluated_models:
-            self._save_evaluated(path.with_name(f"{path.stem}_evaluated_models"), self.clock() - began)
-        if sidecars:
-            for target, name in zip(sidecar_paths(out), ("report.html", "leaderboard.csv")):
-                tmp = target.with_name(f".{target.name}.tmp")
-                tmp.write_bytes(extras[name])
-                os.replace(tmp, target)
-        return out
+        return packaging.save(path, self.outcome(), self.best_model(), self.clock, self.callbacks, sidecars)
 
-    def _save_evaluated(self, folder: Path, package_seconds: float) -> None:
-        """Every evaluated model, best first, without the portable export (they are for comparison), as long as
-        the next one fits before the run's end: the time limit holds whatever the number of candidates."""
-        rows = sorted((r for r in self.results() if r.weights and self._record.path(r.weights).is_file()),
-                      key=lambda r: -math.inf if r.metric is None else -r.metric)
-        run_end = self.started + self.config.total_seconds
-        folder.mkdir(parents=True, exist_ok=True)
-        for i, row in enumerate(rows, start=1):
-            if self.clock() + package_seconds >= run_end:
-                self.callbacks.log(f"{len(rows) - i + 1} of {len(rows)} evaluated models not saved: the time "
-                                   f"limit ends before they can be written")
-                return
-            began = self.clock()
-            self._write(folder / f"{i:02d}_{row.network}_{row.backbone}_{row.key}.dlpk", row,
-                        _load_weights(self._record.path(row.weights)), portable=False)
-            package_seconds = self.clock() - began
-
-    def _write(self, path: Path, result: CandidateResult, state: dict, with_report: bool = False,
-               extras_out: dict | None = None, portable: bool = True) -> Path:
-        """A package of a job's weights ``state``."""
-        spec = get_spec(result.network)
-        metrics, metric_name, test = result.metrics, result.metric_name, result.test_metric
-        curve = [dataclasses.asdict(p) for p in result.curve]
-        leaderboard = self.leaderboard()
-        training = {
-            "autodl_mode": self.config.mode, "total_time_limit_hours": self.config.total_time_limit,
-            "epochs": result.epochs, "batch_size": result.batch_size, "learning_rate": result.learning_rate,
-            "train_seconds": result.train_seconds, "chip_scale": result.chip_scale, "history": curve,
-            "device": str(self.device), "seed": self.config.seed,
-            "training_data": str(self.data.folder), "num_chips": len(self.data.chips),
-            "validation": self.validation.as_dict(), "validation_metric": result.metric, "test_metric": test,
-            "trained_chips": result.trained_chips, "weights": _weights_kind(result),
-            "fine_tuned_from": str(self.pretrained.path) if self.pretrained is not None else None,
-            "leaderboard": [r.brief() for r in leaderboard],
-        }
-        if test is not None:
-            metrics = {**metrics, f"test_{metric_name}": test}
-        emd = build_model_definition(
-            network=spec.name, library=spec.library, backbone=result.backbone, task=self.data.task,
-            classes=self.data.classes, chip_size=self.data.chip_size, bands=self.data.header.bands,
-            dtype=self.data.header.dtype, image_space=self.data.image_space,
-            statistics=self.data.band_statistics, metrics=metrics, metric_name=metric_name,
-            training=training, data_format=self.data.format)
-        rows = [r.as_dict() for r in leaderboard]
-        extras = {"leaderboard.json": json.dumps(rows, indent=2, default=float).encode(),
-                  "leaderboard.csv": _csv(rows).encode()}
-        if with_report:
-            extras["report.html"] = self._report(result, curve, leaderboard).encode()
-        if extras_out is not None:
-            extras_out.update(extras)
-        return write_package(path, emd, state, extras, portable=portable)
-
-    def _report(self, best: CandidateResult, curve: list[dict], leaderboard: list[LeaderboardRow]) -> str:
-        _, val = make_datasets(self.data, augment=False, split=self.split)
-        predictions = report.predictions_chart(self.best_model(), val, self.data.classes, self.data.task,
-                                               self.device)
-        summary = {"network": best.network, "backbone": best.backbone,
-                   f"validation {best.metric_name}": f"{best.metric:.4f}",
-                   "validation": f"{self.split.kind} split, {len(self.split.val)} chips",
-                   "training data": f"{self.data.folder} ({self.data.format}, {len(self.data.chips)} chips)",
-                   "mode": self.config.mode, "time limit (hours)": f"{self.config.total_time_limit:.3g}",
-                   "device": str(self.device)}
-        summary["final model trained on"] = f"{best.trained_chips} chips ({_trained_on(best, self.split)})"
-        summary["weights"] = _weights_kind(best)
-        if best.test_metric is not None:
-            summary[f"test {best.metric_name}"] = f"{best.test_metric:.4f} ({len(self.split.test)} held-out chips)"
-        return report.render_report(title=f"AutoDL model: {best.network}", summary=summary, rows=leaderboard,
-                                    metric_name=best.metric_name, history=curve, predictions_png=predictions,
-                                    metrics=best.metrics,
-                                    test_metrics={best.metric_name: best.test_metric}
-                                    if best.test_metric is not None else None,
-                                    segments=self.results(),
-                                    limit_seconds=self.config.total_seconds)
-
-
-def _trained_on(result: CandidateResult, split: DataSplit) -> str:
-    """Which chips the result's weights last trained on, in words."""
-    if result.trained_chips == len(split.train) + len(split.val) and split.val:
-        return "training + validation: its validation score was measured before they joined"
-    return "training chips"
-
-
-def _weights_kind(result: CandidateResult) -> str:
-    return "moving average of the weights" if result.averaged else "the weights as trained"
+    def outcome(self) -> packaging.SearchOutcome:
+        """The finished search, for packaging."""
+        if self._best is None:
+            raise SearchFailed("fit() has not produced a model")
+        return packaging.SearchOutcome(
+            self.config, self.data, self.split, self.device, self._best, tuple(self.results()),
+            tuple(self.leaderboard()), self.validation, self._record.candidates,
+            self.started + self.config.total_seconds,
+            str(self.pretrained.path) if self.pretrained is not None else None)
 
 
 def _save_weights(path: Path, state: dict) -> None:
@@ -583,26 +489,6 @@ def _save_weights(path: Path, state: dict) -> None:
     os.replace(tmp, path)
 
 
-def _load_weights(path: Path, device: torch.device | str = "cpu") -> dict:
-    from safetensors.torch import load_file
-
-    return load_file(str(path), device=str(device))
-
-
 def _worker_id() -> str:
     """The process that trained a candidate, as host:pid."""
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def sidecar_paths(dlpk: Path) -> tuple[Path, Path]:
-    """The report and leaderboard written beside a .dlpk when asked (QGIS shows them as outputs)."""
-    return dlpk.with_name(f"{dlpk.stem}_report.html"), dlpk.with_name(f"{dlpk.stem}_leaderboard.csv")
-
-
-def _csv(rows: list[dict]) -> str:
-    buffer = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return buffer.getvalue()
