@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..data.esri import read_json
 from ..errors import InputDataError
-from ..status import RECORDED
+from ..status import RECORDED, Status
 from .config import CandidateResult, EpochRecord
 from .storage import check_storage
 
@@ -96,7 +96,7 @@ def _value(name: str, kind, value, path: Path):
         return None
     kind = next(k for k in options if k is not type(None))
     wrong = InputDataError(f"has {name} = {str(value)[:40]!r}, which is not {_described(kind)}", path, FIX)
-    if kind is str:
+    if kind in (str, Status):  # a status is text first; which text, CandidateResult's check says
         if not isinstance(value, str) or len(value) > MAX_TEXT:
             raise wrong
     elif kind is int:
@@ -120,7 +120,7 @@ def _value(name: str, kind, value, path: Path):
 
 
 def _described(kind) -> str:
-    return {str: "text", int: f"a whole number from 0 to {MAX_WHOLE}", float: "a finite number",
+    return {str: "text", Status: "text", int: f"a whole number from 0 to {MAX_WHOLE}", float: "a finite number",
             dict: "a record"}.get(kind, "a list of records")
 
 
