@@ -165,18 +165,18 @@ def _train(args) -> int:
     if args.json:
         validation = autodl.validation
         summary = {"output_model_file": str(path),
-                   "best": {k: best[k] for k in ("network", "backbone", "metric_name", "metric", "test_metric",
-                                                 "trained_chips", "averaged")},
-                   "validation": {"kind": validation["kind"], "chips": validation["chips"]},
-                   "leaderboard": autodl.leaderboard()}
-        if best["test_metric"] is not None:
-            summary["test"] = {"metric_name": best["metric_name"], "metric": best["test_metric"],
-                               "chips": validation["test_chips"]}
+                   "best": {"network": best.network, "backbone": best.backbone, "metric_name": best.metric_name,
+                            "metric": best.metric, "test_metric": best.test_metric,
+                            "trained_chips": best.trained_chips, "averaged": best.averaged},
+                   "validation": {"kind": validation.kind, "chips": validation.chips},
+                   "leaderboard": [r.as_dict() for r in autodl.leaderboard()]}
+        if best.test_metric is not None:
+            summary["test"] = {"metric_name": best.metric_name, "metric": best.test_metric,
+                               "chips": validation.test_chips}
         print(json.dumps(summary, indent=2, default=str))
     else:
-        test = f", test {best['test_metric']:.4f}" if best["test_metric"] is not None else ""
-        print(f"{path}: {best['network']} ({best['backbone']}), validation {best['metric_name']} "
-              f"{best['metric']:.4f}{test}")
+        test = f", test {best.test_metric:.4f}" if best.test_metric is not None else ""
+        print(f"{path}: {best.network} ({best.backbone}), validation {best.metric_name} {best.metric:.4f}{test}")
     return 0
 
 

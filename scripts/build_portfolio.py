@@ -114,7 +114,7 @@ def measure(folder: Folder, network: str, backbone: str, scale: float, seconds: 
     from autodl_qgis.engine.data import TrainingData
     from autodl_qgis.engine.data.split import split_chips
     from autodl_qgis.engine.train import TrainConfig
-    from autodl_qgis.engine.train.candidate import train_candidate
+    from autodl_qgis.engine.train.candidate import TrainRequest, train_candidate
 
     data = TrainingData.open(folder_path(folder, work))
     split = split_chips(data, VAL_FRACTION, SEED)
@@ -122,8 +122,8 @@ def measure(folder: Folder, network: str, backbone: str, scale: float, seconds: 
     # CPU seconds of this process, not wall seconds: other work on a shared machine must not change the ranking
     budget = TimeBudget(seconds, clock=time.process_time)
     config = TrainConfig(seed=SEED, batch_size=BATCH_SIZE)
-    candidate = train_candidate(data, network, torch.device("cpu"), config, budget, backbone=backbone,
-                                pretrained=pretrained, split=split, chip_scale=scale)
+    request = TrainRequest(network, backbone, config, pretrained=pretrained, chip_scale=scale)
+    candidate = train_candidate(data, request, torch.device("cpu"), budget, split=split)
     wall, cpu = time.monotonic() - start, time.process_time() - cpu_start
     result = candidate.result
     row = {"folder": folder.name, "task": folder.task, "network": network, "backbone": backbone, "chip_scale": scale,

@@ -54,7 +54,7 @@ class CancelAfter:
     def __init__(self, checks: int):
         self.checks, self.calls = checks, 0
 
-    def progress(self, fraction: float, message: str) -> None:
+    def progress(self, fraction: float, message: str, event=None) -> None:
         pass
 
     def log(self, message: str) -> None:

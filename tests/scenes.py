@@ -14,7 +14,7 @@ from autodl_qgis.engine.data.writer import write_raster
 from autodl_qgis.engine.networks.registry import get_spec
 from autodl_qgis.engine.package import build_model_definition, write_package
 from autodl_qgis.engine.train import TrainConfig
-from autodl_qgis.engine.train.candidate import train_candidate
+from autodl_qgis.engine.train.candidate import TrainRequest, train_candidate
 
 GEOTRANSFORM = (500000.0, 0.5, 0.0, 4100000.0, 0.0, -0.5)
 CLASSES = [ClassInfo(1, "pool", (230, 159, 0)), ClassInfo(2, "building", (86, 180, 233))]
@@ -24,8 +24,9 @@ def package_from(data: TrainingData, network: str, backbone: str, epochs: int, p
     torch.manual_seed(0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        candidate = train_candidate(data, network, torch.device("cpu"), TrainConfig(max_epochs=epochs, batch_size=5),
-                                    backbone=backbone, pretrained=False, val_fraction=0.15)
+        request = TrainRequest(network, backbone, TrainConfig(max_epochs=epochs, batch_size=5), pretrained=False,
+                               val_fraction=0.15)
+        candidate = train_candidate(data, request, torch.device("cpu"))
     result = candidate.result
     emd = build_model_definition(
         network=network, library=get_spec(network).library, backbone=backbone, task=data.task,

@@ -15,13 +15,13 @@ import hashlib, json, os, sys, warnings
 import torch
 from autodl_qgis.engine.data import TrainingData
 from autodl_qgis.engine.train import TrainConfig, distributed
-from autodl_qgis.engine.train.candidate import train_candidate
+from autodl_qgis.engine.train.candidate import TrainRequest, train_candidate
 
 distributed.init_from_environment("cpu")
 warnings.simplefilter("ignore")
 data = TrainingData.open(sys.argv[1])
-candidate = train_candidate(data, "UnetClassifier", torch.device("cpu"), TrainConfig(max_epochs=2, batch_size=2),
-                            backbone="resnet18", pretrained=False, val_fraction=0.25)
+candidate = train_candidate(data, TrainRequest("UnetClassifier", "resnet18", TrainConfig(max_epochs=2, batch_size=2),
+                                         pretrained=False, val_fraction=0.25), torch.device("cpu"))
 # the weights (BatchNorm statistics are each rank's own: DDP sends rank 0's before every forward)
 weights = [p.detach().numpy().tobytes() for p in candidate.model.parameters()]
 digest = hashlib.sha256(b"".join(weights)).hexdigest()

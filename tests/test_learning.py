@@ -9,7 +9,7 @@ import torch
 from autodl_qgis.engine.data import CLASSIFIED_TILES, PASCAL_VOC, TrainingData
 from autodl_qgis.engine.networks import NETWORKS
 from autodl_qgis.engine.train import TrainConfig
-from autodl_qgis.engine.train.candidate import train_candidate
+from autodl_qgis.engine.train.candidate import TrainRequest, train_candidate
 
 # network, backbone used in the test, epochs, learning rate, threshold
 CASES = [
@@ -30,8 +30,8 @@ def test_network_learns_easy_synthetic_data(synthetic, network, backbone, epochs
     torch.manual_seed(0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        candidate = train_candidate(data, network, torch.device("cpu"), config, backbone=backbone,
-                                    pretrained=False, val_fraction=0.15)
+        candidate = train_candidate(data, TrainRequest(network, backbone, config, pretrained=False, val_fraction=0.15),
+                                    torch.device("cpu"))
     result = candidate.result
     assert result.status == "completed", result.reason
     assert result.best_metric >= threshold, (result.metric_name, [h.metric for h in result.history])

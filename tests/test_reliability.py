@@ -21,7 +21,7 @@ from autodl_qgis.engine.outputs import check_output_location
 from autodl_qgis.engine.package import open_package
 from autodl_qgis.engine.search.record import STOP_AT_ENV, SearchRecord
 from autodl_qgis.engine.train import TrainConfig
-from autodl_qgis.engine.train.candidate import train_candidate
+from autodl_qgis.engine.train.candidate import TrainRequest, train_candidate
 from conftest import REPO
 from postgres import postgres_bin, postgres_server
 
@@ -114,9 +114,9 @@ def test_memory_does_not_grow_across_candidates(synthetic):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for seed in range(8):
-            candidate = train_candidate(data, "UnetClassifier", torch.device("cpu"),
-                                        TrainConfig(max_epochs=1, batch_size=4, seed=seed), backbone="resnet18",
-                                        pretrained=False)
+            request = TrainRequest("UnetClassifier", "resnet18", TrainConfig(max_epochs=1, batch_size=4, seed=seed),
+                                   pretrained=False)
+            candidate = train_candidate(data, request, torch.device("cpu"))
             assert candidate.result.best_metric is not None
             del candidate
             gc.collect()

@@ -11,6 +11,7 @@ from autodl_qgis.engine.data import PASCAL_VOC
 from autodl_qgis.engine.package import open_package
 from autodl_qgis.engine.search import AutoDL
 from autodl_qgis.engine.search import report
+from autodl_qgis.engine.search.config import CandidateResult, LeaderboardRow
 from autodl_qgis.engine.train.metrics import DetectionMetrics, PixelMetrics
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -25,27 +26,23 @@ def _detection_metrics():
     return metrics.compute()
 
 
+CURVE = [{"epoch": 1, "step": 10, "seconds": 50.0, "loss": 1.2, "metric": 0.41, "learning_rate": 3e-4}]
 SEGMENTS = [
-    {"key": "c00-r0", "candidate": "c00", "network": "FasterRCNN", "backbone": "resnet18", "status": "completed",
-     "start": 2.0, "end": 60.0, "metric": 0.41,
-     "curve": [{"epoch": 1, "step": 10, "seconds": 50.0, "loss": 1.2, "metric": 0.41, "learning_rate": 3e-4}]},
-    {"key": "c01-r0", "candidate": "c01", "network": "RetinaNet", "backbone": "resnet18", "status": "not_reached",
-     "start": 60.0, "end": 61.0, "metric": None, "curve": []},
-    {"key": "c00-final", "candidate": "c00", "network": "FasterRCNN", "backbone": "resnet18", "status": "deadline",
-     "start": 61.0, "end": 170.0, "metric": 0.62,
-     "curve": [{"epoch": 2, "step": 20, "seconds": 140.0, "loss": 0.8, "metric": 0.62, "learning_rate": 1e-4}]},
+    CandidateResult("c00-r0", "c00", "FasterRCNN", "resnet18", "rung", 0, "completed", start=2.0, end=60.0,
+                    metric=0.41, curve=CURVE),
+    CandidateResult("c01-r0", "c01", "RetinaNet", "resnet18", "rung", 0, "not_reached", start=60.0, end=61.0),
+    CandidateResult("c00-final", "c00", "FasterRCNN", "resnet18", "final", 1, "deadline", start=61.0, end=170.0,
+                    metric=0.62, curve=[{"epoch": 2, "step": 20, "seconds": 140.0, "loss": 0.8, "metric": 0.62,
+                                         "learning_rate": 1e-4}]),
 ]
-ROWS = [{"rank": 1, "key": "c00-final", "candidate": "c00", "network": "FasterRCNN", "backbone": "resnet18",
-         "status": "deadline", "metric": 0.62, "test_metric": 0.58, "epochs": 2, "learning_rate": None,
-         "start": 61.0, "end": 170.0},
-        {"rank": 2, "key": "c01-r0", "candidate": "c01", "network": "RetinaNet", "backbone": "resnet18",
-         "status": "not_reached", "metric": None, "learning_rate": None, "reason": "needs about 90 s"}]
+ROWS = [LeaderboardRow(1, SEGMENTS[2].replace(test_metric=0.58, epochs=2)),
+        LeaderboardRow(2, SEGMENTS[1].replace(reason="needs about 90 s"))]
 
 
 def test_detection_report_has_scores_pr_curves_timeline_and_the_learning_rate_used():
     metrics = _detection_metrics()
     text = report.render_report(title="t", summary={"network": "FasterRCNN"}, rows=ROWS,
-                                metric_name="average_precision", history=SEGMENTS[0]["curve"],
+                                metric_name="average_precision", history=CURVE,
                                 predictions_png=None, metrics=metrics,
                                 test_metrics={"average_precision": 0.58}, segments=SEGMENTS, limit_seconds=180)
     for heading in ("Scores of the shipped model", "Per class (validation chips)",
@@ -74,7 +71,7 @@ def test_pixel_report_has_a_normalised_confusion_matrix():
 
 
 def test_one_epoch_curves_are_marked_points_with_the_learning_rate_below():
-    figure = report.curves_figure(SEGMENTS[0]["curve"], "average_precision")
+    figure = report.curves_figure(CURVE, "average_precision")
     lines = [line for axis in figure.axes for line in axis.get_lines()]
     assert len(figure.axes) == 3  # loss, metric (twin), learning rate
     assert all(line.get_marker() not in ("None", "", None) for line in lines)
@@ -97,4 +94,4 @@ def test_a_search_ships_the_new_sections(synthetic, tmp_path):
     for heading in ("Scores of the shipped model", "Per class (validation chips)", "Precision-recall per class",
                     "How the time limit was spent", "Training of the shipped model"):
         assert heading in text, heading
-    assert np.isfinite([autodl.best["metric"]]).all()
+    assert np.isfinite([autodl.best.metric]).all()

@@ -6,8 +6,9 @@ import re
 
 import pytest
 
-from autodl_qgis.engine.search.config import (COMPLETED, FINAL, FLAT, NOT_REACHED, RUNG, TUNING, CandidateJob,
-                                              CandidateResult, EpochRecord, SearchConfig)
+from autodl_qgis.engine.search.config import (FINAL, FLAT, RUNG, TUNING, CandidateJob, CandidateResult, EpochRecord,
+                                              SearchConfig)
+from autodl_qgis.engine.status import Status
 from autodl_qgis.engine.search.schedule import (FINAL_SHARE, MIN_FINAL_EPOCHS, MIN_NOISE, HalvingSearch, finalist,
                                                 noise, packaging_reserve, promote, refusal, rung_sizes)
 from autodl_qgis.engine.errors import InputDataError
@@ -40,7 +41,7 @@ class FakeTraining:
             reason = refusal(job, self.results, start)
             if reason is not None:
                 result = CandidateResult(job.key, job.candidate, job.network, job.backbone, job.phase, job.rung,
-                                         NOT_REACHED, reason=reason, start=start, end=start)
+                                         Status.NOT_REACHED, reason=reason, start=start, end=start)
             else:
                 if job.resume_from is not None:
                     assert job.resume_from == f"{job.candidate}-state"  # continues, never restarts
@@ -53,7 +54,7 @@ class FakeTraining:
                 curve = (EpochRecord(1, 1, total / 2, 1.0, metric - self.wobble, 1e-3),
                          EpochRecord(2, 2, total, 0.5, metric, 1e-3))
                 result = CandidateResult(job.key, job.candidate, job.network, job.backbone, job.phase, job.rung,
-                                         COMPLETED, metric_name="miou", metric=metric, train_seconds=total,
+                                         Status.COMPLETED, metric_name="miou", metric=metric, train_seconds=total,
                                          segment_seconds=seconds, seconds_per_step=0.1, epoch_steps=self.epoch_steps,
                                          validation_seconds=0.5,
                                          build_seconds=overhead - 0.5, start=start, end=self.clock(),
@@ -129,12 +130,12 @@ def test_candidates_that_do_not_fit_are_not_reached_and_the_first_still_ships():
     results = _search(clock, training, networks, limit).run()
     rung0 = sorted((r for r in results if r.phase == RUNG and r.rung == 0), key=lambda r: r.candidate)
     statuses = [r.status for r in rung0]
-    assert len(rung0) == 20 and statuses[0] == COMPLETED and NOT_REACHED in statuses
-    assert all(s == NOT_REACHED for s in statuses[statuses.index(NOT_REACHED):])  # in portfolio order
-    reasons = [r.reason for r in rung0 if r.status == NOT_REACHED]
+    assert len(rung0) == 20 and statuses[0] == Status.COMPLETED and Status.NOT_REACHED in statuses
+    assert all(s == Status.NOT_REACHED for s in statuses[statuses.index(Status.NOT_REACHED):])  # in portfolio order
+    reasons = [r.reason for r in rung0 if r.status == Status.NOT_REACHED]
     assert any("time limit reaches the first 4 candidate(s)" in r for r in reasons)  # too many for 300 s
     assert any(re.search(r"job costs \d+ s, as measured on N0", r) for r in reasons)  # the leader's measured cost
-    assert results[-1].phase == FINAL and results[-1].status == COMPLETED
+    assert results[-1].phase == FINAL and results[-1].status == Status.COMPLETED
     assert clock() - start <= limit - packaging_reserve(limit) + 1e-6
 
 
@@ -148,7 +149,7 @@ def test_a_limit_that_buys_the_leader_few_epochs_is_all_the_leaders():
     results = _search(clock, training, NINE, limit, log=logs.append).run()
     assert [j.key for j in training.jobs] == ["c00-r0", "c00-final"]
     assert training.jobs[-1].resume_from == "c00-state" and training.jobs[-1].decay_to_end
-    skipped = [r for r in results if r.status == NOT_REACHED]
+    skipped = [r for r in results if r.status == Status.NOT_REACHED]
     assert len(skipped) == 8 and all(f"keeps {MIN_FINAL_EPOCHS} of its epochs" in r.reason for r in skipped)
     search_seconds = limit - packaging_reserve(limit)
     assert training.trained["c00"] >= search_seconds - 2 * 2.0 - 1e-6  # all but two jobs' overhead
@@ -161,7 +162,7 @@ def test_a_limit_that_buys_the_leader_few_epochs_is_all_the_leaders():
 
 
 def test_a_job_whose_measured_cost_does_not_fit_before_its_deadline_is_refused():
-    measured = [CandidateResult("c00-r0", "c00", "A", "resnet18", RUNG, 0, COMPLETED, metric=0.5,
+    measured = [CandidateResult("c00-r0", "c00", "A", "resnet18", RUNG, 0, Status.COMPLETED, metric=0.5,
                                 seconds_per_step=2.0, validation_seconds=10.0, build_seconds=20.0)]
     job = CandidateJob("c01-r0", "c01", "B", "resnet18", RUNG, 0, 30.0, deadline=1000.0)
     assert refusal(job, measured, now=1000.0 - 41.0) is None  # 20 s build + 5 steps of 2 s + 10 s validation
@@ -217,8 +218,8 @@ def test_noise_promotion_and_finalist_rules():
     def result(candidate, metric, previous=None):
         curve = () if previous is None else (EpochRecord(1, 1, 1.0, 1.0, previous, 1e-3),
                                               EpochRecord(2, 2, 2.0, 1.0, metric, 1e-3))
-        return CandidateResult(f"{candidate}-r0", candidate, candidate, "r18", RUNG, 0, COMPLETED, "miou", metric,
-                               curve=curve)
+        return CandidateResult(f"{candidate}-r0", candidate, candidate, "r18", RUNG, 0, Status.COMPLETED, "miou",
+                               metric, curve=curve)
 
     rows = [result("a", 0.50, 0.45), result("b", 0.52, 0.50), result("c", 0.40, 0.41)]
     assert noise(rows) == pytest.approx(0.02)

@@ -16,7 +16,7 @@ from autodl_qgis.engine.errors import InputDataError
 from autodl_qgis.engine.package import open_package
 from autodl_qgis.engine.progress import Cancelled, SilentCallbacks
 from autodl_qgis.engine.search import AutoDL, SearchFailed
-from autodl_qgis.engine.search.config import STATUSES
+from autodl_qgis.engine.status import RECORDED
 from autodl_qgis.engine.train import candidate as candidate_module
 from conftest import REAL_DATA, REPO, CancelAfter
 
@@ -47,9 +47,9 @@ def test_basic_search_writes_a_package_that_round_trips(synthetic, tmp_path, fmt
     folder = synthetic(fmt, num_chips=12)
     autodl = _autodl(folder, networks=[network]).fit()
     best = autodl.best
-    assert best["network"] == network and best["metric"] is not None
+    assert best.network == network and best.metric is not None
     # detection: the chip scale is chosen from the labelled objects' sizes, and why is recorded
-    assert (best["scale_reason"] or "").startswith("the portfolio's scale") == (fmt != CLASSIFIED_TILES)
+    assert (best.scale_reason or "").startswith("the portfolio's scale") == (fmt != CLASSIFIED_TILES)
     path = autodl.save(tmp_path / "model")  # .dlpk is added
     assert path.name == "model.dlpk"
     data = TrainingData.open(folder)
@@ -58,7 +58,7 @@ def test_basic_search_writes_a_package_that_round_trips(synthetic, tmp_path, fmt
     with open_package(path) as package:
         assert package.network == network and package.emd["ModelName"] == network
         assert [c.name for c in package.classes] == [c.name for c in data.classes]
-        assert package.emd["AutoDL"]["metric"] == pytest.approx(best["metric"])
+        assert package.emd["AutoDL"]["metric"] == pytest.approx(best.metric)
         rebuilt = package.build()
         assert _same_predictions(autodl.best_model(), rebuilt, images)
         names = set(p.name for p in package.folder.iterdir())
@@ -111,10 +111,10 @@ def test_time_limit_holds_with_unbounded_epochs(synthetic, tmp_path):
     autodl.save(tmp_path / "model.dlpk")
     elapsed = time.monotonic() - start
     assert elapsed <= limit_hours * 3600 * 1.05 + 60, elapsed  # the contract
-    rows = autodl.leaderboard()
-    assert sorted(r["network"] for r in rows) == sorted(networks)
-    assert all(r["status"] in STATUSES for r in rows) and rows[0]["phase"] == "final"
-    assert all(r["reason"] for r in rows if r["status"] == "not_reached")
+    rows = [r.result for r in autodl.leaderboard()]
+    assert sorted(r.network for r in rows) == sorted(networks)
+    assert all(r.status in RECORDED for r in rows) and rows[0].phase == "final"
+    assert all(r.reason for r in rows if r.status == "not_reached")
 
 
 def test_failing_candidates_are_recorded_and_the_search_goes_on(synthetic, monkeypatch):
@@ -137,20 +137,21 @@ def test_failing_candidates_are_recorded_and_the_search_goes_on(synthetic, monke
     # room for four first-round candidates even on a busy machine (two epochs each end them much sooner)
     autodl = _autodl(folder, networks="PSPNetClassifier,DeepLabV3Plus,DeepLab,UnetClassifier",
                      total_time_limit=0.5).fit()
-    rows = {r["network"]: r for r in autodl.leaderboard()}
-    assert not any(r["status"] == "not_reached" for r in rows.values()), rows
-    assert rows["UnetClassifier"]["status"] != "failed" and rows["UnetClassifier"]["rank"] == 1
-    assert rows["PSPNetClassifier"]["status"] == "failed" and "injected crash" in rows["PSPNetClassifier"]["reason"]
-    assert rows["DeepLabV3Plus"]["status"] == "failed" and "non-finite" in rows["DeepLabV3Plus"]["reason"]
-    assert rows["DeepLab"]["status"] == "failed" and "out of memory" in rows["DeepLab"]["reason"]
-    assert autodl.best["network"] == "UnetClassifier"
+    board = autodl.leaderboard()
+    rows = {r.result.network: r.result for r in board}
+    assert not any(r.status == "not_reached" for r in rows.values()), rows
+    assert rows["UnetClassifier"].status != "failed" and board[0].result.network == "UnetClassifier"
+    assert rows["PSPNetClassifier"].status == "failed" and "injected crash" in rows["PSPNetClassifier"].reason
+    assert rows["DeepLabV3Plus"].status == "failed" and "non-finite" in rows["DeepLabV3Plus"].reason
+    assert rows["DeepLab"].status == "failed" and "out of memory" in rows["DeepLab"].reason
+    assert autodl.best.network == "UnetClassifier"
 
 
 def test_cuda_only_network_is_skipped_with_its_reason(synthetic):
     autodl = _autodl(synthetic(PASCAL_VOC, num_chips=12), networks="CARAFE,FasterRCNN", device="cpu").fit()
-    rows = {r["network"]: r for r in autodl.leaderboard()}
-    assert rows["CARAFE"]["status"] == "skipped" and "no CPU implementation" in rows["CARAFE"]["reason"]
-    assert autodl.best["network"] == "FasterRCNN"
+    rows = {r.result.network: r.result for r in autodl.leaderboard()}
+    assert rows["CARAFE"].status == "skipped" and "no CPU implementation" in rows["CARAFE"].reason
+    assert autodl.best.network == "FasterRCNN"
 
 
 def test_every_candidate_failing_is_an_error(synthetic, monkeypatch, tmp_path, capsys):
@@ -205,7 +206,7 @@ def test_fine_tuning_accepts_the_same_network_and_refuses_a_mismatch(synthetic, 
 
     # with a pretrained model, training uses that network only (whatever networks says)
     tuned = _autodl(tiles, pretrained_model=package, callbacks=Recorder()).fit()
-    assert [r["network"] for r in tuned.leaderboard()] == ["UnetClassifier"]
+    assert [r.result.network for r in tuned.leaderboard()] == ["UnetClassifier"]
     assert any("tensors taken from the pretrained model" in m for m in logs)
     with pytest.raises(InputDataError, match="is a pixel_classification model"):
         _autodl(synthetic(PASCAL_VOC), pretrained_model=package)
@@ -231,21 +232,21 @@ def test_the_finalist_refits_on_training_and_validation_chips(synthetic, tmp_pat
     autodl = _autodl(folder, networks=["UnetClassifier"], refit=recipe,
                      weight_averaging=recipe).fit()
     split = autodl.split
-    best = autodl.leaderboard()[0]
-    assert best["phase"] == "final" and best["metric"] is not None
-    assert best["trained_chips"] == len(split.train) + (len(split.val) if recipe else 0)
-    assert recipe or not best["averaged"]
+    best = autodl.leaderboard()[0].result
+    assert best.phase == "final" and best.metric is not None
+    assert best.trained_chips == len(split.train) + (len(split.val) if recipe else 0)
+    assert recipe or not best.averaged
     curve = autodl.results()[-1].curve
     assert all((p.ema_metric is not None) == recipe for p in curve)
     if recipe:  # validated only before the refit: its epochs are of the training + validation chips
-        assert curve[-1].epoch < best["epochs"]
+        assert curve[-1].epoch < best.epochs
     path = autodl.save(tmp_path / "model.dlpk")
     with open_package(path) as package:
         training = package.emd["AutoDL"]["training"]
         report = (package.folder / "report.html").read_text()
-    assert training["trained_chips"] == best["trained_chips"]
-    assert training["weights"] == ("moving average of the weights" if best["averaged"] else "the weights as trained")
-    assert f"{best['trained_chips']} chips" in report
+    assert training["trained_chips"] == best.trained_chips
+    assert training["weights"] == ("moving average of the weights" if best.averaged else "the weights as trained")
+    assert f"{best.trained_chips} chips" in report
     assert ("training + validation" in report) == recipe
 
 
@@ -269,7 +270,7 @@ def test_command_line_train_and_show(synthetic, tmp_path, capsys, monkeypatch):
     result = json.loads(capsys.readouterr().out)
     assert result["output_model_file"].endswith("pools.dlpk")
     assert result["best"]["network"] == "FasterRCNN" and result["best"]["metric_name"] == "average_precision"
-    assert result["leaderboard"][0]["rank"] == 1 and result["leaderboard"][0]["status"] in STATUSES
+    assert result["leaderboard"][0]["rank"] == 1 and result["leaderboard"][0]["status"] in RECORDED
     assert result["validation"]["kind"] in ("spatial_blocks", "random") and result["validation"]["chips"] >= 1
     assert "test" not in result  # 12 chips: too few to hold a test block out
     assert main(["show", result["output_model_file"], "--json"]) == 0
@@ -314,6 +315,6 @@ def test_time_limit_holds_on_a_real_size_export(tmp_path):
     result = json.loads(run.stdout)
     rows = result["leaderboard"]
     assert rows[0]["status"] in ("completed", "early_stopped", "deadline") and rows[0]["metric"] is not None
-    assert all(r["status"] in STATUSES for r in rows)
+    assert all(r["status"] in RECORDED for r in rows)
     assert all(r["status"] != "failed" or "time budget" not in (r["reason"] or "") for r in rows)
     assert result["validation"]["kind"] == "spatial_blocks" and "test" in result

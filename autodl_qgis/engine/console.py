@@ -4,28 +4,19 @@ terminal (rich), as one line per epoch and per candidate otherwise (logs, CI), o
 Progress may come every optimiser step; the display keeps the latest and redraws a few times a second (live), or
 writes a line for each validated epoch and otherwise a progress line at most once a ``heartbeat`` (lines), so a
 long run prints a readable page, not one line per step. What it shows (candidate, epoch, loss, best validation score
-so far) is read from the trainer's messages, as progress or log: ``"<candidate>: epoch E, step S, loss L"`` and
-``"<candidate>: epoch E train loss L, validation <metric> V"``; any other message is shown as it is."""
+so far) is read from the values of the trainer's epoch reports (progress.EpochEvent); any other message is shown as
+it is."""
 from __future__ import annotations
 
 import math
-import re
 import sys
 import time
 from dataclasses import dataclass, replace
 
-from .progress import SilentCallbacks
-
-_STEP = re.compile(r"^(?P<candidate>.+?): epoch (?P<epoch>\d+), step (?P<step>\d+), loss (?P<loss>\S+)$")
-_EPOCH = re.compile(r"^(?P<candidate>.+?): epoch (?P<epoch>\d+) train loss (?P<loss>\S+), "
-                    r"validation (?P<metric>\S+) (?P<score>\S+)$")
+from .progress import EpochEvent, SilentCallbacks
 
 
-def _number(text: str) -> float | None:
-    try:
-        value = float(text.rstrip(",;"))
-    except ValueError:
-        return None
+def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
@@ -50,19 +41,17 @@ class RunState:
     best: float | None = None
     best_candidate: str | None = None
 
-    def after(self, message: str, fraction: float | None = None) -> "RunState":
-        """The state once ``message`` (a progress message when ``fraction`` is given, else a log line) arrived."""
-        state = self if fraction is None else replace(self, fraction=max(0.0, min(1.0, fraction)), message=message)
-        step, epoch = _STEP.match(message), _EPOCH.match(message)
-        if step:
-            return replace(state, candidate=step["candidate"], epoch=int(step["epoch"]), loss=_number(step["loss"]))
-        if not epoch:
+    def after(self, message: str, fraction: float, event: EpochEvent | None = None) -> "RunState":
+        """The state once a progress report arrived."""
+        state = replace(self, fraction=max(0.0, min(1.0, fraction)), message=message)
+        if event is None:
             return state
-        score = _number(epoch["score"])
-        state = replace(state, candidate=epoch["candidate"], epoch=int(epoch["epoch"]), loss=_number(epoch["loss"]),
-                        metric_name=epoch["metric"])
-        if score is not None and (state.best is None or score > state.best):
-            state = replace(state, best=score, best_candidate=epoch["candidate"])
+        state = replace(state, candidate=event.run, epoch=event.epoch, loss=_finite(event.loss),
+                        metric_name=event.metric_name)
+        # the better of the weights and their moving average: the one the trainer keeps
+        score = max(event.metric, event.ema_metric) if event.ema_metric is not None else event.metric
+        if math.isfinite(score) and (state.best is None or score > state.best):
+            state = replace(state, best=score, best_candidate=event.run)
         return state
 
     def summary(self) -> str:
@@ -102,18 +91,17 @@ class ConsoleCallbacks(SilentCallbacks):
 
     # -- the protocol ------------------------------------------------------------------------------------------------
 
-    def progress(self, fraction: float, message: str) -> None:
-        self.state = self.state.after(message, fraction)
+    def progress(self, fraction: float, message: str, event: EpochEvent | None = None) -> None:
+        self.state = self.state.after(message, fraction, event)
         if self.quiet or self._live is not None:
             return  # the live display redraws itself from the state
-        if _EPOCH.match(message):  # an epoch's validation: always a line
+        if event is not None:  # an epoch's validation: always a line
             self._line(" | ".join(p for p in (f"{self.state.fraction:6.1%} {message}", self.state.best_text(),
                                               f"{_clock(self.time_left())} left") if p))
         elif self._last_line_at is None or self.clock() - self._last_line_at >= self.heartbeat:
             self._line(self.status_line())
 
     def log(self, message: str) -> None:
-        self.state = self.state.after(message)
         if self.quiet and not message.lower().startswith(("warning", "error")):
             return
         if self._live is not None:

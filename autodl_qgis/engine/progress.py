@@ -1,12 +1,15 @@
 """The one small protocol through which the engine reports: progress, log lines and cancellation.
-QGIS feedback, the terminal and tests each implement it."""
+QGIS feedback, the terminal and tests each implement it. A progress report may carry, beside its message, the values
+it states (:class:`EpochEvent`), so that a display reads them rather than parsing the message."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
 import sys
 import threading
+from dataclasses import dataclass
 from typing import Protocol
 
 from .messages import Message
@@ -16,8 +19,19 @@ class Cancelled(Exception):
     """The user cancelled; whatever was running stops and writes nothing."""
 
 
+@dataclass(frozen=True)
+class EpochEvent:
+    """A validated epoch of a training run: what its progress message says, as values."""
+    run: str  # the run's name, e.g. "UnetClassifier (resnet34)"
+    epoch: int
+    loss: float  # the epoch's mean training loss
+    metric_name: str
+    metric: float  # on the validation chips
+    ema_metric: float | None = None  # of the moving average of the weights, when one is kept
+
+
 class Callbacks(Protocol):
-    def progress(self, fraction: float, message: str) -> None: ...
+    def progress(self, fraction: float, message: str, event: EpochEvent | None = None) -> None: ...
 
     def log(self, message: str) -> None: ...
 
@@ -27,7 +41,7 @@ class Callbacks(Protocol):
 class SilentCallbacks:
     """Reports nothing, never cancels."""
 
-    def progress(self, fraction: float, message: str) -> None:
+    def progress(self, fraction: float, message: str, event: EpochEvent | None = None) -> None:
         pass
 
     def log(self, message: str) -> None:
@@ -44,7 +58,7 @@ class TerminalCallbacks(SilentCallbacks):
         self.stream = stream or sys.stderr
         self._last = ""
 
-    def progress(self, fraction: float, message: str) -> None:
+    def progress(self, fraction: float, message: str, event: EpochEvent | None = None) -> None:
         line = f"[{fraction:6.1%}] {message}"
         if line != self._last:
             print(line, file=self.stream, flush=True)
@@ -64,7 +78,8 @@ PROGRESS_EVENT, LOG_EVENT, ERROR_EVENT = "progress", "log", "error"
 
 
 def message_event(kind: str, message: str, **fields) -> dict:
-    """An event with its text, and the template and values of a translatable ``Message`` (messages.py)."""
+    """An event with its text, and the template and values of a translatable ``Message`` (messages.py); a progress
+    event of a validated epoch also has the :class:`EpochEvent`'s fields (``run``, ``epoch``, ``loss``, ...)."""
     event = {"event": kind, **fields, "message": str(message)}
     if isinstance(message, Message):
         event.update(message.event_fields())
@@ -128,11 +143,12 @@ class EventCallbacks(SilentCallbacks):
         except (OSError, ValueError):  # the parent stopped reading: it has gone, so stop as if cancelled
             self._cancelled.set()
 
-    def progress(self, fraction: float, message: str) -> None:
+    def progress(self, fraction: float, message: str, event: EpochEvent | None = None) -> None:
         key = (round(fraction, 3), message)
         if key != self._last:  # the engine reports every step; the parent needs changes only
             self._last = key
-            self._emit(message_event(PROGRESS_EVENT, message, fraction=max(0.0, min(1.0, fraction))))
+            values = dataclasses.asdict(event) if event is not None else {}
+            self._emit(message_event(PROGRESS_EVENT, message, fraction=max(0.0, min(1.0, fraction)), **values))
 
     def log(self, message: str) -> None:
         self._last = self._last or (None, None)

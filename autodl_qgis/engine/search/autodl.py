@@ -9,12 +9,8 @@ scale, augmentation) for the two leading networks, every trial's parameters reco
 """
 from __future__ import annotations
 
-import csv
 import dataclasses
 import gc
-import io
-import json
-import math
 import os
 import socket
 import time
@@ -25,31 +21,29 @@ import torch
 
 from ..budget import TimeBudget
 from ..data import OBJECT_DETECTION, TrainingData
-from ..data.dataset import ChipDataset, make_datasets
+from ..data.dataset import ChipDataset
 from ..data.split import DataSplit, split_chips
 from ..devices import resolve_device
 from ..errors import InputDataError, SearchFailed
 from ..messages import translate
 from ..networks import UnsupportedNetworkError, build_network
 from ..networks.registry import NetworkSpec, check_device, get_spec, networks_for
-from ..package import build_model_definition, open_package, write_package
-from ..progress import Callbacks, SilentCallbacks, check_cancel
+from ..package import open_package
+from ..progress import Callbacks, EpochEvent, SilentCallbacks, check_cancel
 from ..train import TrainConfig, Trainer, distributed
 from ..train.candidate import Candidate, load_checkpoint, save_checkpoint, train_candidate
 from ..train.scale import apply_chip_scale, effective_scale, object_scale
-from . import report
-from .config import (ADVANCED, BASIC, COMPLETED, FINAL, FLAT, HALVING, NOT_REACHED, PRUNED, RUNG, SKIPPED, TUNING,
-                     CandidateJob, CandidateResult, SearchConfig)
+from . import packaging
+from ..status import Status
+from .config import (ADVANCED, BASIC, FINAL, FLAT, HALVING, RUNG, TUNING, CandidateJob, CandidateResult, LeaderboardRow,
+                     SearchConfig, SplitSummary)
+from .packaging import load_weights, sidecar_paths
 from .portfolio import portfolio
 from .record import SearchRecord, suggest
 from .storage import check_storage
 from .workfolder import check_work_folder
 from .schedule import HalvingSearch, packaging_reserve, refusal
 
-VAL_CHIPS = 64  # validation chips of the rungs (the same first ones for every candidate); the finalist uses all
-# the finalist's last share of its training, on the training + validation chips (SearchConfig.refit): half, so that
-# its first half still validates (the health of the run and the moving average's worth are known before)
-REFIT_SHARE = 0.5
 SCALES = (0.5, 0.75, 1.0)  # chip scales ADVANCED may propose
 TUNED_NETWORKS = 2  # ADVANCED proposes for this many leading networks
 
@@ -62,8 +56,8 @@ class _SearchCallbacks:
     def __init__(self, parent: Callbacks, budget: TimeBudget):
         self.parent, self.budget = parent, budget
 
-    def progress(self, fraction: float, message: str) -> None:
-        self.parent.progress(self.budget.fraction_used(), message)
+    def progress(self, fraction: float, message: str, event: EpochEvent | None = None) -> None:
+        self.parent.progress(self.budget.fraction_used(), message, event)
 
     def log(self, message: str) -> None:
         self.parent.log(message)
@@ -167,7 +161,8 @@ class AutoDL:
                                  "Export the training data with the bands the model was trained on")
         # classes matched by name: known classes keep the model's order (and so its head rows), new ones follow
         order = {c.name.casefold(): i for i, c in enumerate(package.classes)}
-        self.data.classes.sort(key=lambda c: (order.get(c.name.casefold(), len(order)), c.value))
+        classes = sorted(self.data.classes, key=lambda c: (order.get(c.name.casefold(), len(order)), c.value))
+        self.data = dataclasses.replace(self.data, classes=classes)  # the caller's data keeps its order
         return spec
 
     def _seeds(self) -> tuple[list[CandidateJob], list[CandidateResult]]:
@@ -193,7 +188,7 @@ class AutoDL:
                 check_device(spec, self.device)
             except UnsupportedNetworkError as exc:
                 self.callbacks.log(f"skipping {spec.name}: {exc}")
-                skipped.append(CandidateResult(f"skip-{spec.name}", "-", spec.name, backbone, RUNG, 0, SKIPPED,
+                skipped.append(CandidateResult(f"skip-{spec.name}", "-", spec.name, backbone, RUNG, 0, Status.SKIPPED,
                                                reason=str(exc), worker=_worker_id()))
                 continue
             candidate = f"c{len(seeds):02d}"
@@ -253,7 +248,7 @@ class AutoDL:
         if self._best is None:
             rows = self._record.rows()
             reasons = "; ".join(f"{r.network}: {r.reason}" for r in rows)
-            if any(r.status == NOT_REACHED for r in rows):
+            if any(r.status == Status.NOT_REACHED for r in rows):
                 raise SearchFailed(translate("AutoDL", "no candidate gave a model within the time limit; give more "
                                              "time or lighter networks ({reasons})").format(reasons=reasons))
             raise SearchFailed(translate("AutoDL", "every candidate failed ({reasons})").format(reasons=reasons))
@@ -335,27 +330,15 @@ class AutoDL:
             distributed.from_rank0(job.as_dict())
         deadline = job.deadline if job.deadline is not None else self._record.ends
         budget = TimeBudget(max(0.0, deadline - self.clock()), clock=self.clock)
-        config = TrainConfig(max_epochs=self.config.max_epochs, learning_rate=job.learning_rate,
-                             batch_size=job.batch_size, seed=job.seed, train_seconds=job.train_seconds,
-                             decay_to_end=job.decay_to_end,
-                             # the finalist gives the model: whatever it can train and validate beats nothing
-                             min_steps=1 if job.phase == FINAL else TrainConfig.min_steps,
-                             partial_validation=job.phase == FINAL,
-                             ema=job.phase == FINAL and self.config.weight_averaging,
-                             refit_share=REFIT_SHARE if job.phase == FINAL and self.config.refit else 0.0)
         checkpoint = load_checkpoint(job.resume_from) if job.resume_from else None
         initial = self.pretrained.state_dict() if self.pretrained is not None and checkpoint is None else None
+        request = job.train_request(self.config, checkpoint, initial)
         began = self.clock()
         try:
-            candidate = train_candidate(
-                self.data, job.network, self.device, config, budget,
-                _SearchCallbacks(self.callbacks, self._budget), backbone=job.backbone,
-                pretrained=self.config.pretrained_backbones and self.pretrained is None, split=self.split,
-                augment_strength=job.augment_strength, initial_state=initial, checkpoint=checkpoint,
-                val_chips=None if job.full_validation else VAL_CHIPS, chip_scale=job.chip_scale,
-                mosaic=self.config.mosaic)
+            candidate = train_candidate(self.data, request, self.device, budget,
+                                        _SearchCallbacks(self.callbacks, self._budget), self.split)
         finally:
-            del checkpoint
+            del checkpoint, request
         return candidate, candidate.result.build_seconds if candidate.result.build_seconds is not None else \
             self.clock() - began
 
@@ -363,31 +346,16 @@ class AutoDL:
                           build_seconds: float) -> CandidateResult:
         """The job's result, its weights as a package and its state to continue from; the model leaves memory."""
         trained = candidate.result
-        status = trained.status
         weights = checkpoint = None
         if candidate.model is not None and trained.best_state is not None:
             weights = f"{job.key}.safetensors"
             _save_weights(self._record.path(weights), trained.best_state)
         if trained.checkpoint is not None and job.phase != FINAL:
             checkpoint = str(save_checkpoint(self._record.path(f"{job.key}.state.pt"), trained.checkpoint))
-        history = trained.history
-        result = CandidateResult(
-            key=job.key, candidate=job.candidate, network=job.network, backbone=job.backbone, phase=job.phase,
-            rung=job.rung, status=status, metric_name=trained.metric_name or None,
-            metric=trained.best_metric if trained.best_state is not None else None,  # of the weights kept
-            validation_chips=trained.validation_chips, trained_chips=trained.trained_chips,
-            averaged=trained.averaged, epochs=trained.epochs, steps=trained.steps, epoch_steps=trained.epoch_steps,
-            batch_size=trained.batch_size or None,
-            train_seconds=round(trained.train_seconds, 2), segment_seconds=round(trained.run_seconds, 2),
-            seconds_per_step=trained.seconds_per_step, validation_seconds=trained.validation_seconds,
-            build_seconds=build_seconds, start=round(started - self._record.start_time, 2),
-            end=round(self.clock() - self._record.start_time, 2), chip_scale=job.chip_scale,
-            scale_reason=job.scale_reason,
-            learning_rate=job.learning_rate, augment_strength=job.augment_strength, reason=trained.reason,
-            worker=_worker_id(), weights=weights, checkpoint=checkpoint,
-            metrics=json.loads(json.dumps(trained.metrics, default=float)),
-            curve=tuple(history))
-        values = dict(key=job.key, network=job.network, backbone=job.backbone, status=status,
+        result = CandidateResult.from_training(
+            job, trained, start=started - self._record.start_time, end=self.clock() - self._record.start_time,
+            build_seconds=build_seconds, worker=_worker_id(), weights=weights, checkpoint=checkpoint)
+        values = dict(key=job.key, network=job.network, backbone=job.backbone, status=result.status,
                       reason=f" ({result.reason})" if result.reason else "")
         if result.metric is None:
             self.callbacks.log(translate("AutoDL", "{key} {network} ({backbone}): {status}{reason}").format(**values))
@@ -403,8 +371,9 @@ class AutoDL:
 
     def _not_reached(self, job: CandidateJob, reason: str) -> CandidateResult:
         now = round(self.clock() - self._record.start_time, 2)
-        return CandidateResult(job.key, job.candidate, job.network, job.backbone, job.phase, job.rung, NOT_REACHED,
-                               reason=reason, chip_scale=job.chip_scale, start=now, end=now, worker=_worker_id())
+        return CandidateResult(job.key, job.candidate, job.network, job.backbone, job.phase, job.rung,
+                               Status.NOT_REACHED, reason=reason, chip_scale=job.chip_scale, start=now, end=now,
+                               worker=_worker_id())
 
     def _choose_best(self, results: list[CandidateResult]) -> CandidateResult | None:
         """The finalist when it gave a model; else (flat sweep, or the finalist failed) the best scored job."""
@@ -448,7 +417,7 @@ class AutoDL:
         """Every job's result (a candidate's segments each have one), in the order they finished."""
         return self._record.rows() if self._record is not None else []
 
-    def leaderboard(self) -> list[dict]:
+    def leaderboard(self) -> list[LeaderboardRow]:
         """One row per candidate (its last segment), the shipped model first, then by metric; failed, skipped and
         not-reached ones last, with their reasons."""
         latest: dict[str, CandidateResult] = {}
@@ -462,12 +431,11 @@ class AutoDL:
         ordered = sorted(latest.values(), key=lambda r: (r.key != best_key, r.metric is None, -(r.metric or 0.0)))
         rows = []
         for rank, result in enumerate(ordered, start=1):
-            if self._best is not None and result.key != best_key and result.status == COMPLETED \
+            if self._best is not None and result.key != best_key and result.status == Status.COMPLETED \
                     and self.config.strategy == HALVING:  # trained its round, then others were better
-                result = result.replace(status=PRUNED, reason=f"not continued after round {result.rung}: others "
+                result = result.replace(status=Status.PRUNED, reason=f"not continued after round {result.rung}: others "
                                                               "were better at equal training time")
-            row = {k: v for k, v in result.as_dict().items() if k not in ("curve", "metrics")}
-            rows.append({"rank": rank, **row})
+            rows.append(LeaderboardRow(rank, result))
         return rows
 
     def best_model(self):
@@ -481,127 +449,36 @@ class AutoDL:
     def _model(self, result: CandidateResult):
         model = build_network(result.network, len(self.data.classes), self.data.header.bands, self.data.chip_size,
                               result.backbone, pretrained=False, device=self.device)
-        model.load_state_dict(_load_weights(self._record.path(result.weights), self.device))
+        model.load_state_dict(load_weights(self._record.path(result.weights), self.device))
         return apply_chip_scale(model, result.chip_scale).eval()
 
     @property
-    def best(self) -> dict:
-        return self._best.as_dict() if self._best is not None else {}
+    def best(self) -> CandidateResult | None:
+        """The shipped model's result (None before fit() gave one)."""
+        return self._best
 
     @property
-    def validation(self) -> dict:
-        """How the chips were split: ``kind`` (spatial_blocks or random), chips per part, and why."""
-        return {"kind": self.split.kind, "chips": len(self.split.val), "train_chips": len(self.split.train),
-                "test_chips": self._best.test_chips if self._best is not None and self._best.test_chips
-                else len(self.split.test), "note": self.split.note}
+    def validation(self) -> SplitSummary:
+        return SplitSummary(self.split.kind, len(self.split.val), len(self.split.train),
+                            self._best.test_chips if self._best is not None and self._best.test_chips
+                            else len(self.split.test), self.split.note)
 
     def save(self, path: str | os.PathLike, sidecars: bool = False) -> Path:
-        """Writes the shipped model as a .dlpk (atomically); with save_evaluated_models, every evaluated model too,
-        in ``<name>_evaluated_models/`` beside it; with ``sidecars``, the report and leaderboard beside it as well
-        (see :func:`sidecar_paths`)."""
+        """Writes the shipped model as a .dlpk, and what the configuration and ``sidecars`` ask beside it (see
+        packaging.save)."""
         if self._best is None:
             raise SearchFailed("fit() has not produced a model")
-        best = self._best
-        path = Path(path)
-        if path.suffix.lower() != ".dlpk":
-            path = path.with_name(path.name + ".dlpk")
-        extras = {}
-        began = self.clock()
-        out = self._write(path, best, _load_weights(self._record.path(best.weights)), with_report=True,
-                          extras_out=extras)
-        if self.config.save_evaluated_models:
-            self._save_evaluated(path.with_name(f"{path.stem}_evaluated_models"), self.clock() - began)
-        if sidecars:
-            for target, name in zip(sidecar_paths(out), ("report.html", "leaderboard.csv")):
-                tmp = target.with_name(f".{target.name}.tmp")
-                tmp.write_bytes(extras[name])
-                os.replace(tmp, target)
-        return out
+        return packaging.save(path, self.outcome(), self.best_model(), self.clock, self.callbacks, sidecars)
 
-    def _save_evaluated(self, folder: Path, package_seconds: float) -> None:
-        """Every evaluated model, best first, without the portable export (they are for comparison), as long as
-        the next one fits before the run's end: the time limit holds whatever the number of candidates."""
-        rows = sorted((r for r in self.results() if r.weights and self._record.path(r.weights).is_file()),
-                      key=lambda r: -math.inf if r.metric is None else -r.metric)
-        run_end = self.started + self.config.total_seconds
-        folder.mkdir(parents=True, exist_ok=True)
-        for i, row in enumerate(rows, start=1):
-            if self.clock() + package_seconds >= run_end:
-                self.callbacks.log(f"{len(rows) - i + 1} of {len(rows)} evaluated models not saved: the time "
-                                   f"limit ends before they can be written")
-                return
-            began = self.clock()
-            self._write(folder / f"{i:02d}_{row.network}_{row.backbone}_{row.key}.dlpk", row,
-                        _load_weights(self._record.path(row.weights)), portable=False)
-            package_seconds = self.clock() - began
-
-    def _write(self, path: Path, result: CandidateResult, state: dict, with_report: bool = False,
-               extras_out: dict | None = None, portable: bool = True) -> Path:
-        """A package of a job's weights ``state``."""
-        spec = get_spec(result.network)
-        metrics, metric_name, test = result.metrics, result.metric_name, result.test_metric
-        curve = [dataclasses.asdict(p) for p in result.curve]
-        leaderboard = self.leaderboard()
-        training = {
-            "autodl_mode": self.config.mode, "total_time_limit_hours": self.config.total_time_limit,
-            "epochs": result.epochs, "batch_size": result.batch_size, "learning_rate": result.learning_rate,
-            "train_seconds": result.train_seconds, "chip_scale": result.chip_scale, "history": curve,
-            "device": str(self.device), "seed": self.config.seed,
-            "training_data": str(self.data.folder), "num_chips": len(self.data.chips),
-            "validation": self.validation, "validation_metric": result.metric, "test_metric": test,
-            "trained_chips": result.trained_chips, "weights": _weights_kind(result),
-            "fine_tuned_from": str(self.pretrained.path) if self.pretrained is not None else None,
-            "leaderboard": [{k: r[k] for k in ("rank", "network", "backbone", "status", "metric")}
-                            for r in leaderboard],
-        }
-        if test is not None:
-            metrics = {**metrics, f"test_{metric_name}": test}
-        emd = build_model_definition(
-            network=spec.name, library=spec.library, backbone=result.backbone, task=self.data.task,
-            classes=self.data.classes, chip_size=self.data.chip_size, bands=self.data.header.bands,
-            dtype=self.data.header.dtype, image_space=self.data.image_space,
-            statistics=self.data.band_statistics, metrics=metrics, metric_name=metric_name,
-            training=training, data_format=self.data.format)
-        extras = {"leaderboard.json": json.dumps(leaderboard, indent=2, default=float).encode(),
-                  "leaderboard.csv": _csv(leaderboard).encode()}
-        if with_report:
-            extras["report.html"] = self._report(result, curve, leaderboard).encode()
-        if extras_out is not None:
-            extras_out.update(extras)
-        return write_package(path, emd, state, extras, portable=portable)
-
-    def _report(self, best: CandidateResult, curve: list[dict], leaderboard: list[dict]) -> str:
-        _, val = make_datasets(self.data, augment=False, split=self.split)
-        predictions = report.predictions_chart(self.best_model(), val, self.data.classes, self.data.task,
-                                               self.device)
-        summary = {"network": best.network, "backbone": best.backbone,
-                   f"validation {best.metric_name}": f"{best.metric:.4f}",
-                   "validation": f"{self.split.kind} split, {len(self.split.val)} chips",
-                   "training data": f"{self.data.folder} ({self.data.format}, {len(self.data.chips)} chips)",
-                   "mode": self.config.mode, "time limit (hours)": f"{self.config.total_time_limit:.3g}",
-                   "device": str(self.device)}
-        summary["final model trained on"] = f"{best.trained_chips} chips ({_trained_on(best, self.split)})"
-        summary["weights"] = _weights_kind(best)
-        if best.test_metric is not None:
-            summary[f"test {best.metric_name}"] = f"{best.test_metric:.4f} ({len(self.split.test)} held-out chips)"
-        return report.render_report(title=f"AutoDL model: {best.network}", summary=summary, rows=leaderboard,
-                                    metric_name=best.metric_name, history=curve, predictions_png=predictions,
-                                    metrics=best.metrics,
-                                    test_metrics={best.metric_name: best.test_metric}
-                                    if best.test_metric is not None else None,
-                                    segments=[r.as_dict() for r in self.results()],
-                                    limit_seconds=self.config.total_seconds)
-
-
-def _trained_on(result: CandidateResult, split: DataSplit) -> str:
-    """Which chips the result's weights last trained on, in words."""
-    if result.trained_chips == len(split.train) + len(split.val) and split.val:
-        return "training + validation: its validation score was measured before they joined"
-    return "training chips"
-
-
-def _weights_kind(result: CandidateResult) -> str:
-    return "moving average of the weights" if result.averaged else "the weights as trained"
+    def outcome(self) -> packaging.SearchOutcome:
+        """The finished search, for packaging."""
+        if self._best is None:
+            raise SearchFailed("fit() has not produced a model")
+        return packaging.SearchOutcome(
+            self.config, self.data, self.split, self.device, self._best, tuple(self.results()),
+            tuple(self.leaderboard()), self.validation, self._record.candidates,
+            self.started + self.config.total_seconds,
+            str(self.pretrained.path) if self.pretrained is not None else None)
 
 
 def _save_weights(path: Path, state: dict) -> None:
@@ -612,26 +489,6 @@ def _save_weights(path: Path, state: dict) -> None:
     os.replace(tmp, path)
 
 
-def _load_weights(path: Path, device: torch.device | str = "cpu") -> dict:
-    from safetensors.torch import load_file
-
-    return load_file(str(path), device=str(device))
-
-
 def _worker_id() -> str:
     """The process that trained a candidate, as host:pid."""
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def sidecar_paths(dlpk: Path) -> tuple[Path, Path]:
-    """The report and leaderboard written beside a .dlpk when asked (QGIS shows them as outputs)."""
-    return dlpk.with_name(f"{dlpk.stem}_report.html"), dlpk.with_name(f"{dlpk.stem}_leaderboard.csv")
-
-
-def _csv(rows: list[dict]) -> str:
-    buffer = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return buffer.getvalue()

@@ -8,23 +8,31 @@ DistributedDataParallel followers) and records the ``CandidateResult`` each retu
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .. import validate
 from ..errors import InputDataError
-from ..train.records import EpochRecord
+from ..status import RECORDED, Status
+from ..train.records import Checkpoint, EpochRecord
+
+if TYPE_CHECKING:  # the trainer's types (torch) are imported when a job is trained, not to read a record
+    from ..train import TrainConfig
+    from ..train.candidate import TrainRequest
+    from ..train.trainer import TrainResult
 
 BASIC, ADVANCED = "BASIC", "ADVANCED"
 HALVING, FLAT = "halving", "flat"  # FLAT: the old equal-share sweep, kept only for scripts/bench_search.py
 
-# a leaderboard row's status
-COMPLETED, EARLY_STOPPED, DEADLINE, PRUNED = "completed", "early_stopped", "deadline", "pruned"
-FAILED, SKIPPED, NOT_REACHED = "failed", "skipped", "not_reached"
-STATUSES = (COMPLETED, EARLY_STOPPED, DEADLINE, PRUNED, FAILED, SKIPPED, NOT_REACHED)
-
 # a job's place in the search
 RUNG, TUNING, FINAL = "rung", "tuning", "final"
+
+VAL_CHIPS = 64  # validation chips of the rungs (the same first ones for every candidate); the finalist uses all
+# the finalist's last share of its training, on the training + validation chips (SearchConfig.refit): half, so that
+# its first half still validates (the health of the run and the moving average's worth are known before)
+REFIT_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -128,6 +136,30 @@ class CandidateJob:
     def from_dict(cls, values: dict) -> "CandidateJob":
         return cls(**values)
 
+    def train_config(self, search: SearchConfig) -> "TrainConfig":
+        """How the trainer runs this segment under the search's options."""
+        from ..train import TrainConfig
+
+        final = self.phase == FINAL
+        return TrainConfig(max_epochs=search.max_epochs, learning_rate=self.learning_rate, batch_size=self.batch_size,
+                           seed=self.seed, train_seconds=self.train_seconds, decay_to_end=self.decay_to_end,
+                           # the finalist gives the model: whatever it can train and validate beats nothing
+                           min_steps=1 if final else TrainConfig.min_steps, partial_validation=final,
+                           ema=final and search.weight_averaging,
+                           refit_share=REFIT_SHARE if final and search.refit else 0.0)
+
+    def train_request(self, search: SearchConfig, checkpoint: Checkpoint | None = None,
+                      initial_state: dict | None = None) -> "TrainRequest":
+        """This segment for train_candidate: ``checkpoint`` (loaded from ``resume_from``) continues the candidate;
+        ``initial_state`` (the weights of the search's pretrained model) fine-tunes."""
+        from ..train.candidate import TrainRequest
+
+        return TrainRequest(self.network, self.backbone, self.train_config(search),
+                            pretrained=search.pretrained_backbones and search.pretrained_model is None,
+                            augment_strength=self.augment_strength, chip_scale=self.chip_scale,
+                            val_chips=None if self.full_validation else VAL_CHIPS, checkpoint=checkpoint,
+                            initial_state=initial_state, mosaic=search.mosaic)
+
 
 @dataclass(frozen=True)
 class CandidateResult:
@@ -138,7 +170,7 @@ class CandidateResult:
     backbone: str
     phase: str
     rung: int
-    status: str
+    status: Status
     metric_name: str | None = None
     metric: float | None = None  # at the end of the segment, on the validation chips it used
     test_metric: float | None = None  # on the held-out test chips (the shipped model only)
@@ -169,13 +201,34 @@ class CandidateResult:
     curve: tuple[EpochRecord, ...] = ()
 
     def __post_init__(self):
-        if self.status not in STATUSES:
+        if self.status not in RECORDED:
             raise ValueError(f"unknown status {self.status!r}")
+        object.__setattr__(self, "status", Status(self.status))
         object.__setattr__(self, "curve", tuple(p if isinstance(p, EpochRecord) else EpochRecord(**p)
                                                 for p in self.curve))
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    @classmethod
+    def from_training(cls, job: CandidateJob, trained: "TrainResult", *, start: float, end: float,
+                      build_seconds: float | None, worker: str, weights: str | None,
+                      checkpoint: str | None) -> "CandidateResult":
+        """The row of a trained job: the trainer's result, ``start`` / ``end`` from the search's start, and the
+        files its weights and state were written to."""
+        return cls(
+            key=job.key, candidate=job.candidate, network=job.network, backbone=job.backbone, phase=job.phase,
+            rung=job.rung, status=trained.status, metric_name=trained.metric_name or None,
+            metric=trained.best_metric if trained.best_state is not None else None,  # of the weights kept
+            validation_chips=trained.validation_chips, trained_chips=trained.trained_chips,
+            averaged=trained.averaged, epochs=trained.epochs, steps=trained.steps, epoch_steps=trained.epoch_steps,
+            batch_size=trained.batch_size or None,
+            train_seconds=round(trained.train_seconds, 2), segment_seconds=round(trained.run_seconds, 2),
+            seconds_per_step=trained.seconds_per_step, validation_seconds=trained.validation_seconds,
+            build_seconds=build_seconds, start=round(start, 2), end=round(end, 2), chip_scale=job.chip_scale,
+            scale_reason=job.scale_reason, learning_rate=job.learning_rate, augment_strength=job.augment_strength,
+            reason=trained.reason, worker=worker, weights=weights, checkpoint=checkpoint,
+            metrics=json.loads(json.dumps(trained.metrics, default=float)), curve=tuple(trained.history))
 
     @classmethod
     def from_dict(cls, values: dict) -> "CandidateResult":
@@ -184,3 +237,34 @@ class CandidateResult:
 
     def replace(self, **changes) -> "CandidateResult":
         return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class LeaderboardRow:
+    """A candidate's place on the leaderboard: its last segment's result (with the status it ends the search
+    with) and its rank."""
+    rank: int
+    result: CandidateResult
+
+    def as_dict(self) -> dict:
+        """leaderboard.json's and leaderboard.csv's row: the rank, then the result without its curve and metrics."""
+        row = {k: v for k, v in self.result.as_dict().items() if k not in ("curve", "metrics")}
+        return {"rank": self.rank, **row}
+
+    def brief(self) -> dict:
+        """The row as the .emd records it."""
+        r = self.result
+        return {"rank": self.rank, "network": r.network, "backbone": r.backbone, "status": r.status, "metric": r.metric}
+
+
+@dataclass(frozen=True)
+class SplitSummary:
+    """How the chips were split: ``kind`` (spatial_blocks or random), chips per part, and why."""
+    kind: str
+    chips: int  # validation chips
+    train_chips: int
+    test_chips: int  # the held-out chips the shipped model was scored on
+    note: str = ""
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)

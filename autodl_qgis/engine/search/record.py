@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Callable
 
 from ..progress import Cancelled
-from .config import NOT_REACHED, CandidateJob, CandidateResult, SearchConfig
+from ..status import Status
+from .config import CandidateJob, CandidateResult, SearchConfig
 from .storage import check_storage, safe_url
 from .workfolder import RECORD_FILE, check_work_folder, read_result
 
@@ -161,7 +162,7 @@ class SearchRecord:
                 raise optuna.TrialPruned()
             job = CandidateJob.from_dict(job)
             existing = self.result(job.key)
-            if existing is not None and existing.status != NOT_REACHED:
+            if existing is not None and existing.status != Status.NOT_REACHED:
                 result = existing  # finished before a crash: never trained twice
             else:
                 try:
@@ -196,7 +197,7 @@ class SearchRecord:
     def done_job(self, key: str) -> bool:
         """The job finished (a not_reached one is not done: a resumed search may reach it)."""
         result = self.result(key)
-        if result is not None and result.status == NOT_REACHED:
+        if result is not None and result.status == Status.NOT_REACHED:
             (self.candidates / f"{key}.json").unlink(missing_ok=True)
             return False
         return result is not None

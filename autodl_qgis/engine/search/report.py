@@ -6,15 +6,20 @@ network access needed. Every input beyond the leaderboard is optional, so a part
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html
 import io
 
 import numpy as np
 import torch
 
+from ..status import Status
+from .config import CandidateResult, LeaderboardRow
+
 PALETTE = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#f0e442", "#000000")
-STATUS_COLORS = {"completed": "#2b6f8f", "early_stopped": "#009e73", "deadline": "#e69f00", "pruned": "#999999",
-                 "failed": "#d55e00", "not_reached": "#dddddd", "skipped": "#dddddd"}
+STATUS_COLORS = {Status.COMPLETED: "#2b6f8f", Status.EARLY_STOPPED: "#009e73", Status.DEADLINE: "#e69f00",
+                 Status.PRUNED: "#999999", Status.FAILED: "#d55e00", Status.NOT_REACHED: "#dddddd",
+                 Status.SKIPPED: "#dddddd"}
 
 
 def _pyplot():
@@ -40,12 +45,12 @@ def _display_rgb(image: torch.Tensor) -> np.ndarray:
     return np.clip((array - low) / max(high - low, 1e-6), 0, 1).transpose(1, 2, 0)
 
 
-def leaderboard_chart(rows: list[dict], metric_name: str) -> str:
+def leaderboard_chart(rows: list[LeaderboardRow], metric_name: str) -> str:
     plt = _pyplot()
-    scored = [r for r in rows if r.get("metric") is not None]
+    scored = [r.result for r in rows if r.result.metric is not None]
     figure, axis = plt.subplots(figsize=(7, 0.35 * max(len(scored), 3) + 1))
-    labels = [f"{r['network']} ({r['backbone']})" + (f" #{r['trial']}" if r.get("trial") else "") for r in scored]
-    axis.barh(labels[::-1], [r["metric"] for r in scored][::-1], color="#2b6f8f")
+    labels = [f"{r.network} ({r.backbone})" for r in scored]
+    axis.barh(labels[::-1], [r.metric for r in scored][::-1], color="#2b6f8f")
     axis.set_xlabel(metric_name)
     axis.set_xlim(0, 1)
     return _png(figure)
@@ -143,32 +148,28 @@ def confusion_chart(matrix: list[list[int]], names: list[str]) -> str | None:
     return _png(figure)
 
 
-def timeline_chart(segments: list[dict], limit_seconds: float | None) -> str | None:
+def timeline_chart(segments: list[CandidateResult], limit_seconds: float | None) -> str | None:
     """How the time limit was spent: each candidate's training segments from the search's start, coloured by how
     they ended, the limit as a line."""
-    timed = [s for s in segments if s.get("end") is not None and (s.get("end") or 0) > (s.get("start") or 0)]
+    timed = [s for s in segments if s.end > s.start]
     if not timed:
         return None
     plt = _pyplot()
-    labels = []
-    for s in timed:
-        label = f"{s.get('network')} ({s.get('backbone')})"
-        if label not in labels:
-            labels.append(label)
+    labels = list(dict.fromkeys(f"{s.network} ({s.backbone})" for s in timed))
     figure, axis = plt.subplots(figsize=(8, 0.4 * len(labels) + 1.4))
     for s in timed:
-        y = labels.index(f"{s.get('network')} ({s.get('backbone')})")
-        color = STATUS_COLORS.get(s.get("status"), "#2b6f8f")
-        axis.barh(y, s["end"] - s["start"], left=s["start"], color=color, edgecolor="black", linewidth=0.4)
-        if s.get("metric") is not None:
-            axis.text(s["end"], y, f" {s['metric']:.3f}", va="center", fontsize=7)
+        y = labels.index(f"{s.network} ({s.backbone})")
+        color = STATUS_COLORS.get(s.status, "#2b6f8f")
+        axis.barh(y, s.end - s.start, left=s.start, color=color, edgecolor="black", linewidth=0.4)
+        if s.metric is not None:
+            axis.text(s.end, y, f" {s.metric:.3f}", va="center", fontsize=7)
     if limit_seconds:
         axis.axvline(limit_seconds, color="#d55e00", linestyle="--", linewidth=1)
         axis.text(limit_seconds, len(labels) - 0.5, " time limit", color="#d55e00", fontsize=8, va="bottom")
     axis.set_yticks(range(len(labels)), labels)
     axis.invert_yaxis()
     axis.set_xlabel("seconds from the start of the search")
-    shown = sorted({s.get("status") for s in timed} & set(STATUS_COLORS))
+    shown = sorted({s.status for s in timed} & set(STATUS_COLORS))
     if shown:
         from matplotlib.patches import Patch
 
@@ -247,32 +248,33 @@ def predictions_chart(model, dataset, classes, task: str, device, count: int = 4
     return _png(figure)
 
 
-def _learning_rates(rows: list[dict], segments: list[dict]) -> list[dict]:
+def _learning_rates(rows: list[LeaderboardRow], segments: list[CandidateResult]) -> list[LeaderboardRow]:
     """Leaderboard rows whose learning rate is the network's default (None) show the peak rate the optimiser
     actually used, read from the candidate's training curve."""
     peaks = {}
     for s in segments:
-        rates = [p.get("learning_rate") for p in s.get("curve") or () if isinstance(p, dict)]
-        rates = [r for r in rates if r is not None]
+        rates = [p.learning_rate for p in s.curve]
         if rates:
-            key = s.get("candidate") or s.get("key")
-            peaks[key] = max(peaks.get(key, 0.0), max(rates))
-    return [{**r, "learning_rate": r.get("learning_rate") if r.get("learning_rate") is not None
-             else peaks.get(r.get("candidate") or r.get("key"))} for r in rows]
+            peaks[s.candidate] = max(peaks.get(s.candidate, 0.0), max(rates))
+    return [r if r.result.learning_rate is not None or r.result.candidate not in peaks
+            else dataclasses.replace(r, result=r.result.replace(learning_rate=peaks[r.result.candidate]))
+            for r in rows]
 
 
-def render_report(*, title: str, summary: dict, rows: list[dict], metric_name: str, history: list[dict],
+# the leaderboard's columns in the report's table (leaderboard.csv has them all)
+COLUMNS = ("rank", "network", "backbone", "status", "metric", "test_metric", "epochs", "batch_size", "learning_rate",
+           "augment_strength", "chip_scale", "train_seconds", "start", "end", "phase", "reason")
+
+
+def render_report(*, title: str, summary: dict, rows: list[LeaderboardRow], metric_name: str, history: list[dict],
                   predictions_png: str | None, metrics: dict | None = None, test_metrics: dict | None = None,
-                  segments: list[dict] | None = None, limit_seconds: float | None = None) -> str:
-    """``metrics``: the shipped model's validation metrics (train/metrics.py, per class and the confusion matrix
-    included); ``test_metrics``: the same (or only the primary metric) on the held-out test chips; ``segments``:
-    every training segment of the search (leaderboard rows with ``start``, ``end``, ``status`` and ``curve``);
-    ``limit_seconds``: the time limit."""
+                  segments: list[CandidateResult] | None = None, limit_seconds: float | None = None) -> str:
+    """``history``: the shipped model's training curve (EpochRecord values, or an older package's epoch dicts);
+    ``metrics``: its validation metrics (train/metrics.py, per class and the confusion matrix included);
+    ``test_metrics``: the same (or only the primary metric) on the held-out test chips; ``segments``: every training
+    segment of the search; ``limit_seconds``: the time limit."""
     metrics, segments = metrics or {}, segments or []
     rows = _learning_rates(rows, segments)
-    columns = ["rank", "network", "backbone", "status", "metric", "test_metric", "epochs", "batch_size",
-               "learning_rate", "augment_strength", "chip_scale", "train_seconds", "start", "end", "phase", "reason"]
-    columns = [c for c in columns if any(c in r for r in rows)]
     facts = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in summary.items())
     sections = []
     if metrics:
@@ -290,7 +292,7 @@ def render_report(*, title: str, summary: dict, rows: list[dict], metric_name: s
             sections.append(f'<h3>Precision-recall per class (IoU 0.5)</h3><img src="data:image/png;base64,{figure}">')
     timeline = timeline_chart(segments, limit_seconds)
     if timeline:
-        used = max(s["end"] for s in segments if s.get("end") is not None)
+        used = max(s.end for s in segments)
         spent = f" ({used:.0f} s of {limit_seconds:.0f} s)" if limit_seconds else ""
         sections.append(f'<h2>How the time limit was spent{spent}</h2><img src="data:image/png;base64,{timeline}">')
     sections.append(f'<h2>Leaderboard</h2><img src="data:image/png;base64,{leaderboard_chart(rows, metric_name)}">')
@@ -306,5 +308,5 @@ def render_report(*, title: str, summary: dict, rows: list[dict], metric_name: s
 td,th{{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:left}}img{{max-width:100%}}</style>
 </head><body><h1>{html.escape(title)}</h1><table>{facts}</table>
 {''.join(sections)}
-<h2>All candidates</h2>{_table(columns, [[r.get(c) for c in columns] for r in rows])}</body></html>
+<h2>All candidates</h2>{_table(list(COLUMNS), [[r.as_dict()[c] for c in COLUMNS] for r in rows])}</body></html>
 """

@@ -27,14 +27,14 @@ from typing import Callable, Sequence
 from ..messages import translate
 from ..reach import (ETA, FINAL_SHARE, MIN_JOB_SECONDS, candidates_within, final_reserve,  # noqa: F401 - the
                      packaging_reserve, rung_sizes)  # search's names for them
-from .config import (COMPLETED, DEADLINE, EARLY_STOPPED, FINAL, FLAT, HALVING, NOT_REACHED, RUNG, TUNING, CandidateJob,
-                     CandidateResult)
+from ..status import Status
+from .config import FINAL, FLAT, HALVING, RUNG, TUNING, CandidateJob, CandidateResult
 
 MIN_NOISE = 0.01  # a challenger must beat the leader by more than this (metric units) at least
 FIRST_OVERHEAD_SHARE = 0.4  # of a rung-0 job's time assumed for building, batch probing and validation until measured
 MIN_FINAL_EPOCHS = 50  # the finalist's epochs (the leader's cost) that come before any challenger's time
 MIN_STEPS = 5  # steps a candidate needs before its first validation means anything
-SCORED = (COMPLETED, EARLY_STOPPED, DEADLINE)
+SCORED = (Status.COMPLETED, Status.EARLY_STOPPED, Status.DEADLINE)
 
 
 def minimum_cost(measured: Sequence[CandidateResult]) -> float:
@@ -149,7 +149,7 @@ class HalvingSearch:
             alive = self._continue(promoted, rung, rung_end)
         chosen = finalist(alive, self.leader, noise(alive))
         if chosen is None:  # nothing validated in the exploration time: the first candidate that did not fail
-            chosen = next((s for s in self.seeds if all(r.candidate != s.candidate or r.status == NOT_REACHED
+            chosen = next((s for s in self.seeds if all(r.candidate != s.candidate or r.status == Status.NOT_REACHED
                                                         for r in self.results)), None)
             if chosen is None:
                 self.log("every candidate failed: there is no finalist")
@@ -179,8 +179,9 @@ class HalvingSearch:
             now = self.clock()
             reason = f"the time limit reaches the first {kept} candidate(s) in portfolio order ({why})"
             for seed in self.seeds[kept:]:
-                result = CandidateResult(seed.key, seed.candidate, seed.network, seed.backbone, RUNG, 0, NOT_REACHED,
-                                         reason=reason, chip_scale=seed.chip_scale, start=now, end=now)
+                result = CandidateResult(seed.key, seed.candidate, seed.network, seed.backbone, RUNG, 0,
+                                         Status.NOT_REACHED, reason=reason, chip_scale=seed.chip_scale, start=now,
+                                         end=now)
                 self.record(result)
                 self.results.append(result)
             self.log(f"{len(self.seeds) - kept} candidate(s) not reached: {reason}")

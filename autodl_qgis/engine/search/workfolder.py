@@ -14,7 +14,8 @@ from pathlib import Path
 
 from ..data.esri import read_json
 from ..errors import InputDataError
-from .config import STATUSES, CandidateResult, EpochRecord
+from ..status import RECORDED, Status
+from .config import CandidateResult, EpochRecord
 from .storage import check_storage
 
 RECORD_FILE = "search.json"  # in the work folder: where the study lives, for resuming
@@ -82,8 +83,8 @@ def _typed(cls, values: dict, path: Path):
         raise InputDataError(f"lacks {', '.join(missing)}", path, FIX)
     checked = {name: _value(name, hints[name], values[name], path) for name in fields if name in values}
     if cls is CandidateResult:
-        if checked["status"] not in STATUSES:
-            raise InputDataError(f"has status {checked['status']!r}, not one of {', '.join(STATUSES)}", path, FIX)
+        if checked["status"] not in RECORDED:
+            raise InputDataError(f"has status {checked['status']!r}, not one of {', '.join(RECORDED)}", path, FIX)
         if checked["phase"] not in PHASES:
             raise InputDataError(f"has phase {checked['phase']!r}, not one of {', '.join(PHASES)}", path, FIX)
     return cls(**checked)
@@ -95,7 +96,7 @@ def _value(name: str, kind, value, path: Path):
         return None
     kind = next(k for k in options if k is not type(None))
     wrong = InputDataError(f"has {name} = {str(value)[:40]!r}, which is not {_described(kind)}", path, FIX)
-    if kind is str:
+    if kind in (str, Status):  # a status is text first; which text, CandidateResult's check says
         if not isinstance(value, str) or len(value) > MAX_TEXT:
             raise wrong
     elif kind is int:
@@ -119,7 +120,7 @@ def _value(name: str, kind, value, path: Path):
 
 
 def _described(kind) -> str:
-    return {str: "text", int: f"a whole number from 0 to {MAX_WHOLE}", float: "a finite number",
+    return {str: "text", Status: "text", int: f"a whole number from 0 to {MAX_WHOLE}", float: "a finite number",
             dict: "a record"}.get(kind, "a list of records")
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import torch
 from torch.utils.data import Subset
@@ -35,38 +36,50 @@ class Candidate:
                 **self.result.summary()}
 
 
-def train_candidate(data: TrainingData, network: str, device: torch.device, config: TrainConfig | None = None,
+@dataclass(frozen=True)
+class TrainRequest:
+    """One network to train, and how: what the search's job (search/config.py ``CandidateJob.train_request``), the
+    portfolio script and tests hand to :func:`train_candidate`."""
+    network: str
+    backbone: str | None = None  # None: the network's default
+    config: TrainConfig = field(default_factory=TrainConfig)
+    pretrained: bool = True  # start from the library's pretrained backbone weights
+    augment_strength: float = 1.0
+    chip_scale: float = 1.0  # trains on resampled chips (see scale.py)
+    mosaic: float = 0.0  # probability that a training chip is a mosaic of four (see augment.py)
+    val_fraction: float = 0.1  # of the chips, for validation, when no split is given
+    val_chips: int | None = None  # caps the validation chips used (the first ones of the split)
+    checkpoint: Checkpoint | None = None  # continues a candidate (see load_checkpoint)
+    initial_state: dict[str, torch.Tensor] | None = None  # fine-tunes from another model's weights
+    on_epoch: Callable[[int, float], bool] | None = None  # after each validation: True prunes the run
+
+
+def train_candidate(data: TrainingData, request: TrainRequest, device: torch.device,
                     budget: TimeBudget | None = None, callbacks: Callbacks | None = None,
-                    backbone: str | None = None, pretrained: bool = True, val_fraction: float = 0.1,
-                    augment_strength: float = 1.0, on_epoch=None,
-                    initial_state: dict[str, torch.Tensor] | None = None, split: DataSplit | None = None,
-                    val_chips: int | None = None, checkpoint: Checkpoint | None = None,
-                    chip_scale: float = 1.0, mosaic: float = 0.0) -> Candidate:
+                    split: DataSplit | None = None) -> Candidate:
     """Never raises for a network that cannot be trained: the reason is in ``result.reason`` (status failed).
-    Only cancellation propagates. ``split``: the search's chips (default: split by ``val_fraction``); ``val_chips``
-    caps the validation chips used (the first ones of the split); ``checkpoint`` continues a candidate (see
-    :func:`load_checkpoint`); ``initial_state`` fine-tunes from another model's weights; ``chip_scale`` trains on
-    resampled chips (see scale.py). With ``config.refit_share`` the run's last share trains on the split's training
-    and validation chips."""
-    config = config or TrainConfig()
+    Only cancellation propagates. ``split``: the search's chips (default: split by ``request.val_fraction``). With
+    ``config.refit_share`` the run's last share trains on the split's training and validation chips."""
+    config, checkpoint = request.config, request.checkpoint
     callbacks = callbacks or SilentCallbacks()
-    spec = get_spec(network)
-    backbone = backbone or spec.default_backbone
+    spec = get_spec(request.network)
+    backbone = request.backbone or spec.default_backbone
     if data.format not in spec.formats:
         raise UnsupportedNetworkError(f"{spec.name} does not suit {data.format} training data", data.folder,
                                       "Networks for it: python -m autodl_qgis networks")
-    split = split or split_chips(data, val_fraction, config.seed)
-    train, val = make_datasets(data, val_fraction, config.seed, strength=augment_strength, split=split, mosaic=mosaic)
+    split = split or split_chips(data, request.val_fraction, config.seed)
+    train, val = make_datasets(data, request.val_fraction, config.seed, strength=request.augment_strength,
+                               split=split, mosaic=request.mosaic)
     refit = ChipDataset(data, split.train + split.val, train.augment, train.mosaic) if config.refit_share > 0 else None
-    if val_chips is not None and len(val) > val_chips:
-        val = Subset(val, range(val_chips))
+    if request.val_chips is not None and len(val) > request.val_chips:
+        val = Subset(val, range(request.val_chips))
     clock = budget.clock if budget is not None else time.monotonic
     began = clock()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RuntimeWarning)
         try:
             model = build_network(spec.name, len(data.classes), data.header.bands, data.chip_size, backbone,
-                                  pretrained and checkpoint is None, device)
+                                  request.pretrained and checkpoint is None, device)
         except UnsupportedNetworkError as exc:
             return Candidate(spec.name, backbone, TrainResult(FAILED, "", reason=str(exc)), [])
         except Exception as exc:  # noqa: BLE001 - a network that cannot be built is one failed candidate
@@ -74,13 +87,13 @@ def train_candidate(data: TrainingData, network: str, device: torch.device, conf
     notes = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
     for note in notes:
         callbacks.log(f"warning: {note}")
-    apply_chip_scale(model, chip_scale)
+    apply_chip_scale(model, request.chip_scale)
     if checkpoint is not None:
         model.load_state_dict(checkpoint.model)
-    elif initial_state is not None:
-        callbacks.log(_start_from(model, initial_state))
+    elif request.initial_state is not None:
+        callbacks.log(_start_from(model, request.initial_state))
     trainer = Trainer(model, train, val, train.collate_fn, data.task, [c.name for c in data.classes], device,
-                      config, budget, callbacks, name=f"{spec.name} ({backbone})", on_epoch=on_epoch,
+                      config, budget, callbacks, name=f"{spec.name} ({backbone})", on_epoch=request.on_epoch,
                       refit_data=refit)
     objective = model.self_supervised_objective() if config.self_supervised_share > 0 and checkpoint is None else None
     if objective is not None:

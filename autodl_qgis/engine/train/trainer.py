@@ -20,15 +20,16 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from ..budget import TimeBudget
 from ..messages import translate
-from ..progress import Callbacks, Cancelled, SilentCallbacks, check_cancel
+from ..progress import Callbacks, Cancelled, EpochEvent, SilentCallbacks, check_cancel
 from . import distributed
 from .batch_size import MIN_BATCH, find_batch_size, is_out_of_memory
 from .learning_rate import LearningRateSchedule
 from .metrics import metrics_for
+from ..status import Status
 from .records import Checkpoint, EpochRecord
 
-COMPLETED, DEADLINE, EARLY_STOPPED, PRUNED = "completed", "deadline", "early_stopped", "pruned"
-FAILED, CANCELLED, NOT_REACHED = "failed", "cancelled", "not_reached"
+COMPLETED, DEADLINE, EARLY_STOPPED, PRUNED = Status.COMPLETED, Status.DEADLINE, Status.EARLY_STOPPED, Status.PRUNED
+FAILED, CANCELLED, NOT_REACHED = Status.FAILED, Status.CANCELLED, Status.NOT_REACHED
 VALIDATION_SHARE = 0.1  # validations at epoch ends stop once they have taken this share of the training time
 # the moving average of the weights spans this share of the run's planned steps (decay 1 - 1 / span), at most
 # EMA_MAX_SPAN steps: long enough to smooth the last steps' noise, short enough to forget the early weights
@@ -630,7 +631,9 @@ class Trainer:
                                     name=self.name, epoch=point.epoch, loss=point.loss, metric_name=metric_name,
                                     metric=point.metric)
                                 + (translate("Trainer", " (moving average {metric:.4f})").format(
-                                    metric=point.ema_metric) if point.ema_metric is not None else ""))
+                                    metric=point.ema_metric) if point.ema_metric is not None else ""),
+                                EpochEvent(self.name, point.epoch, point.loss, metric_name, point.metric,
+                                           point.ema_metric))
 
     def _finish(self, run: _Run, result: TrainResult) -> None:
         """The run's status, counts and the checkpoint to continue from."""
