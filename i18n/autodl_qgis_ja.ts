@@ -17,32 +17,32 @@
 <context>
     <name>AutoDL</name>
     <message>
-        <location filename="../autodl_qgis/engine/search/autodl.py" line="246"/>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="252"/>
         <source>no candidate gave a model within the time limit; give more time or lighter networks ({reasons})</source>
         <translation>時間制限内にモデルを得られた候補がありません。時間を増やすか、より軽いネットワークを選んでください ({reasons})</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/autodl.py" line="248"/>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="254"/>
         <source>every candidate failed ({reasons})</source>
         <translation>すべての候補が失敗しました ({reasons})</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/autodl.py" line="251"/>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="257"/>
         <source>best: {network} ({backbone}) {metric_name} {metric:.4f}</source>
         <translation>最良: {network} ({backbone}) {metric_name} {metric:.4f}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/autodl.py" line="381"/>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="361"/>
         <source>{key} {network} ({backbone}): {status}{reason}</source>
         <translation>{key} {network} ({backbone}): {status}{reason}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/autodl.py" line="383"/>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="363"/>
         <source>{key} {network} ({backbone}): {status}, {metric_name} {metric:.4f} after {seconds:.0f} training s{reason}</source>
         <translation>{key} {network} ({backbone}): {status}、トレーニング {seconds:.0f} 秒で {metric_name} {metric:.4f}{reason}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/autodl.py" line="316"/>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="322"/>
         <source>{key}: {network} ({backbone}, scale {scale:g}) for {seconds:.0f} training seconds</source>
         <translation>{key}: {network} ({backbone}、スケール {scale:g}) を {seconds:.0f} 秒間トレーニング</translation>
     </message>
@@ -63,19 +63,24 @@
 <context>
     <name>AutodlPlugin</name>
     <message>
-        <location filename="../autodl_qgis/plugin.py" line="65"/>
+        <location filename="../autodl_qgis/plugin.py" line="95"/>
         <source>AutoDL</source>
         <translation>AutoDL</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/plugin.py" line="65"/>
+        <location filename="../autodl_qgis/plugin.py" line="95"/>
         <source>The AutoDL algorithms need it: install it into your QGIS profile (minutes, several GB, no administrator rights).</source>
         <translation>AutoDL のアルゴリズムにはこれが必要です。QGIS のプロファイルにインストールしてください (数分、数 GB、管理者権限は不要です)。</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/plugin.py" line="70"/>
+        <location filename="../autodl_qgis/plugin.py" line="100"/>
         <source>Install AutoDL Engine…</source>
         <translation>AutoDL エンジンのインストール…</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/plugin.py" line="40"/>
+        <source>Checking the AutoDL engine</source>
+        <translation>AutoDL エンジンを確認しています</translation>
     </message>
 </context>
 <context>
@@ -408,12 +413,12 @@
 <context>
     <name>Export</name>
     <message>
-        <location filename="../autodl_qgis/engine/data/export.py" line="96"/>
+        <location filename="../autodl_qgis/engine/data/export.py" line="84"/>
         <source>window {number} of {total}</source>
         <translation>ウィンドウ {number} / {total}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/data/export.py" line="110"/>
+        <location filename="../autodl_qgis/engine/data/export.py" line="98"/>
         <source>{chips} chips written, {skipped} empty windows skipped</source>
         <translation>{chips} 個のチップを書き出し、空のウィンドウ {skipped} 個をスキップしました</translation>
     </message>
@@ -589,7 +594,7 @@ Pixel classifiers give class probabilities per pixel (Deepness: Segmentor); obje
 <context>
     <name>Inference</name>
     <message>
-        <location filename="../autodl_qgis/engine/infer/run.py" line="109"/>
+        <location filename="../autodl_qgis/engine/infer/run.py" line="114"/>
         <source>{what}: tile {number} of {total}</source>
         <translation>{what}: タイル {number} / {total}</translation>
     </message>
@@ -807,22 +812,22 @@ PyTorch: NVIDIA ドライバー (nvidia-smi) がある場合は CUDA ビルド�
 <context>
     <name>Schedule</name>
     <message>
-        <location filename="../autodl_qgis/engine/search/schedule.py" line="201"/>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="202"/>
         <source>rung 0: {network} ({backbone}) first, {seconds:.0f} training seconds</source>
         <translation>ラング 0: 最初に {network} ({backbone}) を {seconds:.0f} 秒間トレーニング</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/schedule.py" line="219"/>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="220"/>
         <source>rung 0: {count} more candidate(s), {seconds:.0f} training seconds each, until {until:.0f} s</source>
         <translation>ラング 0: 残りの候補 {count} 個を各 {seconds:.0f} 秒間、{until:.0f} 秒までトレーニング</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/schedule.py" line="237"/>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="238"/>
         <source>rung {rung}: {count} candidate(s) continue for {seconds:.0f} training seconds each</source>
         <translation>ラング {rung}: 候補 {count} 個が各 {seconds:.0f} 秒間トレーニングを続けます</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/schedule.py" line="250"/>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="251"/>
         <source>finalist {network} ({backbone}) trains until the end: {seconds:.0f} s</source>
         <translation>最終候補 {network} ({backbone}) を最後までトレーニングします: {seconds:.0f} 秒</translation>
     </message>
@@ -945,17 +950,17 @@ Object detection models are ranked by average precision at IoU 0.5, pixel classi
 <context>
     <name>Trainer</name>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="297"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="501"/>
         <source>{name}: choosing the batch size</source>
         <translation>{name}: バッチ サイズを決定しています</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="407"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="628"/>
         <source>{name}: epoch {epoch} train loss {loss:.4f}, validation {metric_name} {metric:.4f}</source>
         <translation>{name}: エポック {epoch} トレーニング損失 {loss:.4f}、検証 {metric_name} {metric:.4f}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="407"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="628"/>
         <source> (moving average {metric:.4f})</source>
         <translation> (移動平均 {metric:.4f})</translation>
     </message>
