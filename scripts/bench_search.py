@@ -7,13 +7,18 @@ Methods: search (the default search, every network that suits the data), single 
 alone, which the search must beat), flat (the old equal-share sweep, --search-strategy flat), yolo (Ultralytics
 YOLOv8n from scratch, detection only, run by another Python in which ``ultralytics`` is importable -- a benchmark
 peer, never a dependency of the project: python3 -m venv /work/yolo-venv && /work/yolo-venv/bin/pip install
-ultralytics). Every model trains from scratch (no pretrained weights), on the CPU unless --device says otherwise.
+ultralytics; a .pth file in that venv's site-packages naming .venv's site-packages first lets it reuse the project's
+torch, 0.7 GB instead of several). Every model trains from scratch (no pretrained weights), on the CPU unless
+--device says otherwise.
 Ablation rows, asked for by name in --methods: ema (the finalist keeps a moving average of its weights), refit (its
 last half trains on training + validation chips), ema_refit (both), mosaic (half the training chips are mosaics of
 four); the table gives search / each.
 
     .venv/bin/python scripts/bench_search.py --minutes 3                 # short: 3 min per method and case
     .venv/bin/python scripts/bench_search.py --minutes 5 --real-minutes 10   # the issue's budget for (a)
+
+On a machine others use, give the benchmark a core of its own (the methods then see the same hardware): run it
+under ``taskset -c 1`` and keep every other process on CPU 0 (``taskset -a -p -c 0 PID``) while it runs.
 """
 from __future__ import annotations
 
