@@ -406,6 +406,8 @@ RESUME_CASES = [
      "holds Python objects besides tensors (refused: loading them could run code)"),
     ("state-not-a-torch-file", _state(b"PK\x03\x04 not really"), "is not a training state this plugin wrote"),
     ("state-of-another-shape", _state({"weights": [1, 2]}), "is not a training state this plugin wrote (model"),
+    ("state-without-its-schedule", _state({"model": {}, "train": {"optimizer": {}}}),
+     "is not a training state this plugin wrote (its training state lacks 'epoch')"),
     ("state-outside-the-folder", _edit_result(checkpoint="/etc/hostname"), "outside the work folder"),
     ("result-links-outside", _link_out("candidates/c99-r0.json"), "is a link to /etc/hostname, outside the work"),
     ("candidates-folder-links-outside", _link_out("candidates", "/etc"), "is a link to /etc, outside"),

@@ -168,3 +168,10 @@ def _check_state(state: Path, named_by: Path) -> None:
             and all(isinstance(v, torch.Tensor) for v in loaded["model"].values())):
         raise InputDataError("is not a training state this plugin wrote (model weights and training state)", state,
                              FIX)
+    from ..train.records import Checkpoint
+
+    try:  # what resuming will read: a state missing a field would fail there, not here
+        Checkpoint.from_dict(loaded)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputDataError(f"is not a training state this plugin wrote (its training state lacks {exc})", state,
+                             FIX) from None
