@@ -113,9 +113,10 @@ def score_package(package: Path, test: Path) -> float:
     return evaluate_package(package, test, device="cpu").metric
 
 
-def run_yolo(python: str, pool: Path, test: Path, minutes: float, work: Path) -> dict:
+def run_yolo(python: str, pool: Path, test: Path, minutes: float, work: Path, seed: int) -> dict:
     """YOLOv8n from scratch on the pool's chips (converted to YOLO's layout), predicting the test chips; scored here
-    with train/metrics.py like every other method."""
+    with train/metrics.py like every other method. ``seed`` picks its validation chips and seeds its training, as
+    it does for our methods."""
     import numpy as np
     import torch
 
@@ -124,9 +125,9 @@ def run_yolo(python: str, pool: Path, test: Path, minutes: float, work: Path) ->
     from autodl_qgis.engine.train.metrics import DetectionMetrics
 
     data, test_data = TrainingData.open(pool), TrainingData.open(test)
-    yaml = yolo_dataset(data, split_chips(data, 0.2, 42), work / "yolo_data")
+    yaml = yolo_dataset(data, split_chips(data, 0.2, seed), work / f"yolo_data_seed{seed}")
     request = {"data": str(yaml), "hours": minutes * 0.9 / 60, "imgsz": max(data.chip_size), "project": str(work),
-               "test_images": [str(c.image) for c in test_data.chips]}
+               "name": f"yolo_seed{seed}", "seed": seed, "test_images": [str(c.image) for c in test_data.chips]}
     (work / "yolo_request.json").write_text(json.dumps(request))
     env = {**os.environ, "YOLO_OFFLINE": "1", "YOLO_CONFIG_DIR": str(work / "yolo_config")}
     start = time.monotonic()
@@ -178,8 +179,8 @@ def yolo_child(request_file: str) -> int:
     model = YOLO("yolov8n.yaml")
     model.train(data=request["data"], time=request["hours"], epochs=1000, imgsz=request["imgsz"], batch=8,
                 device="cpu", workers=0, plots=False, pretrained=False, amp=False, project=request["project"],
-                name="yolo", exist_ok=True, verbose=False, seed=0)
-    best = Path(request["project"]) / "yolo" / "weights" / "best.pt"
+                name=request["name"], exist_ok=True, verbose=False, seed=request["seed"])
+    best = Path(request["project"]) / request["name"] / "weights" / "best.pt"
     model = YOLO(str(best))
     found = []
     for image in request["test_images"]:
@@ -211,8 +212,8 @@ def main() -> int:
                         help=f"of {', '.join(METHODS + tuple(ABLATIONS))}")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seeds", default="42",
-                        help="comma-separated seeds (split and training) for our methods: time-bounded runs vary, "
-                             "so ratios of means over seeds say more than one run (YOLOv8n runs once)")
+                        help="comma-separated seeds (validation split and training) of every method: time-bounded "
+                             "runs vary, so ratios of means over seeds say more than one run")
     parser.add_argument("--yolo-python", default=os.environ.get("AUTODL_YOLO_PYTHON", "/work/yolo-venv/bin/python"))
     parser.add_argument("--keep", type=Path, help="keep the folders and models here (default: a temporary folder)")
     args = parser.parse_args()
@@ -240,9 +241,9 @@ def main() -> int:
         for method in methods:
             if method == "yolo" and task != "object_detection":
                 continue
-            for seed in seeds if method != "yolo" else ["-"]:
+            for seed in seeds:
                 if method == "yolo":
-                    row = run_yolo(args.yolo_python, pool, test, minutes, work)
+                    row = run_yolo(args.yolo_python, pool, test, minutes, work, seed)
                 else:
                     name = f"{method}.dlpk" if len(seeds) == 1 else f"{method}_seed{seed}.dlpk"
                     row = run_autodl(pool, work / name, minutes, args.device,
