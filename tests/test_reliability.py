@@ -62,6 +62,8 @@ def test_search_killed_with_sigkill_resumes_without_redoing_finished_candidates(
     rows = SearchRecord.open(work).rows()
     again = [r for r in rows if r.key == before[0].key]
     assert len(again) == 1 and again[0].worker == before[0].worker  # finished before the kill: not trained again
+    # the two candidates the finalist left behind are recorded pruned, whichever process trained them
+    assert sorted(r.status for r in rows if r.phase == "rung") == ["completed", "pruned", "pruned"]
     assert sorted({r.network for r in rows if r.rung == 0 and r.phase == "rung"}) == sorted(NETWORKS.split(","))
     with open_package(out) as package:
         assert package.network in NETWORKS.split(",")

@@ -107,6 +107,39 @@ def test_promoted_candidates_continue_at_equal_training_seconds():
     assert training.jobs[-1].network == "I" and training.jobs[-1].decay_to_end and training.jobs[-1].full_validation
 
 
+def test_the_candidates_the_schedule_drops_are_recorded_pruned_and_a_resumed_search_reads_them_back():
+    clock = FakeClock()
+    training = FakeTraining(clock, {n: 0.5 + 0.04 * i for i, n in enumerate(NINE)})
+    recorded = {}  # the work folder: a job recorded there is not trained again
+
+    def execute(jobs, deadline):
+        out = [recorded.get(job.key) or training([job], deadline)[0] for job in jobs]
+        out = [r.replace(status=Status.EARLY_STOPPED) if r.network == "A" and r.phase == RUNG else r for r in out]
+        recorded.update((r.key, r) for r in out)
+        return out
+
+    def search():
+        return HalvingSearch(_seeds(*NINE), clock(), 3600.0, execute, clock,
+                             record=lambda result: recorded.__setitem__(result.key, result)).run()
+
+    results = search()
+    statuses = {r.key: r.status for r in results}
+    # rung 1 keeps G, H, I (c06-c08); I is the finalist; A stopped early and keeps that status
+    pruned = {f"c0{i}-r0" for i in range(1, 6)} | {"c06-r1", "c07-r1"}
+    assert {k for k, s in statuses.items() if s == Status.PRUNED} == pruned
+    assert statuses["c00-r0"] == Status.EARLY_STOPPED
+    assert all(s == Status.COMPLETED for k, s in statuses.items() if k not in pruned | {"c00-r0"})
+    reasons = {r.reason for r in results if r.status == Status.PRUNED}
+    assert reasons == {f"not continued after round {n}: others were better at equal training time" for n in (0, 1)}
+    assert recorded == {r.key: r for r in results}  # recorded as decided, not rewritten when read
+
+    jobs = len(training.jobs)
+    recorded["c08-r0"] = recorded["c08-r0"].pruned()  # as if an earlier run had not continued the finalist
+    again = search()  # resumed: everything is recorded, nothing is trained again, the decisions are the same
+    assert len(training.jobs) == jobs and [(r.key, r.status) for r in again] == list(statuses.items())
+    assert recorded["c08-r0"].status == Status.COMPLETED and recorded["c08-r0"].reason is None
+
+
 def test_the_leader_stays_unless_a_challenger_beats_it_by_more_than_the_noise():
     clock = FakeClock()
     close = {"Lead": 0.80, "B": 0.805, "C": 0.3}  # B is better, but by less than the noise
@@ -211,6 +244,7 @@ def test_flat_sweep_gives_equal_shares_and_no_finalist():
     training = FakeTraining(clock, {"A": 0.5, "B": 0.7, "C": 0.6})
     results = _search(clock, training, ["A", "B", "C"], 900.0, strategy=FLAT).run()
     assert [r.phase for r in results] == [RUNG] * 3 and all(j.resume_from is None for j in training.jobs)
+    assert all(r.status == Status.COMPLETED for r in results)  # nothing is pruned: every candidate had its share
     assert len({round(j.train_seconds, 6) for j in training.jobs}) == 1
 
 

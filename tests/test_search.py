@@ -78,8 +78,9 @@ def test_evaluated_models_are_saved_best_first_within_the_time_limit(synthetic, 
 
     folder = synthetic(CLASSIFIED_TILES, num_chips=12)
     logged = Logged()
+    # a clock that stands still: one epoch ends each job, so the schedule's decisions do not depend on the load
     autodl = _autodl(folder, networks=["UnetClassifier", "FCN"], save_evaluated_models=True, max_epochs=1,
-                     callbacks=logged).fit()
+                     callbacks=logged, clock=lambda: 1e6).fit()
     autodl.started = autodl.clock()  # as if the search had ended early: the whole limit is left for saving
     autodl.save(tmp_path / "model.dlpk")
     saved = sorted((tmp_path / "model_evaluated_models").iterdir())
@@ -90,6 +91,10 @@ def test_evaluated_models_are_saved_best_first_within_the_time_limit(synthetic, 
             metrics.append(package.emd["AutoDL"]["metric"])
             assert "InferenceFunction" not in package.emd  # for comparison only: no portable export
     assert metrics == sorted(metrics, reverse=True)
+    # the candidate the schedule did not continue is recorded pruned in the work folder; the leaderboard reads that
+    recorded = {r.key: r for r in autodl.results()}
+    dropped = [r.result for r in autodl.leaderboard()[1:]]
+    assert [r.status for r in dropped] == ["pruned"] and recorded[dropped[0].key] == dropped[0]
     # at the run's end there is no time for them: the shipped model is still written, the rest is said
     run_end = autodl.started + autodl.config.total_seconds
     autodl.clock = lambda: run_end

@@ -241,7 +241,7 @@ class AutoDL:
         tunes = self.config.mode == ADVANCED and self.pretrained is None and seeds
         search = HalvingSearch(seeds, start, limit, self._execute, self.clock, self.callbacks.log,
                                strategy=self.config.strategy, tuning=max(2, len(seeds) // 2) if tunes else 0,
-                               propose=self._propose if tunes else None, record=self._record_start_offset)
+                               propose=self._propose if tunes else None, record=self._record_decided)
         results = search.run()
         self._record.set_done()
         self._best = self._choose_best(results)
@@ -289,11 +289,10 @@ class AutoDL:
                 time.sleep(0.5)
         return [record.result(k) for k in keys]
 
-    def _record_start_offset(self, result: CandidateResult) -> None:
-        """A result the schedule decided (on the search's clock): recorded with offsets from the search's start."""
-        self._record.finish(result.replace(start=round(result.start - self._record.start_time, 2),
-                                           end=round(result.end - self._record.start_time, 2),
-                                           worker=_worker_id()))
+    def _record_decided(self, result: CandidateResult) -> None:
+        """A result the schedule decided (not reached, pruned, continued after all); one no process trained is
+        this one's."""
+        self._record.finish(result if result.worker else result.replace(worker=_worker_id()))
 
     def _propose(self, count: int, leading: list[CandidateResult]) -> list[CandidateJob]:
         """ADVANCED: tuning jobs for the leading networks; TPE fills in the rest when the job runs."""
@@ -382,7 +381,11 @@ class AutoDL:
         finals = [r for r in usable if r.phase == FINAL]
         if finals:
             return finals[-1]
-        return max(usable, key=lambda r: r.metric, default=None)
+        best = max(usable, key=lambda r: r.metric, default=None)
+        if best is not None and best.status == Status.PRUNED:  # the finalist failed: a pruned segment ships
+            best = best.unpruned()
+            self._record.finish(best)
+        return best
 
     def _score_test(self) -> None:
         """The shipped model's metric on the held-out test chips, which selection never saw."""
@@ -418,25 +421,22 @@ class AutoDL:
         return self._record.rows() if self._record is not None else []
 
     def leaderboard(self) -> list[LeaderboardRow]:
-        """One row per candidate (its last segment), the shipped model first, then by metric; failed, skipped and
-        not-reached ones last, with their reasons."""
+        """One row per candidate (its last segment, with the status the search recorded: pruned where the
+        schedule did not continue it), the shipped model first, then by metric; failed, skipped and not-reached
+        ones last, with their reasons."""
         latest: dict[str, CandidateResult] = {}
         for result in self.results():  # a candidate's last segment with a result, else its last
             name = result.candidate if result.candidate != "-" else result.key
-            if result.metric is not None or name not in latest or latest[name].metric is None:
+            current = latest.get(name)
+            if current is not None and current.status == Status.PRUNED:
+                continue  # it stopped there: a later segment is an earlier run's that this resumed search dropped
+            if result.metric is not None or current is None or current.metric is None:
                 latest[name] = result
         if self._best is not None:
             latest[self._best.candidate] = self._best
         best_key = self._best.key if self._best is not None else None
         ordered = sorted(latest.values(), key=lambda r: (r.key != best_key, r.metric is None, -(r.metric or 0.0)))
-        rows = []
-        for rank, result in enumerate(ordered, start=1):
-            if self._best is not None and result.key != best_key and result.status == Status.COMPLETED \
-                    and self.config.strategy == HALVING:  # trained its round, then others were better
-                result = result.replace(status=Status.PRUNED, reason=f"not continued after round {result.rung}: others "
-                                                              "were better at equal training time")
-            rows.append(LeaderboardRow(rank, result))
-        return rows
+        return [LeaderboardRow(rank, result) for rank, result in enumerate(ordered, start=1)]
 
     def best_model(self):
         """The shipped network (an adapter in eval mode holding its weights)."""

@@ -238,6 +238,16 @@ class CandidateResult:
     def replace(self, **changes) -> "CandidateResult":
         return dataclasses.replace(self, **changes)
 
+    def pruned(self) -> "CandidateResult":
+        """This completed segment's candidate is not continued: the schedule kept others."""
+        return self.replace(status=Status.PRUNED, reason=f"not continued after round {self.rung}: others were better "
+                                                         "at equal training time")
+
+    def unpruned(self) -> "CandidateResult":
+        """A pruned segment's candidate continues or ships after all: completed, as the segment ended (only
+        completed segments are pruned, and they have no reason)."""
+        return self.replace(status=Status.COMPLETED, reason=None) if self.status == Status.PRUNED else self
+
 
 @dataclass(frozen=True)
 class LeaderboardRow:

@@ -34,7 +34,8 @@ MIN_NOISE = 0.01  # a challenger must beat the leader by more than this (metric 
 FIRST_OVERHEAD_SHARE = 0.4  # of a rung-0 job's time assumed for building, batch probing and validation until measured
 MIN_FINAL_EPOCHS = 50  # the finalist's epochs (the leader's cost) that come before any challenger's time
 MIN_STEPS = 5  # steps a candidate needs before its first validation means anything
-SCORED = (Status.COMPLETED, Status.EARLY_STOPPED, Status.DEADLINE)
+# trained and validated; pruned ones too (dropped here; a resumed search reads them back so and decides the same)
+SCORED = (Status.COMPLETED, Status.EARLY_STOPPED, Status.DEADLINE, Status.PRUNED)
 
 
 def minimum_cost(measured: Sequence[CandidateResult]) -> float:
@@ -101,13 +102,15 @@ Propose = Callable[[int, list[CandidateResult]], list[CandidateJob]]
 
 class HalvingSearch:
     """Drives the rungs and the finalist. ``seeds``: rung-0 jobs in portfolio order (``train_seconds`` and
-    deadlines are set here). Returns every job's result, the finalist's last."""
+    deadlines are set here). Returns every job's result, the finalist's last, with the statuses decided here:
+    not_reached for the candidates the time cannot reach, pruned for those not continued."""
 
     def __init__(self, seeds: list[CandidateJob], start: float, limit_seconds: float, execute: Execute,
                  clock: Callable[[], float], log: Callable[[str], None] = lambda m: None,
                  strategy: str = HALVING, tuning: int = 0, propose: Propose | None = None,
                  record: Callable[[CandidateResult], None] = lambda result: None):
-        """``record``: where results decided here without running (candidates the time cannot reach) go."""
+        """``record``: where the results decided here go (not reached, pruned, continued after all), as they are
+        decided; their times are seconds from ``start``, as every result's."""
         self.seeds, self.start, self.limit = list(seeds), start, limit_seconds
         self.execute, self.clock, self.log = execute, clock, log
         self.strategy, self.tuning, self.propose = strategy, tuning if propose is not None else 0, propose
@@ -141,7 +144,7 @@ class HalvingSearch:
         for rung, size in enumerate(sizes[1:], start=1):
             margin = noise(alive)
             promoted = promote(alive, size, self.leader, margin)
-            self._mark_pruned(alive, promoted, rung)
+            self._mark_pruned(alive, promoted)
             if len(promoted) <= 1:
                 alive = promoted
                 break
@@ -158,7 +161,7 @@ class HalvingSearch:
                      f"({chosen.backbone}) is trained for the rest")
             self._final(chosen)
             return self.results
-        self._mark_pruned(alive, [chosen], len(sizes))
+        self._mark_pruned(alive, [chosen])
         if chosen.candidate != self.leader:
             self.log(f"{chosen.network} ({chosen.backbone}) replaces the leader by more than the noise")
         self._final(chosen)
@@ -176,7 +179,7 @@ class HalvingSearch:
         if dropped_tuning:
             self.log(f"{dropped_tuning} tuning proposal(s) not reached ({why})")
         if kept < len(self.seeds):
-            now = self.clock()
+            now = round(self.clock() - self.start, 2)
             reason = f"the time limit reaches the first {kept} candidate(s) in portfolio order ({why})"
             for seed in self.seeds[kept:]:
                 result = CandidateResult(seed.key, seed.candidate, seed.network, seed.backbone, RUNG, 0,
@@ -237,6 +240,7 @@ class HalvingSearch:
         train_seconds = self._seconds_per_job(rung_end - self.clock(), len(promoted), overhead)
         self.log(translate("Schedule", "rung {rung}: {count} candidate(s) continue for {seconds:.0f} training seconds "
                                        "each").format(rung=rung, count=len(promoted), seconds=train_seconds))
+        self._continued(promoted)
         jobs = [_next_job(r, RUNG, rung, train_seconds) for r in promoted]
         return self._run(jobs, rung_end)
 
@@ -247,6 +251,7 @@ class HalvingSearch:
             job = dataclasses.replace(chosen, key=f"{chosen.candidate}-final", phase=FINAL, rung=0,
                                       train_seconds=seconds, decay_to_end=True, full_validation=True)
         else:
+            self._continued([chosen])
             job = _next_job(chosen, FINAL, chosen.rung + 1, seconds)
         self.log(translate("Schedule", "finalist {network} ({backbone}) trains until the end: {seconds:.0f} s").format(
             network=job.network, backbone=job.backbone, seconds=seconds))
@@ -266,12 +271,28 @@ class HalvingSearch:
         self.results.extend(results)
         return results
 
-    def _mark_pruned(self, alive: list[CandidateResult], kept: list[CandidateResult], rung: int) -> None:
+    def _mark_pruned(self, alive: list[CandidateResult], kept: list[CandidateResult]) -> None:
+        """The candidates of ``alive`` not ``kept`` stop here: a completed segment's is recorded pruned (one that
+        stopped early or at its deadline keeps that status, which says why its training ended)."""
         kept_keys = {r.key for r in kept}
         for result in ranked(alive):
             if result.key not in kept_keys:
                 self.log(f"{result.network} ({result.backbone}) stops after rung {result.rung}: "
                          f"{result.metric_name} {result.metric:.4f}")
+                if result.status == Status.COMPLETED:
+                    self._decided(result.pruned())
+
+    def _continued(self, results: list[CandidateResult]) -> None:
+        """Candidates that continue: one an earlier run of a resumed search pruned (its new time limit may reach
+        more candidates and so keep others) is completed again."""
+        for result in results:
+            if result.status == Status.PRUNED:
+                self._decided(result.unpruned())
+
+    def _decided(self, result: CandidateResult) -> None:
+        """``result`` replaces the result of its job: recorded."""
+        self.results = [result if r.key == result.key else r for r in self.results]
+        self.record(result)
 
 
 def _epoch_seconds(result: CandidateResult) -> float | None:
