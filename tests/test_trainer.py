@@ -3,6 +3,7 @@ seconds, continued training, not reached) and the metrics, on a small real segme
 Classified_Tiles folder; the stop policy and the learning-rate schedule on their own; time-dependent behaviour on a
 fake clock."""
 
+import dataclasses
 import warnings
 
 import pytest
@@ -95,6 +96,12 @@ def test_learns_easy_tiles_and_keeps_the_best_epoch(tiles):
     assert result.best_metric == max(h.metric for h in result.history)
     assert result.metrics["per_class"]["background"]["iou"] > 0.8
     assert result.best_state is not None and result.batch_size == 4 and result.steps == 12 * 3
+    # what the run gave is handed on as it ended; its summary is everything but the tensors
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.status = FAILED
+    summary = result.summary()
+    assert set(summary) == {f.name for f in dataclasses.fields(result)} - {"best_state", "checkpoint"}
+    assert summary["history"] == result.history and summary["steps"] == 12 * 3
 
 
 def test_deadline_is_honoured_and_the_best_model_so_far_is_kept(tiles):

@@ -362,7 +362,9 @@ class AutoDL:
             self.callbacks.log(translate("AutoDL", "{key} {network} ({backbone}): {status}, {metric_name} {metric:.4f} "
                                          "after {seconds:.0f} training s{reason}").format(
                 metric_name=result.metric_name, metric=result.metric, seconds=result.train_seconds, **values))
-        candidate.model = trained.best_state = trained.checkpoint = None  # on disk now: memory does not grow
+        # on disk now: memory does not grow
+        candidate.model = None
+        candidate.result = trained = dataclasses.replace(trained, best_state=None, checkpoint=None)
         gc.collect()
         if self.device.type == "cuda":
             torch.cuda.empty_cache()

@@ -1,6 +1,7 @@
 """Train one network (a "candidate") on a training-data folder: data, network and loop put together."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 import warnings
@@ -99,8 +100,7 @@ def train_candidate(data: TrainingData, request: TrainRequest, device: torch.dev
     if objective is not None:
         _pretrain(trainer, objective, budget, config, callbacks, spec.name)
     build_seconds = clock() - began
-    result = trainer.fit(checkpoint)
-    result.build_seconds = build_seconds
+    result = dataclasses.replace(trainer.fit(checkpoint), build_seconds=build_seconds)
     if result.best_state is not None:
         model.load_state_dict(result.best_state)
     return Candidate(spec.name, backbone, result, notes, model if result.best_state is not None else None)

@@ -11,6 +11,7 @@ on is typed in records.py.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Callable
@@ -72,8 +73,10 @@ class TrainConfig:
         return 3e-4 if task == "object_detection" else 1e-3
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainResult:
+    """What one run of :meth:`Trainer.fit` gave: the trainer keeps it as the run goes (``dataclasses.replace``)
+    and hands it on when the run ends."""
     status: str
     metric_name: str
     best_metric: float | None = None
@@ -91,13 +94,14 @@ class TrainResult:
     validation_chips: int = 0  # chips the last validation used (fewer than all when its time ran out)
     averaged: bool = False  # the weights kept are the moving average of the weights (TrainConfig.ema)
     trained_chips: int = 0  # chips the weights kept last trained on (training, or training + validation)
-    history: list[EpochRecord] = field(default_factory=list)  # the validations of the candidate's runs
+    history: tuple[EpochRecord, ...] = ()  # the validations of the candidate's runs
     best_state: dict | None = None
     checkpoint: Checkpoint | None = None  # where training stopped
     reason: str | None = None
 
     def summary(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k not in ("best_state", "checkpoint")}
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("best_state",
+                                                                                                  "checkpoint")}
 
 
 class StopPolicy:
@@ -312,6 +316,7 @@ class Trainer:
         self.base_lr = self.config.lr_for(task)
         self._val_seconds = None
         self.evaluated_chips = 0
+        self._result: TrainResult | None = None  # the run's result so far, while fit() runs
         # launched by torchrun: each rank trains on its share of the chips, gradients averaged by DDP
         self.distributed = distributed.active()
         self._losses = self.adapter.losses
@@ -450,33 +455,35 @@ class Trainer:
     def fit(self, start: Checkpoint | None = None) -> TrainResult:
         """Trains until the run's training seconds, epochs, patience or budget end. ``start`` continues a
         candidate from a previous run's ``result.checkpoint`` (the adapter already holds that run's last weights)."""
-        result = TrainResult(status=FAILED, metric_name=metrics_for(self.task, self.class_names).primary)
+        self._result = TrainResult(status=FAILED, metric_name=metrics_for(self.task, self.class_names).primary)
         try:
-            self._fit(result, start)
+            self._fit(start)
         except Cancelled:
-            result.status, result.reason = CANCELLED, "cancelled by the user"
-            raise
+            raise  # the search stops: no result
         except CandidateFailed as exc:
-            result.status, result.reason = FAILED, str(exc)
+            self._update(status=FAILED, reason=str(exc))
         except Exception as exc:  # noqa: BLE001 - one network's crash must not end the search
-            if is_out_of_memory(exc):
-                result.reason = "out of memory even with a batch of one chip"
-            else:
-                result.reason = f"{type(exc).__name__}: {exc}"
-            result.status = FAILED
+            self._update(status=FAILED, reason="out of memory even with a batch of one chip" if is_out_of_memory(exc)
+                         else f"{type(exc).__name__}: {exc}")
         finally:
             if self.device.type == "cuda":
                 torch.cuda.empty_cache()
+        result, self._result = self._result, None
         if result.status not in (FAILED, NOT_REACHED) and result.best_state is None:
-            result.status, result.reason = FAILED, "the time budget ended before one epoch could be validated"
+            result = dataclasses.replace(result, status=FAILED,
+                                         reason="the time budget ended before one epoch could be validated")
         return result
 
-    def _fit(self, result: TrainResult, start: Checkpoint | None) -> None:
-        run = self._begin(result, start)
+    def _update(self, **changes) -> None:
+        """The run's result so far, with ``changes``."""
+        self._result = dataclasses.replace(self._result, **changes)
+
+    def _fit(self, start: Checkpoint | None) -> None:
+        run = self._begin(start)
         while run.stop is None:
-            stats = self.train_one_epoch(run, result, run.epoch + 1)
+            stats = self.train_one_epoch(run, run.epoch + 1)
             if stats.stop == NOT_REACHED:
-                result.status = NOT_REACHED
+                self._update(status=NOT_REACHED)
                 return
             if stats.restarted:
                 continue  # the same epoch again, with the smaller batch
@@ -490,25 +497,24 @@ class Trainer:
                     run.stop = run.policy.after_refit_epoch()
                 run.stop = distributed.from_rank0(run.stop)
             else:
-                self._end_epoch(run, result, stats)
-        self._finish(run, result)
+                self._end_epoch(run, stats)
+        self._finish(run)
 
-    def _begin(self, result: TrainResult, start: Checkpoint | None) -> _Run:
+    def _begin(self, start: Checkpoint | None) -> _Run:
         torch.manual_seed(self.config.seed + (start.step if start is not None else 0))
         if start is not None and start.batch_size:
             batch_size = start.batch_size
         else:
             self.callbacks.progress(0.0, translate("Trainer", "{name}: choosing the batch size").format(name=self.name))
             batch_size = distributed.smallest(self._probe_batch_size())
-        result.batch_size = batch_size
+        self._update(batch_size=batch_size)
         optimizer = self._optimizer()
         if start is not None and start.optimizer:
             optimizer.load_state_dict(start.optimizer)
         if self.distributed:
             self._losses = distributed.wrap(self.adapter, self.device)
         self._ema = None  # the moving average of the weights, once the step time tells its span
-        result.history = list(start.history) if start is not None else []
-        result.trained_chips = len(self.train_data)
+        self._update(history=start.history if start is not None else (), trained_chips=len(self.train_data))
         policy = StopPolicy(self.config, self.budget, len(self.val_data), name=self.name, log=self.callbacks.log,
                             on_epoch=self.on_epoch, can_refit=self.refit_data is not None,
                             validation_seconds=self._val_seconds)
@@ -518,7 +524,7 @@ class Trainer:
                     epoch=start.epoch if start is not None else 0,
                     trained_before=start.seconds if start is not None else 0.0)
 
-    def train_one_epoch(self, run: _Run, result: TrainResult, epoch: int) -> EpochStats:
+    def train_one_epoch(self, run: _Run, epoch: int) -> EpochStats:
         """One pass over the run's chips, unless the run's time ends or its refit is due before the pass does (a
         partial epoch, validated as such). Out of memory: the batch is halved and the epoch restarts, its losses
         dropped."""
@@ -546,29 +552,33 @@ class Trainer:
             except Exception as exc:  # noqa: BLE001
                 if not (is_out_of_memory(exc) and run.batch_size > 1) or self.distributed:
                     raise
-                run.batch_size = result.batch_size = max(1, run.batch_size // 2)
+                run.batch_size = max(1, run.batch_size // 2)
+                self._update(batch_size=run.batch_size)
                 self.callbacks.log(f"{self.name}: out of GPU memory, batch size halved to {run.batch_size}")
                 run.optimizer.zero_grad(set_to_none=True)
                 torch.cuda.empty_cache()
                 return EpochStats(restarted=True)
-            if not self._stepped(run, result, self.clock() - began):
+            if not self._stepped(run, self.clock() - began):
                 return EpochStats(tuple(losses), NOT_REACHED)
         return EpochStats(tuple(losses))
 
-    def _stepped(self, run: _Run, result: TrainResult, spent: float) -> bool:
+    def _stepped(self, run: _Run, spent: float) -> bool:
         """Counts a training step of ``spent`` seconds: the step time, the moving average of the weights. False when
-        the first measured step shows that the run cannot afford a validated result (``result.reason`` says why)."""
+        the first measured step shows that the run cannot afford a validated result (the result's reason says
+        why)."""
         policy = run.policy
         policy.stepped(spent)
         run.step += 1
         # the first step of a run pays for lazy initialisation: it is not the step time
         if run.step > run.first_step + 1 or len(run.loader) <= 1:
-            result.seconds_per_step = spent if result.seconds_per_step is None else \
-                0.8 * result.seconds_per_step + 0.2 * spent
-            policy.step_estimate = (result.seconds_per_step, run.batch_size)
-            if result.seconds_per_step == spent and not result.history:
-                result.reason = policy.cannot_afford(result.seconds_per_step, result.batch_size)
-                if result.reason is not None:
+            measured = self._result.seconds_per_step
+            measured = spent if measured is None else 0.8 * measured + 0.2 * spent
+            self._update(seconds_per_step=measured)
+            policy.step_estimate = (measured, run.batch_size)
+            if measured == spent and not self._result.history:
+                reason = policy.cannot_afford(measured, self._result.batch_size)
+                if reason is not None:
+                    self._update(reason=reason)
                     return False
             if self.config.ema and self._ema is None:
                 self._ema = self._averaged(policy.steps, policy.progress(len(run.loader)))
@@ -576,7 +586,7 @@ class Trainer:
             self._ema.update_parameters(self.adapter)
         return True
 
-    def _end_epoch(self, run: _Run, result: TrainResult, stats: EpochStats) -> None:
+    def _end_epoch(self, run: _Run, stats: EpochStats) -> None:
         """Validates (unless epoch-end validations have taken their share of the time and the run is not ending),
         keeps the best weights, decides whether to stop, and switches to the refit when it is due."""
         policy, epoch_steps = run.policy, len(run.loader)
@@ -584,7 +594,7 @@ class Trainer:
         # epoch-end validations stay a bounded share of the time; the run's last one always happens
         if not policy.validation_due(run.stop is not None or refit_now or policy.ending()):
             return
-        score, improved = self._validate(run, result, stats)
+        score, improved = self._validate(run, stats)
         if run.stop is None:
             run.stop = policy.after_validation(run.epoch, score, improved, epoch_steps)
         run.stop = distributed.from_rank0(run.stop)  # pruning and the clock are rank 0's
@@ -596,7 +606,7 @@ class Trainer:
                 f"{'moving average of the weights' if run.ema_better else 'weights'} at its end will be kept "
                 "(the better at this last validation)")
 
-    def _validate(self, run: _Run, result: TrainResult, stats: EpochStats) -> tuple[float, bool]:
+    def _validate(self, run: _Run, stats: EpochStats) -> tuple[float, bool]:
         """The weights' (and their moving average's) validation: the curve's point, the progress message, the best
         weights kept. Returns the score kept (the better of the two) and whether it improved on the best."""
         began = self.clock()
@@ -604,24 +614,23 @@ class Trainer:
         metrics = self.evaluate(run.batch_size, deadline)
         averaged = self._evaluate_average(run.batch_size, deadline)
         run.policy.validated(self.clock() - began, self._val_seconds)
-        result.validation_chips = self.evaluated_chips
-        result.validation_seconds = self._val_seconds
         metrics, averaged = distributed.from_rank0((metrics, averaged))  # one set of decisions for all ranks
-        score = metrics[result.metric_name]
-        ema_score = averaged[result.metric_name] if averaged is not None else None
+        metric_name = self._result.metric_name
+        score = metrics[metric_name]
+        ema_score = averaged[metric_name] if averaged is not None else None
         run.ema_better = ema_score is not None and ema_score > score
         point = EpochRecord(run.epoch, run.step, run.trained_before + run.policy.trained, stats.mean_loss, score,
                             run.optimizer.param_groups[0]["lr"], ema_score)
-        result.history.append(point)
-        self._report_epoch(point, result.metric_name, run.policy.progress(len(run.loader)))
+        self._update(validation_chips=self.evaluated_chips, validation_seconds=self._val_seconds,
+                     history=self._result.history + (point,))
+        self._report_epoch(point, metric_name, run.policy.progress(len(run.loader)))
         if run.ema_better:
             score, metrics = ema_score, averaged
         run.last_validated = (score, metrics)
-        improved = result.best_metric is None or score > result.best_metric + 1e-4
+        improved = self._result.best_metric is None or score > self._result.best_metric + 1e-4
         if improved:
-            result.best_metric, result.best_epoch, result.metrics = score, run.epoch, metrics
-            result.best_state = self._kept_state(run.ema_better)
-            result.averaged = run.ema_better
+            self._update(best_metric=score, best_epoch=run.epoch, metrics=metrics,
+                         best_state=self._kept_state(run.ema_better), averaged=run.ema_better)
         return score, improved
 
     def _report_epoch(self, point: EpochRecord, metric_name: str, progress: float) -> None:
@@ -635,26 +644,26 @@ class Trainer:
                                 EpochEvent(self.name, point.epoch, point.loss, metric_name, point.metric,
                                            point.ema_metric))
 
-    def _finish(self, run: _Run, result: TrainResult) -> None:
+    def _finish(self, run: _Run) -> None:
         """The run's status, counts and the checkpoint to continue from."""
         stop = run.policy.final_status(run.stop)
         if stop == DEADLINE and run.step == run.first_step:
-            result.status = NOT_REACHED
-            result.reason = (f"the time ran out before its first training step ({self.clock() - run.policy.started:.0f}"
-                             " s after building and choosing the batch size)")
+            self._update(status=NOT_REACHED, reason=f"the time ran out before its first training step "
+                                                    f"({self.clock() - run.policy.started:.0f} s after building and "
+                                                    "choosing the batch size)")
             return
         self._losses = self.adapter.losses
         if run.refitting:  # what the refit ends with is kept; its metric is the last validation's, before the refit
-            result.best_metric, result.metrics = run.last_validated
-            result.best_epoch, result.best_state, result.averaged = run.epoch, self._kept_state(run.ema_better), \
-                run.ema_better
-            result.trained_chips = len(run.chips)
-        result.status = stop
-        result.epochs, result.steps, result.epoch_steps = run.epoch, run.step, len(run.loader)
-        result.run_seconds, result.train_seconds = run.policy.trained, run.trained_before + run.policy.trained
-        result.checkpoint = Checkpoint(optimizer=_to_cpu(run.optimizer.state_dict()), epoch=run.epoch, step=run.step,
-                                       seconds=result.train_seconds, batch_size=run.batch_size,
-                                       history=tuple(result.history), model=self._kept_state(False))
+            best_metric, metrics = run.last_validated
+            self._update(best_metric=best_metric, metrics=metrics, best_epoch=run.epoch,
+                         best_state=self._kept_state(run.ema_better), averaged=run.ema_better,
+                         trained_chips=len(run.chips))
+        train_seconds = run.trained_before + run.policy.trained
+        self._update(status=stop, epochs=run.epoch, steps=run.step, epoch_steps=len(run.loader),
+                     run_seconds=run.policy.trained, train_seconds=train_seconds,
+                     checkpoint=Checkpoint(optimizer=_to_cpu(run.optimizer.state_dict()), epoch=run.epoch,
+                                           step=run.step, seconds=train_seconds, batch_size=run.batch_size,
+                                           history=self._result.history, model=self._kept_state(False)))
 
     def _averaged(self, run_steps: int, progress: float) -> torch.optim.swa_utils.AveragedModel:
         """The moving average of the weights (parameters and buffers, e.g. BatchNorm statistics), spanning
