@@ -112,6 +112,34 @@ def test_killing_the_engine_gives_a_clear_error_and_keeps_the_previous_output(pr
     assert "in_data" in help_text
 
 
+def test_an_engine_deaf_to_the_cancel_is_killed_after_the_grace(processing_ready, tmp_path, monkeypatch):
+    """The cancel's last resort, on a fake clock: an engine that ignores the cancel's SIGINT is killed once
+    CANCEL_GRACE_S have passed since the cancel on the run's clock, and the run answers as cancelled."""
+    from qgis.core import QgsProcessingException, QgsProcessingFeedback
+
+    from autodl_qgis.processing import engine_process
+
+    engine = tmp_path / "deaf-engine"
+    engine.write_text("#!/bin/sh\ntrap '' INT\nexec sleep 600\n")  # stands for an engine that does not stop
+    engine.chmod(0o755)
+    now = [1000.0]
+
+    def clock():  # one second later at each reading
+        now[0] += 1.0
+        return now[0]
+
+    cancelled, killed = [], []
+    real_cancel, real_kill = engine_process._cancel, subprocess.Popen.kill
+    monkeypatch.setattr(engine_process, "_cancel", lambda process: (cancelled.append(now[0]), real_cancel(process)))
+    monkeypatch.setattr(subprocess.Popen, "kill", lambda process: (killed.append(now[0]), real_kill(process)))
+    feedback = QgsProcessingFeedback()
+    feedback.cancel()
+    with pytest.raises(QgsProcessingException, match="Cancelled: nothing was written"):
+        engine_process.run_engine(["train"], feedback, tmp_path, python=str(engine), clock=clock)
+    assert len(cancelled) == 1 and killed
+    assert engine_process.CANCEL_GRACE_S < killed[0] - cancelled[0] <= engine_process.CANCEL_GRACE_S + 1
+
+
 def test_engine_errors_are_one_line_processing_exceptions(processing_ready, synthetic, tmp_path):
     import processing
     from qgis.core import QgsProcessingException

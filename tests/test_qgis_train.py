@@ -73,6 +73,8 @@ def test_cancel_through_feedback_stops_quickly_and_writes_nothing(processing_rea
     import processing
     from qgis.core import QgsProcessingException, QgsProcessingFeedback
 
+    from autodl_qgis.processing.engine_process import CANCEL_GRACE_S
+
     feedback = QgsProcessingFeedback()
     cancelled_at = []
 
@@ -86,7 +88,9 @@ def test_cancel_through_feedback_stops_quickly_and_writes_nothing(processing_rea
         processing.run(ALGORITHM, {"in_data": str(synthetic(CLASSIFIED_TILES, num_chips=12)),
                                    "out_model": str(tmp_path / "never.dlpk"), "total_time_limit": 1.0,
                                    "networks": ["UnetClassifier"]}, feedback=feedback)
-    assert cancelled_at and time.monotonic() - cancelled_at[0] < 5
+    # the wall: a real engine answers the cancel by itself, before the grace after which it would be killed (that
+    # decision: test_qgis_process_isolation.py, on a fake clock; no step after a cancel: test_trainer.py)
+    assert cancelled_at and time.monotonic() - cancelled_at[0] < CANCEL_GRACE_S
     assert list(tmp_path.iterdir()) == []
 
 
@@ -281,6 +285,8 @@ except QgsProcessingException as exc:
 def test_ctrl_c_in_qgis_process_stops_quickly_and_writes_nothing(synthetic, tmp_path):
     import signal
 
+    from autodl_qgis.processing.engine_process import CANCEL_GRACE_S
+
     env = _qgis_process_env(tmp_path)
     out = tmp_path / "out" / "model.dlpk"
     out.parent.mkdir()
@@ -306,5 +312,5 @@ def test_ctrl_c_in_qgis_process_stops_quickly_and_writes_nothing(synthetic, tmp_
     process.send_signal(signal.SIGINT)
     sent = time.monotonic()
     process.wait(timeout=60)
-    assert time.monotonic() - sent < 5
+    assert time.monotonic() - sent < CANCEL_GRACE_S  # the wall: a real engine stops by itself, before the grace
     assert list(out.parent.iterdir()) == []

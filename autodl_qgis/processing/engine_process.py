@@ -25,7 +25,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from qgis.core import QgsApplication, QgsProcessingException, QgsSettings
 from qgis.PyQt.QtCore import QCoreApplication, QEventLoop, QThread, QTimer
@@ -218,10 +218,11 @@ def _crash_message(returncode: int, output: list[str]) -> str:
     return f"{message} {last}: {tail}" if tail else message
 
 
-def run_engine(arguments: Sequence[str], feedback, folder: Path, python: str | None = None) -> EngineRun:
+def run_engine(arguments: Sequence[str], feedback, folder: Path, python: str | None = None,
+               clock: Callable[[], float] = time.monotonic) -> EngineRun:
     """Runs ``python -m autodl_qgis <arguments>`` in ``folder`` and waits for it, forwarding its events to
     ``feedback`` and cancelling it when ``feedback`` is cancelled. ``python``: the engine's interpreter unless given
-    (the installer runs in QGIS' own)."""
+    (the installer runs in QGIS' own); ``clock``: what the grace periods are measured on."""
     if python is None:
         python = engine_python()
         if not python:
@@ -253,13 +254,13 @@ def run_engine(arguments: Sequence[str], feedback, folder: Path, python: str | N
         while open_streams or process.poll() is None:
             if process.poll() is not None:
                 # processes the engine started (data loader workers) may hold our pipes a little longer
-                exited_at = exited_at or time.monotonic()
-                if time.monotonic() - exited_at > STREAMS_GRACE_S and events.empty():
+                exited_at = exited_at or clock()
+                if clock() - exited_at > STREAMS_GRACE_S and events.empty():
                     break
             if feedback is not None and feedback.isCanceled() and cancelled_at is None:
-                cancelled_at = time.monotonic()
+                cancelled_at = clock()
                 _cancel(process)
-            if cancelled_at is not None and time.monotonic() - cancelled_at > CANCEL_GRACE_S:
+            if cancelled_at is not None and clock() - cancelled_at > CANCEL_GRACE_S:
                 process.kill()
             item = _next(events, main_thread)
             if item is None:
