@@ -65,6 +65,18 @@ class CancelAfter:
         return self.calls > self.checks
 
 
+class TickingClock:
+    """A search's clock, ``tick`` seconds later at each reading: its time passes with the work it measures, the
+    same on any machine, so that what the time limit decides is asserted exactly."""
+
+    def __init__(self, tick: float, now: float = 1e6):
+        self.tick, self.now = tick, now
+
+    def __call__(self):
+        self.now += self.tick
+        return self.now
+
+
 def pytest_collection_modifyitems(items):
     """Markers from what a test uses, so that no test file has to remember them: QGIS test modules, and tests that
     start PostgreSQL (``-m 'not qgis'``, ``-m 'not postgres'``)."""

@@ -18,7 +18,7 @@ from autodl_qgis.engine.progress import Cancelled, SilentCallbacks
 from autodl_qgis.engine.search import AutoDL, SearchFailed
 from autodl_qgis.engine.status import RECORDED
 from autodl_qgis.engine.train import candidate as candidate_module
-from conftest import REAL_DATA, REPO, CancelAfter
+from conftest import REAL_DATA, REPO, CancelAfter, TickingClock
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -101,18 +101,6 @@ def test_evaluated_models_are_saved_best_first_within_the_time_limit(synthetic, 
     autodl.save(tmp_path / "late.dlpk")
     assert (tmp_path / "late.dlpk").is_file() and not any((tmp_path / "late_evaluated_models").iterdir())
     assert any("evaluated models not saved" in line for line in logged.lines)
-
-
-class TickingClock:
-    """The search's clock, ``tick`` seconds later at each reading: its time passes with the work it measures, the
-    same on any machine, so that what the time limit decides is asserted exactly."""
-
-    def __init__(self, tick: float, now: float = 1e6):
-        self.tick, self.now = tick, now
-
-    def __call__(self):
-        self.now += self.tick
-        return self.now
 
 
 def test_time_limit_holds_with_unbounded_epochs(synthetic, tmp_path):
