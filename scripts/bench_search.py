@@ -1,21 +1,25 @@
 """Issue 10's benchmark: the search against the best single default network, the old flat sweep and YOLOv8n, at the
 same wall budget, scored on the same held-out chips with the project's metric code. Prints one table with ratios.
 
-Cases: (a) real -- palm_pascal_voc_west, its spatial test block held out before anything trains; (b) detection -- a
-synthetic PASCAL_VOC folder; (c) tiles -- a synthetic Classified_Tiles folder (both with a spatial test block too).
+Cases: (a) real -- a real ArcGIS export, the folder --real names under $AUTODL_REAL_DATA (palm_pascal_voc_west unless
+told; scripts/rebuild_real_data.py rebuilds others there), its spatial test block held out before anything trains
+(split_chips holds one out from 200 chips up), labelled "real" in the table for palm_pascal_voc_west and by its name
+otherwise; (b) detection -- a synthetic PASCAL_VOC folder; (c) tiles -- a synthetic Classified_Tiles folder
+(both with a spatial test block too).
 Methods: search (the default search, every network that suits the data), single (the portfolio's first network
-alone, which the search must beat), flat (the old equal-share sweep, --search-strategy flat), yolo (Ultralytics
-YOLOv8n from scratch, detection only, run by another Python in which ``ultralytics`` is importable -- a benchmark
-peer, never a dependency of the project: python3 -m venv /work/yolo-venv && /work/yolo-venv/bin/pip install
-ultralytics; a .pth file in that venv's site-packages naming .venv's site-packages first lets it reuse the project's
-torch, 0.7 GB instead of several). Every model trains from scratch (no pretrained weights), on the CPU unless
---device says otherwise.
+alone, which the search must beat: UnetClassifier on pixel classification), flat (the old equal-share sweep,
+--search-strategy flat), yolo (Ultralytics YOLOv8n from scratch, detection only, run by another Python in which
+``ultralytics`` is importable -- a benchmark peer, never a dependency of the project: python3 -m venv /work/yolo-venv
+&& /work/yolo-venv/bin/pip install ultralytics; a .pth file in that venv's site-packages naming .venv's
+site-packages first lets it reuse the project's torch, 0.7 GB instead of several). Every model trains from scratch
+(no pretrained weights), on the CPU unless --device says otherwise.
 Ablation rows, asked for by name in --methods: ema (the finalist keeps a moving average of its weights), refit (its
 last half trains on training + validation chips), ema_refit (both), mosaic (half the training chips are mosaics of
 four); the table gives search / each.
 
     .venv/bin/python scripts/bench_search.py --minutes 3                 # short: 3 min per method and case
     .venv/bin/python scripts/bench_search.py --minutes 5 --real-minutes 10   # the issue's budget for (a)
+    .venv/bin/python scripts/bench_search.py --cases real --real NAME   # (a) on another export
 
 On a machine others use, give the benchmark a core of its own (the methods then see the same hardware): run it
 under ``taskset -c 1`` and keep every other process on CPU 0 (``taskset -a -p -c 0 PID``) while it runs.
@@ -35,7 +39,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-REAL = Path(os.environ.get("AUTODL_REAL_DATA", REPO.parent / "shared" / "data" / "real")) / "palm_pascal_voc_west"
+REAL_DATA = Path(os.environ.get("AUTODL_REAL_DATA", REPO.parent / "shared" / "data" / "real"))
+DEFAULT_REAL = "palm_pascal_voc_west"
 CASES = ("real", "detection", "tiles")
 METHODS = ("search", "single", "flat", "yolo")
 ABLATIONS = {"ema": ("--weight-averaging",), "refit": ("--refit",),
@@ -44,21 +49,24 @@ ABLATIONS = {"ema": ("--weight-averaging",), "refit": ("--refit",),
 SPLIT_SEED = 0
 
 
-def prepare(case: str, work: Path) -> tuple[Path, Path]:
-    """(pool the methods train on, test folder none of them sees): the case's folder split by spatial blocks."""
+def prepare(case: str, work: Path, real: Path) -> tuple[Path, Path]:
+    """(pool the methods train on, test folder none of them sees): the case's folder (``real`` for (a)) split by
+    spatial blocks."""
     from autodl_qgis.engine.data import CLASSIFIED_TILES, PASCAL_VOC, TrainingData
-    from autodl_qgis.engine.data.split import split_chips
+    from autodl_qgis.engine.data.split import TEST_MIN_CHIPS, split_chips
     from autodl_qgis.engine.data.synthetic import write_synthetic_dataset
 
     if case == "real":
-        source = REAL
+        source = real
     else:
         source = write_synthetic_dataset(work / f"{case}_all", PASCAL_VOC if case == "detection" else CLASSIFIED_TILES,
                                          num_chips=240, chip_size=128, num_classes=3, seed=7)
     data = TrainingData.open(source)
     split = split_chips(data, 0.2, SPLIT_SEED)
     if not split.test:
-        raise SystemExit(f"{source}: no spatial test block could be held out ({split.note})")
+        small = (f"; a test block is held out from {TEST_MIN_CHIPS} chips up and it has {len(data.chips)}"
+                 if len(data.chips) < TEST_MIN_CHIPS else "")
+        raise SystemExit(f"{source}: no spatial test block could be held out ({split.note}{small})")
     pool, test = work / f"{case}_pool", work / f"{case}_test"
     copy_chips(data, split.train + split.val, pool)
     copy_chips(data, split.test, test)
@@ -207,6 +215,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=3.0, help="wall budget per method on the synthetic cases")
     parser.add_argument("--real-minutes", type=float, default=None, help="the same on (a) (default: --minutes)")
+    parser.add_argument("--real", default=DEFAULT_REAL, metavar="NAME",
+                        help="the real export of (a): a folder under $AUTODL_REAL_DATA (default: %(default)s)")
     parser.add_argument("--cases", default=",".join(CASES))
     parser.add_argument("--methods", default=",".join(METHODS),
                         help=f"of {', '.join(METHODS + tuple(ABLATIONS))}")
@@ -220,8 +230,9 @@ def main() -> int:
     cases = [c for c in args.cases.split(",") if c]
     methods = [m for m in args.methods.split(",") if m]
     seeds = [int(s) for s in args.seeds.split(",") if s]
-    if "real" in cases and not REAL.is_dir():
-        print(f"skipping (a): {REAL} is absent (set AUTODL_REAL_DATA)")
+    real = REAL_DATA / args.real
+    if "real" in cases and not real.is_dir():
+        print(f"skipping (a): {real} is absent (set AUTODL_REAL_DATA)")
         cases.remove("real")
     if "yolo" in methods and not yolo_available(args.yolo_python):
         print(f"skipping YOLOv8n: {args.yolo_python} cannot import ultralytics")
@@ -233,9 +244,10 @@ def main() -> int:
     rows = []
     for case in cases:
         minutes = args.real_minutes if case == "real" and args.real_minutes else args.minutes
-        work = root / case
+        label = args.real if case == "real" and args.real != DEFAULT_REAL else case
+        work = root / label
         work.mkdir(parents=True, exist_ok=True)
-        pool, test = prepare(case, work)
+        pool, test = prepare(case, work, real)
         task = TrainingData.open(pool).task
         single = portfolio(task, "cuda" if args.device.startswith("cuda") else "cpu")[0].network
         for method in methods:
@@ -252,7 +264,7 @@ def main() -> int:
                                      options=ABLATIONS.get(method, ()))
                     if "package" in row:
                         row["metric"] = score_package(row["package"], test)
-                rows.append({"case": case, "method": method, "seed": seed, "limit": minutes * 60, **row})
+                rows.append({"case": label, "method": method, "seed": seed, "limit": minutes * 60, **row})
                 print_row(rows[-1], flush=True)
     print_table(rows)
     return 0

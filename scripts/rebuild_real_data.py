@@ -45,6 +45,15 @@ class RealExport:
     about: str
 
 
+# Searched for and not pinned (2026-12), so that the next search starts further on:
+# - PhilipMathieu/unet-orthoimagery: four real Classified_Tiles exports (e.g. data/Image_Chips_128_overlap_balanced_dem:
+#   640 chips of 128 px, 4-band, DEM in images2/, class 255), no licence; its snapshot (2.8 GB) exceeds what the fetch
+#   tool brings (500 MB). Pinnable from a `git clone --mirror` made elsewhere.
+# - lingxiao2333/Remote-Sensing-Image-Extraction-of-Cropland: its Classified_Tiles chips were force-pushed away; the
+#   snapshot lacks those commits. Daremitsu1/Extracting-Building-Footprints-From-Drone-Data: metadata only.
+# - DIGIT-Seine-Ouest/gpso-crosswalks-20cm: documents a 582-chip Classified_Tiles export; the chips live off GitHub.
+# - The Kaggle "swimming pool and car detection" set (ArcGIS Pro 2.1 PASCAL_VOC, 224 px) has no copy with chips on
+#   GitHub. Mr-LiuZong/plam holds the palm export's unseen test area: never fetch or use it.
 EXPORTS = (
     RealExport(
         name="phragmites_kitti",

@@ -65,3 +65,17 @@ def test_a_snapshot_that_differs_from_the_pin_is_refused_and_the_earlier_copy_ke
     assert code == 2 and error.startswith("error: tiny_kitti: ") and error.count("\n") == 1
     assert [p.name for p in tmp_path.iterdir()] == [export.name]
     assert (earlier / "keep.txt").read_text() == "earlier copy"
+
+
+@pytest.mark.parametrize("name", [e.name for e in load_script("rebuild_real_data").EXPORTS])
+def test_each_pinned_export_matches_its_fetched_snapshot(name):
+    """The pins themselves (tree id, chip and label counts) against the real snapshot, where one was fetched."""
+    script = load_script("rebuild_real_data")
+    export = {e.name: e for e in script.EXPORTS}[name]
+    try:
+        git_dir = script.find_snapshot(export, [], script.DEFAULT_MIRRORS)
+    except script.RebuildError as absent:
+        pytest.skip(str(absent))
+    blobs = script.list_blobs(git_dir, export)
+    script.check_counts(export, blobs)
+    assert {"esri_accumulated_stats.json", "map.txt"} <= {b.path.name for b in blobs if len(b.path.parts) == 1}

@@ -1,0 +1,54 @@
+"""scripts/bench_search.py's case (a) on any real export: --real names a folder under $AUTODL_REAL_DATA, the case is
+labelled by that name (palm_pascal_voc_west keeps the label "real"), the spatial test block is held out of the pool
+the methods train on, and a folder too small for a test block is refused with the reason. No method runs here
+(--methods ""): only the data preparation, on GDAL-written chips."""
+import pytest
+
+from autodl_qgis.engine.data import KITTI, TrainingData
+from autodl_qgis.engine.data.split import TEST_MIN_CHIPS
+from autodl_qgis.engine.data.synthetic import write_synthetic_dataset
+from conftest import load_script
+
+
+@pytest.fixture(scope="module")
+def real_root(tmp_path_factory):
+    """$AUTODL_REAL_DATA holding one export big enough for a test block under two names, and a small one."""
+    root = tmp_path_factory.mktemp("real")
+    write_synthetic_dataset(root / "big_kitti", KITTI, num_chips=TEST_MIN_CHIPS, chip_size=32)
+    (root / "palm_pascal_voc_west").symlink_to(root / "big_kitti")
+    write_synthetic_dataset(root / "small_kitti", KITTI, num_chips=12, chip_size=32)
+    return root
+
+
+def _main(bench, monkeypatch, real_root, *args):
+    monkeypatch.setattr(bench, "REAL_DATA", real_root)
+    monkeypatch.setattr("sys.argv", ["bench_search.py", "--cases", "real", "--methods", "", *args])
+    return bench.main()
+
+
+@pytest.mark.parametrize(("name", "label"), (("big_kitti", "big_kitti"), ("palm_pascal_voc_west", "real")))
+def test_the_named_export_is_split_and_its_test_block_kept_from_the_pool(real_root, tmp_path, monkeypatch, name,
+                                                                         label):
+    bench = load_script("bench_search")
+    assert _main(bench, monkeypatch, real_root, "--real", name, "--keep", str(tmp_path)) == 0
+    assert [p.name for p in tmp_path.iterdir()] == [label]
+    pool, test = TrainingData.open(tmp_path / label / "real_pool"), TrainingData.open(tmp_path / label / "real_test")
+    assert pool.format == test.format == KITTI and test.chips and len(pool.chips) > len(test.chips)
+    assert not {c.stem for c in pool.chips} & {c.stem for c in test.chips}
+    assert len(pool.chips) + len(test.chips) <= TEST_MIN_CHIPS
+
+
+def test_an_export_too_small_for_a_test_block_is_refused_with_the_reason(real_root, tmp_path, monkeypatch):
+    bench = load_script("bench_search")
+    with pytest.raises(SystemExit) as refused:
+        _main(bench, monkeypatch, real_root, "--real", "small_kitti", "--keep", str(tmp_path))
+    message = str(refused.value)
+    assert message.startswith(f"{real_root / 'small_kitti'}: no spatial test block could be held out")
+    assert f"held out from {TEST_MIN_CHIPS} chips up and it has 12" in message
+
+
+def test_an_absent_export_skips_the_case(real_root, tmp_path, monkeypatch, capsys):
+    bench = load_script("bench_search")
+    assert _main(bench, monkeypatch, real_root, "--real", "not_rebuilt", "--keep", str(tmp_path)) == 0
+    assert f"skipping (a): {real_root / 'not_rebuilt'} is absent" in capsys.readouterr().out
+    assert not any(tmp_path.iterdir())
