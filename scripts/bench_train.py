@@ -4,10 +4,19 @@ Same network, batch size, optimizer and in-memory chips; the two loops run alter
 median of each is compared (the machines are noisy). Target: engine / bare >= 0.95.
 
     .venv/bin/python scripts/bench_train.py [--networks UnetClassifier,FasterRCNN] [--rounds 3] [--device auto]
+
+With ``--real NAME`` it measures instead what a search's training gets through on a real export (chips read from
+disk and augmented as in a search) in the same wall time, for each data-loading setting of ``--workers``
+(``TrainConfig.num_workers``), alternately, several rounds: chips trained per second of wall time, and the ratio to
+the first setting.
+
+    .venv/bin/python scripts/bench_train.py --real palm_pascal_voc_west --networks SingleShotDetector \
+        --scale 0.5 --batch 2 --workers 0,1 --seconds 90 --rounds 3
 """
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -18,6 +27,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from autodl_qgis.engine.budget import TimeBudget  # noqa: E402
+from autodl_qgis.engine.data import TrainingData  # noqa: E402
 from autodl_qgis.engine.data.dataset import collate_objects, collate_pixels  # noqa: E402
 from autodl_qgis.engine.data.esri import ClassInfo  # noqa: E402
 from autodl_qgis.engine.data.synthetic import synthetic_chip  # noqa: E402
@@ -25,6 +36,7 @@ from autodl_qgis.engine.devices import resolve_device  # noqa: E402
 from autodl_qgis.engine.networks import build_network  # noqa: E402
 from autodl_qgis.engine.networks.registry import get_spec  # noqa: E402
 from autodl_qgis.engine.train import TrainConfig, Trainer  # noqa: E402
+from autodl_qgis.engine.train.candidate import TrainRequest, train_candidate  # noqa: E402
 from autodl_qgis.engine.train.trainer import to_device  # noqa: E402
 
 
@@ -71,6 +83,34 @@ def engine_loop(model, chips, val, collate, task, batch: int, epochs: int, devic
     return elapsed
 
 
+REAL_DATA = Path(os.environ.get("AUTODL_REAL_DATA", Path(__file__).resolve().parents[2] / "shared" / "data" / "real"))
+
+
+def real_rates(args, device) -> int:
+    """Chips trained per wall second on a real export, for each ``--workers`` setting, alternating."""
+    data = TrainingData.open(REAL_DATA / args.real)
+    settings = [int(w) for w in args.workers.split(",")]
+    print(f"device {device}, {args.real}: {len(data.chips)} chips of {data.chip_size[0]} px, scale {args.scale}, "
+          f"batch {args.batch}, {args.seconds:.0f} s a run, workers {settings}, {args.rounds} alternating rounds")
+    for name in [n.strip() for n in args.networks.split(",") if n.strip()]:
+        rates: dict[int, list[float]] = {w: [] for w in settings}
+        for round_ in range(args.rounds):
+            for workers in settings:
+                config = TrainConfig(batch_size=args.batch, num_workers=workers, patience=10 ** 6, seed=round_,
+                                     decay_to_end=False)
+                request = TrainRequest(name, config=config, pretrained=False, chip_scale=args.scale, val_chips=4)
+                result = train_candidate(data, request, device, TimeBudget(args.seconds)).result
+                if result.status == "failed":
+                    raise RuntimeError(result.reason)
+                rates[workers].append(result.steps * result.batch_size / args.seconds)
+                print(f"  round {round_ + 1} workers {workers}: {result.steps} steps "
+                      f"({rates[workers][-1]:.2f} chips/s)", flush=True)
+        first = statistics.median(rates[settings[0]])
+        print(f"{name:<18} " + "   ".join(f"workers {w}: {statistics.median(r):6.2f} chips/s "
+                                         f"(x{statistics.median(r) / first:.2f})" for w, r in rates.items()))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--networks", default="UnetClassifier,FasterRCNN")
@@ -80,8 +120,14 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--real", metavar="NAME", help="a real export under $AUTODL_REAL_DATA: compare --workers")
+    parser.add_argument("--workers", default="0,1", help="with --real: the num_workers settings compared")
+    parser.add_argument("--scale", type=float, default=1.0, help="with --real: the chip scale trained at")
+    parser.add_argument("--seconds", type=float, default=90.0, help="with --real: the wall time of each run")
     args = parser.parse_args()
     device = resolve_device(args.device)
+    if args.real:
+        return real_rates(args, device)
     torch.manual_seed(0)
     print(f"device {device}, {args.chips} chips of {args.size} px, batch {args.batch}, {args.epochs} epoch(s), "
           f"{args.rounds} alternating rounds")

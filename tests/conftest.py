@@ -1,5 +1,6 @@
 import importlib.util
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -75,6 +76,24 @@ class TickingClock:
     def __call__(self):
         self.now += self.tick
         return self.now
+
+
+@pytest.fixture
+def connections(monkeypatch) -> list:
+    """Every network connection (or name lookup) the test's code tries, refused as on a machine without network:
+    "gives up at once offline" is asserted as "never tried to connect", not as a time on this machine's clock."""
+    tried: list = []
+
+    def refuse(what):
+        def refused(*args, **kwargs):
+            tried.append((what, args[1:] if what == "connect" else args))
+            raise OSError(101, "Network is unreachable (refused by the test)")
+        return refused
+
+    monkeypatch.setattr(socket.socket, "connect", refuse("connect"))
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse("connect"))
+    monkeypatch.setattr(socket, "getaddrinfo", refuse("getaddrinfo"))
+    return tried
 
 
 def pytest_collection_modifyitems(items):

@@ -1,7 +1,6 @@
 """Every MMDetection network of the registry builds for the data, trains two steps and predicts boxes; CARAFE,
 whose operator is CUDA-only, refuses a CPU clearly; pretrained backbones come from the local cache or are given
 up at once offline; DETReg's label-free pre-training runs on unlabelled chips."""
-import time
 import warnings
 from pathlib import Path
 
@@ -110,14 +109,13 @@ def hub_dir(tmp_path, monkeypatch):
     return Path(torch.hub.get_dir())
 
 
-def test_pretrained_weights_are_given_up_at_once_offline(hub_dir, monkeypatch):
+def test_pretrained_weights_are_given_up_at_once_offline(hub_dir, monkeypatch, connections):
     from autodl_qgis.engine.networks.adapters import openmmlab as adapter
 
     monkeypatch.setattr(adapter, "host_reachable", lambda host, *args, **kwargs: False)
-    start = time.monotonic()
     with pytest.warns(RuntimeWarning, match="pretrained weights unavailable.*unreachable"):
         model = build_network("GHM", num_classes=2, in_channels=3, chip_size=(64, 64), backbone="resnet18")
-    assert time.monotonic() - start < 30
+    assert connections == []  # nothing waited for a host that had already been found unreachable
     assert _first_conv(model).in_channels == 3
 
 

@@ -1,7 +1,6 @@
 """Every MMSegmentation network of the registry builds for the data, trains two steps and predicts class scores;
 backbone variants fit the configs mmseg ships for them; pretrained weights come from the local cache or not at all,
 without waiting."""
-import time
 import warnings
 
 import pytest
@@ -110,15 +109,15 @@ def test_backbone_variants_match_mmseg_configs():
     assert mask2former.decode_head.in_channels == [64, 128, 256, 512]
 
 
-def test_pretrained_offline_falls_back_fast(tmp_path, monkeypatch):
+def test_pretrained_offline_falls_back_fast(tmp_path, monkeypatch, connections):
     from autodl_qgis.engine.networks.adapters import openmmlab as adapter
 
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))  # an empty cache
     monkeypatch.setattr(adapter, "host_reachable", lambda host, *a, **k: False)
-    start = time.monotonic()
     with pytest.warns(RuntimeWarning, match="resnet18_v1c.*unreachable"):
         model = build_network("FCN", 2, 3, (64, 64), "resnet18", pretrained=True)
-    assert time.monotonic() - start < 60 and model.predict(torch.randn(1, 3, 64, 64)).shape == (1, 3, 64, 64)
+    assert connections == []  # nothing waited for a host that had already been found unreachable
+    assert model.predict(torch.randn(1, 3, 64, 64)).shape == (1, 3, 64, 64)
 
 
 @pytest.mark.parametrize("name, backbone, file, prefix", [

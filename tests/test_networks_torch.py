@@ -6,7 +6,6 @@ CPU-sized: ResNet-18 where the registry offers it (DeepLab: mobilenet_v3_large),
 SAM-like encoder (width 64, 2 blocks, 2 heads) through the adapter's ``_VITS`` table."""
 import functools
 import importlib
-import time
 import warnings
 
 import pytest
@@ -144,12 +143,11 @@ def offline(monkeypatch, tmp_path):
 @pytest.mark.parametrize("name,backbone", [("SingleShotDetector", "resnet18"), ("FasterRCNN", "resnet18"),
                                            ("DeepLab", "mobilenet_v3_large"), ("UnetClassifier", "resnet18"),
                                            ("RTDetrV2", "resnet18"), ("SamLoRA", "vit_b")])
-def test_pretrained_weights_offline_fall_back_quickly_with_a_warning(name, backbone, offline):
-    start = time.monotonic()
+def test_pretrained_weights_offline_fall_back_quickly_with_a_warning(name, backbone, offline, connections):
     with pytest.warns(RuntimeWarning, match="pretrained weights unavailable"):
         model = build_network(name, num_classes=2, in_channels=3, chip_size=(64, 64), backbone=backbone,
                               pretrained=True)
-    assert time.monotonic() - start < 10
+    assert connections == []  # nothing waited for a host that had already been found unreachable
     assert any(p.requires_grad for p in model.parameters())
 
 

@@ -75,15 +75,17 @@ def test_cancel_through_feedback_stops_quickly_and_writes_nothing(processing_rea
 
     from autodl_qgis.processing.engine_process import CANCEL_GRACE_S
 
-    feedback = QgsProcessingFeedback()
-    cancelled_at = []
+    class CancelOnceTheEngineReports(QgsProcessingFeedback):
+        """Cancels at the engine's first progress event: the engine is up and working, whatever this machine's
+        speed (a fixed wait could cancel before it started or after it finished)."""
 
-    def cancel_later():
-        time.sleep(4)
-        cancelled_at.append(time.monotonic())
-        feedback.cancel()
+        def setProgress(self, progress):  # noqa: N802 - QGIS API name
+            super().setProgress(progress)
+            if not self.isCanceled():
+                cancelled_at.append(time.monotonic())
+                self.cancel()
 
-    threading.Thread(target=cancel_later, daemon=True).start()
+    feedback, cancelled_at = CancelOnceTheEngineReports(), []
     with pytest.raises(QgsProcessingException, match="Cancelled"):
         processing.run(ALGORITHM, {"in_data": str(synthetic(CLASSIFIED_TILES, num_chips=12)),
                                    "out_model": str(tmp_path / "never.dlpk"), "total_time_limit": 1.0,
