@@ -58,7 +58,9 @@ class TrainConfig:
     min_steps: int = 5  # steps before a first validation means anything: a run that cannot afford them is not_reached
     partial_validation: bool = False  # the run's result counts even if its validation's time allows only some chips
     amp: bool = True  # mixed precision, on CUDA only
-    num_workers: int | None = None  # None: 0 on CPU (the cores train), 4 on CUDA
+    # None: 0 on CPU (the cores train: a loader process gave 1.03x the chips per second on the palm chips,
+    # scripts/bench_train.py --real), 4 on CUDA
+    num_workers: int | None = None
     seed: int = 42
     # an exponential moving average of the weights (torch.optim.swa_utils.AveragedModel) is validated beside them
     # at each validation; the better of the two is kept
