@@ -16,7 +16,6 @@ the first setting.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -33,10 +32,12 @@ from autodl_qgis.engine.data.dataset import collate_objects, collate_pixels  # n
 from autodl_qgis.engine.data.esri import ClassInfo  # noqa: E402
 from autodl_qgis.engine.data.synthetic import synthetic_chip  # noqa: E402
 from autodl_qgis.engine.devices import resolve_device  # noqa: E402
+from autodl_qgis.engine.errors import InputDataError  # noqa: E402
 from autodl_qgis.engine.networks import build_network  # noqa: E402
 from autodl_qgis.engine.networks.registry import get_spec  # noqa: E402
 from autodl_qgis.engine.train import TrainConfig, Trainer  # noqa: E402
 from autodl_qgis.engine.train.candidate import TrainRequest, train_candidate  # noqa: E402
+from bench_search import REAL_DATA  # noqa: E402 - where the benchmarks find the real exports, said once
 from autodl_qgis.engine.train.trainer import to_device  # noqa: E402
 
 
@@ -83,9 +84,6 @@ def engine_loop(model, chips, val, collate, task, batch: int, epochs: int, devic
     return elapsed
 
 
-REAL_DATA = Path(os.environ.get("AUTODL_REAL_DATA", Path(__file__).resolve().parents[2] / "shared" / "data" / "real"))
-
-
 def real_rates(args, device) -> int:
     """Chips trained per wall second on a real export, for each ``--workers`` setting, alternating."""
     data = TrainingData.open(REAL_DATA / args.real)
@@ -127,7 +125,11 @@ def main() -> int:
     args = parser.parse_args()
     device = resolve_device(args.device)
     if args.real:
-        return real_rates(args, device)
+        try:
+            return real_rates(args, device)
+        except InputDataError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     torch.manual_seed(0)
     print(f"device {device}, {args.chips} chips of {args.size} px, batch {args.batch}, {args.epochs} epoch(s), "
           f"{args.rounds} alternating rounds")
