@@ -11,9 +11,9 @@ import numpy as np
 import torch
 
 from . import validate
-from .accuracy import DEFAULT_CONFIDENCE
 from .data import TrainingData
 from .data.esri import OBJECT_DETECTION
+from .detection_matching import DEFAULT_CONFIDENCE
 from .devices import resolve_device
 from .errors import InputDataError
 from .infer.raster import Window, normaliser, open_raster

@@ -1,10 +1,12 @@
 """Raster grids: GDAL's six geotransform coefficients with the raster's size and CRS, and what the engine computes
 from them (pixel <-> map, bounds, sub-windows), done by GDAL's ``ApplyGeoTransform`` / ``InvGeoTransform`` rather
 than by hand. A grid read from a raster is north-up: :meth:`Grid.of` refuses a rotated raster where it opens, so
-nothing downstream has to decide what rotation would mean for windows and extents."""
+nothing downstream has to decide what rotation would mean for windows and extents. Also :func:`quiet_gdal`, the
+one way the engine silences GDAL's error printing."""
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +18,18 @@ NO_GEOREFERENCING = (0.0, 1.0, 0.0, 0.0, 0.0, 1.0)  # what GDAL reports for a ra
 # pixel coordinates this close to a whole number are that number: an extent drawn on pixel edges must not gain a
 # row or column from the rounding of the inverse transform
 SNAP_PX = 1e-6
+
+
+@contextmanager
+def quiet_gdal():
+    """GDAL's errors and warnings are not printed inside, and the last one is that of the calls made inside (read it
+    with ``gdal.GetLastErrorMsg``); GDAL's global exception mode is left as it is (QGIS shares the module)."""
+    gdal.ErrorReset()
+    gdal.PushErrorHandler("CPLQuietErrorHandler")
+    try:
+        yield
+    finally:
+        gdal.PopErrorHandler()
 
 
 @dataclass(frozen=True)

@@ -68,9 +68,9 @@ def files_read(path: str | os.PathLike | None) -> list[str]:
         return []
     from osgeo import gdal
 
-    from .data.raster import _quiet_gdal
+    from .geo import quiet_gdal
 
-    with _quiet_gdal():
+    with quiet_gdal():
         dataset = gdal.OpenEx(os.fspath(path), gdal.OF_RASTER | gdal.OF_VECTOR | gdal.OF_READONLY) \
             if Path(path).is_file() else None
     return [os.fspath(path), *((dataset.GetFileList() or []) if dataset is not None else [])]

@@ -15,7 +15,7 @@ from osgeo import gdal, gdal_array, ogr, osr
 
 from .. import validate
 from ..errors import InputDataError
-from ..geo import Grid
+from ..geo import Grid, quiet_gdal
 from ..messages import translate
 from ..outputs import check_output_folder
 from ..progress import Callbacks, SilentCallbacks, check_cancel
@@ -23,7 +23,6 @@ from ..validate import MAX_CHIP_SIZE
 from . import esri
 from .esri import ClassInfo, default_color
 from .labels import BoxLabel, PixelLabel
-from .raster import _quiet_gdal
 from .writer import TrainingDataWriter
 
 NAME_FIELDS = ("classname", "class_name")  # text fields that name the values of an integer class field
@@ -109,7 +108,7 @@ def _missing(path) -> bool:
 
 
 def _open_image(path) -> _Raster:
-    with _quiet_gdal():
+    with quiet_gdal():
         ds = gdal.Open(os.fspath(path), gdal.GA_ReadOnly)
         message = gdal.GetLastErrorMsg()
     if ds is None and _missing(path):
@@ -136,7 +135,7 @@ def _check_chip_format(image: _Raster, image_format: str) -> None:
 
 
 def _read_window(image: _Raster, xoff: int, yoff: int, size: int) -> np.ndarray:
-    with _quiet_gdal():
+    with quiet_gdal():
         array = image.ds.ReadAsArray(xoff, yoff, size, size)
         message = gdal.GetLastErrorMsg()
     if array is None:
@@ -155,12 +154,12 @@ def _mem_raster(window: Grid, data_type) -> gdal.Dataset:
 
 def _open_labels(path, image: _Raster, class_field, layer_name, metadata_format, buffer_radius, callbacks):
     """OGR vector first, then GDAL raster: a GeoPackage may hold both, and its features are meant."""
-    with _quiet_gdal():
+    with quiet_gdal():
         vector = gdal.OpenEx(os.fspath(path), gdal.OF_VECTOR)
     if vector is not None and vector.GetLayerCount() > 0:
         return _VectorLabels(vector, os.fspath(path), image, class_field, layer_name, metadata_format,
                              buffer_radius, callbacks)
-    with _quiet_gdal():
+    with quiet_gdal():
         raster = gdal.OpenEx(os.fspath(path), gdal.OF_RASTER)
         message = gdal.GetLastErrorMsg()
     if raster is None and _missing(path):
@@ -180,7 +179,7 @@ def _transform_to(source: osr.SpatialReference | None, image: _Raster, path: str
         return None
     source = source.Clone()
     source.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
-    with _quiet_gdal():
+    with quiet_gdal():
         transform = osr.CreateCoordinateTransformation(source, image.srs)
     if transform is None:
         raise InputDataError(f"has a CRS ({source.GetName()}) that cannot be transformed to the raster's "
@@ -360,7 +359,7 @@ class _RasterLabels:
         # A missing CRS on either side means "the same coordinates": warp without reprojecting.
         reproject = bool(ds.GetProjection()) and self.image.srs is not None
         bounds = self.image.grid.bounds()
-        with _quiet_gdal():
+        with quiet_gdal():
             warped = gdal.Warp("", ds, format="VRT", outputBounds=bounds,
                                width=self.image.grid.width, height=self.image.grid.height, resampleAlg="near",
                                dstSRS=self.image.grid.crs_wkt if reproject else None, dstNodata=0)
@@ -371,7 +370,7 @@ class _RasterLabels:
         return warped
 
     def _read(self, xoff: int, yoff: int, width: int, height: int) -> np.ndarray:
-        with _quiet_gdal():
+        with quiet_gdal():
             array = self.band.ReadAsArray(xoff, yoff, width, height)
             message = gdal.GetLastErrorMsg()
         if array is None:

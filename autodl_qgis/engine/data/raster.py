@@ -10,6 +10,7 @@ import numpy as np
 from osgeo import gdal, gdal_array
 
 from ..errors import InputDataError
+from ..geo import quiet_gdal
 
 
 @dataclass(frozen=True)
@@ -18,16 +19,6 @@ class RasterHeader:
     width: int
     bands: int
     dtype: str  # numpy name: uint8, uint16, float32, ...
-
-
-@contextmanager
-def _quiet_gdal():
-    gdal.ErrorReset()
-    gdal.PushErrorHandler("CPLQuietErrorHandler")
-    try:
-        yield
-    finally:
-        gdal.PopErrorHandler()
 
 
 # chips are plain image files: no VRT (or other XML formats naming other files or URLs), no /vsi paths
@@ -53,9 +44,10 @@ def _libjpeg_warnings_as_errors():
         gdal.SetThreadLocalConfigOption("GDAL_ERROR_ON_LIBJPEG_WARNING", None)
 
 
-def _open(path: Path):
+def open_chip(path: Path):
+    """The chip at ``path`` opened read-only by one of ``CHIP_DRIVERS``; an unreadable one is an InputDataError."""
     check_path_name(path)
-    with _quiet_gdal():
+    with quiet_gdal():
         ds = gdal.OpenEx(str(path), gdal.OF_RASTER | gdal.OF_READONLY, allowed_drivers=CHIP_DRIVERS)
         message = gdal.GetLastErrorMsg()
     if ds is None:
@@ -77,7 +69,7 @@ def _header(ds, path: Path) -> RasterHeader:
 
 
 def read_header(path: Path) -> RasterHeader:
-    return _header(_open(path), path)
+    return _header(open_chip(path), path)
 
 
 @contextmanager
@@ -94,9 +86,9 @@ def _no_sidecar_search():
 def read_raster(path: Path) -> np.ndarray:
     """All bands as an array of shape (bands, height, width) in the file's own data type."""
     with _no_sidecar_search():
-        ds = _open(path)
+        ds = open_chip(path)
     _header(ds, path)
-    with _quiet_gdal(), _libjpeg_warnings_as_errors():
+    with quiet_gdal(), _libjpeg_warnings_as_errors():
         array = ds.ReadAsArray()
         failed = gdal.GetLastErrorType() >= gdal.CE_Failure  # warnings are not failures
         message = gdal.GetLastErrorMsg()

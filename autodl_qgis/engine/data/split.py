@@ -17,7 +17,7 @@ from osgeo import gdal
 from scipy import sparse
 
 from ..errors import InputDataError
-from .raster import _open
+from .raster import open_chip
 from .training_data import TrainingData
 
 SPATIAL, RANDOM = "spatial_blocks", "random"
@@ -70,7 +70,7 @@ def chip_footprints(data: TrainingData) -> np.ndarray | str:
     chips sharing an edge overlap; or why there is none."""
     extents, pixel, srs0 = [], np.inf, None
     for chip in data.chips:
-        ds = _open(chip.image)
+        ds = open_chip(chip.image)
         geotransform = ds.GetGeoTransform(can_return_null=True)
         if geotransform is None:
             return f"{chip.image.name} has no world file or georeferencing"

@@ -2,7 +2,7 @@
 
 Object detection: AP at IoU 0.5 per class and its mean (the primary metric, ``average_precision``), COCO
 mAP@[.5:.95], and precision / recall / F1 at the detection threshold with each class's precision-recall curve
-(engine/accuracy.py). ArcGIS ranks by AP at IoU 0.1; we use 0.5, which users of other tools expect.
+(engine/detection_matching.py). ArcGIS ranks by AP at IoU 0.1; we use 0.5, which users of other tools expect.
 Pixel classification: per-class IoU, precision, recall and F1 from one confusion matrix; mIoU over the
 foreground classes is the primary metric (``miou``), the background's IoU is reported separately, and the
 confusion matrix itself.
@@ -13,7 +13,7 @@ import math
 
 import torch
 
-from ..accuracy import DEFAULT_CONFIDENCE, DetectionMatcher, box_ious
+from ..detection_matching import DEFAULT_CONFIDENCE, DetectionMatcher, box_ious
 
 
 def _finite_or_none(value: float) -> float | None:
