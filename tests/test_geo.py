@@ -32,7 +32,8 @@ def test_grid_maps_pixels_and_windows_as_gdal_wrote_them(tmp_path):
     assert grid.to_map(2, 3) == (X0 + 1.0, Y0 - 1.5)
     assert grid.to_pixel(X0 + 1.0, Y0 - 1.5) == pytest.approx((2, 3), abs=1e-9)
     assert grid.bounds() == (X0, Y0 - 3.0, X0 + 4.0, Y0)
-    assert grid.pixel_area == 0.25
+    assert grid.pixel_area == 0.25 and grid.pixel_size == (PIXEL, PIXEL) and grid.georeferenced
+    assert grid.world_file() == (PIXEL, 0.0, 0.0, -PIXEL, X0 + 0.25, Y0 - 0.25)  # pixel-centre origin
     window = grid.window(2, 4, 3, 2)
     assert window.transform == (X0 + 1.0, PIXEL, 0.0, Y0 - 2.0, 0.0, -PIXEL) and window.crs_wkt == grid.crs_wkt
     assert window.bounds() == (X0 + 1.0, Y0 - 3.0, X0 + 2.5, Y0 - 2.0)
@@ -55,7 +56,8 @@ def test_extents_on_pixel_edges_take_exactly_their_pixels(tmp_path):
 
 def test_a_raster_without_georeferencing_is_in_pixels_or_refused(tmp_path):
     ds = _geotiff(tmp_path / "plain.tif", transform=None)
-    assert Grid.of(ds, georeferenced=False).transform == (0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
+    plain = Grid.of(ds, georeferenced=False)
+    assert plain.transform == (0.0, 1.0, 0.0, 0.0, 0.0, 1.0) and not plain.georeferenced
     with pytest.raises(InputDataError, match="has no georeferencing. Georeference the raster first"):
         Grid.of(ds, tmp_path / "plain.tif")
 

@@ -81,6 +81,17 @@ class Grid:
         return tuple(inverse)
 
     @property
+    def georeferenced(self) -> bool:
+        """Whether the grid is in map coordinates, not the pixel coordinates of a raster without georeferencing."""
+        return self.transform != NO_GEOREFERENCING
+
+    @property
+    def pixel_size(self) -> tuple[float, float]:
+        """(width, height) of a pixel in map units, both positive: the lengths of its top and left edges."""
+        origin = self.to_map(0, 0)
+        return math.dist(origin, self.to_map(1, 0)), math.dist(origin, self.to_map(0, 1))
+
+    @property
     def pixel_area(self) -> float:
         """Map units squared a pixel covers."""
         x0, dx, rx, y0, ry, dy = self.transform
@@ -106,6 +117,12 @@ class Grid:
         left, top = math.floor(_snapped(min(xs))), math.floor(_snapped(min(ys)))
         right, bottom = math.ceil(_snapped(max(xs))), math.ceil(_snapped(max(ys)))
         return max(0, left), max(0, top), min(self.width, right), min(self.height, bottom)
+
+    def world_file(self) -> tuple[float, float, float, float, float, float]:
+        """The six values of an Esri world file, in its order: the geotransform's coefficients, its origin moved
+        from the top left pixel's corner to its centre."""
+        _, dx, rx, _, ry, dy = self.transform
+        return (dx, ry, rx, dy, *self.to_map(0.5, 0.5))
 
     def georeference(self, dataset) -> None:
         """Gives ``dataset`` (of this grid's size) this grid's transform and CRS."""

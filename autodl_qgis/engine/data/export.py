@@ -352,8 +352,7 @@ class _RasterLabels:
         same_crs = (not labels.crs_wkt or self.image.srs is None
                     or osr.SpatialReference(wkt=labels.crs_wkt).IsSame(self.image.srs))
         return ((labels.width, labels.height) == (raster.width, raster.height) and same_crs
-                and np.allclose(labels.transform, raster.transform, rtol=0, atol=1e-9 * max(
-                    abs(raster.transform[1]), abs(raster.transform[5]))))
+                and np.allclose(labels.transform, raster.transform, rtol=0, atol=1e-9 * max(raster.pixel_size)))
 
     def _warp(self, ds):
         # A missing CRS on either side means "the same coordinates": warp without reprojecting.

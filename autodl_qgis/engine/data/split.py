@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from osgeo import gdal
 from scipy import sparse
 
 from ..errors import InputDataError
+from ..geo import Grid
 from .raster import open_chip
 from .training_data import TrainingData
 
@@ -71,8 +71,11 @@ def chip_footprints(data: TrainingData) -> np.ndarray | str:
     extents, pixel, srs0 = [], np.inf, None
     for chip in data.chips:
         ds = open_chip(chip.image)
-        geotransform = ds.GetGeoTransform(can_return_null=True)
-        if geotransform is None:
+        try:
+            grid = Grid.of(ds, chip.image, georeferenced=False)
+        except InputDataError as exc:  # a rotated chip: blocks of chips are cut along the map's axes
+            return f"{chip.image.name} {exc.problem}"
+        if not grid.georeferenced:
             return f"{chip.image.name} has no world file or georeferencing"
         srs = ds.GetSpatialRef()
         if srs is not None:
@@ -80,11 +83,8 @@ def chip_footprints(data: TrainingData) -> np.ndarray | str:
                 srs0 = srs
             elif not srs.IsSame(srs0):
                 return f"{chip.image.name} is in another coordinate system than the first chips"
-        corners = [gdal.ApplyGeoTransform(geotransform, x, y)
-                   for x, y in ((0, 0), (ds.RasterXSize, 0), (0, ds.RasterYSize), (ds.RasterXSize, ds.RasterYSize))]
-        xs, ys = zip(*corners)
-        extents.append((min(xs), min(ys), max(xs), max(ys)))
-        pixel = min(pixel, np.hypot(*geotransform[1:3]), np.hypot(*geotransform[4:6]))
+        extents.append(grid.bounds())
+        pixel = min(pixel, *grid.pixel_size)
     return np.asarray(extents, np.float64) + np.array([-1, -1, 1, 1]) * pixel / 2
 
 

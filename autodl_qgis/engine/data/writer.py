@@ -25,10 +25,8 @@ _WORLD_FILE_SUFFIX = {"tif": ".tfw", "png": ".pgw", "jpg": ".jgw"}  # Esri's nam
 
 def _write_world_file(path: Path, grid: Grid) -> None:
     """Six lines, pixel-centre origin, as Esri's exporter writes beside every chip."""
-    _, dx, rx, _, ry, dy = grid.transform
-    lines = [dx, ry, rx, dy, *grid.to_map(0.5, 0.5)]
     path.with_suffix(_WORLD_FILE_SUFFIX[path.suffix.lower().lstrip(".")]).write_text(
-        "".join(f"{v:.10f}\n" for v in lines), encoding="ascii")
+        "".join(f"{v:.10f}\n" for v in grid.world_file()), encoding="ascii")
 
 
 def write_raster(path: Path, array: np.ndarray, geotransform=None, crs_wkt: str | None = None,
