@@ -18,8 +18,8 @@ from osgeo import gdal
 from autodl_qgis.engine import infer
 from autodl_qgis.engine.errors import InputDataError
 from autodl_qgis.engine.package import open_package
-from autodl_qgis.engine.package.export import (FUNCTION_FILE, GRAPH_FILE, _difference, deepness_metadata,
-                                               graph_module)
+from autodl_qgis.engine.package.export import (FUNCTION_FILE, GRAPH_FILE, GraphExport, _difference,
+                                               deepness_metadata, graph_module)
 from scenes import CLASSES, iou, mosaic_scene
 
 REPO = Path(__file__).resolve().parents[1]
@@ -356,8 +356,9 @@ def test_a_network_that_cannot_export_says_so_and_still_works(packages, raster, 
     with zipfile.ZipFile(path) as archive:
         assert GRAPH_FILE not in archive.namelist() and FUNCTION_FILE in archive.namelist()
     with open_package(path) as package:
-        exports = package.info["exports"]
+        exports, typed = package.info["exports"], package.exports
     assert exports["formats"] == [] and exports["reason"]
+    assert typed.formats == () and typed.reason == exports["reason"]
     # our own tool runs it with torch
     result = infer.detect_objects(path, raster, tmp_path / "ours.gpkg", confidence=0.0, device="cpu")
     assert result.path.is_file()
@@ -374,6 +375,14 @@ def test_a_network_that_cannot_export_says_so_and_still_works(packages, raster, 
                                        capture_output=True, text=True, cwd=REPO, check=True).stdout)
     by_name = {n["name"]: n for n in listed}
     assert by_name["FCOS"]["exports"] == [] and by_name["FasterRCNN"]["exports"] == ["onnx"]
+
+
+def test_the_exports_record_reads_back_as_written_and_a_damaged_one_is_refused():
+    written = GraphExport((GRAPH_FILE,), ("onnx",), 1.5, None, 1e-4, 3)
+    assert GraphExport.from_dict(json.loads(json.dumps(written.as_dict()))) == written
+    for damaged in (["onnx"], {"formats": "onnx"}, {"files": [1]}, {"reason": 3}):
+        with pytest.raises(ValueError):
+            GraphExport.from_dict(damaged)
 
 
 def _write_like(path: Path, array: np.ndarray, like: Path) -> Path:

@@ -24,9 +24,10 @@ class OnnxModel:
 
         from ..package.export import GRAPH_FILE
 
-        exports = package.info.get("exports") or {}
-        if "onnx" not in exports.get("formats", []):
-            raise InputDataError(f"carries no ONNX graph ({exports.get('reason') or 'packaged without one'})",
+        exports = package.exports
+        if exports is None or "onnx" not in exports.formats:
+            why = (exports.reason if exports is not None else None) or "packaged without one"
+            raise InputDataError(f"carries no ONNX graph ({why})",
                                  package.path, "Run it with the torch backend (the default)")
         providers = ["CPUExecutionProvider"]
         if device.type == "cuda" and "CUDAExecutionProvider" in onnxruntime.get_available_providers():

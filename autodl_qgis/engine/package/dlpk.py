@@ -16,6 +16,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -23,6 +24,9 @@ from ..data.esri import MAX_JSON_BYTES, ClassInfo, parse_json, read_json
 from ..data.raster import check_path_name
 from ..errors import InputDataError
 from .emd import validate_model_definition
+
+if TYPE_CHECKING:
+    from .export import GraphExport
 
 MAX_ENTRIES = 10_000
 MAX_TOTAL_BYTES = 6 * 2 ** 30  # the largest weights (a ViT-H encoder, 2.5 GB) twice (safetensors and ONNX)
@@ -129,6 +133,19 @@ class ModelPackage:
     @property
     def info(self) -> dict:
         return self.emd["AutoDL"]
+
+    @property
+    def exports(self) -> GraphExport | None:
+        """What exporting the network's graph gave when the package was written (the graph files, or why there
+        are none); None for a package written before exports were recorded."""
+        from .export import GraphExport  # with torchvision: imported when a command asks, as in write_package
+
+        if "exports" not in self.info:
+            return None
+        try:
+            return GraphExport.from_dict(self.info["exports"])
+        except (ValueError, TypeError) as exc:
+            raise InputDataError(f"has an invalid AutoDL.exports record ({exc})", self.path, FIX) from None
 
     @property
     def network(self) -> str:

@@ -56,6 +56,21 @@ class GraphExport:
                 "reason": self.reason, "max_difference": self.max_difference,
                 "checked_objects": self.checked_objects}
 
+    @classmethod
+    def from_dict(cls, record) -> "GraphExport":
+        """The export :meth:`as_dict` recorded in a model definition (``AutoDL.exports``); ValueError when
+        ``record`` is not one (a package is untrusted data)."""
+        if not isinstance(record, dict):
+            raise ValueError(f"is {type(record).__name__}, not an object")
+        files, formats = record.get("files", []), record.get("formats", [])
+        if not all(isinstance(names, list) and all(isinstance(n, str) for n in names) for names in (files, formats)):
+            raise ValueError("lists files or formats that are not names")
+        reason = record.get("reason")
+        if reason is not None and not isinstance(reason, str):
+            raise ValueError("has a reason that is not text")
+        return cls(tuple(files), tuple(formats), float(record.get("seconds", 0.0)), reason,
+                   record.get("max_difference"), record.get("checked_objects"))
+
 
 class PixelGraph(nn.Module):
     """The network's class scores as probabilities, which is what Deepness' segmentor expects."""
@@ -334,12 +349,12 @@ def write_deepness_onnx(package, out_path: str | os.PathLike, resolution_cm: flo
         validate.positive("resolution", resolution_cm, 10 ** 6)  # cm per pixel: up to 10 km
     inputs = [package.path] + ([] if package.weights_entry else [package.path.parent / package.emd["ModelFile"]])
     check_output_location(out_path, MODEL_BYTES, inputs=inputs)  # e.g. the package itself, named .onnx
-    recorded = package.info.get("exports")
+    recorded = package.exports
     fix = "Use the model in Detect Objects / Classify Pixels of this plugin, or train a network that exports " \
           "(python -m autodl_qgis networks)"
-    if recorded is not None and "onnx" not in recorded.get("formats", []):
+    if recorded is not None and "onnx" not in recorded.formats:
         raise InputDataError(f"holds a {package.network} network, which cannot be exported to ONNX "
-                             f"({recorded.get('reason')})", package.path, fix)
+                             f"({recorded.reason})", package.path, fix)
     graph = package.file(GRAPH_FILE)
     with tempfile.TemporaryDirectory(prefix="autodl-export-") as folder:
         if graph is None:  # packaged before graphs were: exported now from the weights
