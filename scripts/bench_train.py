@@ -35,6 +35,7 @@ from autodl_qgis.engine.devices import resolve_device  # noqa: E402
 from autodl_qgis.engine.errors import InputDataError  # noqa: E402
 from autodl_qgis.engine.networks import build_network  # noqa: E402
 from autodl_qgis.engine.networks.registry import get_spec  # noqa: E402
+from autodl_qgis.engine.status import Status  # noqa: E402
 from autodl_qgis.engine.train import TrainConfig, Trainer  # noqa: E402
 from autodl_qgis.engine.train.candidate import TrainRequest, train_candidate  # noqa: E402
 from bench_search import REAL_DATA  # noqa: E402 - where the benchmarks find the real exports, said once
@@ -79,7 +80,7 @@ def engine_loop(model, chips, val, collate, task, batch: int, epochs: int, devic
     start = time.perf_counter()
     result = trainer.fit()
     elapsed = time.perf_counter() - start - (trainer._val_seconds or 0.0) * result.epochs
-    if result.status == "failed":
+    if result.status is Status.FAILED:
         raise RuntimeError(result.reason)
     return elapsed
 
@@ -98,7 +99,7 @@ def real_rates(args, device) -> int:
                                      decay_to_end=False)
                 request = TrainRequest(name, config=config, pretrained=False, chip_scale=args.scale, val_chips=4)
                 result = train_candidate(data, request, device, TimeBudget(args.seconds)).result
-                if result.status == "failed":
+                if result.status is Status.FAILED:
                     raise RuntimeError(result.reason)
                 rates[workers].append(result.steps * result.batch_size / args.seconds)
                 print(f"  round {round_ + 1} workers {workers}: {result.steps} steps "
