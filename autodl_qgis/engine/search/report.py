@@ -262,8 +262,9 @@ def _learning_rates(rows: list[LeaderboardRow], segments: list[CandidateResult])
 
 
 # the leaderboard's columns in the report's table (leaderboard.csv has them all)
-COLUMNS = ("rank", "network", "backbone", "status", "metric", "test_metric", "epochs", "batch_size", "learning_rate",
-           "augment_strength", "chip_scale", "train_seconds", "start", "end", "phase", "reason")
+# the all-candidates table: the rank, then these fields of each row's CandidateResult
+RESULT_COLUMNS = ("network", "backbone", "status", "metric", "test_metric", "epochs", "batch_size", "learning_rate",
+                  "augment_strength", "chip_scale", "train_seconds", "start", "end", "phase", "reason")
 
 
 def render_report(*, title: str, summary: dict, rows: list[LeaderboardRow], metric_name: str, history: list[dict],
@@ -302,11 +303,13 @@ def render_report(*, title: str, summary: dict, rows: list[LeaderboardRow], metr
     if predictions_png:
         sections.append('<h2>Validation chips: truth and prediction</h2>'
                         f'<img src="data:image/png;base64,{predictions_png}">')
+    candidates = _table(["rank", *RESULT_COLUMNS],
+                        [[r.rank, *(getattr(r.result, c) for c in RESULT_COLUMNS)] for r in rows])
     return f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1100px}}table{{border-collapse:collapse;margin-bottom:1em}}
 td,th{{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:left}}img{{max-width:100%}}</style>
 </head><body><h1>{html.escape(title)}</h1><table>{facts}</table>
 {''.join(sections)}
-<h2>All candidates</h2>{_table(list(COLUMNS), [[r.as_dict()[c] for c in COLUMNS] for r in rows])}</body></html>
+<h2>All candidates</h2>{candidates}</body></html>
 """
