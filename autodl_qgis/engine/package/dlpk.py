@@ -199,17 +199,17 @@ class ModelPackage:
 
     def build(self, device: torch.device | str = "cpu"):
         """The exact network, with the package's weights, in eval mode."""
-        from ..networks import build_network
-        from ..train.scale import apply_chip_scale
+        from ..train.scale import build_scaled_network
 
-        model = build_network(self.network, self.info["num_classes"], self.in_channels, self.chip_size,
-                              self.backbone, pretrained=False, device=device)
+        model = build_scaled_network(self.network, self.info["num_classes"], self.in_channels, self.chip_size,
+                                     self.backbone, self.chip_scale, pretrained=False, device=device,
+                                     built_for=self.network_chip_size)
         try:
             model.load_state_dict(self.state_dict(), strict=True)
         except RuntimeError as exc:
             raise InputDataError(f"has weights that do not fit {self.network} ({self.backbone}): "
                                  f"{str(exc).splitlines()[0][:300]}", self.path, FIX) from None
-        return apply_chip_scale(model, self.chip_scale).eval()
+        return model.eval()
 
     @property
     def chip_scale(self) -> float:
@@ -218,6 +218,17 @@ class ModelPackage:
         if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0.05 <= scale <= 4:
             raise InputDataError(f"has an invalid chip_scale {scale!r}", self.path, FIX)
         return float(scale)
+
+    @property
+    def network_chip_size(self) -> tuple[int, int]:
+        """The chip size the network was built for (the chips at its chip scale). Packages that do not record it
+        were built for the chips' own size, whatever their scale."""
+        size = (self.info.get("training") or {}).get("network_chip_size", self.chip_size)
+        if (not isinstance(size, (list, tuple)) or len(size) != 2
+                or not all(isinstance(s, int) and not isinstance(s, bool) and 1 <= s <= 4 * max(self.chip_size)
+                           for s in size)):
+            raise InputDataError(f"has an invalid network_chip_size {size!r}", self.path, FIX)
+        return int(size[0]), int(size[1])
 
     def file(self, name: str) -> Path | None:
         """The package's file ``name`` (beside its .emd), None when it has none. From a .dlpk that entry alone is

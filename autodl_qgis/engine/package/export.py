@@ -273,14 +273,15 @@ def function_source() -> bytes:
 def rebuild(definition: dict, state_dict: dict[str, torch.Tensor]) -> nn.Module:
     """The package's network with its weights, at the chip scale it was trained at, in eval mode on the CPU (what
     the graph is exported from: the resampling is part of the graph)."""
-    from ..networks import build_network
-    from ..train.scale import apply_chip_scale
+    from ..train.scale import build_scaled_network
+    from .dlpk import ModelPackage
 
-    info = definition["AutoDL"]
-    model = build_network(info["network"], info["num_classes"], info["in_channels"], tuple(info["chip_size"]),
-                          info["backbone"], pretrained=False, device="cpu")
+    package = ModelPackage(Path("the new package"), definition, [])  # its definition read as a package's is
+    model = build_scaled_network(package.network, package.info["num_classes"], package.in_channels,
+                                 package.chip_size, package.backbone, package.chip_scale, pretrained=False,
+                                 device="cpu", built_for=package.network_chip_size)
     model.load_state_dict(state_dict, strict=True)
-    return apply_chip_scale(model, float((info.get("training") or {}).get("chip_scale", 1.0))).eval()
+    return model.eval()
 
 
 def package_files(definition: dict, state_dict: dict[str, torch.Tensor]) -> tuple[dict[str, bytes], GraphExport]:

@@ -20,6 +20,7 @@ from ..data.dataset import make_datasets
 from ..data.split import DataSplit
 from ..networks.registry import get_spec
 from ..package import build_model_definition, write_package
+from ..train.scale import network_chip_size
 from ..progress import Callbacks
 from . import report
 from .config import CandidateResult, LeaderboardRow, SearchConfig, SplitSummary
@@ -93,7 +94,8 @@ def _write(path: Path, outcome: SearchOutcome, result: CandidateResult, state: d
     training = {
         "autodl_mode": config.mode, "total_time_limit_hours": config.total_time_limit,
         "epochs": result.epochs, "batch_size": result.batch_size, "learning_rate": result.learning_rate,
-        "train_seconds": result.train_seconds, "chip_scale": result.chip_scale, "history": curve,
+        "train_seconds": result.train_seconds, "chip_scale": result.chip_scale,
+        "network_chip_size": list(network_chip_size(data.chip_size, result.chip_scale)), "history": curve,
         "device": str(outcome.device), "seed": config.seed,
         "training_data": str(data.folder), "num_chips": len(data.chips),
         "validation": outcome.validation.as_dict(), "validation_metric": result.metric, "test_metric": test,

@@ -16,11 +16,11 @@ from ..budget import TimeBudget
 from ..data import TrainingData
 from ..data.dataset import ChipDataset, make_datasets
 from ..data.split import DataSplit, split_chips
-from ..networks import UnsupportedNetworkError, build_network
+from ..networks import UnsupportedNetworkError
 from ..networks.registry import get_spec
 from ..progress import Callbacks, Cancelled, SilentCallbacks
 from .records import Checkpoint
-from .scale import apply_chip_scale
+from .scale import build_scaled_network
 from .trainer import FAILED, TrainConfig, Trainer, TrainResult
 
 
@@ -79,8 +79,8 @@ def train_candidate(data: TrainingData, request: TrainRequest, device: torch.dev
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RuntimeWarning)
         try:
-            model = build_network(spec.name, len(data.classes), data.header.bands, data.chip_size, backbone,
-                                  request.pretrained and checkpoint is None, device)
+            model = build_scaled_network(spec.name, len(data.classes), data.header.bands, data.chip_size, backbone,
+                                         request.chip_scale, request.pretrained and checkpoint is None, device)
         except UnsupportedNetworkError as exc:
             return Candidate(spec.name, backbone, TrainResult(FAILED, "", reason=str(exc)), [])
         except Exception as exc:  # noqa: BLE001 - a network that cannot be built is one failed candidate
@@ -88,7 +88,6 @@ def train_candidate(data: TrainingData, request: TrainRequest, device: torch.dev
     notes = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
     for note in notes:
         callbacks.log(f"warning: {note}")
-    apply_chip_scale(model, request.chip_scale)
     if checkpoint is not None:
         model.load_state_dict(checkpoint.model)
     elif request.initial_state is not None:
