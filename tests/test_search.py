@@ -121,7 +121,7 @@ def test_time_limit_holds_with_unbounded_epochs(synthetic, tmp_path):
 
 
 def test_failing_candidates_are_recorded_and_the_search_goes_on(synthetic, monkeypatch):
-    real_build = candidate_module.build_network
+    real_build = candidate_module.build_scaled_network
 
     def faulty_build(name, *args, **kwargs):
         model = real_build(name, *args, **kwargs)
@@ -135,7 +135,7 @@ def test_failing_candidates_are_recorded_and_the_search_goes_on(synthetic, monke
                 torch.OutOfMemoryError("CUDA out of memory (injected)"))
         return model
 
-    monkeypatch.setattr(candidate_module, "build_network", faulty_build)
+    monkeypatch.setattr(candidate_module, "build_scaled_network", faulty_build)
     folder = synthetic(CLASSIFIED_TILES, num_chips=12)
     # room for four first-round candidates even on a busy machine (two epochs each end them much sooner)
     autodl = _autodl(folder, networks="PSPNetClassifier,DeepLabV3Plus,DeepLab,UnetClassifier",
@@ -161,7 +161,7 @@ def test_every_candidate_failing_is_an_error(synthetic, monkeypatch, tmp_path, c
     def broken(name, *args, **kwargs):
         raise RuntimeError("no luck")
 
-    monkeypatch.setattr(candidate_module, "build_network", broken)
+    monkeypatch.setattr(candidate_module, "build_scaled_network", broken)
     folder = synthetic(CLASSIFIED_TILES, num_chips=12)
     with pytest.raises(SearchFailed, match="every candidate failed"):
         _autodl(folder, networks="UnetClassifier").fit()
@@ -283,14 +283,14 @@ def test_command_line_train_and_show(synthetic, tmp_path, capsys, monkeypatch):
 
 
 def test_train_json_is_the_only_thing_on_stdout(synthetic, tmp_path, capfd, monkeypatch):
-    real_build = candidate_module.build_network
+    real_build = candidate_module.build_scaled_network
 
     def chatty_build(*args, **kwargs):  # as mmengine's logger and C extensions do
         print("INFO - a library talks on stdout")
         os.write(1, b"C code writes to descriptor 1\n")
         return real_build(*args, **kwargs)
 
-    monkeypatch.setattr(candidate_module, "build_network", chatty_build)
+    monkeypatch.setattr(candidate_module, "build_scaled_network", chatty_build)
     folder = synthetic(CLASSIFIED_TILES, num_chips=12)
     code = main(["train", str(folder), str(tmp_path / "m.dlpk"), "--networks", "UnetClassifier",
                  "--total-time-limit", "0.03", "--max-epochs", "1", "--no-pretrained-backbones", "--json"])
