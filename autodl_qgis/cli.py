@@ -282,25 +282,24 @@ def _evaluate(args) -> int:
     m = result.metrics
     print(f"{result.model} ({result.network}, {result.backbone}) on {result.data}: {result.chips} chips")
     if result.task == "object_detection":
-        print(f"AP50 {m['average_precision']:.4f}   COCO mAP {m['coco_map']:.4f}   at confidence "
-              f"{result.confidence:g}: precision {_fmt(m['precision'])} recall {_fmt(m['recall'])} "
-              f"F1 {_fmt(m['f1'])}")
+        print(f"AP50 {m.average_precision:.4f}   COCO mAP {m.coco_map:.4f}   at confidence "
+              f"{result.confidence:g}: precision {_fmt(m.precision)} recall {_fmt(m.recall)} F1 {_fmt(m.f1)}")
         print(f"\n{'class':<24} {'AP50':>7} {'COCO':>7} {'prec.':>7} {'recall':>7} {'F1':>7} {'TP':>6} {'FP':>6} "
               f"{'FN':>6}")
-        for name, c in m["per_class"].items():
-            print(f"{name:<24} {_fmt(c['average_precision']):>7} {_fmt(c['coco_map']):>7} {_fmt(c['precision']):>7} "
-                  f"{_fmt(c['recall']):>7} {_fmt(c['f1']):>7} {c['true_positives']:>6} {c['false_positives']:>6} "
-                  f"{c['false_negatives']:>6}")
+        for c in m.per_class:
+            print(f"{c.name:<24} {_fmt(c.average_precision):>7} {_fmt(c.coco_map):>7} {_fmt(c.precision):>7} "
+                  f"{_fmt(c.recall):>7} {_fmt(c.f1):>7} {c.true_positives:>6} {c.false_positives:>6} "
+                  f"{c.false_negatives:>6}")
     else:
-        print(f"mIoU {m['miou']:.4f}   pixel accuracy {m['accuracy']:.4f}")
+        print(f"mIoU {m.miou:.4f}   pixel accuracy {m.accuracy:.4f}")
         print(f"\n{'class':<24} {'IoU':>7} {'prec.':>7} {'recall':>7} {'F1':>7} {'pixels':>10}")
-        for name, c in m["per_class"].items():
-            print(f"{name:<24} {_fmt(c['iou']):>7} {_fmt(c['precision']):>7} {_fmt(c['recall']):>7} "
-                  f"{_fmt(c['f1']):>7} {c['pixels']:>10}")
-        names = list(m["per_class"])
+        for c in m.per_class:
+            print(f"{c.name:<24} {_fmt(c.iou):>7} {_fmt(c.precision):>7} {_fmt(c.recall):>7} {_fmt(c.f1):>7} "
+                  f"{c.pixels:>10}")
+        names = [c.name for c in m.per_class]
         print("\nconfusion matrix (rows: truth, columns: prediction)")
         print(" " * 24 + "".join(f"{n[:9]:>10}" for n in names))
-        for name, row in zip(names, m["confusion_matrix"]):
+        for name, row in zip(names, m.confusion_matrix):
             print(f"{name:<24}" + "".join(f"{v:>10}" for v in row))
     for warning in result.warnings:
         print(f"warning: {warning}")

@@ -121,8 +121,8 @@ def raw_forward_seconds(model_path: Path, raster: Path, tile: int, batch: int, b
 
     with open_package(model_path) as package:
         model = load_model(package, torch.device("cpu"), backend, tile, tta)
-        source = open_raster(raster, package.emd["ExtractBands"])
-        normalise = normaliser(package.emd["NormalizationStats"], 3)
+        source = open_raster(raster, package.extract_bands)
+        normalise = normaliser(package.normalisation, 3)
         windows = [t.window for t in Tiling(region_window(source.grid), tile,
                                             tile // 4)]
         tiles = [torch.from_numpy(np.stack([normalise(source.read(w, tile)) for w in windows[i:i + batch]]))

@@ -155,7 +155,7 @@ def run_yolo(python: str, pool: Path, test: Path, minutes: float, work: Path, se
                  "scores": torch.tensor(found["scores"], dtype=torch.float32),
                  "labels": torch.tensor(np.asarray(found["classes"], np.int64) + 1)}
         metrics.update([guess], [truth])
-    return {"wall": wall, "model": "YOLOv8n (scratch)", "metric": metrics.compute()[metrics.primary]}
+    return {"wall": wall, "model": "YOLOv8n (scratch)", "metric": metrics.compute().primary}
 
 
 def yolo_dataset(data, split, folder: Path) -> Path:

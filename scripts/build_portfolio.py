@@ -151,7 +151,7 @@ def score(model, data, indices) -> float:
         for images, targets in DataLoader(dataset, batch_size=4, collate_fn=dataset.collate_fn):
             predictions = model.predict(images)
             metrics.update(predictions.float() if isinstance(predictions, torch.Tensor) else predictions, targets)
-    return round(float(metrics.compute()[metrics.primary]), 5)
+    return round(float(metrics.compute().primary), 5)
 
 
 # -- the table -------------------------------------------------------------------------------------------------------

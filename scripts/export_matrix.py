@@ -38,6 +38,7 @@ def one(network: str, size: int) -> dict:
     from autodl_qgis.engine.data.esri import OBJECT_DETECTION
     from autodl_qgis.engine.networks import build_network
     from autodl_qgis.engine.networks.registry import get_spec
+    from autodl_qgis.engine.package.dlpk import ModelPackage
     from autodl_qgis.engine.package.export import export_graphs
 
     torch.manual_seed(0)
@@ -57,7 +58,7 @@ def one(network: str, size: int) -> dict:
     row["rebuild_s"] = round(time.perf_counter() - start, 2)
     row["parameters_m"] = round(sum(p.numel() for p in model.parameters()) / 1e6, 1)
     with tempfile.TemporaryDirectory(prefix="export-matrix-") as folder:
-        result = export_graphs(model, definition, folder)
+        result = export_graphs(model, ModelPackage(Path("export-matrix"), definition, []), folder)
         graph = Path(folder, "model.onnx")
         row["onnx_mb"] = round(graph.stat().st_size / 2 ** 20, 1) if graph.exists() else None
     row.update(formats=list(result.formats), export_s=round(result.seconds, 2), reason=result.reason,

@@ -110,7 +110,7 @@ def untrained_package(path: Path, network: str = "UnetClassifier", backbone: str
     pixels = spec.task == PIXEL_CLASSIFICATION
     emd = build_model_definition(
         network=network, library=spec.library, backbone=backbone, task=spec.task, classes=CLASSES,
-        chip_size=(tile, tile), bands=3, dtype="uint8", image_space="MAP_SPACE", statistics=stats, metrics={},
+        chip_size=(tile, tile), bands=3, dtype="uint8", image_space="MAP_SPACE", statistics=stats, metrics=None,
         metric_name="mIoU" if pixels else "AP50", training={}, data_format=CLASSIFIED_TILES if pixels else PASCAL_VOC)
     return write_package(path, emd, model.state_dict())
 

@@ -70,9 +70,9 @@ def test_evaluate_detection_scores_fall_as_labels_move_away(detection_case, caps
     near = evaluate_package(model, _shifted_copy(folder, work / "near", 4), device="cpu")
     far = evaluate_package(model, _shifted_copy(folder, work / "far", 24), device="cpu")
     assert own["metric"] > 0.3, own["metric"]  # a few epochs from scratch: good enough to tell labels apart
-    assert own["metrics"]["coco_map"] > near.metrics["coco_map"] > far.metrics["coco_map"]
+    assert own["metrics"]["coco_map"] > near.metrics.coco_map > far.metrics.coco_map
     assert own["metric"] >= near.metric > far.metric and far.metric < 0.1
-    assert own["metrics"]["recall"] > far.metrics["recall"]
+    assert own["metrics"]["recall"] > far.metrics.recall
 
 
 def test_evaluate_pixels_scores_fall_as_labels_move_away(pixel_case, capsys):
@@ -82,7 +82,7 @@ def test_evaluate_pixels_scores_fall_as_labels_move_away(pixel_case, capsys):
     far = evaluate_package(model, _shifted_copy(folder, work / "far", 24), device="cpu")
     assert own.metric_name == "miou" and own.metric > 0.5, own.metric
     assert own.metric > near.metric > far.metric
-    matrix = np.array(own.metrics["confusion_matrix"])
+    matrix = np.array(own.metrics.confusion_matrix)
     assert matrix.shape == (3, 3) and matrix.sum() == 48 * 64 * 64
     assert main(["evaluate", str(model), str(folder)]) == 0
     text = capsys.readouterr().out
@@ -111,9 +111,9 @@ def test_matching_ap_agrees_with_pycocotools():
                          "labels": torch.tensor(rng.integers(1, 3, k))}],
                        [{"boxes": torch.tensor(truth), "labels": torch.tensor(rng.integers(1, 3, n))}])
     result = metrics.compute()
-    for scores in result["per_class"].values():
-        assert 0 < scores["average_precision"] < 1
-        assert np.mean(scores["precision_curve"]) == pytest.approx(scores["average_precision"], abs=1e-6)
+    for scores in result.per_class:
+        assert 0 < scores.average_precision < 1
+        assert np.mean(scores.precision_curve) == pytest.approx(scores.average_precision, abs=1e-6)
 
 
 # -- Compute Accuracy For Object Detection ---------------------------------------------------------------------------

@@ -135,7 +135,7 @@ def calibrated_package(path: Path, network: str, backbone: str, image: np.ndarra
     pixels = spec.task == "pixel_classification"
     emd = build_model_definition(
         network=network, library=spec.library, backbone=backbone, task=spec.task, classes=CLASSES, chip_size=(64, 64),
-        bands=3, dtype="uint8", image_space="MAP_SPACE", statistics=stats, metrics={},
+        bands=3, dtype="uint8", image_space="MAP_SPACE", statistics=stats, metrics=None,
         metric_name="mIoU" if pixels else "AP50", training={"chip_scale": chip_scale},
         data_format="Classified_Tiles" if pixels else "PASCAL_VOC_rectangles")
     tiles = np.stack([(image[:, y:y + 64, x:x + 64] - 120.0) / 50.0 for y in (0, 64, 128) for x in (0, 64, 128)])
@@ -285,7 +285,7 @@ def test_onnx_graph_matches_torch_on_real_tiles(network, backbone, packages, ras
     image = read(raster).astype(np.float32)
     with open_package(path) as package:
         emd = package.emd
-        module, batch = graph_module(package.build("cpu"), emd)
+        module, batch = graph_module(package.build("cpu"), package)
         session = onnxruntime.InferenceSession(str(package.folder / GRAPH_FILE), providers=["CPUExecutionProvider"])
         assert emd["AutoDL"]["exports"]["formats"] == ["onnx"] and emd["InferenceFunction"] == FUNCTION_FILE
     stats = emd["NormalizationStats"]
@@ -308,7 +308,7 @@ def test_a_package_trained_at_a_chip_scale_carries_the_resampling_in_its_graph(r
     path = calibrated_package(tmp_path / "scaled.dlpk", "UnetClassifier", "resnet18", image, chip_scale=0.5)
     with open_package(path) as package:
         assert package.chip_scale == 0.5 and package.emd["AutoDL"]["exports"]["formats"] == ["onnx"]
-        module, _ = graph_module(package.build("cpu"), package.emd)  # resamples the tiles to 32 px and back
+        module, _ = graph_module(package.build("cpu"), package)  # resamples the tiles to 32 px and back
         session = onnxruntime.InferenceSession(str(package.folder / GRAPH_FILE), providers=["CPUExecutionProvider"])
     tiles = np.stack([(image[:, y:y + 64, x:x + 64] - 120.0) / 50.0 for y, x in ((0, 0), (64, 128))])
     tiles = tiles.astype(np.float32)
@@ -348,7 +348,7 @@ def test_export_model_writes_deepness_metadata(network, backbone, packages, tmp_
         assert rows.shape == (1, 300, 5 + len(names))
     # the metadata is all Deepness needs: a tile scaled to 0..1 and standardised gives the graph's input
     with open_package(path) as package:
-        assert deepness_metadata(package.emd, 30.0) == {p.key: p.value for p in model.metadata_props}
+        assert deepness_metadata(package, 30.0) == {p.key: p.value for p in model.metadata_props}
 
 
 def test_a_network_that_cannot_export_says_so_and_still_works(packages, raster, tmp_path):

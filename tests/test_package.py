@@ -11,6 +11,7 @@ import torch
 from autodl_qgis.engine.data.esri import BandStatistics, ClassInfo
 from autodl_qgis.engine.errors import InputDataError
 from autodl_qgis.engine.package import build_model_definition, open_package, write_package
+from autodl_qgis.engine.train.metrics import PixelScores
 
 CLASSES = [ClassInfo(1, "pool", (0, 0, 255)), ClassInfo(2, "roof", (255, 0, 0))]
 STATS = BandStatistics((100.0, 90.0, 80.0), (30.0, 25.0, 20.0), (0, 0, 0), (255, 255, 255), "test")
@@ -20,7 +21,7 @@ def _emd(**overrides):
     emd = build_model_definition(
         network="UnetClassifier", library="smp", backbone="resnet18", task="pixel_classification",
         classes=CLASSES, chip_size=(64, 64), bands=3, dtype="uint8", image_space="MAP_SPACE", statistics=STATS,
-        metrics={"miou": 0.75, "accuracy": 0.9, "per_class": {}}, metric_name="miou",
+        metrics=PixelScores(miou=0.75, background_iou=0.95, accuracy=0.9), metric_name="miou",
         training={"epochs": 3}, data_format="Classified_Tiles")
     emd.update(overrides)
     return emd

@@ -44,7 +44,7 @@ def test_detection_report_has_scores_pr_curves_timeline_and_the_learning_rate_us
     text = report.render_report(title="t", summary={"network": "FasterRCNN"}, rows=ROWS,
                                 metric_name="average_precision", history=CURVE,
                                 predictions_png=None, metrics=metrics,
-                                test_metrics={"average_precision": 0.58}, segments=SEGMENTS, limit_seconds=180)
+                                test_metric=0.58, segments=SEGMENTS, limit_seconds=180)
     for heading in ("Scores of the shipped model", "Per class (validation chips)",
                     "Precision-recall per class (IoU 0.5)", "How the time limit was spent (170 s of 180 s)",
                     "Training of the shipped model", "All candidates"):
@@ -62,7 +62,7 @@ def test_pixel_report_has_a_normalised_confusion_matrix():
     scores = torch.nn.functional.one_hot(torch.tensor([[[0, 1, 2, 2]]]), 3).permute(0, 3, 1, 2).float()
     metrics.update(scores, truth)
     computed = metrics.compute()
-    assert computed["confusion_matrix"] == [[1, 0, 0], [0, 1, 1], [0, 0, 1]]
+    assert computed.confusion_matrix == ((1, 0, 0), (0, 1, 1), (0, 0, 1))
     text = report.render_report(title="t", summary={}, rows=ROWS[:1], metric_name="miou", history=[],
                                 predictions_png=None, metrics=computed)
     assert "Confusion matrix, normalised by true class" in text and "Precision-recall" not in text

@@ -76,7 +76,7 @@ def test_a_package_rebuilds_the_network_its_weights_were_trained_in(tmp_path):
         emd = build_model_definition(
             network="SingleShotDetector", library="torchvision", backbone="resnet18", task="object_detection",
             classes=[ClassInfo(1, "palm", (0, 255, 0))], chip_size=(256, 256), bands=3, dtype="uint8",
-            image_space="MAP_SPACE", statistics=stats, metrics={}, metric_name="AP50", training=training,
+            image_space="MAP_SPACE", statistics=stats, metrics=None, metric_name="AP50", training=training,
             data_format="PASCAL_VOC_rectangles")
         return write_package(tmp_path / name, emd, model.state_dict())
 

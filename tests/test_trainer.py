@@ -4,6 +4,7 @@ Classified_Tiles folder; the stop policy and the learning-rate schedule on their
 fake clock."""
 
 import dataclasses
+import json
 import warnings
 
 import pytest
@@ -20,7 +21,7 @@ from autodl_qgis.engine.train import (COMPLETED, DEADLINE, EARLY_STOPPED, FAILED
 from autodl_qgis.engine.train.batch_size import find_batch_size
 from autodl_qgis.engine.train.candidate import load_checkpoint, save_checkpoint
 from autodl_qgis.engine.train.learning_rate import LearningRateSchedule, learning_rate_factor
-from autodl_qgis.engine.train.metrics import DetectionMetrics, PixelMetrics
+from autodl_qgis.engine.train.metrics import DetectionMetrics, PixelMetrics, class_scores, scores_from_dict
 from autodl_qgis.engine.train.records import Checkpoint, EpochRecord
 from autodl_qgis.engine.train.trainer import StopPolicy
 from conftest import CancelAfter
@@ -94,7 +95,7 @@ def test_learns_easy_tiles_and_keeps_the_best_epoch(tiles):
     assert result.status in (COMPLETED, EARLY_STOPPED), result.reason
     assert result.metric_name == "miou" and result.best_metric >= 0.6, result.history
     assert result.best_metric == max(h.metric for h in result.history)
-    assert result.metrics["per_class"]["background"]["iou"] > 0.8
+    assert class_scores(result.metrics, "background").iou > 0.8
     assert result.best_state is not None and result.batch_size == 4 and result.steps == 12 * 3
     # what the run gave is handed on as it ended; its summary is everything but the tensors
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -239,10 +240,12 @@ def test_pixel_metrics_from_a_known_confusion():
     scores = torch.nn.functional.one_hot(torch.tensor([[[0, 1, 1, 1]]]), 2).permute(0, 3, 1, 2).float()
     metrics.update(scores, target)
     got = metrics.compute()
-    assert got["miou"] == pytest.approx(2 / 3) and got["background_iou"] == pytest.approx(1 / 2)
-    assert got["accuracy"] == pytest.approx(3 / 4)
-    assert got["per_class"]["water"]["precision"] == pytest.approx(2 / 3)
-    assert got["per_class"]["water"]["recall"] == pytest.approx(1.0)
+    assert got.miou == pytest.approx(2 / 3) and got.background_iou == pytest.approx(1 / 2)
+    assert got.accuracy == pytest.approx(3 / 4) and got.primary == got.miou
+    assert class_scores(got, "water").precision == pytest.approx(2 / 3)
+    assert class_scores(got, "water").recall == pytest.approx(1.0)
+    # the JSON form (the .emd's, the work folder's records) reads back to the same scores
+    assert scores_from_dict(json.loads(json.dumps(got.as_dict()))) == got
 
 
 def test_detection_metrics_ap50_per_class():
@@ -252,9 +255,10 @@ def test_detection_metrics_ap50_per_class():
                                 "scores": torch.tensor([0.9, 0.8]), "labels": torch.tensor([1, 2])}]
     metrics.update(perfect_pool_missed_car, truth)
     got = metrics.compute()
-    assert got["per_class"]["pool"]["average_precision"] == pytest.approx(1.0)
-    assert got["per_class"]["car"]["average_precision"] == pytest.approx(0.0)
-    assert got["average_precision"] == pytest.approx(0.5)
+    assert class_scores(got, "pool").average_precision == pytest.approx(1.0)
+    assert class_scores(got, "car").average_precision == pytest.approx(0.0)
+    assert got.average_precision == pytest.approx(0.5) and got.primary == got.average_precision
+    assert scores_from_dict(json.loads(json.dumps(got.as_dict()))) == got
 
 
 def test_validation_stops_at_its_deadline_on_the_chips_seen(tiles):

@@ -5,7 +5,7 @@ by name when the values differ."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -20,7 +20,7 @@ from .infer.raster import Window, normaliser, open_raster
 from .infer.run import MAX_BATCH_SIZE
 from .package import open_package
 from .progress import Callbacks, SilentCallbacks, check_cancel
-from .train.metrics import DetectionMetrics, PixelMetrics
+from .train.metrics import DetectionMetrics, PixelMetrics, Scores
 
 
 @dataclass(frozen=True)
@@ -36,14 +36,15 @@ class Evaluation:
     chips: int
     metric_name: str
     metric: float
-    metrics: dict = field(default_factory=dict)
+    metrics: Scores | None = None
     confidence: float | None = None  # detection: the score at which precision / recall / F1 are counted
     warnings: tuple[str, ...] = ()
 
     def as_dict(self) -> dict:
         return {"model": self.model, "data": self.data, "network": self.network, "backbone": self.backbone,
                 "task": self.task, "chips": self.chips, "metric_name": self.metric_name, "metric": self.metric,
-                "confidence": self.confidence, "metrics": self.metrics, "warnings": list(self.warnings)}
+                "confidence": self.confidence, "metrics": self.metrics.as_dict() if self.metrics is not None else {},
+                "warnings": list(self.warnings)}
 
 
 def _class_map(package, data: TrainingData) -> tuple[dict[int, int], list[str]]:
@@ -83,10 +84,10 @@ def evaluate_package(model_path: str | os.PathLike, in_data: str | os.PathLike |
             callbacks.log(f"warning: {note}")
         device = resolve_device(device)
         model = package.build(device)
-        extract = package.emd["ExtractBands"]
-        normalise = normaliser(package.emd["NormalizationStats"], len(extract))
+        extract = package.extract_bands
+        normalise = normaliser(package.normalisation, len(extract))
         height, width = data.chip_size
-        tile = max(int(package.emd["ImageHeight"]), height, width)  # smaller chips are padded as inference pads
+        tile = max(package.chip_size[0], height, width)  # smaller chips are padded as inference pads
         lut = np.zeros(max([*mapping, 0]) + 1, np.int64)
         for value, index in mapping.items():
             lut[value] = index
@@ -111,9 +112,8 @@ def evaluate_package(model_path: str | os.PathLike, in_data: str | os.PathLike |
                 done = start + len(batch)
                 callbacks.progress(done / len(chips), f"evaluating: chip {done} of {len(chips)}")
         scores = metrics.compute()
-        name = metrics.primary
         return Evaluation(str(package.path), str(data.folder), package.network, package.backbone, data.task,
-                          len(chips), name, float(scores[name]), scores,
+                          len(chips), scores.primary_name, scores.primary, scores,
                           confidence if data.task == OBJECT_DETECTION else None, tuple(notes))
 
 

@@ -235,8 +235,8 @@ class Mask:
         return block.GetRasterBand(1).ReadAsArray().astype(bool)
 
 
-def normaliser(stats: dict, bands: int):
-    """(x - mean) / std with the package's NormalizationStats, as the training chips were."""
-    mean = np.asarray(stats["band_mean_values"][:bands], np.float32).reshape(-1, 1, 1)
-    std = np.maximum(np.asarray(stats["band_std_values"][:bands], np.float32), 1e-6).reshape(-1, 1, 1)
+def normaliser(normalisation: tuple[tuple[float, ...], tuple[float, ...]], bands: int):
+    """(x - mean) / std with a package's per-band ``normalisation`` (mean, std), as the training chips were."""
+    mean = np.asarray(normalisation[0][:bands], np.float32).reshape(-1, 1, 1)
+    std = np.maximum(np.asarray(normalisation[1][:bands], np.float32), 1e-6).reshape(-1, 1, 1)
     return lambda tile: (tile - mean) / std

@@ -77,7 +77,7 @@ class _Run:
         None where the raster has none), with cancel checks and progress. Tiles are produced as they are needed,
         never listed; the next batch is read on another thread while the model works on this one (GDAL reads
         without holding the GIL)."""
-        normalise = normaliser(self.package.emd["NormalizationStats"], len(self.source.bands))
+        normalise = normaliser(self.package.normalisation, len(self.source.bands))
         masked = with_valid and self.source.has_nodata
         total = len(self.tiling)
         tiles = iter(self.tiling)
@@ -133,16 +133,16 @@ def _open(model_path, raster_path, out_path: Path, sidecars, task: str, tile_siz
             wanted = "Detect Objects" if package.task == OBJECT_DETECTION else "Classify Pixels"
             raise InputDataError(f"is a {package.task.replace('_', ' ')} model", model_path,
                                  f"Use it with {wanted} Using Deep Learning")
-        source = open_raster(raster_path, package.emd["ExtractBands"])
+        source = open_raster(raster_path, package.extract_bands)
         inputs = [model_path, *(source.dataset.GetFileList() or [raster_path])]
         if package.weights_entry is None:
-            inputs.append(package.path.parent / package.emd["ModelFile"])
+            inputs.append(package.path.parent / package.model_file)
         check_output_location(out_path, needed_bytes, inputs=inputs, sidecars=sidecars)
         if not source.crs_wkt:
             callbacks.log(f"warning: {raster_path} has no coordinate reference system; the output has the raster's "
                           "own (pixel or geotransform) coordinates and no CRS")
         region = region_window(source.grid, extent)
-        tile, batch_size = _bounded(int(tile_size or package.emd["ImageHeight"]), batch_size, region,
+        tile, batch_size = _bounded(int(tile_size or package.chip_size[0]), batch_size, region,
                                     backend == "torch", test_time_augmentation, callbacks)
         if overlap is None or (tile_size and tile < tile_size and overlap >= tile):  # the default, or it shrank
             overlap = tile // 4

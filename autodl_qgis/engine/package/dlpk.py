@@ -167,16 +167,41 @@ class ModelPackage:
     def in_channels(self) -> int:
         return self.info["in_channels"]
 
+    @property
+    def extract_bands(self) -> list[int]:
+        """The raster bands the model reads, 0-based, in order."""
+        return list(self.emd["ExtractBands"])
+
+    @property
+    def model_file(self) -> str:
+        """The weights' file name (beside the .emd)."""
+        return self.emd["ModelFile"]
+
+    @property
+    def num_classes(self) -> int:
+        return self.info["num_classes"]
+
+    @property
+    def library(self) -> str | None:
+        """The library the network comes from (the registry's; None in a package that does not say)."""
+        return self.info.get("library")
+
+    @property
+    def normalisation(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """Per band, the mean and the standard deviation the chips were normalised with, (x - mean) / std."""
+        stats = self.emd["NormalizationStats"]
+        return (tuple(float(v) for v in stats["band_mean_values"][:self.in_channels]),
+                tuple(float(v) for v in stats["band_std_values"][:self.in_channels]))
+
     def state_dict(self) -> dict[str, torch.Tensor]:
-        where = f"{self.path} ({self.emd['ModelFile']})" if self.weights_entry else self.path.parent / \
-            self.emd["ModelFile"]
+        where = f"{self.path} ({self.model_file})" if self.weights_entry else self.path.parent / self.model_file
         if self.weights_entry is None:
             if not where.is_file():
-                raise InputDataError(f"names the weights file {self.emd['ModelFile']!r}, which is not beside it",
+                raise InputDataError(f"names the weights file {self.model_file!r}, which is not beside it",
                                      self.path, FIX)
             return _load_weights(where, where)
         with tempfile.TemporaryDirectory(prefix="autodl-dlpk-") as tmp:
-            weights = Path(tmp, "weights" + Path(self.emd["ModelFile"]).suffix)
+            weights = Path(tmp, "weights" + Path(self.model_file).suffix)
             try:
                 with zipfile.ZipFile(self.path) as archive:
                     _copy_entry(archive, self.weights_entry, weights)
@@ -201,7 +226,7 @@ class ModelPackage:
         """The exact network, with the package's weights, in eval mode."""
         from ..train.scale import build_scaled_network
 
-        model = build_scaled_network(self.network, self.info["num_classes"], self.in_channels, self.chip_size,
+        model = build_scaled_network(self.network, self.num_classes, self.in_channels, self.chip_size,
                                      self.backbone, self.chip_scale, pretrained=False, device=device,
                                      built_for=self.network_chip_size)
         try:

@@ -6,10 +6,14 @@ from __future__ import annotations
 import math
 import platform
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..data.esri import OBJECT_DETECTION, ClassInfo, parse_classes
 from ..errors import InputDataError
 from ..validate import MAX_CHIP_SIZE
+
+if TYPE_CHECKING:
+    from ..train.metrics import Scores
 
 SCHEMA_VERSION = 1
 MODEL_FILE = "model.safetensors"
@@ -36,10 +40,11 @@ def _versions() -> dict:
 
 def build_model_definition(*, network: str, library: str, backbone: str, task: str, classes: list[ClassInfo],
                            chip_size: tuple[int, int], bands: int, dtype: str, image_space: str,
-                           statistics, metrics: dict, metric_name: str, training: dict,
-                           data_format: str) -> dict:
+                           statistics, metrics: Scores | None, metric_name: str, training: dict,
+                           data_format: str, test_metric: float | None = None) -> dict:
     """The .emd of one trained model. ``statistics`` is the :class:`BandStatistics` the chips were normalised
-    with; inference must use the same."""
+    with; inference must use the same. ``metrics``: the validation scores (None: never validated);
+    ``test_metric``: the primary metric on the held-out test chips."""
     rgb8 = bands == 3 and dtype == "uint8"
     emd = {
         "Framework": "PyTorch",
@@ -62,12 +67,15 @@ def build_model_definition(*, network: str, library: str, backbone: str, task: s
         },
     }
     names = [c.name for c in classes]
-    per_class = metrics.get("per_class", {})
+    recorded = metrics.as_dict() if metrics is not None else {}
+    if test_metric is not None:
+        recorded[f"test_{metric_name}"] = test_metric
     if task == OBJECT_DETECTION:
-        emd["average_precision_score"] = {n: per_class.get(n, {}).get("average_precision") for n in names}
+        scored = {c.name: c.average_precision for c in metrics.per_class} if metrics is not None else {}
+        emd["average_precision_score"] = {n: scored.get(n) for n in names}
     else:
-        emd["accuracy"] = metrics.get("accuracy")
-        emd["per_class_metrics"] = per_class
+        emd["accuracy"] = metrics.accuracy if metrics is not None else None
+        emd["per_class_metrics"] = recorded.get("per_class", {})
     emd["AutoDL"] = {
         "schema_version": SCHEMA_VERSION,
         "network": network,
@@ -79,8 +87,8 @@ def build_model_definition(*, network: str, library: str, backbone: str, task: s
         "chip_size": [int(chip_size[0]), int(chip_size[1])],
         "dtype": dtype,
         "metric_name": metric_name,
-        "metric": metrics.get(metric_name),
-        "metrics": metrics,
+        "metric": metrics.primary if metrics is not None else None,
+        "metrics": recorded,
         "training": training,
         "versions": _versions(),
     }

@@ -21,6 +21,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from unittest import mock
 
 import numpy as np
@@ -30,6 +31,9 @@ from torchvision.ops import box_convert
 
 from ..data.esri import OBJECT_DETECTION
 from ..errors import InputDataError
+
+if TYPE_CHECKING:
+    from .dlpk import ModelPackage
 
 GRAPH_FILE = "model.onnx"
 FUNCTION_FILE = "AutoDLInference.py"  # ArcGIS loads the class named like the file
@@ -102,28 +106,27 @@ class DetectionGraph(nn.Module):
         return torch.cat([rows, padding])[:MAX_DETECTIONS][None]
 
 
-def graph_module(model: nn.Module, definition: dict) -> tuple[nn.Module, int]:
+def graph_module(model: nn.Module, package: ModelPackage) -> tuple[nn.Module, int]:
     """The module to export for a package's network, and the batch size its graph takes (0 = any)."""
-    info = definition["AutoDL"]
-    if info["task"] == OBJECT_DETECTION:
-        return DetectionGraph(model, info["num_classes"]).eval(), 1
+    if package.task == OBJECT_DETECTION:
+        return DetectionGraph(model, package.num_classes).eval(), 1
     return PixelGraph(model).eval(), 0
 
 
-def export_graphs(model: nn.Module, definition: dict, folder: str | os.PathLike) -> GraphExport:
-    """Writes the ONNX graph of ``model`` (built from ``definition``, in eval mode) into ``folder`` as
+def export_graphs(model: nn.Module, package: ModelPackage, folder: str | os.PathLike) -> GraphExport:
+    """Writes the ONNX graph of ``model`` (``package``'s network, in eval mode) into ``folder`` as
     :data:`GRAPH_FILE`. A network that cannot be exported, or whose graph answers differently, gives no file and
     the reason; nothing raises, so packaging goes on."""
     start = time.perf_counter()
     target = Path(folder) / GRAPH_FILE
     try:
         try:
-            difference, objects = _export_onnx(model, definition, target)
+            difference, objects = _export_onnx(model, package, target)
         except GraphMismatch:
-            if definition["AutoDL"]["task"] == OBJECT_DETECTION:
+            if package.task == OBJECT_DETECTION:
                 raise
             # some networks fold the batch size into their reshapes when traced: then one tile at a time
-            difference, objects = _export_onnx(model, definition, target, batch=1)
+            difference, objects = _export_onnx(model, package, target, batch=1)
     except Exception as exc:  # noqa: BLE001 - any library's export failure is recorded, packaging goes on
         target.unlink(missing_ok=True)
         reason = f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
@@ -131,9 +134,8 @@ def export_graphs(model: nn.Module, definition: dict, folder: str | os.PathLike)
     return GraphExport((GRAPH_FILE,), ("onnx",), time.perf_counter() - start, None, difference, objects)
 
 
-def _check_inputs(definition: dict, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
-    height, width = definition["AutoDL"]["chip_size"]
-    bands = definition["AutoDL"]["in_channels"]
+def _check_inputs(package: ModelPackage, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+    (height, width), bands = package.chip_size, package.in_channels
     generator = torch.Generator().manual_seed(0)
     traced = torch.randn(batch or 1, bands, height, width, generator=generator)
     # a different batch size where the graph allows it, so a batch size frozen by tracing is caught
@@ -218,19 +220,19 @@ class GraphMismatch(ValueError):
     """The exported graph does not answer as the network does."""
 
 
-def _export_onnx(model: nn.Module, definition: dict, target: Path,
+def _export_onnx(model: nn.Module, package: ModelPackage, target: Path,
                  batch: int | None = None) -> tuple[float, int | None]:
     """Exports (``batch``: the graph's fixed batch size, 0 = any; the task's default when None) and checks; the
     largest difference, and the objects the check compared (detection)."""
     import onnxruntime
 
-    module, default = graph_module(model, definition)
+    module, default = graph_module(model, package)
     batch = default if batch is None else batch
-    detection = definition["AutoDL"]["task"] == OBJECT_DETECTION
+    detection = package.task == OBJECT_DETECTION
     output = "detections" if detection else "scores"
-    traced, checked = _check_inputs(definition, batch)
+    traced, checked = _check_inputs(package, batch)
     dynamic = {"images": {0: "batch"}, output: {0: "batch"}} if batch == 0 else None
-    with torch.no_grad(), warnings.catch_warnings(), _eager_paths_of(definition["AutoDL"].get("library")), \
+    with torch.no_grad(), warnings.catch_warnings(), _eager_paths_of(package.library), \
             _all_scores_kept(model), _exportable_adaptive_pooling():
         warnings.simplefilter("ignore")  # tracer warnings name internals of the model libraries
         torch.onnx.export(module, (traced,), str(target), dynamo=False, opset_version=OPSET,
@@ -270,14 +272,12 @@ def function_source() -> bytes:
     return FUNCTION_TEMPLATE.read_bytes()
 
 
-def rebuild(definition: dict, state_dict: dict[str, torch.Tensor]) -> nn.Module:
+def rebuild(package: ModelPackage, state_dict: dict[str, torch.Tensor]) -> nn.Module:
     """The package's network with its weights, at the chip scale it was trained at, in eval mode on the CPU (what
     the graph is exported from: the resampling is part of the graph)."""
     from ..train.scale import build_scaled_network
-    from .dlpk import ModelPackage
 
-    package = ModelPackage(Path("the new package"), definition, [])  # its definition read as a package's is
-    model = build_scaled_network(package.network, package.info["num_classes"], package.in_channels,
+    model = build_scaled_network(package.network, package.num_classes, package.in_channels,
                                  package.chip_size, package.backbone, package.chip_scale, pretrained=False,
                                  device="cpu", built_for=package.network_chip_size)
     model.load_state_dict(state_dict, strict=True)
@@ -288,18 +288,21 @@ def package_files(definition: dict, state_dict: dict[str, torch.Tensor]) -> tupl
     """What a package carries beside its weights so that it runs without this plugin: the inference function and,
     when the network exports, its graph; and the record of the export (for the definition). The time to rebuild
     the network from its weights counts in the export's seconds."""
+    from .dlpk import ModelPackage
+
     start = time.perf_counter()
     files = {FUNCTION_FILE: function_source()}
+    package = ModelPackage(Path("the new package"), definition, [])  # its definition read as a package's is
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model = rebuild(definition, state_dict)
+            model = rebuild(package, state_dict)
     except Exception as exc:  # noqa: BLE001 - a network that cannot be rebuilt here is recorded, not fatal
         reason = f"the network could not be rebuilt from its weights ({type(exc).__name__}: " \
                  f"{' '.join(str(exc).split())[:200]})"
         return files, GraphExport((), (), time.perf_counter() - start, reason)
     with tempfile.TemporaryDirectory(prefix="autodl-export-") as folder:
-        result = export_graphs(model, definition, folder)
+        result = export_graphs(model, package, folder)
         for name in result.files:
             files[name] = Path(folder, name).read_bytes()
     return files, GraphExport(result.files, result.formats, time.perf_counter() - start, result.reason,
@@ -308,22 +311,21 @@ def package_files(definition: dict, state_dict: dict[str, torch.Tensor]) -> tupl
 
 # --- Deepness -----------------------------------------------------------------------------------------------
 
-def deepness_metadata(definition: dict, resolution_cm: float | None = None,
+def deepness_metadata(package: ModelPackage, resolution_cm: float | None = None,
                       tiles_overlap_percent: int = 25) -> dict[str, str]:
     """ONNX metadata Deepness reads (JSON values). Deepness scales 8-bit tiles to [0, 1] before standardising, so
     the package's statistics are divided by 255 (the same (x - mean) / std for any data type, it being linear)."""
-    info, stats = definition["AutoDL"], definition["NormalizationStats"]
-    bands = info["in_channels"]
-    names = [c["Name"] for c in definition["Classes"]]
-    pixels = info["task"] != OBJECT_DETECTION
+    names = [c.name for c in package.classes]
+    pixels = package.task != OBJECT_DETECTION
     class_names = {str(i): n for i, n in enumerate((["background"] + names) if pixels else names)}
+    mean, std = package.normalisation
     metadata = {
         "model_type": "Segmentor" if pixels else "Detector",
         "class_names": class_names,
-        "tile_size": int(definition["ImageHeight"]),
+        "tile_size": package.chip_size[0],
         "tiles_overlap": int(tiles_overlap_percent),
-        "standardization_mean": [float(v) / 255 for v in stats["band_mean_values"][:bands]],
-        "standardization_std": [max(float(v), 1e-6) / 255 for v in stats["band_std_values"][:bands]],
+        "standardization_mean": [v / 255 for v in mean],
+        "standardization_std": [max(v, 1e-6) / 255 for v in std],
     }
     if resolution_cm is not None:
         metadata["resolution"] = float(resolution_cm)
@@ -348,7 +350,7 @@ def write_deepness_onnx(package, out_path: str | os.PathLike, resolution_cm: flo
 
     if resolution_cm is not None:
         validate.positive("resolution", resolution_cm, 10 ** 6)  # cm per pixel: up to 10 km
-    inputs = [package.path] + ([] if package.weights_entry else [package.path.parent / package.emd["ModelFile"]])
+    inputs = [package.path] + ([] if package.weights_entry else [package.path.parent / package.model_file])
     check_output_location(out_path, MODEL_BYTES, inputs=inputs)  # e.g. the package itself, named .onnx
     recorded = package.exports
     fix = "Use the model in Detect Objects / Classify Pixels of this plugin, or train a network that exports " \
@@ -359,7 +361,7 @@ def write_deepness_onnx(package, out_path: str | os.PathLike, resolution_cm: flo
     graph = package.file(GRAPH_FILE)
     with tempfile.TemporaryDirectory(prefix="autodl-export-") as folder:
         if graph is None:  # packaged before graphs were: exported now from the weights
-            result = export_graphs(package.build("cpu"), package.emd, folder)
+            result = export_graphs(package.build("cpu"), package, folder)
             if result.reason:
                 raise InputDataError(f"holds a {package.network} network, which cannot be exported to ONNX "
                                      f"({result.reason})", package.path, fix)
@@ -370,7 +372,7 @@ def write_deepness_onnx(package, out_path: str | os.PathLike, resolution_cm: flo
             raise InputDataError(f"has an ONNX graph that cannot be read ({type(exc).__name__})", package.path,
                                  "Export the model again from its .dlpk written by Train Using AutoDL") from None
     del model.metadata_props[:]
-    for key, value in deepness_metadata(package.emd, resolution_cm).items():
+    for key, value in deepness_metadata(package, resolution_cm).items():
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value
     out_path.parent.mkdir(parents=True, exist_ok=True)

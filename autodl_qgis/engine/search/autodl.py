@@ -401,7 +401,7 @@ class AutoDL:
         metrics = scorer.evaluate(max(1, self._best.batch_size or 2),
                                   deadline=self._record.ends + 0.3 * packaging_reserve(self.config.total_seconds),
                                   alone=True)
-        self._best = self._best.replace(test_metric=float(metrics[self._best.metric_name]),
+        self._best = self._best.replace(test_metric=metrics.primary,
                                         test_chips=scorer.evaluated_chips)
         self._record.finish(self._best)
 

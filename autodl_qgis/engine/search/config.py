@@ -8,14 +8,14 @@ DistributedDataParallel followers) and records the ``CandidateResult`` each retu
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .. import validate
 from ..errors import InputDataError
 from ..status import RECORDED, Status
+from ..train.metrics import Scores, scores_from_dict
 from ..train.records import Checkpoint, EpochRecord
 
 if TYPE_CHECKING:  # the trainer's types (torch) are imported when a job is trained, not to read a record
@@ -197,7 +197,7 @@ class CandidateResult:
     worker: str | None = None
     weights: str | None = None  # the segment's best weights (safetensors), a file in the work folder's candidates/
     checkpoint: str | None = None  # state to continue from (weights, optimizer, schedule)
-    metrics: dict = field(default_factory=dict)  # every metric at the end of the segment
+    metrics: Scores | None = None  # every metric of the weights kept (a JSON record's dict is read back typed)
     curve: tuple[EpochRecord, ...] = ()
 
     def __post_init__(self):
@@ -206,9 +206,15 @@ class CandidateResult:
         object.__setattr__(self, "status", Status(self.status))
         object.__setattr__(self, "curve", tuple(p if isinstance(p, EpochRecord) else EpochRecord(**p)
                                                 for p in self.curve))
+        if isinstance(self.metrics, dict):
+            object.__setattr__(self, "metrics", scores_from_dict(self.metrics))
 
     def as_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """The JSON record (the metrics in train/metrics.py's JSON form, {} when there are none)."""
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        values["curve"] = [dataclasses.asdict(p) for p in self.curve]
+        values["metrics"] = self.metrics.as_dict() if self.metrics is not None else {}
+        return values
 
     @classmethod
     def from_training(cls, job: CandidateJob, trained: "TrainResult", *, start: float, end: float,
@@ -228,7 +234,7 @@ class CandidateResult:
             build_seconds=build_seconds, start=round(start, 2), end=round(end, 2), chip_scale=job.chip_scale,
             scale_reason=job.scale_reason, learning_rate=job.learning_rate, augment_strength=job.augment_strength,
             reason=trained.reason, worker=worker, weights=weights, checkpoint=checkpoint,
-            metrics=json.loads(json.dumps(trained.metrics, default=float)), curve=tuple(trained.history))
+            metrics=trained.metrics, curve=tuple(trained.history))
 
     @classmethod
     def from_dict(cls, values: dict) -> "CandidateResult":

@@ -103,13 +103,11 @@ def _write(path: Path, outcome: SearchOutcome, result: CandidateResult, state: d
         "fine_tuned_from": outcome.fine_tuned_from,
         "leaderboard": [r.brief() for r in outcome.leaderboard],
     }
-    if test is not None:
-        metrics = {**metrics, f"test_{metric_name}": test}
     emd = build_model_definition(
         network=spec.name, library=spec.library, backbone=result.backbone, task=data.task,
         classes=data.classes, chip_size=data.chip_size, bands=data.header.bands,
         dtype=data.header.dtype, image_space=data.image_space,
-        statistics=data.band_statistics, metrics=metrics, metric_name=metric_name,
+        statistics=data.band_statistics, metrics=metrics, metric_name=metric_name, test_metric=test,
         training=training, data_format=data.format)
     rows = [r.as_dict() for r in outcome.leaderboard]
     extras = {"leaderboard.json": json.dumps(rows, indent=2, default=float).encode(),
@@ -137,9 +135,7 @@ def _report(outcome: SearchOutcome, best_model: torch.nn.Module, curve: list[dic
         summary[f"test {best.metric_name}"] = f"{best.test_metric:.4f} ({len(split.test)} held-out chips)"
     return report.render_report(title=f"AutoDL model: {best.network}", summary=summary,
                                 rows=list(outcome.leaderboard), metric_name=best.metric_name, history=curve,
-                                predictions_png=predictions, metrics=best.metrics,
-                                test_metrics={best.metric_name: best.test_metric}
-                                if best.test_metric is not None else None,
+                                predictions_png=predictions, metrics=best.metrics, test_metric=best.test_metric,
                                 segments=list(outcome.results), limit_seconds=config.total_seconds)
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from ..status import Status
+from ..train.metrics import DetectionClassScores, DetectionScores, PixelScores, Scores
 from .config import CandidateResult, LeaderboardRow
 
 PALETTE = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#f0e442", "#000000")
@@ -101,23 +102,23 @@ def curves_figure(history: list[dict], metric_name: str):
     return figure
 
 
-def precision_recall_chart(per_class: dict) -> str | None:
+def precision_recall_chart(per_class: tuple[DetectionClassScores, ...]) -> str | None:
     """Each class's precision-recall curve at IoU 0.5 (COCO's interpolated precision, up to the recall reached),
     the point at the detection threshold marked."""
-    curves = {name: c for name, c in per_class.items() if c.get("precision_curve")}
+    curves = [c for c in per_class if c.precision_curve]
     if not curves:
         return None
     plt = _pyplot()
     figure, axis = plt.subplots(figsize=(5.5, 4))
     recall_points = np.linspace(0, 1, 101)
-    for i, (name, c) in enumerate(curves.items()):
+    for i, c in enumerate(curves):
         color = PALETTE[i % len(PALETTE)]
-        reach = recall_points <= (c.get("max_recall") or 0) + 1e-9
-        ap = c.get("average_precision")
-        axis.plot(recall_points[reach], np.asarray(c["precision_curve"])[reach], "-", color=color,
-                  label=f"{name} (AP50 {ap:.3f})" if ap is not None else name)
-        if c.get("recall") is not None and c.get("precision") is not None:
-            axis.plot([c["recall"]], [c["precision"]], "o", color=color, markersize=7, markeredgecolor="black")
+        reach = recall_points <= (c.max_recall or 0) + 1e-9
+        ap = c.average_precision
+        axis.plot(recall_points[reach], np.asarray(c.precision_curve)[reach], "-", color=color,
+                  label=f"{c.name} (AP50 {ap:.3f})" if ap is not None else c.name)
+        if c.recall is not None and c.precision is not None:
+            axis.plot([c.recall], [c.precision], "o", color=color, markersize=7, markeredgecolor="black")
     axis.set_xlabel("recall")
     axis.set_ylabel("precision")
     axis.set_xlim(0, 1.02)
@@ -127,7 +128,7 @@ def precision_recall_chart(per_class: dict) -> str | None:
     return _png(figure)
 
 
-def confusion_chart(matrix: list[list[int]], names: list[str]) -> str | None:
+def confusion_chart(matrix: tuple[tuple[int, ...], ...], names: list[str]) -> str | None:
     """The confusion matrix normalised by row (share of each true class predicted as each class)."""
     counts = np.asarray(matrix, np.float64)
     if counts.ndim != 2 or not counts.size or counts.shape[0] != len(names):
@@ -189,31 +190,34 @@ def _table(columns: list[str], rows: list[list]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def class_table(metrics: dict) -> str | None:
+# the per-class table's columns: (heading, field of the class's scores)
+CLASS_COLUMNS = {
+    PixelScores: (("IoU", "iou"), ("precision", "precision"), ("recall", "recall"), ("F1", "f1"),
+                  ("pixels", "pixels")),
+    DetectionScores: (("AP50", "average_precision"), ("COCO AP", "coco_map"), ("precision", "precision"),
+                      ("recall", "recall"), ("F1", "f1"), ("true positives", "true_positives"),
+                      ("false positives", "false_positives"), ("false negatives", "false_negatives")),
+}
+
+
+def class_table(metrics: Scores) -> str | None:
     """Per-class scores: AP50, COCO AP, and precision / recall / F1 with counts at the detection threshold; or IoU,
     precision, recall, F1 and pixels."""
-    per_class = metrics.get("per_class") or {}
-    if not per_class:
+    if not metrics.per_class:
         return None
-    if "miou" in metrics:
-        columns = ["class", "IoU", "precision", "recall", "F1", "pixels"]
-        keys = ["iou", "precision", "recall", "f1", "pixels"]
-    else:
-        columns = ["class", "AP50", "COCO AP", "precision", "recall", "F1", "true positives", "false positives",
-                   "false negatives"]
-        keys = ["average_precision", "coco_map", "precision", "recall", "f1", "true_positives", "false_positives",
-                "false_negatives"]
-    return _table(columns, [[name] + [c.get(k) for k in keys] for name, c in per_class.items()])
+    columns = CLASS_COLUMNS[type(metrics)]
+    return _table(["class"] + [heading for heading, _ in columns],
+                  [[c.name] + [getattr(c, name) for _, name in columns] for c in metrics.per_class])
 
 
-def scores_table(metric_name: str, validation: dict, test: dict | None) -> str:
-    """The headline scores on the validation chips and, when a test block was held out, on it."""
-    names = [metric_name] + [k for k in ("coco_map", "precision", "recall", "f1", "accuracy", "background_iou")
-                             if k in validation and k != metric_name]
-    rows = [["validation"] + [validation.get(k) for k in names]]
-    if test:
-        rows.append(["test (held out)"] + [test.get(k) for k in names])
-    return _table(["chips"] + names, rows)
+def scores_table(validation: Scores, test_metric: float | None) -> str:
+    """The headline scores on the validation chips and, when a test block was held out, the primary metric on
+    it."""
+    names = validation.headline_names
+    rows = [["validation"] + [getattr(validation, name) for name in names]]
+    if test_metric is not None:
+        rows.append(["test (held out)", test_metric] + [None] * (len(names) - 1))
+    return _table(["chips", *names], rows)
 
 
 def predictions_chart(model, dataset, classes, task: str, device, count: int = 4) -> str:
@@ -268,29 +272,31 @@ RESULT_COLUMNS = ("network", "backbone", "status", "metric", "test_metric", "epo
 
 
 def render_report(*, title: str, summary: dict, rows: list[LeaderboardRow], metric_name: str, history: list[dict],
-                  predictions_png: str | None, metrics: dict | None = None, test_metrics: dict | None = None,
+                  predictions_png: str | None, metrics: Scores | None = None, test_metric: float | None = None,
                   segments: list[CandidateResult] | None = None, limit_seconds: float | None = None) -> str:
     """``history``: the shipped model's training curve (EpochRecord values, or an older package's epoch dicts);
     ``metrics``: its validation metrics (train/metrics.py, per class and the confusion matrix included);
-    ``test_metrics``: the same (or only the primary metric) on the held-out test chips; ``segments``: every training
-    segment of the search; ``limit_seconds``: the time limit."""
-    metrics, segments = metrics or {}, segments or []
+    ``test_metric``: the primary metric on the held-out test chips; ``segments``: every training segment of the
+    search; ``limit_seconds``: the time limit."""
+    segments = segments or []
     rows = _learning_rates(rows, segments)
     facts = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in summary.items())
     sections = []
-    if metrics:
-        sections.append("<h2>Scores of the shipped model</h2>" + scores_table(metric_name, metrics, test_metrics))
+    if metrics is not None:
+        sections.append("<h2>Scores of the shipped model</h2>" + scores_table(metrics, test_metric))
         per_class = class_table(metrics)
         if per_class:
             sections.append("<h3>Per class (validation chips)</h3>" + per_class)
-        figure = precision_recall_chart(metrics.get("per_class") or {}) if "miou" not in metrics else None
-        if figure is None and metrics.get("confusion_matrix"):
-            figure = confusion_chart(metrics["confusion_matrix"], list(metrics.get("per_class") or {}))
+        if isinstance(metrics, PixelScores):
+            figure = confusion_chart(metrics.confusion_matrix, [c.name for c in metrics.per_class])
             if figure:
                 sections.append('<h3>Confusion matrix, normalised by true class</h3>'
                                 f'<img src="data:image/png;base64,{figure}">')
-        elif figure:
-            sections.append(f'<h3>Precision-recall per class (IoU 0.5)</h3><img src="data:image/png;base64,{figure}">')
+        else:
+            figure = precision_recall_chart(metrics.per_class)
+            if figure:
+                sections.append('<h3>Precision-recall per class (IoU 0.5)</h3>'
+                                f'<img src="data:image/png;base64,{figure}">')
     timeline = timeline_chart(segments, limit_seconds)
     if timeline:
         used = max(s.end for s in segments)

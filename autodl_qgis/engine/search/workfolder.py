@@ -15,6 +15,7 @@ from pathlib import Path
 from ..data.esri import read_json
 from ..errors import InputDataError
 from ..status import RECORDED, Status
+from ..train.metrics import Scores, scores_from_dict
 from .config import CandidateResult, EpochRecord
 from .storage import check_storage
 
@@ -112,6 +113,8 @@ def _value(name: str, kind, value, path: Path):
     elif kind is dict:
         if not isinstance(value, dict):
             raise wrong
+    elif kind in typing.get_args(Scores):
+        value = _scores(value, wrong, path)
     elif typing.get_origin(kind) is tuple:  # the curve: a list of EpochRecord
         if not isinstance(value, list):
             raise wrong
@@ -119,9 +122,29 @@ def _value(name: str, kind, value, path: Path):
     return value
 
 
+def _scores(value, wrong: InputDataError, path: Path) -> Scores | None:
+    """A result's metrics from their JSON form, every number checked as the result's own are."""
+    if not isinstance(value, dict):
+        raise wrong
+    try:
+        scores = scores_from_dict(value)
+    except (TypeError, ValueError, AttributeError):
+        raise wrong from None
+    if scores is None:
+        return None
+    for record in (scores, *scores.per_class):  # the numbers and names; the tuples just below
+        _typed(type(record), {f.name: getattr(record, f.name) for f in dataclasses.fields(record)
+                              if not str(f.type).startswith("tuple")}, path)  # annotations are text here
+    curves = [v for c in scores.per_class for v in getattr(c, "precision_curve", ())]
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) <= 1 for v in curves):
+        raise wrong
+    return scores
+
+
 def _described(kind) -> str:
     return {str: "text", Status: "text", int: f"a whole number from 0 to {MAX_WHOLE}", float: "a finite number",
-            dict: "a record"}.get(kind, "a list of records")
+            dict: "a record"}.get(kind, "a record of scores" if kind in typing.get_args(Scores)
+                                  else "a list of records")
 
 
 def _check_files_named(result: CandidateResult, candidates: Path, work_dir: Path, path: Path) -> None:

@@ -6,10 +6,16 @@ mAP@[.5:.95], and precision / recall / F1 at the detection threshold with each c
 Pixel classification: per-class IoU, precision, recall and F1 from one confusion matrix; mIoU over the
 foreground classes is the primary metric (``miou``), the background's IoU is reported separately, and the
 confusion matrix itself.
+Both computations give a typed value (:class:`DetectionScores`, :class:`PixelScores`) that the trainer, the search,
+the report, the .emd and the accuracy command read by attribute; ``as_dict`` / :func:`scores_from_dict` are its JSON
+form (the layout the .emd and the work folder's records have always had, so older records still read).
 """
 from __future__ import annotations
 
+import dataclasses
 import math
+from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 
@@ -20,8 +26,126 @@ def _finite_or_none(value: float) -> float | None:
     return None if value is None or math.isnan(value) or value < 0 else float(value)
 
 
+def _fields(cls, values: dict) -> dict:
+    """The values of a JSON record that are fields of ``cls`` (a record from another version may have more)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {k: v for k, v in values.items() if k in names}
+
+
+@dataclass(frozen=True)
+class DetectionClassScores:
+    """One class: AP at IoU 0.5 and COCO's AP@[.5:.95], and the matching at the detection threshold."""
+    name: str
+    average_precision: float | None  # AP50; None: no ground truth of this class
+    coco_map: float | None
+    true_positives: int
+    false_positives: int
+    false_negatives: int
+    precision: float | None  # None: nothing detected at the threshold
+    recall: float | None
+    f1: float | None
+    precision_curve: tuple[float, ...] = ()  # interpolated precision at recall 0, 0.01, ..., 1
+    max_recall: float | None = None  # recall with every detection kept, whatever its score
+
+    def __post_init__(self):
+        object.__setattr__(self, "precision_curve", tuple(self.precision_curve))
+
+
+@dataclass(frozen=True)
+class DetectionScores:
+    """A detector's scores on a set of chips; ``average_precision`` (mean AP50 over the classes with ground truth)
+    is the primary metric."""
+    average_precision: float
+    confidence: float  # the score at which precision / recall / F1 are counted
+    precision: float | None
+    recall: float | None
+    f1: float | None
+    coco_map: float
+    map_50: float
+    map_75: float
+    per_class: tuple[DetectionClassScores, ...] = ()
+
+    primary_name: ClassVar[str] = "average_precision"
+    headline_names: ClassVar[tuple[str, ...]] = ("average_precision", "coco_map", "precision", "recall", "f1")
+
+    @property
+    def primary(self) -> float:
+        return self.average_precision
+
+    def as_dict(self) -> dict:
+        values = dataclasses.asdict(self)
+        values["per_class"] = {c.pop("name"): {**c, "precision_curve": list(c["precision_curve"])}
+                               for c in values["per_class"]}
+        return values
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "DetectionScores":
+        per_class = tuple(DetectionClassScores(name=name, **_fields(DetectionClassScores, c))
+                          for name, c in (values.get("per_class") or {}).items())
+        return cls(**{**_fields(cls, values), "per_class": per_class})
+
+
+@dataclass(frozen=True)
+class PixelClassScores:
+    """One class (the background included) of a pixel classification."""
+    name: str
+    iou: float | None  # None: the class is neither in the truth nor predicted
+    precision: float | None
+    recall: float | None
+    f1: float | None
+    pixels: int  # of the class in the truth
+
+
+@dataclass(frozen=True)
+class PixelScores:
+    """A pixel classifier's scores; ``miou`` (mean IoU over the foreground classes) is the primary metric."""
+    miou: float
+    background_iou: float | None
+    accuracy: float
+    per_class: tuple[PixelClassScores, ...] = ()  # the background first, then the classes in order
+    confusion_matrix: tuple[tuple[int, ...], ...] = ()  # rows: truth, columns: prediction, in class order
+
+    primary_name: ClassVar[str] = "miou"
+    headline_names: ClassVar[tuple[str, ...]] = ("miou", "accuracy", "background_iou")
+
+    def __post_init__(self):
+        object.__setattr__(self, "confusion_matrix", tuple(tuple(int(v) for v in row)
+                                                           for row in self.confusion_matrix))
+
+    @property
+    def primary(self) -> float:
+        return self.miou
+
+    def as_dict(self) -> dict:
+        values = dataclasses.asdict(self)
+        values["per_class"] = {c.pop("name"): c for c in values["per_class"]}
+        values["confusion_matrix"] = [list(row) for row in self.confusion_matrix]
+        return values
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "PixelScores":
+        per_class = tuple(PixelClassScores(name=name, **_fields(PixelClassScores, c))
+                          for name, c in (values.get("per_class") or {}).items())
+        return cls(**{**_fields(cls, values), "per_class": per_class})
+
+
+Scores = DetectionScores | PixelScores
+
+
+def class_scores(scores: Scores, name: str):
+    """The scores of the class called ``name``, or None."""
+    return next((c for c in scores.per_class if c.name == name), None)
+
+
+def scores_from_dict(values: dict | None) -> Scores | None:
+    """Scores from their JSON form (``as_dict``); None for an empty record (a run that never validated)."""
+    if not values:
+        return None
+    return PixelScores.from_dict(values) if "miou" in values else DetectionScores.from_dict(values)
+
+
 class DetectionMetrics:
-    primary = "average_precision"
+    primary = DetectionScores.primary_name
 
     def __init__(self, class_names: list[str], confidence: float = DEFAULT_CONFIDENCE):
         from torchmetrics.detection import MeanAveragePrecision
@@ -43,32 +167,34 @@ class DetectionMetrics:
             self._matcher.add(box_ious(p["boxes"].numpy(), t["boxes"].numpy()), p["scores"].numpy(),
                               p["labels"].numpy(), t["labels"].numpy())
 
-    def compute(self) -> dict:
+    def compute(self) -> DetectionScores:
         coco, ap50 = self._coco.compute(), self._ap50.compute()
-        per_class = {}
+        per_class = []
         classes = ap50["classes"].flatten().tolist()
         ap50_values = ap50["map_per_class"].flatten().tolist()
         coco_values = dict(zip(coco["classes"].flatten().tolist(), coco["map_per_class"].flatten().tolist()))
         for label, value in zip(classes, ap50_values):
             name = self.class_names[label - 1] if 0 < label <= len(self.class_names) else str(label)
-            matched = self._matcher.score(label, name, self.confidence).as_dict()
-            per_class[name] = {**matched, "average_precision": _finite_or_none(value),
-                               "coco_map": _finite_or_none(coco_values.get(label, float("nan")))}
-        known = [v["average_precision"] for v in per_class.values() if v["average_precision"] is not None]
+            matched = self._matcher.score(label, name, self.confidence)
+            per_class.append(DetectionClassScores(
+                name=name, average_precision=_finite_or_none(value),
+                coco_map=_finite_or_none(coco_values.get(label, float("nan"))),
+                true_positives=matched.true_positives, false_positives=matched.false_positives,
+                false_negatives=matched.false_negatives, precision=matched.precision, recall=matched.recall,
+                f1=matched.f1, precision_curve=matched.precision_curve, max_recall=matched.max_recall))
+        known = [c.average_precision for c in per_class if c.average_precision is not None]
         overall = self._matcher.result(confidence=self.confidence).overall
-        return {
-            "average_precision": float(sum(known) / len(known)) if known else 0.0,
-            "confidence": self.confidence, "precision": overall.precision, "recall": overall.recall,
-            "f1": overall.f1,
-            "coco_map": _finite_or_none(coco["map"].item()) or 0.0,
-            "map_50": _finite_or_none(coco["map_50"].item()) or 0.0,
-            "map_75": _finite_or_none(coco["map_75"].item()) or 0.0,
-            "per_class": per_class,
-        }
+        return DetectionScores(
+            average_precision=float(sum(known) / len(known)) if known else 0.0,
+            confidence=self.confidence, precision=overall.precision, recall=overall.recall, f1=overall.f1,
+            coco_map=_finite_or_none(coco["map"].item()) or 0.0,
+            map_50=_finite_or_none(coco["map_50"].item()) or 0.0,
+            map_75=_finite_or_none(coco["map_75"].item()) or 0.0,
+            per_class=tuple(per_class))
 
 
 class PixelMetrics:
-    primary = "miou"
+    primary = PixelScores.primary_name
 
     def __init__(self, class_names: list[str]):
         from torchmetrics.classification import MulticlassConfusionMatrix
@@ -79,12 +205,12 @@ class PixelMetrics:
     def update(self, scores: torch.Tensor, targets: torch.Tensor) -> None:
         self._matrix.update(scores.detach().argmax(1).cpu(), targets.detach().cpu())
 
-    def compute(self) -> dict:
+    def compute(self) -> PixelScores:
         matrix = self._matrix.compute().double()  # rows: truth, columns: prediction
         tp = matrix.diag()
         truth, predicted = matrix.sum(1), matrix.sum(0)
         union = truth + predicted - tp
-        per_class = {}
+        per_class = []
         for i, name in enumerate(self.class_names):
             present = bool(truth[i] > 0 or predicted[i] > 0)
             precision = (tp[i] / predicted[i]).item() if predicted[i] > 0 else None
@@ -92,17 +218,14 @@ class PixelMetrics:
             f1 = (2 * precision * recall / (precision + recall)
                   if precision is not None and recall is not None and precision + recall > 0 else
                   (0.0 if precision is not None or recall is not None else None))
-            per_class[name] = {"iou": (tp[i] / union[i]).item() if present else None,
-                               "precision": precision, "recall": recall, "f1": f1,
-                               "pixels": int(truth[i].item())}
-        foreground = [v["iou"] for k, v in list(per_class.items())[1:] if v["iou"] is not None]
-        return {
-            "miou": float(sum(foreground) / len(foreground)) if foreground else 0.0,
-            "background_iou": per_class["background"]["iou"],
-            "accuracy": (tp.sum() / matrix.sum()).item() if matrix.sum() > 0 else 0.0,
-            "per_class": per_class,
-            "confusion_matrix": matrix.long().tolist(),  # rows: truth, columns: prediction, in class order
-        }
+            per_class.append(PixelClassScores(name, (tp[i] / union[i]).item() if present else None, precision,
+                                              recall, f1, int(truth[i].item())))
+        foreground = [c.iou for c in per_class[1:] if c.iou is not None]
+        return PixelScores(
+            miou=float(sum(foreground) / len(foreground)) if foreground else 0.0,
+            background_iou=per_class[0].iou,
+            accuracy=(tp.sum() / matrix.sum()).item() if matrix.sum() > 0 else 0.0,
+            per_class=tuple(per_class), confusion_matrix=matrix.long().tolist())
 
 
 def metrics_for(task: str, class_names: list[str]):

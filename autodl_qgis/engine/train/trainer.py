@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
@@ -25,7 +25,7 @@ from ..progress import Callbacks, Cancelled, EpochEvent, SilentCallbacks, check_
 from . import distributed
 from .batch_size import MIN_BATCH, find_batch_size, is_out_of_memory
 from .learning_rate import LearningRateSchedule
-from .metrics import metrics_for
+from .metrics import Scores, metrics_for
 from ..status import Status
 from .records import Checkpoint, EpochRecord
 
@@ -82,7 +82,7 @@ class TrainResult:
     status: str
     metric_name: str
     best_metric: float | None = None
-    metrics: dict = field(default_factory=dict)  # all validation metrics of the best epoch
+    metrics: Scores | None = None  # all validation metrics of the best epoch
     best_epoch: int = 0
     epochs: int = 0  # the candidate's, all runs
     steps: int = 0  # the candidate's, all runs
@@ -278,7 +278,7 @@ class _Run:
     loader: DataLoader | None = None  # of the current epoch
     refitting: bool = False
     ema_better: bool = False  # at the last validation, the moving average validated better than the weights
-    last_validated: tuple[float, dict] | None = None  # the score kept and its metrics, at the last validation
+    last_validated: tuple[float, Scores] | None = None  # the score kept and its metrics, at the last validation
     stop: str | None = None
 
 
@@ -426,7 +426,7 @@ class Trainer:
 
     @torch.no_grad()
     def evaluate(self, batch_size: int, deadline: float | None = None, alone: bool = False,
-                 model: torch.nn.Module | None = None) -> dict:
+                 model: torch.nn.Module | None = None) -> Scores:
         """Metrics of ``model`` (default: the adapter) over the validation chips, in order; past ``deadline`` (on
         the budget's clock) the chips seen so far decide (at least one batch), so that a slow network cannot hold
         the run past its time limit. ``self.evaluated_chips`` says how many were used. ``alone``: the other DDP
@@ -618,8 +618,8 @@ class Trainer:
         run.policy.validated(self.clock() - began, self._val_seconds)
         metrics, averaged = distributed.from_rank0((metrics, averaged))  # one set of decisions for all ranks
         metric_name = self._result.metric_name
-        score = metrics[metric_name]
-        ema_score = averaged[metric_name] if averaged is not None else None
+        score = metrics.primary
+        ema_score = averaged.primary if averaged is not None else None
         run.ema_better = ema_score is not None and ema_score > score
         point = EpochRecord(run.epoch, run.step, run.trained_before + run.policy.trained, stats.mean_loss, score,
                             run.optimizer.param_groups[0]["lr"], ema_score)
@@ -676,7 +676,7 @@ class Trainer:
         span = min(EMA_MAX_SPAN, max(1.0, EMA_SPAN_SHARE * planned))
         return AveragedModel(self.adapter, multi_avg_fn=get_ema_multi_avg_fn(1.0 - 1.0 / span), use_buffers=True)
 
-    def _evaluate_average(self, batch_size: int, deadline: float | None) -> dict | None:
+    def _evaluate_average(self, batch_size: int, deadline: float | None) -> Scores | None:
         """The moving average's metrics on the chips the weights' validation just used; None when there is no
         average or its validation's time ran out before those chips (a comparison on fewer chips is no comparison)."""
         if self._ema is None:
