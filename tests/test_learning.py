@@ -24,6 +24,7 @@ CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("network,backbone,epochs,lr,threshold", CASES, ids=[c[0] for c in CASES])
 def test_network_learns_easy_synthetic_data(synthetic, network, backbone, epochs, lr, threshold):
     fmt = PASCAL_VOC if NETWORKS[network].task == "object_detection" else CLASSIFIED_TILES

@@ -46,6 +46,7 @@ def _leaderboard_networks(model: Path) -> set:
         return {row["network"] for row in csv.DictReader(f)}
 
 
+@pytest.mark.slow
 def test_mesa_llvm_loaded_in_qgis_does_not_crash_train_and_detect(synthetic, scene, tmp_path, private_temp):
     if not ctypes.util.find_library("LLVM-15"):
         pytest.skip(f"{MESA_LLVM} is not installed (apt-get install libllvm15): the crash condition cannot be made")
@@ -259,6 +260,7 @@ def test_networks_selector_in_the_modeler_takes_names_or_a_model_input(processin
     assert wrapper.value() == source
 
 
+@pytest.mark.slow
 def test_model_train_then_detect_keeps_the_main_thread_running(processing_ready, synthetic, scene, tmp_path):
     """A model (QGIS 3.22 runs models on the main thread) trains the networks ticked in the selector, then detects;
     a main-thread timer keeps firing all along, History holds the networks, and the detections are styled."""

@@ -132,6 +132,7 @@ def test_cancel_while_training_logs_one_line(processing_ready, synthetic, tmp_pa
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_batch_dialog_runs_to_the_end_and_shows_only_written_reports(processing_ready, synthetic, tmp_path):
     """QGIS 3.22's batch dialog, as the Run button drives it: a row that trains and a row that fails. It ends
     without a Python error; the Results Viewer gets the written report, named after its model, and the summary
@@ -197,6 +198,7 @@ def test_qgis_process_runs_the_algorithm(synthetic, tmp_path, fmt, network):
     assert zipfile.is_zipfile(out) and f"output_model_file:\t{out}" in run.stdout
 
 
+@pytest.mark.slow
 def test_modeler_chains_training_into_fine_tuning(processing_ready, synthetic, tmp_path):
     """A .model3 that trains, then fine-tunes from the first step's output model, loaded from file and run."""
     import processing

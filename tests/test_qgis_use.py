@@ -88,6 +88,7 @@ def test_export_train_classify_chain_is_georeferenced(scene, trained_classifier,
     assert (predicted[y0:y1, x0:x1] == value).mean() > 0.5
 
 
+@pytest.mark.slow
 def test_export_train_detect_chain_finds_objects_in_their_footprints(scene, tmp_path):
     import processing
 

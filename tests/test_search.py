@@ -300,6 +300,7 @@ def test_train_json_is_the_only_thing_on_stdout(synthetic, tmp_path, capfd, monk
     assert "a library talks" in err and "descriptor 1" in err
 
 
+@pytest.mark.slow
 def test_time_limit_holds_on_a_real_size_export(tmp_path):
     """Every network that suits the data, 316 chips of 448 px, 3 minutes: the run, imports and packaging
     included, ends within 1.05 x the limit + 60 s, and the networks the time could not reach say so."""
