@@ -471,8 +471,12 @@ def test_an_intact_work_folder_passes_the_check(searched):
 
     storage, study = check_work_folder(searched["work"])
     assert storage.startswith("sqlite:///") and study.startswith("autodl-")
+    from autodl_qgis.engine.train.records import PixelScores
+
     result = read_result(_result_file(searched["work"]))
     assert result.network == "UnetClassifier" and result.metric is not None and result.curve
+    # the record's metrics read back typed, the primary one the result's metric
+    assert isinstance(result.metrics, PixelScores) and result.metrics.primary == pytest.approx(result.metric)
 
 
 # -- group 4: storage URLs -------------------------------------------------------------------------------------------

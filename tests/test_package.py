@@ -11,7 +11,7 @@ import torch
 from autodl_qgis.engine.data.esri import BandStatistics, ClassInfo
 from autodl_qgis.engine.errors import InputDataError
 from autodl_qgis.engine.package import build_model_definition, open_package, write_package
-from autodl_qgis.engine.train.metrics import PixelScores
+from autodl_qgis.engine.train.records import PixelScores
 
 CLASSES = [ClassInfo(1, "pool", (0, 0, 255)), ClassInfo(2, "roof", (255, 0, 0))]
 STATS = BandStatistics((100.0, 90.0, 80.0), (30.0, 25.0, 20.0), (0, 0, 0), (255, 255, 255), "test")

@@ -21,7 +21,8 @@ from autodl_qgis.engine.train import (COMPLETED, DEADLINE, EARLY_STOPPED, FAILED
 from autodl_qgis.engine.train.batch_size import find_batch_size
 from autodl_qgis.engine.train.candidate import load_checkpoint, save_checkpoint
 from autodl_qgis.engine.train.learning_rate import LearningRateSchedule, learning_rate_factor
-from autodl_qgis.engine.train.metrics import DetectionMetrics, PixelMetrics, class_scores, scores_from_dict
+from autodl_qgis.engine.train.metrics import DetectionMetrics, PixelMetrics
+from autodl_qgis.engine.train.records import class_scores, scores_from_dict
 from autodl_qgis.engine.train.records import Checkpoint, EpochRecord
 from autodl_qgis.engine.train.trainer import StopPolicy
 from conftest import CancelAfter

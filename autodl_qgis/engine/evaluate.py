@@ -20,7 +20,8 @@ from .infer.raster import Window, normaliser, open_raster
 from .infer.run import MAX_BATCH_SIZE
 from .package import open_package
 from .progress import Callbacks, SilentCallbacks, check_cancel
-from .train.metrics import DetectionMetrics, PixelMetrics, Scores
+from .train.metrics import DetectionMetrics, PixelMetrics
+from .train.records import Scores
 
 
 @dataclass(frozen=True)

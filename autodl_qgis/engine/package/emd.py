@@ -13,7 +13,7 @@ from ..errors import InputDataError
 from ..validate import MAX_CHIP_SIZE
 
 if TYPE_CHECKING:
-    from ..train.metrics import Scores
+    from ..train.records import Scores
 
 SCHEMA_VERSION = 1
 MODEL_FILE = "model.safetensors"

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from .. import validate
 from ..errors import InputDataError
 from ..status import RECORDED, Status
-from ..train.metrics import Scores, scores_from_dict
+from ..train.records import Scores, scores_from_dict
 from ..train.records import Checkpoint, EpochRecord
 
 if TYPE_CHECKING:  # the trainer's types (torch) are imported when a job is trained, not to read a record

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ..status import Status
-from ..train.metrics import DetectionClassScores, DetectionScores, PixelScores, Scores
+from ..train.records import DetectionClassScores, DetectionScores, PixelScores, Scores
 from .config import CandidateResult, LeaderboardRow
 
 PALETTE = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#f0e442", "#000000")

@@ -15,7 +15,7 @@ from pathlib import Path
 from ..data.esri import read_json
 from ..errors import InputDataError
 from ..status import RECORDED, Status
-from ..train.metrics import Scores, scores_from_dict
+from ..train.records import Scores, scores_from_dict
 from .config import CandidateResult, EpochRecord
 from .storage import check_storage
 

@@ -6,142 +6,21 @@ mAP@[.5:.95], and precision / recall / F1 at the detection threshold with each c
 Pixel classification: per-class IoU, precision, recall and F1 from one confusion matrix; mIoU over the
 foreground classes is the primary metric (``miou``), the background's IoU is reported separately, and the
 confusion matrix itself.
-Both computations give a typed value (:class:`DetectionScores`, :class:`PixelScores`) that the trainer, the search,
-the report, the .emd and the accuracy command read by attribute; ``as_dict`` / :func:`scores_from_dict` are its JSON
-form (the layout the .emd and the work folder's records have always had, so older records still read).
+Both computations give a typed value (records.py: :class:`DetectionScores`, :class:`PixelScores`) that the trainer,
+the search, the report, the .emd and the accuracy command read by attribute.
 """
 from __future__ import annotations
 
-import dataclasses
 import math
-from dataclasses import dataclass
-from typing import ClassVar
 
 import torch
 
 from ..detection_matching import DEFAULT_CONFIDENCE, DetectionMatcher, box_ious
+from .records import DetectionClassScores, DetectionScores, PixelClassScores, PixelScores
 
 
 def _finite_or_none(value: float) -> float | None:
     return None if value is None or math.isnan(value) or value < 0 else float(value)
-
-
-def _fields(cls, values: dict) -> dict:
-    """The values of a JSON record that are fields of ``cls`` (a record from another version may have more)."""
-    names = {f.name for f in dataclasses.fields(cls)}
-    return {k: v for k, v in values.items() if k in names}
-
-
-@dataclass(frozen=True)
-class DetectionClassScores:
-    """One class: AP at IoU 0.5 and COCO's AP@[.5:.95], and the matching at the detection threshold."""
-    name: str
-    average_precision: float | None  # AP50; None: no ground truth of this class
-    coco_map: float | None
-    true_positives: int
-    false_positives: int
-    false_negatives: int
-    precision: float | None  # None: nothing detected at the threshold
-    recall: float | None
-    f1: float | None
-    precision_curve: tuple[float, ...] = ()  # interpolated precision at recall 0, 0.01, ..., 1
-    max_recall: float | None = None  # recall with every detection kept, whatever its score
-
-    def __post_init__(self):
-        object.__setattr__(self, "precision_curve", tuple(self.precision_curve))
-
-
-@dataclass(frozen=True)
-class DetectionScores:
-    """A detector's scores on a set of chips; ``average_precision`` (mean AP50 over the classes with ground truth)
-    is the primary metric."""
-    average_precision: float
-    confidence: float  # the score at which precision / recall / F1 are counted
-    precision: float | None
-    recall: float | None
-    f1: float | None
-    coco_map: float
-    map_50: float
-    map_75: float
-    per_class: tuple[DetectionClassScores, ...] = ()
-
-    primary_name: ClassVar[str] = "average_precision"
-    headline_names: ClassVar[tuple[str, ...]] = ("average_precision", "coco_map", "precision", "recall", "f1")
-
-    @property
-    def primary(self) -> float:
-        return self.average_precision
-
-    def as_dict(self) -> dict:
-        values = dataclasses.asdict(self)
-        values["per_class"] = {c.pop("name"): {**c, "precision_curve": list(c["precision_curve"])}
-                               for c in values["per_class"]}
-        return values
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "DetectionScores":
-        per_class = tuple(DetectionClassScores(name=name, **_fields(DetectionClassScores, c))
-                          for name, c in (values.get("per_class") or {}).items())
-        return cls(**{**_fields(cls, values), "per_class": per_class})
-
-
-@dataclass(frozen=True)
-class PixelClassScores:
-    """One class (the background included) of a pixel classification."""
-    name: str
-    iou: float | None  # None: the class is neither in the truth nor predicted
-    precision: float | None
-    recall: float | None
-    f1: float | None
-    pixels: int  # of the class in the truth
-
-
-@dataclass(frozen=True)
-class PixelScores:
-    """A pixel classifier's scores; ``miou`` (mean IoU over the foreground classes) is the primary metric."""
-    miou: float
-    background_iou: float | None
-    accuracy: float
-    per_class: tuple[PixelClassScores, ...] = ()  # the background first, then the classes in order
-    confusion_matrix: tuple[tuple[int, ...], ...] = ()  # rows: truth, columns: prediction, in class order
-
-    primary_name: ClassVar[str] = "miou"
-    headline_names: ClassVar[tuple[str, ...]] = ("miou", "accuracy", "background_iou")
-
-    def __post_init__(self):
-        object.__setattr__(self, "confusion_matrix", tuple(tuple(int(v) for v in row)
-                                                           for row in self.confusion_matrix))
-
-    @property
-    def primary(self) -> float:
-        return self.miou
-
-    def as_dict(self) -> dict:
-        values = dataclasses.asdict(self)
-        values["per_class"] = {c.pop("name"): c for c in values["per_class"]}
-        values["confusion_matrix"] = [list(row) for row in self.confusion_matrix]
-        return values
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "PixelScores":
-        per_class = tuple(PixelClassScores(name=name, **_fields(PixelClassScores, c))
-                          for name, c in (values.get("per_class") or {}).items())
-        return cls(**{**_fields(cls, values), "per_class": per_class})
-
-
-Scores = DetectionScores | PixelScores
-
-
-def class_scores(scores: Scores, name: str):
-    """The scores of the class called ``name``, or None."""
-    return next((c for c in scores.per_class if c.name == name), None)
-
-
-def scores_from_dict(values: dict | None) -> Scores | None:
-    """Scores from their JSON form (``as_dict``); None for an empty record (a run that never validated)."""
-    if not values:
-        return None
-    return PixelScores.from_dict(values) if "miou" in values else DetectionScores.from_dict(values)
 
 
 class DetectionMetrics:

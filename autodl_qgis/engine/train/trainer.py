@@ -25,9 +25,9 @@ from ..progress import Callbacks, Cancelled, EpochEvent, SilentCallbacks, check_
 from . import distributed
 from .batch_size import MIN_BATCH, find_batch_size, is_out_of_memory
 from .learning_rate import LearningRateSchedule
-from .metrics import Scores, metrics_for
+from .metrics import metrics_for
 from ..status import Status
-from .records import Checkpoint, EpochRecord
+from .records import Checkpoint, EpochRecord, Scores
 
 COMPLETED, DEADLINE, EARLY_STOPPED, PRUNED = Status.COMPLETED, Status.DEADLINE, Status.EARLY_STOPPED, Status.PRUNED
 FAILED, CANCELLED, NOT_REACHED = Status.FAILED, Status.CANCELLED, Status.NOT_REACHED
