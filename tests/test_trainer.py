@@ -22,7 +22,7 @@ from autodl_qgis.engine.train.batch_size import find_batch_size
 from autodl_qgis.engine.train.candidate import load_checkpoint, save_checkpoint
 from autodl_qgis.engine.train.learning_rate import LearningRateSchedule, learning_rate_factor
 from autodl_qgis.engine.train.metrics import DetectionMetrics, PixelMetrics
-from autodl_qgis.engine.train.records import class_scores, scores_from_dict
+from autodl_qgis.engine.train.records import PixelScores, class_scores, scores_from_dict
 from autodl_qgis.engine.train.records import Checkpoint, EpochRecord
 from autodl_qgis.engine.train.trainer import StopPolicy
 from conftest import CancelAfter
@@ -297,7 +297,7 @@ class ScoredByWeight(Trainer):
     def evaluate(self, batch_size, deadline=None, alone=False, model=None):
         model = model if model is not None else self.adapter
         self.evaluated_chips = len(self.val_data)
-        return {"miou": self.sign * model.w.item()}
+        return PixelScores(miou=self.sign * model.w.item(), background_iou=None, accuracy=0.0)
 
 
 @pytest.mark.parametrize("sign", [1.0, -1.0], ids=["weights-better", "average-better"])
