@@ -78,8 +78,24 @@ class DetectionClassScores:
         object.__setattr__(self, "precision_curve", tuple(self.precision_curve))
 
 
+class _ScoresRecord:
+    """The JSON form of both score types: their fields, ``per_class`` as {class name: its other fields}."""
+    class_type: ClassVar[type]
+
+    def as_dict(self) -> dict:
+        values = dataclasses.asdict(self)
+        values["per_class"] = {c.pop("name"): c for c in values["per_class"]}
+        return values
+
+    @classmethod
+    def from_dict(cls, values: dict):
+        per_class = tuple(cls.class_type(name=name, **_fields(cls.class_type, c))
+                          for name, c in (values.get("per_class") or {}).items())
+        return cls(**{**_fields(cls, values), "per_class": per_class})
+
+
 @dataclass(frozen=True)
-class DetectionScores:
+class DetectionScores(_ScoresRecord):
     """A detector's scores on a set of chips; ``average_precision`` (mean AP50 over the classes with ground truth)
     is the primary metric."""
     average_precision: float
@@ -92,6 +108,7 @@ class DetectionScores:
     map_75: float
     per_class: tuple[DetectionClassScores, ...] = ()
 
+    class_type: ClassVar[type] = DetectionClassScores
     primary_name: ClassVar[str] = "average_precision"
     headline_names: ClassVar[tuple[str, ...]] = ("average_precision", "coco_map", "precision", "recall", "f1")
 
@@ -99,17 +116,6 @@ class DetectionScores:
     def primary(self) -> float:
         return self.average_precision
 
-    def as_dict(self) -> dict:
-        values = dataclasses.asdict(self)
-        values["per_class"] = {c.pop("name"): {**c, "precision_curve": list(c["precision_curve"])}
-                               for c in values["per_class"]}
-        return values
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "DetectionScores":
-        per_class = tuple(DetectionClassScores(name=name, **_fields(DetectionClassScores, c))
-                          for name, c in (values.get("per_class") or {}).items())
-        return cls(**{**_fields(cls, values), "per_class": per_class})
 
 
 @dataclass(frozen=True)
@@ -124,7 +130,7 @@ class PixelClassScores:
 
 
 @dataclass(frozen=True)
-class PixelScores:
+class PixelScores(_ScoresRecord):
     """A pixel classifier's scores; ``miou`` (mean IoU over the foreground classes) is the primary metric."""
     miou: float
     background_iou: float | None
@@ -132,6 +138,7 @@ class PixelScores:
     per_class: tuple[PixelClassScores, ...] = ()  # the background first, then the classes in order
     confusion_matrix: tuple[tuple[int, ...], ...] = ()  # rows: truth, columns: prediction, in class order
 
+    class_type: ClassVar[type] = PixelClassScores
     primary_name: ClassVar[str] = "miou"
     headline_names: ClassVar[tuple[str, ...]] = ("miou", "accuracy", "background_iou")
 
@@ -143,17 +150,6 @@ class PixelScores:
     def primary(self) -> float:
         return self.miou
 
-    def as_dict(self) -> dict:
-        values = dataclasses.asdict(self)
-        values["per_class"] = {c.pop("name"): c for c in values["per_class"]}
-        values["confusion_matrix"] = [list(row) for row in self.confusion_matrix]
-        return values
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "PixelScores":
-        per_class = tuple(PixelClassScores(name=name, **_fields(PixelClassScores, c))
-                          for name, c in (values.get("per_class") or {}).items())
-        return cls(**{**_fields(cls, values), "per_class": per_class})
 
 
 Scores = DetectionScores | PixelScores
