@@ -133,8 +133,9 @@ def _scores(value, wrong: InputDataError, path: Path) -> Scores | None:
     if scores is None:
         return None
     for record in (scores, *scores.per_class):  # the numbers and names; the tuples just below
+        hints = typing.get_type_hints(type(record))
         _typed(type(record), {f.name: getattr(record, f.name) for f in dataclasses.fields(record)
-                              if not str(f.type).startswith("tuple")}, path)  # annotations are text here
+                              if typing.get_origin(hints[f.name]) is not tuple}, path)
     curves = [v for c in scores.per_class for v in getattr(c, "precision_curve", ())]
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) <= 1 for v in curves):
         raise wrong
