@@ -14,8 +14,8 @@ alone, which the search must beat: UnetClassifier on pixel classification), flat
 site-packages first lets it reuse the project's torch, 0.7 GB instead of several). Every model trains from scratch
 (no pretrained weights), on the CPU unless --device says otherwise.
 Ablation rows, asked for by name in --methods: ema (the finalist keeps a moving average of its weights), refit (its
-last half trains on training + validation chips), ema_refit (both), mosaic (half the training chips are mosaics of
-four); the table gives search / each.
+last half trains on training + validation chips), mosaic (half the training chips are mosaics of four), and any of
+them joined by "_" (ema_refit, ema_refit_mosaic: the search with all of them); the table gives search / each.
 
     .venv/bin/python scripts/bench_search.py --minutes 3                 # short: 3 min per method and case
     .venv/bin/python scripts/bench_search.py --minutes 5 --real-minutes 10   # the issue's budget for (a)
@@ -44,8 +44,7 @@ DEFAULT_REAL = "palm_pascal_voc_west"
 CASES = ("real", "detection", "tiles")
 METHODS = ("search", "single", "flat", "yolo")
 ABLATIONS = {"ema": ("--weight-averaging",), "refit": ("--refit",),
-             "ema_refit": ("--weight-averaging", "--refit"),
-             "mosaic": ("--mosaic", "0.5")}  # the search plus parts of the experimental recipe
+             "mosaic": ("--mosaic", "0.5")}  # the search plus parts of the experimental recipe, joined by "_"
 SPLIT_SEED = 0
 
 
@@ -219,7 +218,7 @@ def main() -> int:
                         help="the real export of (a): a folder under $AUTODL_REAL_DATA (default: %(default)s)")
     parser.add_argument("--cases", default=",".join(CASES))
     parser.add_argument("--methods", default=",".join(METHODS),
-                        help=f"of {', '.join(METHODS + tuple(ABLATIONS))}")
+                        help=f"of {', '.join(METHODS + tuple(ABLATIONS))}, or ablations joined by _ (ema_refit)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seeds", default="42",
                         help="comma-separated seeds (validation split and training) of every method: time-bounded "
@@ -229,6 +228,10 @@ def main() -> int:
     args = parser.parse_args()
     cases = [c for c in args.cases.split(",") if c]
     methods = [m for m in args.methods.split(",") if m]
+    unknown = [m for m in methods if m not in METHODS and not ablation_options(m)]
+    if unknown:
+        parser.error(f"unknown methods {', '.join(unknown)}: use {', '.join(METHODS + tuple(ABLATIONS))} "
+                     "or ablations joined by _")
     seeds = [int(s) for s in args.seeds.split(",") if s]
     real = REAL_DATA / args.real
     if "real" in cases and not real.is_dir():
@@ -261,13 +264,21 @@ def main() -> int:
                     row = run_autodl(pool, work / name, minutes, args.device,
                                      networks=single if method == "single" else None,
                                      strategy="flat" if method == "flat" else "halving", seed=seed,
-                                     options=ABLATIONS.get(method, ()))
+                                     options=ablation_options(method))
                     if "package" in row:
                         row["metric"] = score_package(row["package"], test)
                 rows.append({"case": label, "method": method, "seed": seed, "limit": minutes * 60, **row})
                 print_row(rows[-1], flush=True)
     print_table(rows)
     return 0
+
+
+def ablation_options(method: str) -> tuple[str, ...]:
+    """The train options of an ablation row (its parts joined by "_"); () for a method that is none."""
+    parts = method.split("_")
+    if method in METHODS or not all(part in ABLATIONS for part in parts):
+        return ()
+    return tuple(option for part in dict.fromkeys(parts) for option in ABLATIONS[part])
 
 
 def print_row(row: dict, flush: bool = False) -> None:
@@ -296,7 +307,7 @@ def print_table(rows: list[dict]) -> None:
             print(f"{case:10} the search gave no model")
             continue
         parts = [f"search/{other} {got['search'] / got[other]:.2f}" if got.get(other) else f"search/{other} -"
-                 for other in ("yolo", "single", "flat", *ABLATIONS) if other in got]
+                 for other in got if other != "search"]
         print(f"{case:10} " + ", ".join(parts))
 
 
