@@ -52,3 +52,15 @@ def test_an_absent_export_skips_the_case(real_root, tmp_path, monkeypatch, capsy
     assert _main(bench, monkeypatch, real_root, "--real", "not_rebuilt", "--keep", str(tmp_path)) == 0
     assert f"skipping (a): {real_root / 'not_rebuilt'} is absent" in capsys.readouterr().out
     assert not any(tmp_path.iterdir())
+
+
+def test_ablation_rows_compose_their_parts_and_unknown_methods_are_refused(real_root, tmp_path, monkeypatch):
+    bench = load_script("bench_search")
+    assert bench.ablation_options("ema_refit_mosaic") == ("--weight-averaging", "--refit", "--mosaic", "0.5")
+    assert bench.ablation_options("refit_ema_refit") == ("--refit", "--weight-averaging")
+    assert bench.ablation_options("search") == bench.ablation_options("ema_fast") == ()
+    monkeypatch.setattr(bench, "REAL_DATA", real_root)
+    monkeypatch.setattr("sys.argv", ["bench_search.py", "--cases", "real", "--methods", "search,ema_fast"])
+    with pytest.raises(SystemExit):
+        bench.main()
+    assert not any(tmp_path.iterdir())
