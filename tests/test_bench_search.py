@@ -54,13 +54,15 @@ def test_an_absent_export_skips_the_case(real_root, tmp_path, monkeypatch, capsy
     assert not any(tmp_path.iterdir())
 
 
-def test_ablation_rows_compose_their_parts_and_unknown_methods_are_refused(real_root, tmp_path, monkeypatch):
+def test_ablation_rows_compose_their_parts_and_unknown_methods_are_refused(real_root, tmp_path, monkeypatch, capsys):
     bench = load_script("bench_search")
     assert bench.ablation_options("ema_refit_mosaic") == ("--weight-averaging", "--refit", "--mosaic", "0.5")
     assert bench.ablation_options("refit_ema_refit") == ("--refit", "--weight-averaging")
     assert bench.ablation_options("search") == bench.ablation_options("ema_fast") == ()
     monkeypatch.setattr(bench, "REAL_DATA", real_root)
-    monkeypatch.setattr("sys.argv", ["bench_search.py", "--cases", "real", "--methods", "search,ema_fast"])
+    monkeypatch.setattr("sys.argv", ["bench_search.py", "--cases", "real", "--methods", "search,ema_fast",
+                                      "--keep", str(tmp_path)])
     with pytest.raises(SystemExit):
         bench.main()
-    assert not any(tmp_path.iterdir())
+    assert "unknown methods ema_fast" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())  # refused before any data is prepared
