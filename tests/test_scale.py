@@ -2,7 +2,7 @@
 objects below what the detectors' finest feature map resolves; the reason is recorded."""
 import pytest
 
-from autodl_qgis.engine.train.scale import MIN_OBJECT_PIXELS, object_scale
+from autodl_qgis.engine.train.scale import MIN_OBJECT_PIXELS, object_scale, typical_object_size
 
 
 @pytest.mark.parametrize(("sides", "portfolio", "expected"), [
@@ -86,9 +86,13 @@ def test_a_package_rebuilds_the_network_its_weights_were_trained_in(tmp_path):
     # SSD's levels follow the size it is built for: the full-size network's weights do not fit the scaled one
     old = package("old.dlpk", build_network("SingleShotDetector", 1, 3, (256, 256), "resnet18", False),
                   {"chip_scale": 0.5})
-    for path, size in ((new, (128, 128)), (old, (256, 256))):
+    # default boxes fitted to the objects add SSD's stride-8 level: its weights fit only that layout
+    fitted = package("fitted.dlpk", build_scaled_network("SingleShotDetector", 1, 3, (256, 256), "resnet18", 0.5,
+                                                         False, "cpu", object_size=0.08),
+                     {"chip_scale": 0.5, "network_chip_size": [128, 128], "object_size": 0.08})
+    for path, size, object_size in ((new, (128, 128), None), (old, (256, 256), None), (fitted, (128, 128), 0.08)):
         with open_package(path) as opened:
-            assert opened.network_chip_size == size
+            assert opened.network_chip_size == size and opened.object_size == object_size
             model = opened.build()
             seen = _backbone_inputs(model)
             with torch.no_grad():
@@ -96,3 +100,82 @@ def test_a_package_rebuilds_the_network_its_weights_were_trained_in(tmp_path):
             assert seen == [size]
     with open_package(new) as opened:
         assert opened.emd["AutoDL"]["exports"]["formats"], opened.emd["AutoDL"]["exports"]  # its graph exported
+    from autodl_qgis.engine.errors import InputDataError
+
+    damaged = package("damaged.dlpk", scaled, {"chip_scale": 0.5, "network_chip_size": [128, 128],
+                                               "object_size": "small"})
+    with open_package(damaged) as opened, pytest.raises(InputDataError, match="invalid object_size 'small'"):
+        opened.build()
+
+
+def test_the_search_scores_and_ships_its_model_as_it_was_trained_at_a_chip_scale(synthetic, tmp_path):
+    """The search's own copy of the shipped model (test-block score, report predictions) is built for the scaled
+    chips like the trained and the packaged network: built for the chips' own size, SSD resized its scaled input
+    back to full size (or, with fewer levels at the scaled size, did not take the weights at all)."""
+    import torch
+
+    from autodl_qgis.engine.data import PASCAL_VOC
+    from autodl_qgis.engine.package import open_package
+    from autodl_qgis.engine.search import AutoDL
+    from autodl_qgis.engine.train.scale import network_chip_size
+
+    folder = synthetic(PASCAL_VOC, num_chips=12, chip_size=256, num_classes=1)
+    autodl = AutoDL(folder, networks=["SingleShotDetector"], pretrained_backbones=False, max_epochs=1,
+                    total_time_limit=0.05).fit()
+    best = autodl.best
+    assert best.chip_scale < 1.0, best.scale_reason
+    size = network_chip_size((256, 256), best.chip_scale)
+    images = torch.rand(1, 3, 256, 256)
+    with open_package(autodl.save(tmp_path / "model.dlpk")) as package:
+        shipped = package.build()
+        assert package.object_size == autodl.object_size is not None  # the default boxes it was built with
+    found = []
+    for model in (autodl.best_model(), shipped):
+        seen = _backbone_inputs(model)
+        with torch.no_grad():
+            found.append(model.predict(images)[0])
+        assert seen == [size]
+    assert torch.allclose(found[0]["boxes"], found[1]["boxes"], atol=1e-4)
+
+
+def test_the_typical_object_size_is_a_share_of_the_chip_that_edge_cut_boxes_do_not_decide():
+    import numpy as np
+
+    crowns = [[0, 0, 40, 40]] * 30  # whole crowns, 40 px
+    cut = [[0, 0, 40, 4]] * 8  # crowns cut by the chip's edge: a fifth of the boxes
+    assert typical_object_size(np.array(crowns + cut, float), (400, 400)) == pytest.approx(0.1)
+    assert typical_object_size(np.array(crowns, float), (200, 400)) == pytest.approx(0.2)  # of the shorter side
+    assert typical_object_size(np.zeros((0, 4)), (400, 400)) is None
+
+
+def _ssd_levels(model, size: int) -> list[tuple[int, int]]:
+    """The feature maps SSD predicts from, for a chip of ``size`` px."""
+    import torch
+
+    with torch.no_grad():
+        features = model.eval().model.backbone(torch.zeros(1, 3, size, size))
+    return [tuple(f.shape[-2:]) for f in features.values()]
+
+
+@pytest.mark.parametrize("backbone", ["resnet18", "mobilenet_v3_large"])
+def test_ssd_fitted_to_the_objects_predicts_from_stride_8_with_default_boxes_of_their_size(backbone):
+    """Without an object size SSD keeps its classic layout (from stride 16, boxes 0.1 to 0.9 of the chip): what
+    packages written before the size was recorded hold."""
+    import torch
+    from torchvision.models.detection.image_list import ImageList
+
+    from autodl_qgis.engine.networks import build_network
+
+    fitted = build_network("SingleShotDetector", 1, 3, (128, 128), backbone, False, object_size=0.08)
+    classic = build_network("SingleShotDetector", 1, 3, (128, 128), backbone, False)
+    assert _ssd_levels(fitted, 128)[:2] == [(16, 16), (8, 8)]
+    assert _ssd_levels(classic, 128)[0] == (8, 8)
+    assert len(_ssd_levels(fitted, 128)) == len(_ssd_levels(classic, 128)) + 1
+    for model, smallest in ((fitted, 0.08), (classic, 0.1)):
+        maps = [torch.zeros(1, 1, h, w) for h, w in _ssd_levels(model, 128)]
+        boxes = model.model.anchor_generator(ImageList(torch.zeros(1, 3, 128, 128), [(128, 128)]), maps)[0]
+        sides = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+        assert float(sides.min().sqrt()) == pytest.approx(smallest * 128, rel=0.02)
+    target = {"boxes": torch.tensor([[20.0, 30.0, 30.0, 40.0]]), "labels": torch.tensor([1])}
+    fitted.train()
+    assert all(torch.isfinite(v) for v in fitted.losses(torch.rand(2, 3, 128, 128), [target, target]).values())

@@ -187,8 +187,9 @@ def check_device(spec: NetworkSpec, device: "torch.device") -> None:
 
 def build_network(name: str, num_classes: int, in_channels: int, chip_size: tuple[int, int],
                   backbone: str | None = None, pretrained: bool = True,
-                  device: "torch.device | str" = "cpu") -> "ModelAdapter":
-    """Builds the named network for the data, through its library's adapter, on ``device``."""
+                  device: "torch.device | str" = "cpu", object_size: float | None = None) -> "ModelAdapter":
+    """Builds the named network for the data, through its library's adapter, on ``device``; ``object_size``: see
+    :class:`BuildRequest`."""
     import torch
 
     from .adapters.base import BuildRequest
@@ -201,5 +202,5 @@ def build_network(name: str, num_classes: int, in_channels: int, chip_size: tupl
         raise InputDataError(f"{spec.name} has no backbone {backbone!r}", None,
                              "Choose from: " + ", ".join(spec.backbones))
     adapter_module = importlib.import_module(f"{__package__}.adapters.{spec.library}")
-    request = BuildRequest(num_classes, in_channels, tuple(chip_size), backbone, pretrained)
+    request = BuildRequest(num_classes, in_channels, tuple(chip_size), backbone, pretrained, object_size)
     return adapter_module.build(spec, request).to(device)

@@ -222,13 +222,18 @@ class ModelPackage:
             raise InputDataError(f"is damaged: its weights entry {self.weights_entry.filename!r} fails to read "
                                  f"({exc})", self.path, FIX) from None
 
-    def build(self, device: torch.device | str = "cpu"):
-        """The exact network, with the package's weights, in eval mode."""
+    def untrained_network(self, device: torch.device | str = "cpu"):
+        """The package's network as it was built for training (chip scale, size, default boxes), before its weights
+        are loaded."""
         from ..train.scale import build_scaled_network
 
-        model = build_scaled_network(self.network, self.num_classes, self.in_channels, self.chip_size,
-                                     self.backbone, self.chip_scale, pretrained=False, device=device,
-                                     built_for=self.network_chip_size)
+        return build_scaled_network(self.network, self.num_classes, self.in_channels, self.chip_size, self.backbone,
+                                    self.chip_scale, pretrained=False, device=device,
+                                    built_for=self.network_chip_size, object_size=self.object_size)
+
+    def build(self, device: torch.device | str = "cpu"):
+        """The exact network, with the package's weights, in eval mode."""
+        model = self.untrained_network(device)
         try:
             model.load_state_dict(self.state_dict(), strict=True)
         except RuntimeError as exc:
@@ -243,6 +248,15 @@ class ModelPackage:
         if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0.05 <= scale <= 4:
             raise InputDataError(f"has an invalid chip_scale {scale!r}", self.path, FIX)
         return float(scale)
+
+    @property
+    def object_size(self) -> float | None:
+        """The objects' typical size the network's default boxes were fitted to (train/scale.py); None: the classic
+        layout, as in packages that do not record it."""
+        size = (self.info.get("training") or {}).get("object_size")
+        if size is not None and (isinstance(size, bool) or not isinstance(size, (int, float)) or not 0 < size <= 1):
+            raise InputDataError(f"has an invalid object_size {size!r}", self.path, FIX)
+        return None if size is None else float(size)
 
     @property
     def network_chip_size(self) -> tuple[int, int]:

@@ -275,11 +275,7 @@ def function_source() -> bytes:
 def rebuild(package: ModelPackage, state_dict: dict[str, torch.Tensor]) -> nn.Module:
     """The package's network with its weights, at the chip scale it was trained at, in eval mode on the CPU (what
     the graph is exported from: the resampling is part of the graph)."""
-    from ..train.scale import build_scaled_network
-
-    model = build_scaled_network(package.network, package.num_classes, package.in_channels,
-                                 package.chip_size, package.backbone, package.chip_scale, pretrained=False,
-                                 device="cpu", built_for=package.network_chip_size)
+    model = package.untrained_network("cpu")
     model.load_state_dict(state_dict, strict=True)
     return model.eval()
 

@@ -10,6 +10,7 @@ scale, augmentation) for the two leading networks, every trial's parameters reco
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gc
 import os
 import socket
@@ -26,13 +27,13 @@ from ..data.split import DataSplit, split_chips
 from ..devices import resolve_device
 from ..errors import InputDataError, SearchFailed
 from ..messages import translate
-from ..networks import UnsupportedNetworkError, build_network
+from ..networks import UnsupportedNetworkError
 from ..networks.registry import NetworkSpec, check_device, get_spec, networks_for
 from ..package import open_package
 from ..progress import Callbacks, EpochEvent, SilentCallbacks, check_cancel
 from ..train import TrainConfig, Trainer, distributed
 from ..train.candidate import Candidate, load_checkpoint, save_checkpoint, train_candidate
-from ..train.scale import apply_chip_scale, effective_scale, object_scale
+from ..train.scale import build_scaled_network, effective_scale, object_scale, typical_object_size
 from . import packaging
 from ..status import Status
 from .config import (ADVANCED, BASIC, FINAL, FLAT, HALVING, RUNG, TUNING, CandidateJob, CandidateResult, LeaderboardRow,
@@ -96,7 +97,6 @@ class AutoDL:
         self.specs = self._select_networks(config.networks)
         self.split: DataSplit = split_chips(self.data, config.val_fraction, config.seed)
         self._record: SearchRecord | None = None
-        self._sides: list[float] | None = None
         self._best: CandidateResult | None = None
         self._best_model = None
         self._own_work_dir = None
@@ -196,14 +196,26 @@ class AutoDL:
                                       chip_scale=scale, scale_reason=why, learning_rate=lr, seed=self.config.seed))
         return seeds, skipped
 
+    @functools.cached_property
+    def _training_boxes(self) -> np.ndarray:
+        """Every box labelled on the training chips (N x 4, XYXY chip pixels)."""
+        boxes = [self.data.read_label_values(self.data.chips[i]).boxes.reshape(-1, 4) for i in self.split.train]
+        return np.concatenate(boxes) if boxes else np.zeros((0, 4))
+
     def _object_sides(self) -> list[float]:
         """The shorter side, in chip pixels, of every box labelled on the training chips."""
-        if self._sides is None:
-            self._sides = []
-            for i in self.split.train:
-                boxes = self.data.read_label_values(self.data.chips[i]).boxes.reshape(-1, 4)
-                self._sides += np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]).tolist()
-        return self._sides
+        boxes = self._training_boxes
+        return np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]).tolist()
+
+    @functools.cached_property
+    def object_size(self) -> float | None:
+        """The objects' typical size the detectors' default boxes start from (train/scale.py): a fine-tuned network
+        keeps its package's layout; None for pixel classification."""
+        if self.pretrained is not None:
+            return self.pretrained.object_size
+        if self.data.task != OBJECT_DETECTION:
+            return None
+        return typical_object_size(self._training_boxes, self.data.chip_size)
 
     # -- the search ------------------------------------------------------------------------------------------------
 
@@ -331,7 +343,7 @@ class AutoDL:
         budget = TimeBudget(max(0.0, deadline - self.clock()), clock=self.clock)
         checkpoint = load_checkpoint(job.resume_from) if job.resume_from else None
         initial = self.pretrained.state_dict() if self.pretrained is not None and checkpoint is None else None
-        request = job.train_request(self.config, checkpoint, initial)
+        request = job.train_request(self.config, checkpoint, initial, self.object_size)
         began = self.clock()
         try:
             candidate = train_candidate(self.data, request, self.device, budget,
@@ -449,10 +461,13 @@ class AutoDL:
         return self._best_model.eval()
 
     def _model(self, result: CandidateResult):
-        model = build_network(result.network, len(self.data.classes), self.data.header.bands, self.data.chip_size,
-                              result.backbone, pretrained=False, device=self.device)
+        # built as training built it (for the scaled chips): a torchvision detector built for the chips' own size
+        # would resize its scaled input back to that size and be scored on the wrong pixels
+        model = build_scaled_network(result.network, len(self.data.classes), self.data.header.bands,
+                                     self.data.chip_size, result.backbone, result.chip_scale, pretrained=False,
+                                     device=self.device, object_size=self.object_size)
         model.load_state_dict(load_weights(self._record.path(result.weights), self.device))
-        return apply_chip_scale(model, result.chip_scale).eval()
+        return model.eval()
 
     @property
     def best(self) -> CandidateResult | None:
@@ -480,7 +495,7 @@ class AutoDL:
             self.config, self.data, self.split, self.device, self._best, tuple(self.results()),
             tuple(self.leaderboard()), self.validation, self._record.candidates,
             self.started + self.config.total_seconds,
-            str(self.pretrained.path) if self.pretrained is not None else None)
+            str(self.pretrained.path) if self.pretrained is not None else None, self.object_size)
 
 
 def _save_weights(path: Path, state: dict) -> None:

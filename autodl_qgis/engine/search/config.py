@@ -149,16 +149,17 @@ class CandidateJob:
                            refit_share=REFIT_SHARE if final and search.refit else 0.0)
 
     def train_request(self, search: SearchConfig, checkpoint: Checkpoint | None = None,
-                      initial_state: dict | None = None) -> "TrainRequest":
+                      initial_state: dict | None = None, object_size: float | None = None) -> "TrainRequest":
         """This segment for train_candidate: ``checkpoint`` (loaded from ``resume_from``) continues the candidate;
-        ``initial_state`` (the weights of the search's pretrained model) fine-tunes."""
+        ``initial_state`` (the weights of the search's pretrained model) fine-tunes; ``object_size``: the search's
+        (train/scale.py ``typical_object_size``)."""
         from ..train.candidate import TrainRequest
 
         return TrainRequest(self.network, self.backbone, self.train_config(search),
                             pretrained=search.pretrained_backbones and search.pretrained_model is None,
                             augment_strength=self.augment_strength, chip_scale=self.chip_scale,
                             val_chips=None if self.full_validation else VAL_CHIPS, checkpoint=checkpoint,
-                            initial_state=initial_state, mosaic=search.mosaic)
+                            initial_state=initial_state, mosaic=search.mosaic, object_size=object_size)
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ class SearchOutcome:
     candidates: Path  # the work folder's candidates/, where results' weights are
     run_end: float  # the time limit's end on the search's clock: evaluated models are written while they fit
     fine_tuned_from: str | None = None  # the pretrained model's path
+    object_size: float | None = None  # the objects' typical size the default boxes were fitted to (train/scale.py)
 
 
 def save(path: str | os.PathLike, outcome: SearchOutcome, best_model: torch.nn.Module, clock: Callable[[], float],
@@ -95,7 +96,8 @@ def _write(path: Path, outcome: SearchOutcome, result: CandidateResult, state: d
         "autodl_mode": config.mode, "total_time_limit_hours": config.total_time_limit,
         "epochs": result.epochs, "batch_size": result.batch_size, "learning_rate": result.learning_rate,
         "train_seconds": result.train_seconds, "chip_scale": result.chip_scale,
-        "network_chip_size": list(network_chip_size(data.chip_size, result.chip_scale)), "history": curve,
+        "network_chip_size": list(network_chip_size(data.chip_size, result.chip_scale)),
+        "object_size": outcome.object_size, "history": curve,
         "device": str(outcome.device), "seed": config.seed,
         "training_data": str(data.folder), "num_chips": len(data.chips),
         "validation": outcome.validation.as_dict(), "validation_metric": result.metric, "test_metric": test,

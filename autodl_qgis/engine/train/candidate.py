@@ -47,6 +47,7 @@ class TrainRequest:
     pretrained: bool = True  # start from the library's pretrained backbone weights
     augment_strength: float = 1.0
     chip_scale: float = 1.0  # trains on resampled chips (see scale.py)
+    object_size: float | None = None  # the objects' typical size, where default boxes start (scale.py)
     mosaic: float = 0.0  # probability that a training chip is a mosaic of four (see augment.py)
     val_fraction: float = 0.1  # of the chips, for validation, when no split is given
     val_chips: int | None = None  # caps the validation chips used (the first ones of the split)
@@ -80,7 +81,8 @@ def train_candidate(data: TrainingData, request: TrainRequest, device: torch.dev
         warnings.simplefilter("always", RuntimeWarning)
         try:
             model = build_scaled_network(spec.name, len(data.classes), data.header.bands, data.chip_size, backbone,
-                                         request.chip_scale, request.pretrained and checkpoint is None, device)
+                                         request.chip_scale, request.pretrained and checkpoint is None, device,
+                                         object_size=request.object_size)
         except UnsupportedNetworkError as exc:
             return Candidate(spec.name, backbone, TrainResult(FAILED, "", reason=str(exc)), [])
         except Exception as exc:  # noqa: BLE001 - a network that cannot be built is one failed candidate

@@ -19,6 +19,9 @@ MIN_SCALED_PIXELS = 64  # a scale that would make chips smaller than this is not
 # 43 px) every detector the portfolio measured at both scales learnt more at half scale in the same CPU time
 MIN_OBJECT_PIXELS = 8
 SMALL_OBJECT_PERCENTILE = 10
+# the size default boxes start from: the boxes' square-root area at this percentile. The tenth, as above, is mostly
+# boxes cut by the chip's edge (palm: a twentieth of the chip against a tenth for a whole crown)
+TYPICAL_OBJECT_PERCENTILE = 25
 
 
 def effective_scale(scale: float, chip_size: tuple[int, int]) -> float:
@@ -45,6 +48,17 @@ def object_scale(scale: float, chip_size: tuple[int, int], object_sides: Sequenc
                     "wanted)")
 
 
+def typical_object_size(boxes: np.ndarray, chip_size: tuple[int, int]) -> float | None:
+    """The labelled objects' typical small size as a share of the chip's shorter side (scale-free, so the same at
+    every chip scale): the square-root area of ``boxes`` (N x 4, XYXY chip pixels) at the
+    ``TYPICAL_OBJECT_PERCENTILE``; None without boxes."""
+    boxes = np.asarray(boxes, dtype=float).reshape(-1, 4)
+    if not len(boxes):
+        return None
+    sides = np.sqrt(np.clip(boxes[:, 2] - boxes[:, 0], 0, None) * np.clip(boxes[:, 3] - boxes[:, 1], 0, None))
+    return round(float(np.percentile(sides, TYPICAL_OBJECT_PERCENTILE)) / min(chip_size), 4)
+
+
 def network_chip_size(chip_size: tuple[int, int], scale: float) -> tuple[int, int]:
     """The chips as the network sees them at ``scale``: the size it is built for. Built for the chips' own size, a
     torchvision detector resizes its input back to it (its transform's fixed or minimum size), so a scaled chip
@@ -54,11 +68,14 @@ def network_chip_size(chip_size: tuple[int, int], scale: float) -> tuple[int, in
 
 
 def build_scaled_network(name: str, num_classes: int, bands: int, chip_size: tuple[int, int], backbone: str | None,
-                         scale: float, pretrained: bool, device, built_for: tuple[int, int] | None = None):
+                         scale: float, pretrained: bool, device, built_for: tuple[int, int] | None = None,
+                         object_size: float | None = None):
     """The network built for chips resampled by ``scale`` (``built_for``: the size a package recorded), wrapped
-    by :func:`apply_chip_scale` to take and answer in the chips' own pixels."""
+    by :func:`apply_chip_scale` to take and answer in the chips' own pixels. ``object_size``: see
+    :func:`typical_object_size` (None: the networks' classic default boxes)."""
     size = tuple(built_for) if built_for is not None else network_chip_size(chip_size, scale)
-    return apply_chip_scale(build_network(name, num_classes, bands, size, backbone, pretrained, device), scale)
+    return apply_chip_scale(build_network(name, num_classes, bands, size, backbone, pretrained, device, object_size),
+                            scale)
 
 
 def apply_chip_scale(adapter, scale: float):

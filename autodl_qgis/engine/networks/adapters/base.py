@@ -23,6 +23,10 @@ class BuildRequest:
     chip_size: tuple[int, int]  # (H, W) of training chips
     backbone: str
     pretrained: bool = True
+    # the labelled objects' typical small size as a share of the chip's shorter side (see train/scale.py
+    # typical_object_size): detectors that place default boxes start them there. None: their classic layout (and
+    # the layout of packages written before the size was recorded)
+    object_size: float | None = None
 
 
 class ModelAdapter(nn.Module):
