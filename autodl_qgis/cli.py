@@ -191,7 +191,8 @@ def search_config(args, device: str | None = None):
                         work_dir=args.work_dir, storage=args.storage, study_name=args.study, resume=args.resume,
                         pretrained_backbones=not args.no_pretrained_backbones, max_epochs=args.max_epochs,
                         strategy=args.search_strategy, seed=args.seed,
-                        weight_averaging=args.weight_averaging, refit=args.refit, mosaic=args.mosaic)
+                        weight_averaging=args.weight_averaging, refit=args.refit, mosaic=args.mosaic,
+                        fitted_boxes=args.fitted_boxes)
 
 
 @contextlib.contextmanager
@@ -458,6 +459,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--refit", action="store_true",
                        help="the finalist's last half trains on the training + validation chips; the test chips "
                             "always stay out (experimental)")
+    train.add_argument("--fitted-boxes", action="store_true",
+                       help="SingleShotDetector's default boxes start at the labelled objects' size, from a stride-8 "
+                            "level (experimental: not yet measured on held-out ground)")
     train.add_argument("--mosaic", type=float, default=0.0, metavar="P",
                        help="probability that a training chip is a mosaic of four rescaled chips (boxes and masks "
                             "moved with them); ADVANCED's augmentation strength scales it (experimental, default 0)")

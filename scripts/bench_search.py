@@ -14,7 +14,8 @@ alone, which the search must beat: UnetClassifier on pixel classification), flat
 site-packages first lets it reuse the project's torch, 0.7 GB instead of several). Every model trains from scratch
 (no pretrained weights), on the CPU unless --device says otherwise.
 Ablation rows, asked for by name in --methods: ema (the finalist keeps a moving average of its weights), refit (its
-last half trains on training + validation chips), mosaic (half the training chips are mosaics of four), and any of
+last half trains on training + validation chips), mosaic (half the training chips are mosaics of four), boxes
+(SingleShotDetector's default boxes fitted to the objects), and any of
 them joined by "_" (ema_refit, ema_refit_mosaic: the search with all of them); the table gives search / each.
 
     .venv/bin/python scripts/bench_search.py --minutes 3                 # short: 3 min per method and case
@@ -44,7 +45,7 @@ DEFAULT_REAL = "palm_pascal_voc_west"
 CASES = ("real", "detection", "tiles")
 METHODS = ("search", "single", "flat", "yolo")
 ABLATIONS = {"ema": ("--weight-averaging",), "refit": ("--refit",),
-             "mosaic": ("--mosaic", "0.5")}  # the search plus parts of the experimental recipe, joined by "_"
+             "mosaic": ("--mosaic", "0.5"), "boxes": ("--fitted-boxes",)}  # the search plus parts of the experimental recipe, joined by "_"
 SPLIT_SEED = 0
 
 

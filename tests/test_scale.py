@@ -121,7 +121,7 @@ def test_the_search_scores_and_ships_its_model_as_it_was_trained_at_a_chip_scale
 
     folder = synthetic(PASCAL_VOC, num_chips=12, chip_size=256, num_classes=1)
     autodl = AutoDL(folder, networks=["SingleShotDetector"], pretrained_backbones=False, max_epochs=1,
-                    total_time_limit=0.05).fit()
+                    total_time_limit=0.05, fitted_boxes=True).fit()
     best = autodl.best
     assert best.chip_scale < 1.0, best.scale_reason
     size = network_chip_size((256, 256), best.chip_scale)

@@ -210,10 +210,10 @@ class AutoDL:
     @functools.cached_property
     def object_size(self) -> float | None:
         """The objects' typical size the detectors' default boxes start from (train/scale.py): a fine-tuned network
-        keeps its package's layout; None for pixel classification."""
+        keeps its package's layout; None (the classic layout) for pixel classification and unless asked for."""
         if self.pretrained is not None:
             return self.pretrained.object_size
-        if self.data.task != OBJECT_DETECTION:
+        if self.data.task != OBJECT_DETECTION or not self.config.fitted_boxes:
             return None
         return typical_object_size(self._training_boxes, self.data.chip_size)
 

@@ -58,6 +58,7 @@ class SearchConfig:
     weight_averaging: bool = False  # the finalist keeps a moving average of its weights, shipped if it validates better
     refit: bool = False  # the finalist's last stretch trains on the training + validation chips
     mosaic: float = 0.0  # probability of a training chip being a mosaic of four (at augmentation strength 1)
+    fitted_boxes: bool = False  # detectors' default boxes fitted to the labelled objects (train/scale.py)
 
     def __post_init__(self):
         limit = self.total_time_limit
