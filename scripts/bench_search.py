@@ -44,8 +44,9 @@ REAL_DATA = Path(os.environ.get("AUTODL_REAL_DATA", REPO.parent / "shared" / "da
 DEFAULT_REAL = "palm_pascal_voc_west"
 CASES = ("real", "detection", "tiles")
 METHODS = ("search", "single", "flat", "yolo")
-ABLATIONS = {"ema": ("--weight-averaging",), "refit": ("--refit",),
-             "mosaic": ("--mosaic", "0.5"), "boxes": ("--fitted-boxes",)}  # the search plus parts of the experimental recipe, joined by "_"
+# the search plus parts of the experimental recipe, joined by "_"
+ABLATIONS = {"ema": ("--weight-averaging",), "refit": ("--refit",), "mosaic": ("--mosaic", "0.5"),
+             "boxes": ("--fitted-boxes",)}
 SPLIT_SEED = 0
 
 
