@@ -185,6 +185,25 @@ def test_batch_size_search_on_cuda_finds_the_largest_fitting_and_backs_off():
     assert chosen == int(37 * 0.9) and 37 in calls and 38 in calls
 
 
+def test_batch_size_on_cuda_when_the_probe_time_runs_out_or_memory_is_scarce():
+    # an H200 took longer than a 20 s run's probe time for its first step: that chose batch 1, on which BatchNorm
+    # fails, and backed off from a batch that never ran out of memory (scripts/check_cuda.py)
+    calls = []
+
+    def step(batch, fits=lambda batch: True):
+        calls.append(batch)
+        if not fits(batch):
+            raise torch.OutOfMemoryError("simulated")
+
+    assert find_batch_size(step, torch.device("cuda"), 256, deadline=lambda: True) == 2 and calls == [2]
+    calls.clear()
+    assert find_batch_size(step, torch.device("cuda"), 256, deadline=lambda: len(calls) >= 3) == 8  # no back-off
+    assert find_batch_size(step, torch.device("cuda"), 24) == 24
+    calls.clear()
+    assert find_batch_size(lambda b: step(b, lambda b: b < 2), torch.device("cuda"), 256) == 1 and calls == [2, 1]
+    assert find_batch_size(lambda b: step(b, lambda b: b < 3), torch.device("cuda"), 256) == 2  # never below 2
+
+
 def test_batch_size_on_cpu_picks_the_measured_best(tiles):
     result = _trainer(tiles, max_epochs=1).fit()
     assert result.status == COMPLETED and 2 <= result.batch_size <= 12

@@ -1,7 +1,8 @@
 """Batch-size inference with real training steps.
 
 CUDA: the largest batch that fits (doubling, then binary search between the last fit and the first
-out-of-memory), backed off by 10% for the fragmentation a long run accumulates.
+out-of-memory), backed off by 10% for the fragmentation a long run accumulates (scripts/check_cuda.py runs it under a
+memory cap on a GPU).
 CPU: the smallest batch that is not clearly slower than a larger one, while enough RAM stays free, and never one
 at which the run could afford too few optimiser steps. On a CPU throughput barely grows with the batch, so a larger
 batch mostly buys fewer updates: on the real palm chips, SSD at batch 16 made 33 steps in a 5-minute run and reached
@@ -66,30 +67,27 @@ def _fits(step, batch: int) -> bool:
 
 
 def _largest_fitting(step, max_batch: int, deadline, log) -> int:
-    good, bad = 0, max_batch + 1
-    batch = MIN_BATCH
-    while batch < bad and not deadline():
-        if _fits(step, batch):
-            good = batch
-            if batch >= max_batch:
-                break
-            batch = min(batch * 2, max_batch)
-        else:
-            bad = batch
-            break
-    while bad - good > 1 and good and not deadline():
-        middle = (good + bad) // 2
-        if _fits(step, middle):
-            good = middle
-        else:
-            bad = middle
-    if good == 0:
+    """The first step, at ``MIN_BATCH``, always runs: it pays for CUDA's lazy start (seconds on an H200), which may
+    use up the probe's time, and a batch of one, which BatchNorm cannot train on, must never be chosen for want of
+    time. The 10% back-off applies only under a batch that did not fit."""
+    if not _fits(step, MIN_BATCH):
         if _fits(step, 1):
             return 1
         raise torch.OutOfMemoryError("even a batch of one chip does not fit in GPU memory")
-    chosen = good if good == max_batch else max(1, int(good * 0.9))
+    good, bad = MIN_BATCH, max_batch + 1  # bad: the smallest batch known not to fit
+    while good < max_batch and bad - good > 1 and not deadline():
+        batch = min(good * 2, max_batch) if bad > max_batch else (good + bad) // 2
+        if _fits(step, batch):
+            good = batch
+        else:
+            bad = batch
+    if bad > max_batch:  # no batch ran out of memory: the largest allowed, or the probe's time, ended the search
+        log(f"batch size {good}" + ("" if good == max_batch else
+                                    " (the probe's time ran out before larger batches were tried)"))
+        return good
+    chosen = max(min(good, MIN_BATCH), int(good * 0.9))
     log(f"batch size {chosen}: largest that fits is {good} (backed off 10%)" if chosen != good else
-        f"batch size {chosen}")
+        f"batch size {chosen}: {bad} does not fit")
     return chosen
 
 
