@@ -34,6 +34,26 @@ def test_pretrained_weights_or_random_initialisation_with_one_warning():
         "and time to reach the same accuracy" for reason in ("OSError: no such file", "host unreachable")]
 
 
+def test_random_batch_norm_statistics_follow_the_data_pretrained_ones_keep_their_rate():
+    def network():  # MobileNetV3's BatchNorm rate (0.01), a default one, and one that averages all batches
+        return torch.nn.Sequential(torch.nn.BatchNorm2d(4, momentum=0.01), torch.nn.BatchNorm2d(4),
+                                   torch.nn.BatchNorm2d(4, momentum=None))
+
+    random = load_pretrained("Net", _request(False), network, network)
+    assert [m.momentum for m in random] == [0.1, 0.1, None]
+    with pytest.warns(RuntimeWarning):  # pretrained weights asked for but unavailable: random as well
+        assert load_pretrained("Net", _request(), _fails(OSError("offline")), network)[0].momentum == 0.1
+    assert load_pretrained("Net", _request(), network, network)[0].momentum == 0.01
+
+
+def test_a_randomly_initialised_mobilenet_keeps_no_slow_batch_norm():
+    from autodl_qgis.engine.networks import build_network
+
+    network = build_network("DeepLab", 1, 3, (64, 64), "mobilenet_v3_large", pretrained=False)
+    rates = {m.momentum for m in network.modules() if isinstance(m, torch.nn.BatchNorm2d)}
+    assert rates == {0.1}
+
+
 def test_other_libraries_settings_are_restored_after_building(monkeypatch):
     import huggingface_hub.constants as hub
     from mmengine.logging import MMLogger

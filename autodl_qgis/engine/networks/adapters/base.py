@@ -38,7 +38,8 @@ class ModelAdapter(nn.Module):
     """
 
     task: str
-    supports_amp: bool = True  # whether training may run under autocast (mixed precision) on CUDA
+    # whether training and validation may run under autocast (mixed precision) on CUDA
+    supports_amp: bool = True
     gives_probabilities: bool = False  # pixel classification: predict() gives scores that still need a softmax
     first_conv: str = ""  # the dotted name of the convolution that takes the image bands
 
@@ -74,7 +75,24 @@ def load_pretrained(what: str, request: BuildRequest, pretrained: Callable[[], T
             reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
         warnings.warn(f"{what}: pretrained weights unavailable ({reason}); starting from random initialisation, "
                       "which needs more data and time to reach the same accuracy", RuntimeWarning, stacklevel=2)
-    return random()
+    network = random()
+    if isinstance(network, nn.Module):
+        follow_the_data(network)
+    return network
+
+
+BATCH_NORM_MOMENTUM = 0.1  # PyTorch's default
+_BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
+
+
+def follow_the_data(network: nn.Module) -> None:
+    """BatchNorm layers of a randomly initialised network update their running statistics at PyTorch's default
+    rate at least. Some architectures are defined with a slow rate (torchvision's MobileNetV3: 0.01), made for
+    runs of hundreds of epochs from pretrained statistics; from random weights, after a run of a few hundred steps,
+    the statistics that validation and inference use would still be mostly their arbitrary starting values."""
+    for module in network.modules():
+        if isinstance(module, _BATCH_NORMS) and module.momentum is not None:
+            module.momentum = max(module.momentum, BATCH_NORM_MOMENTUM)
 
 
 def adapt_first_conv(conv: nn.Conv2d, in_channels: int) -> nn.Conv2d:
