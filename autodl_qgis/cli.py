@@ -452,16 +452,16 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--search-strategy", default="halving", choices=("halving", "flat"),
                        help="halving (default): successive halving, then the finalist trained to the deadline; "
                             "flat: the old equal-share sweep, kept for benchmarks")
-    # off by default: on the real palm chips at 5 min both together gave test AP50 0.014 against 0.256 without
-    train.add_argument("--weight-averaging", action="store_true",
+    # on by default: scripts/bench_search.py on the real palm chips (README, "How the search spends its time")
+    train.add_argument("--weight-averaging", action=argparse.BooleanOptionalAction, default=True,
                        help="the finalist keeps a moving average of its weights and ships it when it validates "
-                            "better than the weights (experimental)")
-    train.add_argument("--refit", action="store_true",
+                            "better than the weights (default: on)")
+    train.add_argument("--refit", action=argparse.BooleanOptionalAction, default=True,
                        help="the finalist's last half trains on the training + validation chips; the test chips "
-                            "always stay out (experimental)")
-    train.add_argument("--fitted-boxes", action="store_true",
+                            "always stay out (default: on)")
+    train.add_argument("--fitted-boxes", action=argparse.BooleanOptionalAction, default=True,
                        help="SingleShotDetector's default boxes start at the labelled objects' size, from a stride-8 "
-                            "level (experimental: not yet measured on held-out ground)")
+                            "level (default: on; --no-fitted-boxes: its classic layout)")
     train.add_argument("--mosaic", type=float, default=0.0, metavar="P",
                        help="probability that a training chip is a mosaic of four rescaled chips (boxes and masks "
                             "moved with them); ADVANCED's augmentation strength scales it (experimental, default 0)")

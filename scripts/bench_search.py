@@ -13,10 +13,11 @@ alone, which the search must beat: UnetClassifier on pixel classification), flat
 && /work/yolo-venv/bin/pip install ultralytics; a .pth file in that venv's site-packages naming .venv's
 site-packages first lets it reuse the project's torch, 0.7 GB instead of several). Every model trains from scratch
 (no pretrained weights), on the CPU unless --device says otherwise.
-Ablation rows, asked for by name in --methods: ema (the finalist keeps a moving average of its weights), refit (its
-last half trains on training + validation chips), mosaic (half the training chips are mosaics of four), boxes
-(SingleShotDetector's default boxes fitted to the objects), and any of
-them joined by "_" (ema_refit, ema_refit_mosaic: the search with all of them); the table gives search / each.
+Ablation rows, asked for by name in --methods, each the search with one part of its recipe changed: noema (no
+moving average of the finalist's weights), norefit (its last half does not train on the validation chips), noboxes
+(SingleShotDetector's classic default boxes, not fitted to the objects), mosaic (half the training chips are mosaics
+of four), and any of them joined by "_" (noema_norefit_noboxes: the search before the recipe); the table gives
+search / each.
 
     .venv/bin/python scripts/bench_search.py --minutes 3                 # short: 3 min per method and case
     .venv/bin/python scripts/bench_search.py --minutes 5 --real-minutes 10   # the issue's budget for (a)
@@ -44,9 +45,9 @@ REAL_DATA = Path(os.environ.get("AUTODL_REAL_DATA", REPO.parent / "shared" / "da
 DEFAULT_REAL = "palm_pascal_voc_west"
 CASES = ("real", "detection", "tiles")
 METHODS = ("search", "single", "flat", "yolo")
-# the search plus parts of the experimental recipe, joined by "_"
-ABLATIONS = {"ema": ("--weight-averaging",), "refit": ("--refit",), "mosaic": ("--mosaic", "0.5"),
-             "boxes": ("--fitted-boxes",)}
+# the search with parts of its recipe changed, joined by "_"
+ABLATIONS = {"noema": ("--no-weight-averaging",), "norefit": ("--no-refit",), "noboxes": ("--no-fitted-boxes",),
+             "mosaic": ("--mosaic", "0.5")}
 SPLIT_SEED = 0
 
 
@@ -220,7 +221,7 @@ def main() -> int:
                         help="the real export of (a): a folder under $AUTODL_REAL_DATA (default: %(default)s)")
     parser.add_argument("--cases", default=",".join(CASES))
     parser.add_argument("--methods", default=",".join(METHODS),
-                        help=f"of {', '.join(METHODS + tuple(ABLATIONS))}, or ablations joined by _ (ema_refit)")
+                        help=f"of {', '.join(METHODS + tuple(ABLATIONS))}, or ablations joined by _ (noema_norefit)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seeds", default="42",
                         help="comma-separated seeds (validation split and training) of every method: time-bounded "

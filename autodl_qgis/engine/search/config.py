@@ -55,10 +55,11 @@ class SearchConfig:
     pretrained_backbones: bool = True
     max_epochs: int | None = None  # a cap per training segment (tests); None: the time decides
     strategy: str = HALVING
-    weight_averaging: bool = False  # the finalist keeps a moving average of its weights, shipped if it validates better
-    refit: bool = False  # the finalist's last stretch trains on the training + validation chips
+    # the recipe of the shipped model (README, "How the search spends its time"): each part on unless switched off
+    weight_averaging: bool = True  # the finalist keeps a moving average of its weights, shipped if it validates better
+    refit: bool = True  # the finalist's last stretch trains on the training + validation chips
     mosaic: float = 0.0  # probability of a training chip being a mosaic of four (at augmentation strength 1)
-    fitted_boxes: bool = False  # detectors' default boxes fitted to the labelled objects (train/scale.py)
+    fitted_boxes: bool = True  # detectors' default boxes fitted to the labelled objects (train/scale.py)
 
     def __post_init__(self):
         limit = self.total_time_limit
