@@ -452,7 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--search-strategy", default="halving", choices=("halving", "flat"),
                        help="halving (default): successive halving, then the finalist trained to the deadline; "
                             "flat: the old equal-share sweep, kept for benchmarks")
-    # on by default: scripts/bench_search.py on the real palm chips (README, "How the search spends its time")
+    # on by default: measured by scripts/bench_search.py on the real palm chips (README, AutoDL: "Why these three")
     train.add_argument("--weight-averaging", action=argparse.BooleanOptionalAction, default=True,
                        help="the finalist keeps a moving average of its weights and ships it when it validates "
                             "better than the weights (default: on)")

@@ -55,7 +55,7 @@ class SearchConfig:
     pretrained_backbones: bool = True
     max_epochs: int | None = None  # a cap per training segment (tests); None: the time decides
     strategy: str = HALVING
-    # the recipe of the shipped model (README, "How the search spends its time"): each part on unless switched off
+    # the recipe of the shipped model, each part on unless switched off (README, AutoDL: "Why these three")
     weight_averaging: bool = True  # the finalist keeps a moving average of its weights, shipped if it validates better
     refit: bool = True  # the finalist's last stretch trains on the training + validation chips
     mosaic: float = 0.0  # probability of a training chip being a mosaic of four (at augmentation strength 1)
