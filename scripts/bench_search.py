@@ -17,7 +17,8 @@ Ablation rows, asked for by name in --methods, each the search with one part of 
 moving average of the finalist's weights), norefit (its last half does not train on the validation chips), noboxes
 (SingleShotDetector's classic default boxes, not fitted to the objects), mosaic (half the training chips are mosaics
 of four), and any of them joined by "_" (noema_norefit_noboxes: the search before the recipe); the table gives
-search / each.
+search / each. A network's name (YOLOX, RTMDet, ...) as a method: the search given that network alone
+(``train --networks NAME``), its default backbone and scale.
 
     .venv/bin/python scripts/bench_search.py --minutes 3                 # short: 3 min per method and case
     .venv/bin/python scripts/bench_search.py --minutes 5 --real-minutes 10   # the budget for (a)
@@ -221,7 +222,8 @@ def main() -> int:
                         help="the real export of (a): a folder under $AUTODL_REAL_DATA (default: %(default)s)")
     parser.add_argument("--cases", default=",".join(CASES))
     parser.add_argument("--methods", default=",".join(METHODS),
-                        help=f"of {', '.join(METHODS + tuple(ABLATIONS))}, or ablations joined by _ (noema_norefit)")
+                        help=f"of {', '.join(METHODS + tuple(ABLATIONS))}, ablations joined by _ (noema_norefit), or "
+                             "a network's name (YOLOX: the search given that network alone)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seeds", default="42",
                         help="comma-separated seeds (validation split and training) of every method: time-bounded "
@@ -231,10 +233,10 @@ def main() -> int:
     args = parser.parse_args()
     cases = [c for c in args.cases.split(",") if c]
     methods = [m for m in args.methods.split(",") if m]
-    unknown = [m for m in methods if m not in METHODS and not ablation_options(m)]
+    unknown = [m for m in methods if m not in METHODS and not ablation_options(m) and not is_network(m)]
     if unknown:
-        parser.error(f"unknown methods {', '.join(unknown)}: use {', '.join(METHODS + tuple(ABLATIONS))} "
-                     "or ablations joined by _")
+        parser.error(f"unknown methods {', '.join(unknown)}: use {', '.join(METHODS + tuple(ABLATIONS))}, "
+                     "ablations joined by _, or a network's name")
     seeds = [int(s) for s in args.seeds.split(",") if s]
     real = REAL_DATA / args.real
     if "real" in cases and not real.is_dir():
@@ -265,7 +267,8 @@ def main() -> int:
                 else:
                     name = f"{method}.dlpk" if len(seeds) == 1 else f"{method}_seed{seed}.dlpk"
                     row = run_autodl(pool, work / name, minutes, args.device,
-                                     networks=single if method == "single" else None,
+                                     networks=single if method == "single" else
+                                     method if is_network(method) else None,
                                      strategy="flat" if method == "flat" else "halving", seed=seed,
                                      options=ablation_options(method))
                     if "package" in row:
@@ -282,6 +285,17 @@ def ablation_options(method: str) -> tuple[str, ...]:
     if method in METHODS or not all(part in ABLATIONS for part in parts):
         return ()
     return tuple(option for part in dict.fromkeys(parts) for option in ABLATIONS[part])
+
+
+def is_network(method: str) -> bool:
+    from autodl_qgis.engine.errors import InputDataError
+    from autodl_qgis.engine.networks.registry import get_spec
+
+    try:
+        get_spec(method)
+    except InputDataError:
+        return False
+    return True
 
 
 def print_row(row: dict, flush: bool = False) -> None:
