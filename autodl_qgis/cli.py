@@ -276,7 +276,8 @@ def _evaluate(args) -> int:
     from .engine.evaluate import evaluate_package
 
     result = evaluate_package(args.model, args.in_data, confidence=args.confidence, batch_size=args.batch_size,
-                              device=args.device, callbacks=_callbacks())
+                              device=args.device, callbacks=_callbacks(),
+                              test_time_augmentation=args.test_time_augmentation)
     if args.json:
         print(json.dumps(result.as_dict(), indent=2, default=str))
         return 0
@@ -532,6 +533,8 @@ def build_parser() -> argparse.ArgumentParser:
                                "0.5, as Detect Objects)")
     evaluate.add_argument("--batch-size", type=int, default=4)
     evaluate.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    evaluate.add_argument("--test-time-augmentation", action="store_true",
+                          help="score the chips as detect/classify --test-time-augmentation predicts them")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.set_defaults(run=_evaluate)
 

@@ -17,7 +17,9 @@ Ablation rows, asked for by name in --methods, each the search with one part of 
 moving average of the finalist's weights), norefit (its last half does not train on the validation chips), noboxes
 (SingleShotDetector's classic default boxes, not fitted to the objects), mosaic (half the training chips are mosaics
 of four), and any of them joined by "_" (noema_norefit_noboxes: the search before the recipe); the table gives
-search / each. A network's name (YOLOX, RTMDet, ...) as a method: the search given that network alone
+search / each. Detection rows are also scored test-time augmented (ours: ``evaluate --test-time-augmentation``, the
+eight flips and quarter turns; YOLOv8n: its ``augment=True``, flips and scales), and the ratios given both ways.
+A network's name (YOLOX, RTMDet, ...) as a method: the search given that network alone
 (``train --networks NAME``), its default backbone and scale.
 
     .venv/bin/python scripts/bench_search.py --minutes 3                 # short: 3 min per method and case
@@ -118,22 +120,19 @@ def run_autodl(pool: Path, out: Path, minutes: float, device: str, networks: str
             "trained_chips": best.get("trained_chips"), "averaged": best.get("averaged")}
 
 
-def score_package(package: Path, test: Path) -> float:
+def score_package(package: Path, test: Path, test_time_augmentation: bool = False) -> float:
     from autodl_qgis.engine.evaluate import evaluate_package
 
-    return evaluate_package(package, test, device="cpu").metric
+    return evaluate_package(package, test, device="cpu", test_time_augmentation=test_time_augmentation).metric
 
 
 def run_yolo(python: str, pool: Path, test: Path, minutes: float, work: Path, seed: int) -> dict:
     """YOLOv8n from scratch on the pool's chips (converted to YOLO's layout), predicting the test chips; scored here
     with train/metrics.py like every other method. ``seed`` picks its validation chips and seeds its training, as
     it does for our methods."""
-    import numpy as np
-    import torch
 
     from autodl_qgis.engine.data import TrainingData
     from autodl_qgis.engine.data.split import split_chips
-    from autodl_qgis.engine.train.metrics import DetectionMetrics
 
     data, test_data = TrainingData.open(pool), TrainingData.open(test)
     yaml = yolo_dataset(data, split_chips(data, 0.2, seed), work / f"yolo_data_seed{seed}")
@@ -147,18 +146,30 @@ def run_yolo(python: str, pool: Path, test: Path, minutes: float, work: Path, se
     wall = time.monotonic() - start
     if done.returncode != 0:
         return {"wall": wall, "error": (done.stderr.strip().splitlines() or ["no output"])[-1]}
-    predictions = json.loads((work / "yolo_predictions.json").read_text())
-    metrics = DetectionMetrics([c.name for c in test_data.classes])
-    index = test_data.class_index
-    for chip, found in zip(test_data.chips, predictions):
-        label = test_data.read_label_values(chip)
-        truth = {"boxes": torch.from_numpy(label.boxes).float(),
-                 "labels": torch.tensor([index[v] for v in label.values.tolist()], dtype=torch.long)}
-        guess = {"boxes": torch.tensor(found["boxes"], dtype=torch.float32).reshape(-1, 4),
-                 "scores": torch.tensor(found["scores"], dtype=torch.float32),
-                 "labels": torch.tensor(np.asarray(found["classes"], np.int64) + 1)}
-        metrics.update([guess], [truth])
-    return {"wall": wall, "model": "YOLOv8n (scratch)", "metric": metrics.compute().primary}
+    return {"wall": wall, "model": "YOLOv8n (scratch)", **score_yolo(work / "yolo_predictions.json", test_data)}
+
+
+def score_yolo(predictions_file: Path, test_data) -> dict:
+    """``metric`` and ``tta`` of YOLO's predictions of the test chips, with train/metrics.py."""
+    import numpy as np
+    import torch
+
+    from autodl_qgis.engine.train.metrics import DetectionMetrics
+
+    scores = {}
+    for views, predictions in json.loads(predictions_file.read_text()).items():
+        metrics = DetectionMetrics([c.name for c in test_data.classes])
+        index = test_data.class_index
+        for chip, found in zip(test_data.chips, predictions):
+            label = test_data.read_label_values(chip)
+            truth = {"boxes": torch.from_numpy(label.boxes).float(),
+                     "labels": torch.tensor([index[v] for v in label.values.tolist()], dtype=torch.long)}
+            guess = {"boxes": torch.tensor(found["boxes"], dtype=torch.float32).reshape(-1, 4),
+                     "scores": torch.tensor(found["scores"], dtype=torch.float32),
+                     "labels": torch.tensor(np.asarray(found["classes"], np.int64) + 1)}
+            metrics.update([guess], [truth])
+        scores[views] = metrics.compute().primary
+    return {"metric": scores["plain"], "tta": scores["tta"]}
 
 
 def yolo_dataset(data, split, folder: Path) -> Path:
@@ -191,16 +202,23 @@ def yolo_child(request_file: str) -> int:
     model.train(data=request["data"], time=request["hours"], epochs=1000, imgsz=request["imgsz"], batch=8,
                 device="cpu", workers=0, plots=False, pretrained=False, amp=False, project=request["project"],
                 name=request["name"], exist_ok=True, verbose=False, seed=request["seed"])
-    best = Path(request["project"]) / request["name"] / "weights" / "best.pt"
-    model = YOLO(str(best))
-    found = []
-    for image in request["test_images"]:
-        result = model.predict(image, imgsz=request["imgsz"], conf=0.001, max_det=300, device="cpu",
-                               verbose=False)[0]
-        found.append({"boxes": result.boxes.xyxy.tolist(), "scores": result.boxes.conf.tolist(),
-                      "classes": [int(c) for c in result.boxes.cls.tolist()]})
-    (Path(request_file).parent / "yolo_predictions.json").write_text(json.dumps(found))
+    yolo_predict(request, Path(request["project"]) / request["name"] / "weights" / "best.pt",
+                 Path(request_file).parent / "yolo_predictions.json")
     return 0
+
+
+def yolo_predict(request: dict, weights: Path, out: Path) -> None:
+    from ultralytics import YOLO
+
+    model = YOLO(str(weights))
+    found = {"plain": [], "tta": []}  # tta: YOLO's own test-time augmentation (flips and scales)
+    for image in request["test_images"]:
+        for views, augment in (("plain", False), ("tta", True)):
+            result = model.predict(image, imgsz=request["imgsz"], conf=0.001, max_det=300, device="cpu",
+                                   verbose=False, augment=augment)[0]
+            found[views].append({"boxes": result.boxes.xyxy.tolist(), "scores": result.boxes.conf.tolist(),
+                                 "classes": [int(c) for c in result.boxes.cls.tolist()]})
+    out.write_text(json.dumps(found))
 
 
 def yolo_available(python: str) -> bool:
@@ -273,6 +291,8 @@ def main() -> int:
                                      options=ablation_options(method))
                     if "package" in row:
                         row["metric"] = score_package(row["package"], test)
+                        if task == "object_detection":
+                            row["tta"] = score_package(row["package"], test, test_time_augmentation=True)
                 rows.append({"case": label, "method": method, "seed": seed, "limit": minutes * 60, **row})
                 print_row(rows[-1], flush=True)
     print_table(rows)
@@ -303,6 +323,8 @@ def print_row(row: dict, flush: bool = False) -> None:
     metric = f"{row['metric']:.4f}" if row.get("metric") is not None else "-"
     extra = (row.get("error") or "")[:100] or (f"val {row['validation']:.4f}" if row.get("validation") is not None
                                                 else "")
+    if row.get("tta") is not None:
+        extra += f", test-time augmented {row['tta']:.4f}"
     if row.get("trained_chips"):
         extra += f", trained on {row['trained_chips']} chips{', averaged' if row.get('averaged') else ''}"
     print(f"{row['case']:10} {row['method']:7} {row['seed']:>4} {row.get('model', '-'):32} {metric:>8} "
@@ -314,18 +336,23 @@ def print_table(rows: list[dict]) -> None:
     print("\ncase       method  seed model                            test     wall / limit (<= 1.05 x limit + 60 s)")
     for row in rows:
         print_row(row)
-    print("\nratios of test metrics, means over seeds (search / other; >= 1.0: the search is at least as good)")
-    for case in dict.fromkeys(r["case"] for r in rows):
-        got = {}
-        for method in dict.fromkeys(r["method"] for r in rows if r["case"] == case):
-            scores = [r.get("metric") for r in rows if r["case"] == case and r["method"] == method]
-            got[method] = None if None in scores else sum(scores) / len(scores)
-        if got.get("search") is None:
-            print(f"{case:10} the search gave no model")
+    for key, what in (("metric", "as predicted by default"), ("tta", "both test-time augmented (ours: the eight flips "
+                                                                     "and quarter turns; YOLO's: flips and scales)")):
+        if not any(r.get(key) is not None for r in rows):
             continue
-        parts = [f"search/{other} {got['search'] / got[other]:.2f}" if got.get(other) else f"search/{other} -"
-                 for other in got if other != "search"]
-        print(f"{case:10} " + ", ".join(parts))
+        print(f"\nratios of test metrics {what}, means over seeds (search / other; >= 1.0: the search is at least "
+              "as good)")
+        for case in dict.fromkeys(r["case"] for r in rows):
+            got = {}
+            for method in dict.fromkeys(r["method"] for r in rows if r["case"] == case):
+                scores = [r.get(key) for r in rows if r["case"] == case and r["method"] == method]
+                got[method] = None if None in scores else sum(scores) / len(scores)
+            if got.get("search") is None:
+                print(f"{case:10} the search gave no model")
+                continue
+            parts = [f"search/{other} {got['search'] / got[other]:.2f}" if got.get(other) else f"search/{other} -"
+                     for other in got if other != "search"]
+            print(f"{case:10} " + ", ".join(parts))
 
 
 if __name__ == "__main__":

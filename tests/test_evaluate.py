@@ -75,6 +75,25 @@ def test_evaluate_detection_scores_fall_as_labels_move_away(detection_case, caps
     assert own["metrics"]["recall"] > far.metrics.recall
 
 
+def test_evaluate_scores_chips_as_test_time_augmented_inference_predicts(detection_case, capsys, monkeypatch):
+    from autodl_qgis.engine.infer import backend
+
+    model, folder, work = detection_case
+    views, view = [], backend._view
+
+    def counted(images, turns, flip):
+        views.append((turns, flip))
+        return view(images, turns, flip)
+
+    monkeypatch.setattr(backend, "_view", counted)
+    assert main(["evaluate", str(model), str(folder), "--test-time-augmentation", "--json", "--quiet"]) == 0
+    augmented = json.loads(capsys.readouterr().out)
+    assert set(views) == set(backend.VIEWS) and len(views) == 8 * 8  # eight views of each of 8 batches of 4 chips
+    far = evaluate_package(model, _shifted_copy(folder, work / "far_augmented", 24), device="cpu",
+                           test_time_augmentation=True)
+    assert augmented["metric"] > 0.3 and far.metric < 0.1, (augmented["metric"], far.metric)
+
+
 def test_evaluate_pixels_scores_fall_as_labels_move_away(pixel_case, capsys):
     model, folder, work = pixel_case
     own = evaluate_package(model, folder, device="cpu")

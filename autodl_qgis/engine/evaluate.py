@@ -16,6 +16,7 @@ from .data.esri import OBJECT_DETECTION
 from .detection_matching import DEFAULT_CONFIDENCE
 from .devices import resolve_device
 from .errors import InputDataError
+from .infer.backend import load_model
 from .infer.raster import Window, normaliser, open_raster
 from .infer.run import MAX_BATCH_SIZE
 from .package import open_package
@@ -69,8 +70,9 @@ def _class_map(package, data: TrainingData) -> tuple[dict[int, int], list[str]]:
 
 def evaluate_package(model_path: str | os.PathLike, in_data: str | os.PathLike | TrainingData, *,
                      confidence: float = DEFAULT_CONFIDENCE, batch_size: int = 4, device: str = "auto",
-                     callbacks: Callbacks | None = None) -> Evaluation:
-    """Predicts every chip of ``in_data`` with the package and scores the predictions against the labels."""
+                     callbacks: Callbacks | None = None, test_time_augmentation: bool = False) -> Evaluation:
+    """Predicts every chip of ``in_data`` with the package and scores the predictions against the labels;
+    ``test_time_augmentation``: as inference predicts with it (each chip's eight flips and quarter turns)."""
     validate.fraction("confidence", confidence)
     validate.positive_int("batch_size", batch_size, MAX_BATCH_SIZE)
     callbacks = callbacks or SilentCallbacks()
@@ -84,11 +86,11 @@ def evaluate_package(model_path: str | os.PathLike, in_data: str | os.PathLike |
         for note in notes:
             callbacks.log(f"warning: {note}")
         device = resolve_device(device)
-        model = package.build(device)
         extract = package.extract_bands
         normalise = normaliser(package.normalisation, len(extract))
         height, width = data.chip_size
         tile = max(package.chip_size[0], height, width)  # smaller chips are padded as inference pads
+        model = load_model(package, device, "torch", tile, test_time_augmentation)
         lut = np.zeros(max([*mapping, 0]) + 1, np.int64)
         for value, index in mapping.items():
             lut[value] = index
