@@ -67,3 +67,30 @@ def test_ablation_rows_compose_their_parts_and_unknown_methods_are_refused(real_
         bench.main()
     assert "unknown methods ema_fast" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())  # refused before any data is prepared
+
+
+def test_network_names_are_methods_and_ratios_are_given_both_ways(capsys):
+    bench = load_script("bench_search")
+    assert bench.is_network("YOLOX") and bench.is_network("SingleShotDetector") and not bench.is_network("ema_fast")
+    rows = [dict(case="real", method="search", seed=0, limit=60, wall=50, metric=0.4, tta=0.6),
+            dict(case="real", method="yolo", seed=0, limit=60, wall=55, metric=0.5, tta=0.4)]
+    bench.print_table(rows)
+    out = capsys.readouterr().out
+    assert "search/yolo 0.80" in out and "search/yolo 1.50" in out  # as predicted by default, then augmented
+    assert "test-time augmented 0.6000" in out
+
+
+def test_yolo_predictions_are_scored_both_ways_with_the_projects_metric(real_root, tmp_path):
+    """YOLO's boxes (its class numbers from 0) against the labels: the labels themselves score 1, nothing scores 0."""
+    import json
+
+    bench = load_script("bench_search")
+    data = TrainingData.open(real_root / "big_kitti")
+    index = data.class_index
+    labels = [data.read_label_values(chip) for chip in data.chips]
+    perfect = [{"boxes": label.boxes.tolist(), "scores": [0.9] * len(label.boxes),
+                "classes": [index[v] - 1 for v in label.values.tolist()]} for label in labels]
+    empty = [{"boxes": [], "scores": [], "classes": []} for _ in labels]
+    (tmp_path / "predictions.json").write_text(json.dumps({"plain": perfect, "tta": empty}))
+    scores = bench.score_yolo(tmp_path / "predictions.json", data)
+    assert scores["metric"] == pytest.approx(1.0) and scores["tta"] == 0.0
