@@ -130,7 +130,6 @@ def run_yolo(python: str, pool: Path, test: Path, minutes: float, work: Path, se
     """YOLOv8n from scratch on the pool's chips (converted to YOLO's layout), predicting the test chips; scored here
     with train/metrics.py like every other method. ``seed`` picks its validation chips and seeds its training, as
     it does for our methods."""
-
     from autodl_qgis.engine.data import TrainingData
     from autodl_qgis.engine.data.split import split_chips
 
@@ -156,14 +155,16 @@ def score_yolo(predictions_file: Path, test_data) -> dict:
 
     from autodl_qgis.engine.train.metrics import DetectionMetrics
 
+    index = test_data.class_index
+    truths = []  # read once, scored against each way of predicting
+    for chip in test_data.chips:
+        label = test_data.read_label_values(chip)
+        truths.append({"boxes": torch.from_numpy(label.boxes).float(),
+                       "labels": torch.tensor([index[v] for v in label.values.tolist()], dtype=torch.long)})
     scores = {}
     for views, predictions in json.loads(predictions_file.read_text()).items():
         metrics = DetectionMetrics([c.name for c in test_data.classes])
-        index = test_data.class_index
-        for chip, found in zip(test_data.chips, predictions):
-            label = test_data.read_label_values(chip)
-            truth = {"boxes": torch.from_numpy(label.boxes).float(),
-                     "labels": torch.tensor([index[v] for v in label.values.tolist()], dtype=torch.long)}
+        for truth, found in zip(truths, predictions):
             guess = {"boxes": torch.tensor(found["boxes"], dtype=torch.float32).reshape(-1, 4),
                      "scores": torch.tensor(found["scores"], dtype=torch.float32),
                      "labels": torch.tensor(np.asarray(found["classes"], np.int64) + 1)}
