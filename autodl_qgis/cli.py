@@ -167,7 +167,9 @@ def _train(args) -> int:
         summary = {"output_model_file": str(path),
                    "best": {"network": best.network, "backbone": best.backbone, "metric_name": best.metric_name,
                             "metric": best.metric, "test_metric": best.test_metric,
-                            "trained_chips": best.trained_chips, "averaged": best.averaged},
+                            "trained_chips": best.trained_chips, "averaged": best.averaged,
+                            "augmented_metric": best.augmented_metric,
+                            "test_time_augmentation": best.test_time_augmentation},
                    "validation": {"kind": validation.kind, "chips": validation.chips},
                    "leaderboard": [r.as_dict() for r in autodl.leaderboard()]}
         if best.test_metric is not None:
@@ -176,7 +178,8 @@ def _train(args) -> int:
         print(json.dumps(summary, indent=2, default=str))
     else:
         test = f", test {best.test_metric:.4f}" if best.test_metric is not None else ""
-        print(f"{path}: {best.network} ({best.backbone}), validation {best.metric_name} {best.metric:.4f}{test}")
+        views = ", predicts over eight flips and quarter turns by default" if best.test_time_augmentation else ""
+        print(f"{path}: {best.network} ({best.backbone}), validation {best.metric_name} {best.metric:.4f}{test}{views}")
     return 0
 
 
@@ -192,7 +195,8 @@ def search_config(args, device: str | None = None):
                         pretrained_backbones=not args.no_pretrained_backbones, max_epochs=args.max_epochs,
                         strategy=args.search_strategy, seed=args.seed,
                         weight_averaging=args.weight_averaging, refit=args.refit, mosaic=args.mosaic,
-                        fitted_boxes=args.fitted_boxes)
+                        fitted_boxes=args.fitted_boxes,
+                        choose_test_time_augmentation=args.choose_test_time_augmentation)
 
 
 @contextlib.contextmanager
@@ -232,12 +236,13 @@ def _show(args) -> int:
                 "bands": package.in_channels, "classes": [c.as_dict() for c in package.classes],
                 "metric_name": package.info.get("metric_name"), "metric": package.info.get("metric"),
                 "metrics": package.info.get("metrics"), "training": package.info.get("training"),
+                "test_time_augmentation": package.test_time_augmentation,
                 "versions": package.info.get("versions")}
     if args.json:
         print(json.dumps(info, indent=2, default=str))
     else:
         for key in ("model", "network", "backbone", "task", "model_type", "chip_size", "bands", "metric_name",
-                    "metric"):
+                    "metric", "test_time_augmentation"):
             print(f"{key:<12} {info[key]}")
         print("classes      " + ", ".join(f"{c['value']} {c['name']}" for c in info["classes"]))
     return 0
@@ -282,7 +287,8 @@ def _evaluate(args) -> int:
         print(json.dumps(result.as_dict(), indent=2, default=str))
         return 0
     m = result.metrics
-    print(f"{result.model} ({result.network}, {result.backbone}) on {result.data}: {result.chips} chips")
+    print(f"{result.model} ({result.network}, {result.backbone}) on {result.data}: {result.chips} chips"
+          + (", each over its eight flips and quarter turns" if result.test_time_augmentation else ""))
     if result.task == "object_detection":
         print(f"AP50 {m.average_precision:.4f}   COCO mAP {m.coco_map:.4f}   at confidence "
               f"{result.confidence:g}: precision {_fmt(m.precision)} recall {_fmt(m.recall)} F1 {_fmt(m.f1)}")
@@ -463,6 +469,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--fitted-boxes", action=argparse.BooleanOptionalAction, default=True,
                        help="SingleShotDetector's default boxes start at the labelled objects' size, from a stride-8 "
                             "level (default: on; --no-fitted-boxes: its classic layout)")
+    train.add_argument("--choose-test-time-augmentation", action=argparse.BooleanOptionalAction, default=True,
+                       help="the finalist's last validation also predicts each chip over its eight flips and quarter "
+                            "turns; where that scores higher, the model predicts so by default (8x the inference "
+                            "work; default: on; --no-...: it predicts each tile once by default)")
     train.add_argument("--mosaic", type=float, default=0.0, metavar="P",
                        help="probability that a training chip is a mosaic of four rescaled chips (boxes and masks "
                             "moved with them); ADVANCED's augmentation strength scales it (experimental, default 0)")
@@ -502,8 +512,9 @@ def build_parser() -> argparse.ArgumentParser:
         use.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
         use.add_argument("--backend", default="torch", choices=("torch", "onnxruntime"),
                          help="run the package's weights in torch (default) or its ONNX graph in onnxruntime")
-        use.add_argument("--test-time-augmentation", action="store_true",
-                         help="predict each tile in its eight flips and quarter turns and average them (8x slower)")
+        use.add_argument("--test-time-augmentation", action=argparse.BooleanOptionalAction, default=None,
+                         help="predict each tile in its eight flips and quarter turns and merge them (8x slower); "
+                              "default: as the model was chosen to predict when it was trained ('info' shows it)")
         if name == "classify":  # objects stay with the cores: blending them measured worse (detect_objects)
             use.add_argument("--blend-overlap", action="store_true",
                              help="sum neighbouring tiles' class probabilities over their overlap, weighted by "
@@ -533,8 +544,9 @@ def build_parser() -> argparse.ArgumentParser:
                                "0.5, as Detect Objects)")
     evaluate.add_argument("--batch-size", type=int, default=4)
     evaluate.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    evaluate.add_argument("--test-time-augmentation", action="store_true",
-                          help="score the chips as detect/classify --test-time-augmentation predicts them")
+    evaluate.add_argument("--test-time-augmentation", action=argparse.BooleanOptionalAction, default=None,
+                          help="score the chips as detect/classify --test-time-augmentation (or --no-...) predicts "
+                               "them; default: as the model predicts by default")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.set_defaults(run=_evaluate)
 

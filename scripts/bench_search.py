@@ -16,9 +16,11 @@ site-packages first lets it reuse the project's torch, 0.7 GB instead of several
 Ablation rows, asked for by name in --methods, each the search with one part of its recipe changed: noema (no
 moving average of the finalist's weights), norefit (its last half does not train on the validation chips), noboxes
 (SingleShotDetector's classic default boxes, not fitted to the objects), mosaic (half the training chips are mosaics
-of four), and any of them joined by "_" (noema_norefit_noboxes: the search before the recipe); the table gives
-search / each. Detection rows are also scored test-time augmented (ours: ``evaluate --test-time-augmentation``, the
-eight flips and quarter turns; YOLOv8n: its ``augment=True``, flips and scales), and the ratios given both ways.
+of four), notta (the package never predicts test-time augmented by default), and any of them joined by "_"
+(noema_norefit_noboxes_notta: the search before the recipe); the table gives search / each. A row's test metric is
+its package's as it predicts by default (test-time augmented where the search chose so); detection rows are also
+scored both ways (ours: ``evaluate --test-time-augmentation`` / ``--no-...``, the eight flips and quarter turns;
+YOLOv8n: its ``augment=True``, flips and scales), and the ratios given as predicted by default and both augmented.
 A network's name (YOLOX, RTMDet, ...) as a method: the search given that network alone
 (``train --networks NAME``), its default backbone and scale.
 
@@ -50,7 +52,7 @@ CASES = ("real", "detection", "tiles")
 METHODS = ("search", "single", "flat", "yolo")
 # the search with parts of its recipe changed, joined by "_"
 ABLATIONS = {"noema": ("--no-weight-averaging",), "norefit": ("--no-refit",), "noboxes": ("--no-fitted-boxes",),
-             "mosaic": ("--mosaic", "0.5")}
+             "mosaic": ("--mosaic", "0.5"), "notta": ("--no-choose-test-time-augmentation",)}
 SPLIT_SEED = 0
 
 
@@ -117,10 +119,12 @@ def run_autodl(pool: Path, out: Path, minutes: float, device: str, networks: str
     best = summary["best"]
     return {"wall": wall, "model": f"{best['network']} ({best['backbone']})", "package": out,
             "validation": best.get("metric"), "own_test": (summary.get("test") or {}).get("metric"),
-            "trained_chips": best.get("trained_chips"), "averaged": best.get("averaged")}
+            "trained_chips": best.get("trained_chips"), "averaged": best.get("averaged"),
+            "chose_tta": best.get("test_time_augmentation")}
 
 
-def score_package(package: Path, test: Path, test_time_augmentation: bool = False) -> float:
+def score_package(package: Path, test: Path, test_time_augmentation: bool | None = None) -> float:
+    """The package's test AP50 / mIoU; ``test_time_augmentation`` None: as it predicts by default."""
     from autodl_qgis.engine.evaluate import evaluate_package
 
     return evaluate_package(package, test, device="cpu", test_time_augmentation=test_time_augmentation).metric
@@ -290,10 +294,12 @@ def main() -> int:
                                      method if is_network(method) else None,
                                      strategy="flat" if method == "flat" else "halving", seed=seed,
                                      options=ablation_options(method))
-                    if "package" in row:
+                    if "package" in row and task == "object_detection":  # scored both ways
+                        row["once"] = score_package(row["package"], test, test_time_augmentation=False)
+                        row["tta"] = score_package(row["package"], test, test_time_augmentation=True)
+                        row["metric"] = row["tta"] if row["chose_tta"] else row["once"]
+                    elif "package" in row:
                         row["metric"] = score_package(row["package"], test)
-                        if task == "object_detection":
-                            row["tta"] = score_package(row["package"], test, test_time_augmentation=True)
                 rows.append({"case": label, "method": method, "seed": seed, "limit": minutes * 60, **row})
                 print_row(rows[-1], flush=True)
     print_table(rows)
@@ -324,6 +330,9 @@ def print_row(row: dict, flush: bool = False) -> None:
     metric = f"{row['metric']:.4f}" if row.get("metric") is not None else "-"
     extra = (row.get("error") or "")[:100] or (f"val {row['validation']:.4f}" if row.get("validation") is not None
                                                 else "")
+    if row.get("once") is not None:
+        extra += (f", {'test-time augmented by default' if row.get('chose_tta') else 'once by default'}: once "
+                  f"{row['once']:.4f}")
     if row.get("tta") is not None:
         extra += f", test-time augmented {row['tta']:.4f}"
     if row.get("trained_chips"):

@@ -1,6 +1,7 @@
 """Measuring a model on ground truth: ``evaluate`` on labelled folders (a model's own training chips against the
 same chips with shifted labels), the detection matching against pycocotools, and the Compute Accuracy tables from
 vector and raster files, directly and through Processing."""
+import copy
 import json
 import shutil
 from xml.etree import ElementTree
@@ -14,6 +15,7 @@ from autodl_qgis.cli import main
 from autodl_qgis.engine.accuracy import compute_detection_accuracy, compute_pixel_accuracy
 from autodl_qgis.engine.data import CLASSIFIED_TILES, PASCAL_VOC, TrainingData
 from autodl_qgis.engine.evaluate import evaluate_package
+from autodl_qgis.engine.package import open_package, write_package
 from autodl_qgis.engine.train.metrics import DetectionMetrics
 from scenes import package_from
 
@@ -92,6 +94,32 @@ def test_evaluate_scores_chips_as_test_time_augmented_inference_predicts(detecti
     far = evaluate_package(model, _shifted_copy(folder, work / "far_augmented", 24), device="cpu",
                            test_time_augmentation=True)
     assert augmented["metric"] > 0.3 and far.metric < 0.1, (augmented["metric"], far.metric)
+    assert augmented["test_time_augmentation"] and not evaluate_package(model, folder, device="cpu").as_dict()[
+        "test_time_augmentation"]  # a package that does not record the search's choice predicts each chip once
+
+    # a package the search chose the eight views for is scored so by default, and once when told
+    chosen = _with_training(model, work / "chosen.dlpk", test_time_augmentation=True)
+    views.clear()
+    assert main(["evaluate", str(chosen), str(folder), "--json", "--quiet"]) == 0
+    default = json.loads(capsys.readouterr().out)
+    assert len(views) == 8 * 8 and default["test_time_augmentation"] and default["metric"] == augmented["metric"]
+    views.clear()
+    assert main(["evaluate", str(chosen), str(folder), "--no-test-time-augmentation", "--json", "--quiet"]) == 0
+    once = json.loads(capsys.readouterr().out)
+    assert views == [] and not once["test_time_augmentation"]
+    assert once["metric"] == evaluate_package(model, folder, device="cpu").metric
+    # a damaged record is refused, not guessed
+    assert main(["evaluate", str(_with_training(model, work / "bad.dlpk", test_time_augmentation="yes")),
+                 str(folder), "--quiet"]) == 2
+    assert "invalid test_time_augmentation 'yes'" in capsys.readouterr().err
+
+
+def _with_training(model, path, **training):
+    """A copy of the package whose .emd records ``training`` values besides its own."""
+    with open_package(model) as package:
+        emd, state = copy.deepcopy(package.emd), package.state_dict()
+    emd["AutoDL"]["training"].update(training)
+    return write_package(path, emd, state, portable=False)
 
 
 def test_evaluate_pixels_scores_fall_as_labels_move_away(pixel_case, capsys):

@@ -4,6 +4,7 @@ Deepness' metadata; the onnxruntime backend of our own tools; a network that can
 
 Models are untrained (random initialisation, small backbones, 64 px tiles): the comparisons are between two ways of
 running the same weights, which need no accuracy."""
+import copy
 import json
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from osgeo import gdal
 
 from autodl_qgis.engine import infer
 from autodl_qgis.engine.errors import InputDataError
-from autodl_qgis.engine.package import open_package
+from autodl_qgis.engine.package import open_package, write_package
 from autodl_qgis.engine.package.export import (FUNCTION_FILE, GRAPH_FILE, GraphExport, _difference,
                                                deepness_metadata, graph_module)
 from scenes import CLASSES, iou, mosaic_scene
@@ -414,6 +415,20 @@ def test_test_time_augmentation_is_equivariant_and_the_same_in_arcgis(packages, 
     assert (read(tmp_path / "plain_once.tif") != maps["plain"]).any()  # the views do change the answer
     _, arcgis = run_like_arcgis(path, image, tmp_path, {"padding": 0, "test_time_augmentation": "True"})
     assert (arcgis == maps["plain"]).mean() >= 0.999
+    # a package the search chose the eight views for predicts so by default, here and in ArcGIS, and once when told
+    with open_package(path) as package:
+        emd, state = copy.deepcopy(package.emd), package.state_dict()
+    emd["AutoDL"]["training"]["test_time_augmentation"] = True
+    chosen = write_package(tmp_path / "chosen.dlpk", emd, state)
+    infer.classify_pixels(chosen, tmp_path / "plain.tif", tmp_path / "chosen_classes.tif", overlap=0, device="cpu")
+    assert (read(tmp_path / "chosen_classes.tif") == maps["plain"]).all()
+    infer.classify_pixels(chosen, tmp_path / "plain.tif", tmp_path / "chosen_once.tif", overlap=0, device="cpu",
+                          test_time_augmentation=False)
+    assert (read(tmp_path / "chosen_once.tif") == read(tmp_path / "plain_once.tif")).all()
+    _, arcgis = run_like_arcgis(chosen, image, tmp_path, {"padding": 0})
+    assert (arcgis == maps["plain"]).mean() >= 0.999
+    _, arcgis = run_like_arcgis(chosen, image, tmp_path, {"padding": 0, "test_time_augmentation": "False"})
+    assert (arcgis == read(tmp_path / "plain_once.tif")).mean() >= 0.999
 
 
 def test_arcgis_function_undoes_each_view_of_a_box():

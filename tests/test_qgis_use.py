@@ -168,3 +168,28 @@ def test_classify_blend_overlap_reaches_the_engine(scene, tmp_path):
     assert blend.defaultValue() is False and blend.flags() & blend.FlagAdvanced
     assert "blend_overlap" in algorithm.shortHelpString()
     assert registry.algorithmById(DETECT).parameterDefinition("blend_overlap") is None
+
+
+@pytest.mark.parametrize("value,flag", [(None, None), (0, None), (1, "--test-time-augmentation"),
+                                        (2, "--no-test-time-augmentation"), (True, "--test-time-augmentation"),
+                                        (False, None), ("true", "--test-time-augmentation"), ("false", None)],
+                         ids=["default", "as-trained", "yes", "no", "old-checkbox-on", "old-checkbox-off",
+                              "old-qgis-process-true", "old-qgis-process-false"])
+def test_test_time_augmentation_is_the_models_choice_unless_told(scene, tmp_path, value, flag):
+    """The dialog's default leaves the choice to the package (the search chose it where it validated higher); a
+    model or batch saved with the former checkbox keeps its meaning (on: on; off: the package's choice)."""
+    from qgis.core import QgsProcessingContext, QgsProcessingFeedback
+
+    algorithm = processing_registry().algorithmById(DETECT)
+    model = tmp_path / "model.dlpk"
+    model.write_bytes(b"not read here")
+    parameters = {"in_raster": str(scene[0]), "in_model_definition": str(model),
+                  "out_detected_objects": str(tmp_path / "objects.gpkg")}
+    if value is not None:
+        parameters["test_time_augmentation"] = value
+    context = QgsProcessingContext()
+    ok, message = algorithm.checkParameterValues(parameters, context)
+    assert ok, message
+    arguments = algorithm.engine_arguments(parameters, context, QgsProcessingFeedback(), tmp_path)
+    given = [a for a in arguments if "test-time-augmentation" in a]
+    assert given == ([flag] if flag else [])

@@ -228,12 +228,13 @@ def test_cancel_writes_nothing_and_keeps_an_existing_model(synthetic, tmp_path):
 
 @pytest.mark.parametrize("recipe", [True, False], ids=["refit-and-average", "training-chips-only"])
 def test_the_finalist_refits_on_training_and_validation_chips(synthetic, tmp_path, recipe):
-    """The finalist's second half trains on the training + validation chips (the test chips stay out) and keeps
-    a moving average of its weights: the leaderboard, the package and its report say what the model trained on
-    and which weights it ships."""
+    """The finalist's second half trains on the training + validation chips (the test chips stay out), keeps
+    a moving average of its weights, and its last validation decides whether the model predicts over the eight
+    flips and quarter turns by default: the leaderboard, the package and its report say what the model trained on,
+    which weights it ships and how it predicts."""
     folder = synthetic(CLASSIFIED_TILES, num_chips=12)
     autodl = _autodl(folder, networks=["UnetClassifier"], refit=recipe,
-                     weight_averaging=recipe).fit()
+                     weight_averaging=recipe, choose_test_time_augmentation=recipe).fit()
     split = autodl.split
     best = autodl.leaderboard()[0].result
     assert best.phase == "final" and best.metric is not None
@@ -243,14 +244,20 @@ def test_the_finalist_refits_on_training_and_validation_chips(synthetic, tmp_pat
     assert all((p.ema_metric is not None) == recipe for p in curve)
     if recipe:  # validated only before the refit: its epochs are of the training + validation chips
         assert curve[-1].epoch < best.epochs
+    # the eight views validated on the chips the kept weights were: chosen where they scored higher
+    assert (best.augmented_metric is not None) == recipe
+    assert best.test_time_augmentation == (recipe and best.augmented_metric > best.metric)
     path = autodl.save(tmp_path / "model.dlpk")
     with open_package(path) as package:
         training = package.emd["AutoDL"]["training"]
         report = (package.folder / "report.html").read_text()
+        assert package.test_time_augmentation == best.test_time_augmentation
     assert training["trained_chips"] == best.trained_chips
+    assert training["augmented_validation_metric"] == best.augmented_metric
     assert training["weights"] == ("moving average of the weights" if best.averaged else "the weights as trained")
     assert f"{best.trained_chips} chips" in report
     assert ("training + validation" in report) == recipe
+    assert ("over them" in report) == recipe and ("was not validated" in report) != recipe
 
 
 def test_command_line_train_and_show(synthetic, tmp_path, capsys, monkeypatch):
@@ -276,9 +283,12 @@ def test_command_line_train_and_show(synthetic, tmp_path, capsys, monkeypatch):
     assert result["leaderboard"][0]["rank"] == 1 and result["leaderboard"][0]["status"] in RECORDED
     assert result["validation"]["kind"] in ("spatial_blocks", "random") and result["validation"]["chips"] >= 1
     assert "test" not in result  # 12 chips: too few to hold a test block out
+    # the detector's boxes over the eight views were validated, and the choice is what the package says
+    assert result["best"]["augmented_metric"] is not None
     assert main(["show", result["output_model_file"], "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["network"] == "FasterRCNN" and shown["model_type"] == "ObjectDetection"
+    assert shown["test_time_augmentation"] is result["best"]["test_time_augmentation"]
     assert main(["train", str(tmp_path / "nothing"), str(tmp_path / "x.dlpk")]) == 2
 
 

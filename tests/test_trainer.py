@@ -14,6 +14,7 @@ from torch import nn
 from autodl_qgis.engine.budget import TimeBudget
 from autodl_qgis.engine.data import CLASSIFIED_TILES, TrainingData
 from autodl_qgis.engine.data.dataset import ChipDataset, make_datasets
+from autodl_qgis.engine.infer.backend import TestTimeAugmented
 from autodl_qgis.engine.networks.adapters.base import ModelAdapter
 from autodl_qgis.engine.progress import Cancelled, SilentCallbacks
 from autodl_qgis.engine.train import (COMPLETED, DEADLINE, EARLY_STOPPED, FAILED, NOT_REACHED, PRUNED,
@@ -313,10 +314,9 @@ class ScoredByWeight(Trainer):
 
     sign = 1.0
 
-    def evaluate(self, batch_size, deadline=None, alone=False, model=None):
-        model = model if model is not None else self.adapter
+    def evaluate_models(self, batch_size, models, deadline=None, alone=False):
         self.evaluated_chips = len(self.val_data)
-        return PixelScores(miou=self.sign * model.w.item(), background_iou=None, accuracy=0.0)
+        return [PixelScores(miou=self.sign * model.w.item(), background_iou=None, accuracy=0.0) for model in models]
 
 
 @pytest.mark.parametrize("sign", [1.0, -1.0], ids=["weights-better", "average-better"])
@@ -378,6 +378,69 @@ def test_the_last_share_of_a_run_trains_on_training_and_validation_chips(tiles):
     assert all(torch.equal(v, adapter.state_dict()[k]) for k, v in result.best_state.items())
     assert result.best_metric == result.history[-1].metric
     assert result.history[-1].learning_rate > 0.3 * 1e-3  # the refit began at half the rate, which then fell
+
+
+class ViewScored(Trainer):
+    """Validates for real (each predicted chip costs its seconds on the fake clock), but scores 0.5 for a model
+    predicting each chip once and ``augmented`` for one predicting over the eight views; counts those passes."""
+
+    augmented = 0.6
+
+    def evaluate_models(self, batch_size, models, deadline=None, alone=False):
+        super().evaluate_models(batch_size, models, deadline, alone)
+        views = [isinstance(m, TestTimeAugmented) for m in models]
+        if any(views):
+            self.passes.append((self.clock(), len(models)))
+        return [PixelScores(miou=self.augmented if v else 0.5, background_iou=None, accuracy=0.0) for v in views]
+
+
+def _choosing(tiles, augmented=0.6, refit_share=0.5, chip_seconds=0.01, budget=1000):
+    data, train, val = tiles
+    logs = []
+
+    class Log(SilentCallbacks):
+        def log(self, message):
+            logs.append(message)
+
+    clock = FakeClock()
+    refit = ChipDataset(data, train.indices + val.indices, train.augment)
+    trainer = ViewScored(SmallSegmenter(4, len(data.classes), clock=clock, chip_seconds=chip_seconds), train, val,
+                         train.collate_fn, data.task, [c.name for c in data.classes], torch.device("cpu"),
+                         TrainConfig(batch_size=4, train_seconds=20, refit_share=refit_share, warmup_steps=0,
+                                     choose_test_time_augmentation=True),
+                         TimeBudget(budget, clock=clock), Log(), refit_data=refit)
+    trainer.augmented, trainer.passes = augmented, []
+    return trainer, trainer.fit(), logs, clock
+
+
+@pytest.mark.parametrize("augmented", [0.6, 0.4], ids=["views-better", "once-better"])
+def test_the_last_validation_before_the_refit_chooses_test_time_augmentation(tiles, augmented):
+    trainer, result, logs, clock = _choosing(tiles, augmented)
+    assert result.status == COMPLETED, result.reason
+    # one pass, the weights kept once and over their eight views, when the refit began (the last validation):
+    # every validation chip predicted nine times on the clock
+    assert len(trainer.passes) == 1 and trainer.passes[0][1] == 2
+    assert result.history[-1].step == 10 and result.trained_chips == len(trainer.refit_data)
+    assert result.augmented_metric == augmented and result.test_time_augmentation is (augmented > 0.5)
+    assert trainer._val_seconds == pytest.approx(0.01 * len(trainer.val_data) * 9 / 2)  # per model of the pass
+    how = "over the eight views" if augmented > 0.5 else "each tile once"
+    assert any(f"{augmented:.4f} over eight flips and quarter turns" in m and how in m for m in logs), logs
+
+
+def test_without_a_refit_the_runs_last_validation_chooses(tiles):
+    trainer, result, logs, clock = _choosing(tiles, refit_share=0.0)
+    assert result.status == COMPLETED and result.trained_chips == len(trainer.train_data)
+    assert len(trainer.passes) == 1 and trainer.passes[0][0] >= result.history[-1].seconds  # after the last one
+    assert result.test_time_augmentation and result.augmented_metric == 0.6
+
+
+def test_test_time_augmentation_is_not_tried_when_it_would_take_the_refits_time(tiles):
+    # a validation of the 4 chips takes 8 s: the eight views' pass about 72 s, more than a quarter of the ~90 s
+    # that are left of the run when its refit begins
+    trainer, result, logs, clock = _choosing(tiles, chip_seconds=2.0, budget=120)
+    assert result.status in (COMPLETED, DEADLINE) and trainer.passes == []
+    assert result.augmented_metric is None and not result.test_time_augmentation
+    assert any("test-time augmentation not tried" in m for m in logs), logs
 
 
 class _StepTimer:

@@ -41,12 +41,13 @@ class Evaluation:
     metrics: Scores | None = None
     confidence: float | None = None  # detection: the score at which precision / recall / F1 are counted
     warnings: tuple[str, ...] = ()
+    test_time_augmentation: bool = False  # predicted over each chip's eight flips and quarter turns
 
     def as_dict(self) -> dict:
         return {"model": self.model, "data": self.data, "network": self.network, "backbone": self.backbone,
                 "task": self.task, "chips": self.chips, "metric_name": self.metric_name, "metric": self.metric,
                 "confidence": self.confidence, "metrics": self.metrics.as_dict() if self.metrics is not None else {},
-                "warnings": list(self.warnings)}
+                "warnings": list(self.warnings), "test_time_augmentation": self.test_time_augmentation}
 
 
 def _class_map(package, data: TrainingData) -> tuple[dict[int, int], list[str]]:
@@ -70,9 +71,10 @@ def _class_map(package, data: TrainingData) -> tuple[dict[int, int], list[str]]:
 
 def evaluate_package(model_path: str | os.PathLike, in_data: str | os.PathLike | TrainingData, *,
                      confidence: float = DEFAULT_CONFIDENCE, batch_size: int = 4, device: str = "auto",
-                     callbacks: Callbacks | None = None, test_time_augmentation: bool = False) -> Evaluation:
+                     callbacks: Callbacks | None = None, test_time_augmentation: bool | None = None) -> Evaluation:
     """Predicts every chip of ``in_data`` with the package and scores the predictions against the labels;
-    ``test_time_augmentation``: as inference predicts with it (each chip's eight flips and quarter turns)."""
+    ``test_time_augmentation``: as inference predicts with it (each chip's eight flips and quarter turns) or without;
+    None: as the package predicts by default."""
     validate.fraction("confidence", confidence)
     validate.positive_int("batch_size", batch_size, MAX_BATCH_SIZE)
     callbacks = callbacks or SilentCallbacks()
@@ -90,6 +92,8 @@ def evaluate_package(model_path: str | os.PathLike, in_data: str | os.PathLike |
         normalise = normaliser(package.normalisation, len(extract))
         height, width = data.chip_size
         tile = max(package.chip_size[0], height, width)  # smaller chips are padded as inference pads
+        if test_time_augmentation is None:
+            test_time_augmentation = package.test_time_augmentation
         model = load_model(package, device, "torch", tile, test_time_augmentation)
         lut = np.zeros(max([*mapping, 0]) + 1, np.int64)
         for value, index in mapping.items():
@@ -117,7 +121,8 @@ def evaluate_package(model_path: str | os.PathLike, in_data: str | os.PathLike |
         scores = metrics.compute()
         return Evaluation(str(package.path), str(data.folder), package.network, package.backbone, data.task,
                           len(chips), scores.primary_name, scores.primary, scores,
-                          confidence if data.task == OBJECT_DETECTION else None, tuple(notes))
+                          confidence if data.task == OBJECT_DETECTION else None, tuple(notes),
+                          test_time_augmentation)
 
 
 def _target(data: TrainingData, chip, lut: np.ndarray):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from qgis.core import (QgsFeatureRequest, QgsGeometry, QgsProcessing, QgsProcessingException,
-                       QgsProcessingParameterBoolean, QgsProcessingParameterDefinition, QgsProcessingParameterEnum,
+                       QgsProcessingParameterDefinition, QgsProcessingParameterEnum,
                        QgsProcessingParameterExtent, QgsProcessingParameterFeatureSource, QgsProcessingParameterFile,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer)
 from qgis.PyQt.QtCore import QCoreApplication
@@ -26,6 +26,9 @@ class ModelOnRasterAlgorithm(AutodlAlgorithm):
     TILE_SIZE, OVERLAP, BATCH_SIZE = "tile_size", "overlap", "batch_size"
     TEST_TIME_AUGMENTATION, BACKEND = "test_time_augmentation", "backend"
     BACKENDS = ["torch", "onnxruntime"]
+    # test_time_augmentation's options by index: a model saved with the former checkbox keeps its meaning (true is
+    # 1, on; false is 0, which is now the model's own choice)
+    AS_TRAINED, AUGMENTED, ONCE = range(3)
 
     @staticmethod
     def common_help() -> str:
@@ -43,7 +46,8 @@ class ModelOnRasterAlgorithm(AutodlAlgorithm):
                          "memory.\n"
                          "<b>Test Time Augmentation</b> (test_time_augmentation): predict each tile in its eight "
                          "flips and quarter turns and average the class probabilities (pixels) or pool the boxes "
-                         "(objects); eight times slower.\n"
+                         "(objects), eight times the work; or each tile once. By default (0) as the model was "
+                         "chosen to predict in training: over the eight views where they validated higher.\n"
                          "<b>Device</b> (device, advanced): auto (a GPU when there is one), cpu, or one of the GPUs "
                          "found.\n"
                          "<b>Run the model with</b> (backend, advanced): torch (the package's weights) or "
@@ -69,15 +73,31 @@ class ModelOnRasterAlgorithm(AutodlAlgorithm):
             self.OVERLAP, translate("ModelOnRasterAlgorithm", "Overlap"), defaultValue=-1, minValue=-1))
         self.addParameter(QgsProcessingParameterNumber(
             self.BATCH_SIZE, translate("ModelOnRasterAlgorithm", "Batch Size"), defaultValue=4, minValue=1))
-        self.addParameter(QgsProcessingParameterBoolean(
+        self.addParameter(QgsProcessingParameterEnum(
             self.TEST_TIME_AUGMENTATION, translate("ModelOnRasterAlgorithm", "Test Time Augmentation"),
-            defaultValue=False))
+            options=[translate("ModelOnRasterAlgorithm", "As the model was trained to predict"),
+                     translate("ModelOnRasterAlgorithm", "Yes: each tile in its eight flips and quarter turns"),
+                     translate("ModelOnRasterAlgorithm", "No: each tile once")],
+            defaultValue=self.AS_TRAINED))
         self.add_device_parameter()
         backend = QgsProcessingParameterEnum(
             self.BACKEND, translate("ModelOnRasterAlgorithm", "Run the model with"), options=self.BACKENDS,
             defaultValue="torch", usesStaticStrings=True)
         backend.setFlags(backend.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
         self.addParameter(backend)
+
+    def checkParameterValues(self, parameters, context):  # noqa: N802 - QGIS API name
+        return super().checkParameterValues(self._former_checkbox(parameters), context)
+
+    def _former_checkbox(self, parameters: dict) -> dict:
+        """The parameters with a test_time_augmentation given as the former checkbox gave it (a model, a batch, a
+        qgis_process line saved before: true, false) as the option it now means."""
+        value = parameters.get(self.TEST_TIME_AUGMENTATION)
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            value = value.strip().lower() == "true"
+        if isinstance(value, bool):
+            return {**parameters, self.TEST_TIME_AUGMENTATION: self.AUGMENTED if value else self.AS_TRAINED}
+        return parameters
 
     def engine_arguments(self, parameters, context, feedback, folder):
         """``<command> MODEL RASTER OUT`` and the tiling options; the mask, unioned in the raster's CRS, goes to the
@@ -93,8 +113,10 @@ class ModelOnRasterAlgorithm(AutodlAlgorithm):
                      "--batch-size", str(self.parameterAsInt(parameters, self.BATCH_SIZE, context)),
                      "--device", self.device(parameters, context),
                      "--backend", self.parameterAsEnumString(parameters, self.BACKEND, context) or "torch"]
-        if self.parameterAsBoolean(parameters, self.TEST_TIME_AUGMENTATION, context):
-            arguments.append("--test-time-augmentation")
+        augmentation = self.parameterAsEnum(self._former_checkbox(parameters), self.TEST_TIME_AUGMENTATION, context)
+        if augmentation != self.AS_TRAINED:
+            arguments.append("--test-time-augmentation" if augmentation == self.AUGMENTED
+                             else "--no-test-time-augmentation")
         tile = self.parameterAsInt(parameters, self.TILE_SIZE, context)
         if tile:
             arguments += ["--tile-size", str(tile)]

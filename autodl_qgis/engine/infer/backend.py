@@ -136,6 +136,10 @@ class TestTimeAugmented:
         self.model, self.detection = model, detection
         self.gives_probabilities = not detection
 
+    def eval(self) -> "TestTimeAugmented":
+        self.model.eval()
+        return self
+
     def predict(self, images: torch.Tensor):
         if images.shape[-1] != images.shape[-2]:
             raise InputDataError(f"test-time augmentation needs square tiles, not {images.shape[-1]} x "
@@ -163,9 +167,11 @@ class TestTimeAugmented:
         return merged
 
 
-def load_model(package, device: torch.device, backend: str, tile: int, test_time_augmentation: bool = False):
+def load_model(package, device: torch.device, backend: str, tile: int, test_time_augmentation: bool | None = None):
     """The network of ``package`` on ``device`` for tiles of ``tile`` px, run by ``backend``, over the eight views
-    of each tile with ``test_time_augmentation``."""
+    of each tile with ``test_time_augmentation`` (None: as the package predicts by default)."""
+    if test_time_augmentation is None:
+        test_time_augmentation = package.test_time_augmentation
     if backend not in BACKENDS:
         raise InputDataError(f"unknown inference backend {backend!r}", None, "Choose " + " or ".join(BACKENDS))
     if backend == "torch":

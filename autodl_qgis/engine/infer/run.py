@@ -118,8 +118,9 @@ class _Run:
 
 def _open(model_path, raster_path, out_path: Path, sidecars, task: str, tile_size, overlap, batch_size, device,
           extent, mask_wkt, callbacks, needed_bytes: int, backend: str = "torch",
-          test_time_augmentation: bool = False, blend_overlap: bool = False) -> _Run:
-    """Opens the package and the raster and checks every option and the output before any work is done."""
+          test_time_augmentation: bool | None = None, blend_overlap: bool = False) -> _Run:
+    """Opens the package and the raster and checks every option and the output before any work is done.
+    ``test_time_augmentation`` None: as the package predicts by default."""
     validate.positive_int("batch_size", batch_size, MAX_BATCH_SIZE)
     if tile_size is not None:
         validate.positive_int("tile_size", tile_size, MAX_CHIP_SIZE)
@@ -142,6 +143,12 @@ def _open(model_path, raster_path, out_path: Path, sidecars, task: str, tile_siz
             callbacks.log(f"warning: {raster_path} has no coordinate reference system; the output has the raster's "
                           "own (pixel or geotransform) coordinates and no CRS")
         region = region_window(source.grid, extent)
+        if test_time_augmentation is None:
+            test_time_augmentation = package.test_time_augmentation
+            if test_time_augmentation:
+                callbacks.log("predicting each tile over its eight flips and quarter turns, as the model was chosen "
+                              "to (it validated higher so); turn test-time augmentation off for an eighth of the "
+                              "work")
         tile, batch_size = _bounded(int(tile_size or package.chip_size[0]), batch_size, region,
                                     backend == "torch", test_time_augmentation, callbacks)
         if overlap is None or (tile_size and tile < tile_size and overlap >= tile):  # the default, or it shrank
@@ -247,7 +254,7 @@ def detect_objects(model_path, raster_path, out_path, *, tile_size: int | None =
                    batch_size: int = 4, confidence: float = 0.5, nms_threshold: float = 0.3,
                    extent: tuple[float, float, float, float] | None = None, mask_wkt: str | None = None,
                    device: str = "auto", callbacks: Callbacks | None = None,
-                   backend: str = "torch", test_time_augmentation: bool = False) -> InferenceResult:
+                   backend: str = "torch", test_time_augmentation: bool | None = None) -> InferenceResult:
     """Objects as polygons with their class name, class value and confidence, in the raster's CRS. ``extent``
     (xmin, ymin, xmax, ymax) and ``mask_wkt`` (polygons) are in the raster's CRS and limit where objects are
     looked for (an object counts where its centre is). Objects are always taken from tiles' cores: keeping whole
@@ -417,7 +424,7 @@ def classify_pixels(model_path, raster_path, out_path, *, tile_size: int | None 
                     batch_size: int = 4, extent: tuple[float, float, float, float] | None = None,
                     mask_wkt: str | None = None, device: str = "auto",
                     callbacks: Callbacks | None = None, backend: str = "torch",
-                    test_time_augmentation: bool = False, blend_overlap: bool = False) -> InferenceResult:
+                    test_time_augmentation: bool | None = None, blend_overlap: bool = False) -> InferenceResult:
     """A single-band GeoTIFF of class values (0 = NoData) with the classes' colours, on the raster's grid, covering
     ``extent`` (the whole raster by default); pixels outside ``mask_wkt`` or NoData in the raster are NoData. Each
     pixel takes the class of the tile whose core holds it, or with ``blend_overlap`` the argmax of the tiles' class

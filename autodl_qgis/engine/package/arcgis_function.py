@@ -85,7 +85,8 @@ class AutoDLInference:
         self.padding = self.height // 8  # our own tools' default overlap (a quarter tile) split over two edges
         self.batch_size = 4
         self.threshold, self.nms_overlap = 0.5, 0.3
-        self.test_time_augmentation = False
+        # the default the search chose: the eight views where they validated higher
+        self.test_time_augmentation = (info.get("training") or {}).get("test_time_augmentation") is True
 
     def getParameterInfo(self):
         parameters = [
@@ -97,7 +98,8 @@ class AutoDLInference:
              "displayName": "Padding", "description": "Pixels of context read on each side of a block"},
             {"name": "batch_size", "dataType": "numeric", "value": self.batch_size, "required": False,
              "displayName": "Batch size", "description": "Tiles predicted at once"},
-            {"name": "test_time_augmentation", "dataType": "string", "value": "False", "required": False,
+            {"name": "test_time_augmentation", "dataType": "string", "value": str(self.test_time_augmentation),
+             "required": False,
              "displayName": "Test time augmentation",
              "description": "Average the eight flips and quarter turns of each tile (pixel classification) or "
                             "merge their boxes (object detection): slower, often more accurate"},
@@ -117,7 +119,8 @@ class AutoDLInference:
         self.batch_size = int(scalars.get("batch_size", self.batch_size))
         self.threshold = float(scalars.get("threshold", self.threshold))
         self.nms_overlap = float(scalars.get("nms_overlap", self.nms_overlap))
-        self.test_time_augmentation = str(scalars.get("test_time_augmentation", "False")).lower() == "true"
+        self.test_time_augmentation = str(scalars.get("test_time_augmentation",
+                                                      self.test_time_augmentation)).lower() == "true"
         if not 0 <= 2 * self.padding < min(self.height, self.width):
             raise ValueError("padding must be at least 0 and less than half the model's {} px tiles"
                              .format(self.height))

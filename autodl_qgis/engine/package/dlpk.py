@@ -259,6 +259,15 @@ class ModelPackage:
         return None if size is None else float(size)
 
     @property
+    def test_time_augmentation(self) -> bool:
+        """Whether the model predicts over the eight flips and quarter turns of each tile by default: the search chose
+        it where that validated higher; packages that do not record it predict each tile once."""
+        chosen = (self.info.get("training") or {}).get("test_time_augmentation", False)
+        if not isinstance(chosen, bool):
+            raise InputDataError(f"has an invalid test_time_augmentation {chosen!r}", self.path, FIX)
+        return chosen
+
+    @property
     def network_chip_size(self) -> tuple[int, int]:
         """The chip size the network was built for (the chips at its chip scale). Packages that do not record it
         were built for the chips' own size, whatever their scale."""

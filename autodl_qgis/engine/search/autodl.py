@@ -26,6 +26,7 @@ from ..data.dataset import ChipDataset
 from ..data.split import DataSplit, split_chips
 from ..devices import resolve_device
 from ..errors import InputDataError, SearchFailed
+from ..infer.backend import TestTimeAugmented
 from ..messages import translate
 from ..networks import UnsupportedNetworkError
 from ..networks.registry import NetworkSpec, check_device, get_spec, networks_for
@@ -409,10 +410,12 @@ class AutoDL:
         test = ChipDataset(self.data, self.split.test)
         scorer = Trainer(model, test, test, test.collate_fn, self.data.task, [c.name for c in self.data.classes],
                          self.device, TrainConfig(max_epochs=1), TimeBudget(None, clock=self.clock))
+        if self._best.test_time_augmentation:  # scored as it will predict by default
+            model = TestTimeAugmented(model, self.data.task == OBJECT_DETECTION)
         # within the packaging reserve: a slow network is scored on the test chips the time allows
         metrics = scorer.evaluate(max(1, self._best.batch_size or 2),
                                   deadline=self._record.ends + 0.3 * packaging_reserve(self.config.total_seconds),
-                                  alone=True)
+                                  alone=True, model=model)
         self._best = self._best.replace(test_metric=metrics.primary,
                                         test_chips=scorer.evaluated_chips)
         self._record.finish(self._best)

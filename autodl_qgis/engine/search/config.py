@@ -60,6 +60,9 @@ class SearchConfig:
     refit: bool = True  # the finalist's last stretch trains on the training + validation chips
     mosaic: float = 0.0  # probability of a training chip being a mosaic of four (at augmentation strength 1)
     fitted_boxes: bool = True  # detectors' default boxes fitted to the labelled objects (train/scale.py)
+    # the finalist's last validation decides whether its package predicts over the eight flips and quarter turns of
+    # each tile by default (off: it predicts each tile once, as ArcGIS' default)
+    choose_test_time_augmentation: bool = True
 
     def __post_init__(self):
         limit = self.total_time_limit
@@ -148,7 +151,8 @@ class CandidateJob:
                            # the finalist gives the model: whatever it can train and validate beats nothing
                            min_steps=1 if final else TrainConfig.min_steps, partial_validation=final,
                            ema=final and search.weight_averaging,
-                           refit_share=REFIT_SHARE if final and search.refit else 0.0)
+                           refit_share=REFIT_SHARE if final and search.refit else 0.0,
+                           choose_test_time_augmentation=final and search.choose_test_time_augmentation)
 
     def train_request(self, search: SearchConfig, checkpoint: Checkpoint | None = None,
                       initial_state: dict | None = None, object_size: float | None = None) -> "TrainRequest":
@@ -181,6 +185,10 @@ class CandidateResult:
     test_chips: int = 0
     trained_chips: int = 0  # chips the segment's weights last trained on (training, or training + validation)
     averaged: bool = False  # the weights are the moving average of the segment's weights
+    # validated over the eight flips and quarter turns as well (the finalist): that metric (None: not measured), and
+    # whether it beat ``metric`` on the same chips, so that the package predicts that way by default
+    augmented_metric: float | None = None
+    test_time_augmentation: bool = False
     epochs: int = 0
     steps: int = 0
     epoch_steps: int = 0  # steps of one epoch at ``batch_size``
@@ -230,7 +238,9 @@ class CandidateResult:
             rung=job.rung, status=trained.status, metric_name=trained.metric_name or None,
             metric=trained.best_metric if trained.best_state is not None else None,  # of the weights kept
             validation_chips=trained.validation_chips, trained_chips=trained.trained_chips,
-            averaged=trained.averaged, epochs=trained.epochs, steps=trained.steps, epoch_steps=trained.epoch_steps,
+            averaged=trained.averaged, augmented_metric=trained.augmented_metric,
+            test_time_augmentation=trained.test_time_augmentation, epochs=trained.epochs, steps=trained.steps,
+            epoch_steps=trained.epoch_steps,
             batch_size=trained.batch_size or None,
             train_seconds=round(trained.train_seconds, 2), segment_seconds=round(trained.run_seconds, 2),
             seconds_per_step=trained.seconds_per_step, validation_seconds=trained.validation_seconds,

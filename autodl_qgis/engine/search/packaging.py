@@ -102,6 +102,8 @@ def _write(path: Path, outcome: SearchOutcome, result: CandidateResult, state: d
         "training_data": str(data.folder), "num_chips": len(data.chips),
         "validation": outcome.validation.as_dict(), "validation_metric": result.metric, "test_metric": test,
         "trained_chips": result.trained_chips, "weights": _weights_kind(result),
+        "test_time_augmentation": result.test_time_augmentation,
+        "augmented_validation_metric": result.augmented_metric,
         "fine_tuned_from": outcome.fine_tuned_from,
         "leaderboard": [r.brief() for r in outcome.leaderboard],
     }
@@ -133,6 +135,7 @@ def _report(outcome: SearchOutcome, best_model: torch.nn.Module, curve: list[dic
                "device": str(outcome.device)}
     summary["final model trained on"] = f"{best.trained_chips} chips ({_trained_on(best, split)})"
     summary["weights"] = _weights_kind(best)
+    summary["predicts"] = _prediction_kind(best)
     if best.test_metric is not None:
         summary[f"test {best.metric_name}"] = f"{best.test_metric:.4f} ({len(split.test)} held-out chips)"
     return report.render_report(title=f"AutoDL model: {best.network}", summary=summary,
@@ -146,6 +149,16 @@ def _trained_on(result: CandidateResult, split: DataSplit) -> str:
     if result.trained_chips == len(split.train) + len(split.val) and split.val:
         return "training + validation: its validation score was measured before they joined"
     return "training chips"
+
+
+def _prediction_kind(result: CandidateResult) -> str:
+    """How the package predicts by default, and why, in words."""
+    if result.augmented_metric is None:
+        return "each tile once (test-time augmentation was not validated)"
+    scores = f"validation {result.metric_name} {result.augmented_metric:.4f} over them"
+    if result.test_time_augmentation:
+        return f"over the eight flips and quarter turns of each tile ({scores}, higher than predicting once)"
+    return f"each tile once ({scores}, not higher)"
 
 
 def _weights_kind(result: CandidateResult) -> str:

@@ -20,6 +20,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from ..budget import TimeBudget
+from ..data.esri import OBJECT_DETECTION
 from ..messages import translate
 from ..progress import Callbacks, Cancelled, EpochEvent, SilentCallbacks, check_cancel
 from . import distributed
@@ -35,6 +36,10 @@ VALIDATION_SHARE = 0.1  # validations at epoch ends stop once they have taken th
 # the moving average of the weights spans this share of the run's planned steps (decay 1 - 1 / span), at most
 # EMA_MAX_SPAN steps: long enough to smooth the last steps' noise, short enough to forget the early weights
 EMA_SPAN_SHARE, EMA_MAX_SPAN = 0.1, 2000
+# choosing test-time augmentation validates the weights kept once more and over the eight views: nine validations
+TTA_VALIDATIONS = 9
+# ... which, at a refit's start, may take at most this share of what is left of the run (else the refit trains)
+TTA_SHARE = 0.25
 
 
 class CandidateFailed(Exception):
@@ -68,11 +73,15 @@ class TrainConfig:
     # the last share of a run whose rate decays to its end trains on the training + validation chips (the
     # trainer's refit_data) without validating: every labelled chip teaches the model kept
     refit_share: float = 0.0
+    # at the run's last validation the weights kept are validated over the eight flips and quarter turns of each
+    # chip as well (infer/backend.py TestTimeAugmented), on the same chips: TrainResult.test_time_augmentation says
+    # whether that scored higher, and so whether the model predicts that way by default
+    choose_test_time_augmentation: bool = False
 
     def lr_for(self, task: str) -> float:
         if self.learning_rate is not None:
             return self.learning_rate
-        return 3e-4 if task == "object_detection" else 1e-3
+        return 3e-4 if task == OBJECT_DETECTION else 1e-3
 
 
 @dataclass(frozen=True)
@@ -96,6 +105,10 @@ class TrainResult:
     validation_chips: int = 0  # chips the last validation used (fewer than all when its time ran out)
     averaged: bool = False  # the weights kept are the moving average of the weights (TrainConfig.ema)
     trained_chips: int = 0  # chips the weights kept last trained on (training, or training + validation)
+    # TrainConfig.choose_test_time_augmentation: the weights kept validated over eight views (None: not measured)
+    # and whether that beat them predicting plainly on the same chips
+    augmented_metric: float | None = None
+    test_time_augmentation: bool = False
     history: tuple[EpochRecord, ...] = ()  # the validations of the candidate's runs
     best_state: dict | None = None
     checkpoint: Checkpoint | None = None  # where training stopped
@@ -157,10 +170,14 @@ class StopPolicy:
         """The run trained its seconds, or the budget's end minus one validation is here."""
         return self.segment_done() or (not math.isinf(self.budget.total) and self.clock() >= self.training_deadline())
 
+    @property
+    def refits(self) -> bool:
+        """The run ends training on the training + validation chips: its last validation comes before."""
+        return self.can_refit and self.config.refit_share > 0 and self.config.decay_to_end
+
     def refit_due(self, progress: float) -> bool:
         """The run has reached its last ``refit_share`` and has the training + validation chips to train on."""
-        return (self.can_refit and self.config.refit_share > 0 and self.config.decay_to_end
-                and progress >= 1.0 - self.config.refit_share)
+        return self.refits and progress >= 1.0 - self.config.refit_share
 
     def annealed(self) -> bool:
         return self.anneal is not None and self.steps >= self.anneal[0] + self.anneal[1]
@@ -242,6 +259,8 @@ class StopPolicy:
             reserve = 0.02 * self.budget.total
         if self.config.ema:  # the moving average is validated too
             reserve *= 2
+        if self.config.choose_test_time_augmentation and not self.refits:  # and then its choice, at the end
+            reserve *= 1 + TTA_VALIDATIONS
         if self.config.partial_validation:  # training matters more than validating every chip
             reserve = min(reserve, 0.2 * self.budget.total)
         return self.budget.deadline - reserve
@@ -424,17 +443,23 @@ class Trainer:
                                     f"{self.name}: self-supervised pre-training, epoch {epoch}, loss {loss:.4f}")
         return steps
 
-    @torch.no_grad()
     def evaluate(self, batch_size: int, deadline: float | None = None, alone: bool = False,
                  model: torch.nn.Module | None = None) -> Scores:
         """Metrics of ``model`` (default: the adapter) over the validation chips, in order; past ``deadline`` (on
         the budget's clock) the chips seen so far decide (at least one batch), so that a slow network cannot hold
         the run past its time limit. ``self.evaluated_chips`` says how many were used. ``alone``: the other DDP
         ranks are not evaluating."""
+        return self.evaluate_models(batch_size, (model if model is not None else self.adapter,), deadline, alone)[0]
+
+    @torch.no_grad()
+    def evaluate_models(self, batch_size: int, models, deadline: float | None = None,
+                        alone: bool = False) -> list[Scores]:
+        """:meth:`evaluate` for several models (anything with ``eval()`` and ``predict``) in one pass: each batch
+        goes through all of them, so that their scores always count the same chips."""
         start = self.clock()
-        model = model if model is not None else self.adapter
-        model.eval()
-        metrics = metrics_for(self.task, self.class_names)
+        for model in models:
+            model.eval()
+        metrics = [metrics_for(self.task, self.class_names) for _ in models]
         self.evaluated_chips = 0
         for images, targets in self._loader(self.val_data, batch_size, shuffle=False):
             check_cancel(self.callbacks)
@@ -444,13 +469,15 @@ class Trainer:
             if late:
                 break
             self.evaluated_chips += len(images)
-            with self._autocast():
-                predictions = model.predict(images.to(self.device, non_blocking=True))
-            if isinstance(predictions, torch.Tensor):
-                predictions = predictions.float()
-            metrics.update(predictions, targets)
-        self._val_seconds = self.clock() - start
-        return metrics.compute()
+            images = images.to(self.device, non_blocking=True)
+            for model, scores in zip(models, metrics):
+                with self._autocast():
+                    predictions = model.predict(images)
+                if isinstance(predictions, torch.Tensor):
+                    predictions = predictions.float()
+                scores.update(predictions, targets)
+        self._val_seconds = (self.clock() - start) / len(models)  # of one model
+        return [scores.compute() for scores in metrics]
 
     # -- the loop ------------------------------------------------------------------------------------------------------
 
@@ -600,6 +627,8 @@ class Trainer:
         if run.stop is None:
             run.stop = policy.after_validation(run.epoch, score, improved, epoch_steps)
         run.stop = distributed.from_rank0(run.stop)  # pruning and the clock are rank 0's
+        if self.config.choose_test_time_augmentation and (run.stop is not None or refit_now):  # its last validation
+            self._choose_test_time_augmentation(run, before_refit=run.stop is None)
         if run.stop is None and refit_now:
             run.refitting, run.chips = True, self.refit_data
             self.callbacks.log(
@@ -613,8 +642,9 @@ class Trainer:
         weights kept. Returns the score kept (the better of the two) and whether it improved on the best."""
         began = self.clock()
         deadline = self.budget.deadline if not math.isinf(self.budget.total) else None
-        metrics = self.evaluate(run.batch_size, deadline)
-        averaged = self._evaluate_average(run.batch_size, deadline)
+        models = (self.adapter,) if self._ema is None else (self.adapter, self._ema.module)
+        metrics, *averaged = self.evaluate_models(run.batch_size, models, deadline)
+        averaged = averaged[0] if averaged else None
         run.policy.validated(self.clock() - began, self._val_seconds)
         metrics, averaged = distributed.from_rank0((metrics, averaged))  # one set of decisions for all ranks
         metric_name = self._result.metric_name
@@ -634,6 +664,39 @@ class Trainer:
             self._update(best_metric=score, best_epoch=run.epoch, metrics=metrics,
                          best_state=self._kept_state(run.ema_better), averaged=run.ema_better)
         return score, improved
+
+    def _choose_test_time_augmentation(self, run: _Run, before_refit: bool) -> None:
+        """Validates the weights kept (the moving average where it validated better) once more and over the eight
+        flips and quarter turns of each chip, in one pass over the same chips, and records whether the eight views
+        score higher. Before a refit it may take ``TTA_SHARE`` of what is left (else the refit trains); at the run's
+        end, the time the final validation's reserve kept for it. Decided on half the validation chips or more."""
+        from ..infer.backend import TestTimeAugmented
+
+        remaining = self.budget.remaining()
+        cost = TTA_VALIDATIONS * (self._val_seconds or 0.0)
+        share = TTA_SHARE if before_refit else 1.0
+        if cost > share * remaining:
+            self.callbacks.log(f"{self.name}: test-time augmentation not tried: validating it would take about "
+                               f"{cost:.0f} s of the {remaining:.0f} s left")
+            return
+        kept = self._ema.module if run.ema_better else self.adapter
+        deadline = None if math.isinf(remaining) else self.budget.deadline
+        views = TestTimeAugmented(kept, self.task == OBJECT_DETECTION)
+        plain, augmented = self.evaluate_models(run.batch_size, (kept, views), deadline)
+        chips = self.evaluated_chips
+        plain, augmented, chips = distributed.from_rank0((plain, augmented, chips))
+        if chips < len(self.val_data) / 2:
+            self.callbacks.log(f"{self.name}: test-time augmentation not chosen: its validation reached {chips} of "
+                               f"{len(self.val_data)} chips before the time ran out")
+            return
+        better = augmented.primary > plain.primary
+        self._update(augmented_metric=augmented.primary, test_time_augmentation=better)
+        self.callbacks.log(translate("Trainer", "{name}: {metric_name} {plain:.4f} as predicted, {augmented:.4f} over "
+                                     "eight flips and quarter turns ({chips} validation chips): the model will "
+                                     "predict {how} by default").format(
+            name=self.name, metric_name=self._result.metric_name, plain=plain.primary, augmented=augmented.primary,
+            chips=chips, how=translate("Trainer", "over the eight views") if better
+            else translate("Trainer", "each tile once")))
 
     def _report_epoch(self, point: EpochRecord, metric_name: str, progress: float) -> None:
         self.callbacks.progress(progress,
@@ -675,17 +738,6 @@ class Trainer:
         planned = run_steps / progress if progress > 0 else math.inf
         span = min(EMA_MAX_SPAN, max(1.0, EMA_SPAN_SHARE * planned))
         return AveragedModel(self.adapter, multi_avg_fn=get_ema_multi_avg_fn(1.0 - 1.0 / span), use_buffers=True)
-
-    def _evaluate_average(self, batch_size: int, deadline: float | None) -> Scores | None:
-        """The moving average's metrics on the chips the weights' validation just used; None when there is no
-        average or its validation's time ran out before those chips (a comparison on fewer chips is no comparison)."""
-        if self._ema is None:
-            return None
-        chips = self.evaluated_chips
-        metrics = self.evaluate(batch_size, deadline, model=self._ema.module)
-        complete = self.evaluated_chips == chips
-        self.evaluated_chips = chips
-        return metrics if complete else None
 
     def _kept_state(self, averaged: bool) -> dict:
         model = self._ema.module if averaged else self.adapter
