@@ -17,32 +17,32 @@
 <context>
     <name>AutoDL</name>
     <message>
-        <location filename="../autodl_qgis/engine/search/autodl.py" line="252"/>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="265"/>
         <source>no candidate gave a model within the time limit; give more time or lighter networks ({reasons})</source>
         <translation>時間制限内にモデルを得られた候補がありません。時間を増やすか、より軽いネットワークを選んでください ({reasons})</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/autodl.py" line="254"/>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="267"/>
         <source>every candidate failed ({reasons})</source>
         <translation>すべての候補が失敗しました ({reasons})</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/autodl.py" line="257"/>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="270"/>
         <source>best: {network} ({backbone}) {metric_name} {metric:.4f}</source>
         <translation>最良: {network} ({backbone}) {metric_name} {metric:.4f}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/autodl.py" line="361"/>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="373"/>
         <source>{key} {network} ({backbone}): {status}{reason}</source>
         <translation>{key} {network} ({backbone}): {status}{reason}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/autodl.py" line="363"/>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="375"/>
         <source>{key} {network} ({backbone}): {status}, {metric_name} {metric:.4f} after {seconds:.0f} training s{reason}</source>
         <translation>{key} {network} ({backbone}): {status}、トレーニング {seconds:.0f} 秒で {metric_name} {metric:.4f}{reason}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/autodl.py" line="322"/>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="334"/>
         <source>{key}: {network} ({backbone}, scale {scale:g}) for {seconds:.0f} training seconds</source>
         <translation>{key}: {network} ({backbone}、スケール {scale:g}) を {seconds:.0f} 秒間トレーニング</translation>
     </message>
@@ -360,17 +360,17 @@
         <translation>最後の出力</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="240"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="241"/>
         <source>AutoDL engine process {0} started</source>
         <translation>AutoDL エンジン プロセス {0} を開始しました</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="283"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="284"/>
         <source>Cancelled: nothing was written.</source>
         <translation>キャンセルしました。何も書き込まれていません。</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="242"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="243"/>
         <source>Starting the engine…</source>
         <translation>エンジンを起動しています…</translation>
     </message>
@@ -380,7 +380,7 @@
         <translation>プロセッシング ツールボックス (AutoDL › ディープ ラーニング) の「AutoDL エンジンのインストール」を実行するか、設定 › オプション › プロセッシング › プロバイダ › AutoDL › Python を設定してください。</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="228"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="229"/>
         <source>No Python was found to run the AutoDL engine.</source>
         <translation>AutoDL エンジンを実行する Python が見つかりません。</translation>
     </message>
@@ -400,7 +400,7 @@
         <translation>実行のたびにこのように停止する場合は、プロセッシング ツールボックス (AutoDL › ディープ ラーニング) の「AutoDL エンジンのインストール」を実行して、エンジンを確認、修復してください。</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/engine_process.py" line="231"/>
+        <location filename="../autodl_qgis/processing/engine_process.py" line="232"/>
         <source>The AutoDL engine in {0} was installed for an earlier version of this plugin. Run &quot;Install AutoDL Engine&quot; from the Processing Toolbox (AutoDL › Deep learning) to update it.</source>
         <translation>{0} の AutoDL エンジンはこのプラグインの以前のバージョン用にインストールされています。プロセッシング ツールボックス (AutoDL › ディープ ラーニング) の「AutoDL エンジンのインストール」を実行して更新してください。</translation>
     </message>
@@ -413,12 +413,12 @@
 <context>
     <name>Export</name>
     <message>
-        <location filename="../autodl_qgis/engine/data/export.py" line="84"/>
+        <location filename="../autodl_qgis/engine/data/export.py" line="83"/>
         <source>window {number} of {total}</source>
         <translation>ウィンドウ {number} / {total}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/data/export.py" line="98"/>
+        <location filename="../autodl_qgis/engine/data/export.py" line="97"/>
         <source>{chips} chips written, {skipped} empty windows skipped</source>
         <translation>{chips} 個のチップを書き出し、空のウィンドウ {skipped} 個をスキップしました</translation>
     </message>
@@ -678,62 +678,72 @@ PyTorch: NVIDIA ドライバー (nvidia-smi) がある場合は CUDA ビルド�
 <context>
     <name>ModelOnRasterAlgorithm</name>
     <message>
-        <location filename="../autodl_qgis/processing/inference.py" line="53"/>
+        <location filename="../autodl_qgis/processing/inference.py" line="57"/>
         <source>Input Raster</source>
         <translation>入力ラスター</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/inference.py" line="55"/>
+        <location filename="../autodl_qgis/processing/inference.py" line="59"/>
         <source>Model Definition</source>
         <translation>モデル定義</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/inference.py" line="55"/>
+        <location filename="../autodl_qgis/processing/inference.py" line="59"/>
         <source>Deep learning package (*.dlpk)</source>
         <translation>ディープ ラーニングパッケージ (*.dlpk)</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/inference.py" line="61"/>
+        <location filename="../autodl_qgis/processing/inference.py" line="65"/>
         <source>Processing Extent</source>
         <translation>処理範囲</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/inference.py" line="63"/>
+        <location filename="../autodl_qgis/processing/inference.py" line="67"/>
         <source>Processing Mask</source>
         <translation>処理マスク</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/inference.py" line="66"/>
+        <location filename="../autodl_qgis/processing/inference.py" line="70"/>
         <source>Tile Size</source>
         <translation>タイル サイズ</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/inference.py" line="68"/>
+        <location filename="../autodl_qgis/processing/inference.py" line="72"/>
         <source>Overlap</source>
         <translation>オーバーラップ</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/inference.py" line="70"/>
+        <location filename="../autodl_qgis/processing/inference.py" line="74"/>
         <source>Batch Size</source>
         <translation>バッチ サイズ</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/inference.py" line="87"/>
+        <location filename="../autodl_qgis/processing/inference.py" line="107"/>
         <source>The input raster must be a raster layer GDAL reads (a file or a GDAL data source), not a web or database service.</source>
         <translation>入力ラスターは GDAL で読めるラスター レイヤー (ファイルまたは GDAL データ ソース) である必要があります。Web やデータベースのサービスは使えません。</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/inference.py" line="113"/>
+        <location filename="../autodl_qgis/processing/inference.py" line="135"/>
         <source>The processing mask has no polygons.</source>
         <translation>処理マスクにポリゴンがありません。</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/inference.py" line="130"/>
+        <location filename="../autodl_qgis/processing/inference.py" line="152"/>
         <source>The engine finished without writing {0}</source>
         <translation>エンジンは {0} を書き込まずに終了しました</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/inference.py" line="32"/>
+        <location filename="../autodl_qgis/processing/inference.py" line="76"/>
+        <source>Test Time Augmentation</source>
+        <translation>テスト時の拡張</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/inference.py" line="83"/>
+        <source>Run the model with</source>
+        <translation>モデルの実行方法</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/inference.py" line="35"/>
         <source>&lt;b&gt;Input Raster&lt;/b&gt; (in_raster): the raster to process, with the bands the model was trained on.
 &lt;b&gt;Model Definition&lt;/b&gt; (in_model_definition): a deep learning package (.dlpk) written by Train Using AutoDL.
 &lt;b&gt;Processing Extent&lt;/b&gt; (extent): only this area is processed; the whole raster by default.
@@ -741,7 +751,7 @@ PyTorch: NVIDIA ドライバー (nvidia-smi) がある場合は CUDA ビルド�
 &lt;b&gt;Tile Size&lt;/b&gt; (tile_size): pixels per tile; 0 uses the model&apos;s chip size.
 &lt;b&gt;Overlap&lt;/b&gt; (overlap): pixels shared by neighbouring tiles; each tile is trusted in its centre only, so nothing shows at tile seams. -1 uses a quarter of the tile.
 &lt;b&gt;Batch Size&lt;/b&gt; (batch_size): tiles per forward pass; lower it when the GPU runs out of memory.
-&lt;b&gt;Test Time Augmentation&lt;/b&gt; (test_time_augmentation): predict each tile in its eight flips and quarter turns and average the class probabilities (pixels) or pool the boxes (objects); eight times slower.
+&lt;b&gt;Test Time Augmentation&lt;/b&gt; (test_time_augmentation): predict each tile in its eight flips and quarter turns and average the class probabilities (pixels) or pool the boxes (objects), eight times the work; or each tile once. By default (0) as the model was chosen to predict in training: over the eight views where they validated higher.
 &lt;b&gt;Device&lt;/b&gt; (device, advanced): auto (a GPU when there is one), cpu, or one of the GPUs found.
 &lt;b&gt;Run the model with&lt;/b&gt; (backend, advanced): torch (the package&apos;s weights) or onnxruntime (the package&apos;s ONNX graph).</source>
         <translation>&lt;b&gt;入力ラスター&lt;/b&gt; (in_raster): 処理するラスター。モデルの学習に使ったバンドを持つこと。
@@ -751,19 +761,24 @@ PyTorch: NVIDIA ドライバー (nvidia-smi) がある場合は CUDA ビルド�
 &lt;b&gt;タイル サイズ&lt;/b&gt; (tile_size): タイルのピクセル数。0 はモデルのチップ サイズ。
 &lt;b&gt;オーバーラップ&lt;/b&gt; (overlap): 隣り合うタイルが共有するピクセル数。各タイルは中央部分だけが使われるので、タイルの継ぎ目は現れません。-1 はタイルの 4 分の 1。
 &lt;b&gt;バッチ サイズ&lt;/b&gt; (batch_size): 1 回の推論で処理するタイル数。GPU のメモリが足りないときは下げてください。
-&lt;b&gt;テスト時の拡張&lt;/b&gt; (test_time_augmentation): 各タイルを 8 通りの反転と 90 度回転で予測し、クラス確率を平均 (ピクセル) またはボックスを統合 (オブジェクト) します。処理時間は 8 倍になります。
+&lt;b&gt;テスト時の拡張&lt;/b&gt; (test_time_augmentation): 各タイルを 8 通りの反転と 90 度回転で予測し、クラス確率を平均 (ピクセル) またはボックスを統合 (オブジェクト) します (処理は 8 倍)。または各タイルを 1 回だけ予測します。既定 (0) は学習時に選ばれた方法: 検証で精度が高かった場合は 8 通りで予測します。
 &lt;b&gt;デバイス&lt;/b&gt; (device、詳細設定): auto (GPU があれば GPU)、cpu、または検出された GPU のいずれか。
 &lt;b&gt;モデルの実行方法&lt;/b&gt; (backend、詳細設定): torch (パッケージの重み) または onnxruntime (パッケージの ONNX グラフ)。</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/inference.py" line="72"/>
-        <source>Test Time Augmentation</source>
-        <translation>テスト時の拡張</translation>
+        <location filename="../autodl_qgis/processing/inference.py" line="76"/>
+        <source>As the model was trained to predict</source>
+        <translation>学習時に選ばれた方法で予測</translation>
     </message>
     <message>
         <location filename="../autodl_qgis/processing/inference.py" line="76"/>
-        <source>Run the model with</source>
-        <translation>モデルの実行方法</translation>
+        <source>Yes: each tile in its eight flips and quarter turns</source>
+        <translation>はい: 各タイルを 8 通りの反転と 90 度回転で予測</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/processing/inference.py" line="76"/>
+        <source>No: each tile once</source>
+        <translation>いいえ: 各タイルを 1 回だけ予測</translation>
     </message>
 </context>
 <context>
@@ -812,22 +827,22 @@ PyTorch: NVIDIA ドライバー (nvidia-smi) がある場合は CUDA ビルド�
 <context>
     <name>Schedule</name>
     <message>
-        <location filename="../autodl_qgis/engine/search/schedule.py" line="202"/>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="205"/>
         <source>rung 0: {network} ({backbone}) first, {seconds:.0f} training seconds</source>
         <translation>ラング 0: 最初に {network} ({backbone}) を {seconds:.0f} 秒間トレーニング</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/schedule.py" line="220"/>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="223"/>
         <source>rung 0: {count} more candidate(s), {seconds:.0f} training seconds each, until {until:.0f} s</source>
         <translation>ラング 0: 残りの候補 {count} 個を各 {seconds:.0f} 秒間、{until:.0f} 秒までトレーニング</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/schedule.py" line="238"/>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="241"/>
         <source>rung {rung}: {count} candidate(s) continue for {seconds:.0f} training seconds each</source>
         <translation>ラング {rung}: 候補 {count} 個が各 {seconds:.0f} 秒間トレーニングを続けます</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/schedule.py" line="251"/>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="256"/>
         <source>finalist {network} ({backbone}) trains until the end: {seconds:.0f} s</source>
         <translation>最終候補 {network} ({backbone}) を最後までトレーニングします: {seconds:.0f} 秒</translation>
     </message>
@@ -950,19 +965,34 @@ Object detection models are ranked by average precision at IoU 0.5, pixel classi
 <context>
     <name>Trainer</name>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="501"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="537"/>
         <source>{name}: choosing the batch size</source>
         <translation>{name}: バッチ サイズを決定しています</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="628"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="702"/>
         <source>{name}: epoch {epoch} train loss {loss:.4f}, validation {metric_name} {metric:.4f}</source>
         <translation>{name}: エポック {epoch} トレーニング損失 {loss:.4f}、検証 {metric_name} {metric:.4f}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="628"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="702"/>
         <source> (moving average {metric:.4f})</source>
         <translation> (移動平均 {metric:.4f})</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="694"/>
+        <source>{name}: {metric_name} {plain:.4f} as predicted, {augmented:.4f} over eight flips and quarter turns ({chips} validation chips): the model will predict {how} by default</source>
+        <translation>{name}: {metric_name} は通常の予測で {plain:.4f}、8 通りの反転と 90 度回転で {augmented:.4f} (検証チップ {chips} 枚): モデルは既定で{how}予測します</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="694"/>
+        <source>over the eight views</source>
+        <translation>8 通りの向きで</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="694"/>
+        <source>each tile once</source>
+        <translation>各タイルを 1 回だけ</translation>
     </message>
 </context>
 </TS>
