@@ -1,5 +1,6 @@
 """The training path on an NVIDIA GPU: device selection, the batch-size probe, mixed precision, out-of-memory
-recovery, the moving average of the weights, the refit, and trained weights moved to the CPU -- for the networks
+recovery, the moving average of the weights, the refit, the choice of test-time augmentation before it, and trained
+weights moved to the CPU -- for the networks
 that need no compiled operators, on chips made in memory (so it runs wherever torch sees a GPU, GDAL or not).
 
 CI has no GPU, so this is a script, not a test: run it on a CUDA machine; it prints one line per check and a table
@@ -130,7 +131,8 @@ def trainer_for(name, backbone, task, scale, fitted, device, config, seconds, si
 def check_network(spec, device, seconds: float, checks: list[Check], table: list[Throughput], amp: bool) -> None:
     name, backbone, task, scale, fitted = spec
     label = f"{name} ({backbone}{', scale ' + str(scale) if scale != 1 else ''}{', fitted boxes' if fitted else ''})"
-    config = TrainConfig(seed=0, ema=True, refit_share=0.2, max_batch_size=64, amp=amp)
+    config = TrainConfig(seed=0, ema=True, refit_share=0.2, max_batch_size=64, amp=amp,
+                         choose_test_time_augmentation=True)
     trainer = trainer_for(name, backbone, task, scale, fitted, device, config, seconds)
     began = time.monotonic()
     result = trainer.fit()
@@ -149,6 +151,11 @@ def check_network(spec, device, seconds: float, checks: list[Check], table: list
     checks.append(Check(f"{label}: learns", (result.best_metric or 0) >= LEARNED,
                         f"validation {result.metric_name} {result.best_metric:.3f} (>= {LEARNED} wanted); "
                         f"moving average kept: {result.averaged}; trained on {result.trained_chips} chips"))
+    augmented = result.augmented_metric
+    checks.append(Check(f"{label}: validated over the eight views before its refit", augmented is not None,
+                        f"{augmented:.3f} over them: predicts "
+                        f"{'over them' if result.test_time_augmentation else 'once'} by default"
+                        if augmented is not None else "not validated (its log says why)"))
     trainer.adapter.load_state_dict(result.best_state)
     mixed = trainer.evaluate(result.batch_size).primary
     trainer.amp_dtype = None
