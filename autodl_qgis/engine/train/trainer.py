@@ -675,7 +675,7 @@ class Trainer:
         remaining = self.budget.remaining()
         cost = TTA_VALIDATIONS * (self._val_seconds or 0.0)
         share = TTA_SHARE if before_refit else 1.0
-        if cost > share * remaining:
+        if distributed.from_rank0(cost > share * remaining):  # rank 0's clock decides for every rank
             self.callbacks.log(f"{self.name}: test-time augmentation not tried: validating it would take about "
                                f"{cost:.0f} s of the {remaining:.0f} s left")
             return
