@@ -387,14 +387,15 @@ class ViewScored(Trainer):
     augmented = 0.6
 
     def evaluate_models(self, batch_size, models, deadline=None, alone=False):
+        began = self.clock()
         super().evaluate_models(batch_size, models, deadline, alone)
         views = [isinstance(m, TestTimeAugmented) for m in models]
         if any(views):
-            self.passes.append((self.clock(), len(models)))
+            self.passes.append((self.clock(), len(models), self.clock() - began))
         return [PixelScores(miou=self.augmented if v else 0.5, background_iou=None, accuracy=0.0) for v in views]
 
 
-def _choosing(tiles, augmented=0.6, refit_share=0.5, chip_seconds=0.01, budget=1000):
+def _choosing(tiles, augmented=0.6, refit_share=0.5, chip_seconds=0.01, budget=1000, batch_size=4):
     data, train, val = tiles
     logs = []
 
@@ -406,7 +407,7 @@ def _choosing(tiles, augmented=0.6, refit_share=0.5, chip_seconds=0.01, budget=1
     refit = ChipDataset(data, train.indices + val.indices, train.augment)
     trainer = ViewScored(SmallSegmenter(4, len(data.classes), clock=clock, chip_seconds=chip_seconds), train, val,
                          train.collate_fn, data.task, [c.name for c in data.classes], torch.device("cpu"),
-                         TrainConfig(batch_size=4, train_seconds=20, refit_share=refit_share, warmup_steps=0,
+                         TrainConfig(batch_size=batch_size, train_seconds=20, refit_share=refit_share, warmup_steps=0,
                                      choose_test_time_augmentation=True),
                          TimeBudget(budget, clock=clock), Log(), refit_data=refit)
     trainer.augmented, trainer.passes = augmented, []
@@ -422,7 +423,8 @@ def test_the_last_validation_before_the_refit_chooses_test_time_augmentation(til
     assert len(trainer.passes) == 1 and trainer.passes[0][1] == 2
     assert result.history[-1].step == 10 and result.trained_chips == len(trainer.refit_data)
     assert result.augmented_metric == augmented and result.test_time_augmentation is (augmented > 0.5)
-    assert trainer._val_seconds == pytest.approx(0.01 * len(trainer.val_data) * 9 / 2)  # per model of the pass
+    assert trainer.passes[0][2] == pytest.approx(0.01 * len(trainer.val_data) * 9)
+    assert trainer._val_seconds == pytest.approx(0.01 * len(trainer.val_data))  # still one validation's
     how = "over the eight views" if augmented > 0.5 else "each tile once"
     assert any(f"{augmented:.4f} over eight flips and quarter turns" in m and how in m for m in logs), logs
 
@@ -432,6 +434,15 @@ def test_without_a_refit_the_runs_last_validation_chooses(tiles):
     assert result.status == COMPLETED and result.trained_chips == len(trainer.train_data)
     assert len(trainer.passes) == 1 and trainer.passes[0][0] >= result.history[-1].seconds  # after the last one
     assert result.test_time_augmentation and result.augmented_metric == 0.6
+
+
+def test_before_a_refit_the_eight_views_take_a_quarter_of_the_time_left(tiles):
+    # batches of one chip, a second each predicted once: the refit begins at 14 s of 120 (10 steps, a validation of
+    # the 4 chips), so the pass may take a quarter of the 106 s left: 3 of the 4 chips (9 s each) decide
+    trainer, result, logs, clock = _choosing(tiles, chip_seconds=1.0, budget=120, batch_size=1)
+    assert len(trainer.passes) == 1 and trainer.passes[0][2] == pytest.approx(27.0)
+    assert result.augmented_metric == 0.6 and result.test_time_augmentation
+    assert any("(3 validation chips)" in m for m in logs), logs
 
 
 def test_test_time_augmentation_is_not_tried_when_it_would_take_the_refits_time(tiles):

@@ -669,21 +669,23 @@ class Trainer:
         """Validates the weights kept (the moving average where it validated better) once more and over the eight
         flips and quarter turns of each chip, in one pass over the same chips, and records whether the eight views
         score higher. Before a refit it may take ``TTA_SHARE`` of what is left (else the refit trains); at the run's
-        end, the time the final validation's reserve kept for it. Decided on half the validation chips or more."""
+        end, the time the final validation's reserve kept for it. Decided on the chips that time reaches, when they are
+        half the validation chips or more (else not tried)."""
         from ..infer.backend import TestTimeAugmented
 
         remaining = self.budget.remaining()
         cost = TTA_VALIDATIONS * (self._val_seconds or 0.0)
-        share = TTA_SHARE if before_refit else 1.0
-        if distributed.from_rank0(cost > share * remaining):  # rank 0's clock decides for every rank
+        allowed = (TTA_SHARE if before_refit else 1.0) * remaining
+        if distributed.from_rank0(cost / 2 > allowed):  # rank 0's clock decides for every rank
             self.callbacks.log(f"{self.name}: test-time augmentation not tried: validating it would take about "
                                f"{cost:.0f} s of the {remaining:.0f} s left")
             return
         kept = self._ema.module if run.ema_better else self.adapter
-        deadline = None if math.isinf(remaining) else self.budget.deadline
+        deadline = None if math.isinf(remaining) else min(self.budget.deadline, self.clock() + allowed)
         views = TestTimeAugmented(kept, self.task == OBJECT_DETECTION)
+        one_validation = self._val_seconds
         plain, augmented = self.evaluate_models(run.batch_size, (kept, views), deadline)
-        chips = self.evaluated_chips
+        chips, self._val_seconds = self.evaluated_chips, one_validation  # the pass is no measure of a validation
         plain, augmented, chips = distributed.from_rank0((plain, augmented, chips))
         if chips < len(self.val_data) / 2:
             self.callbacks.log(f"{self.name}: test-time augmentation not chosen: its validation reached {chips} of "
