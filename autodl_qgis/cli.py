@@ -168,7 +168,7 @@ def _train(args) -> int:
                    "best": {"network": best.network, "backbone": best.backbone, "metric_name": best.metric_name,
                             "metric": best.metric, "test_metric": best.test_metric,
                             "trained_chips": best.trained_chips, "averaged": best.averaged,
-                            "augmented_metric": best.augmented_metric,
+                            "once_metric": best.once_metric, "augmented_metric": best.augmented_metric,
                             "test_time_augmentation": best.test_time_augmentation},
                    "validation": {"kind": validation.kind, "chips": validation.chips},
                    "leaderboard": [r.as_dict() for r in autodl.leaderboard()]}

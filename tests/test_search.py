@@ -246,7 +246,8 @@ def test_the_finalist_refits_on_training_and_validation_chips(synthetic, tmp_pat
         assert curve[-1].epoch < best.epochs
     # the eight views validated on the chips the kept weights were: chosen where they scored higher
     assert (best.augmented_metric is not None) == recipe
-    assert best.test_time_augmentation == (recipe and best.augmented_metric > best.metric)
+    assert (best.once_metric is not None) == recipe
+    assert best.test_time_augmentation == (recipe and best.augmented_metric > best.once_metric)
     path = autodl.save(tmp_path / "model.dlpk")
     with open_package(path) as package:
         training = package.emd["AutoDL"]["training"]
@@ -257,6 +258,7 @@ def test_the_finalist_refits_on_training_and_validation_chips(synthetic, tmp_pat
     assert training["weights"] == ("moving average of the weights" if best.averaged else "the weights as trained")
     assert f"{best.trained_chips} chips" in report
     assert ("training + validation" in report) == recipe
+    assert training["once_validation_metric"] == best.once_metric
     assert ("over them" in report) == recipe and ("was not validated" in report) != recipe
 
 

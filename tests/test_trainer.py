@@ -395,7 +395,7 @@ class ViewScored(Trainer):
         return [PixelScores(miou=self.augmented if v else 0.5, background_iou=None, accuracy=0.0) for v in views]
 
 
-def _choosing(tiles, augmented=0.6, refit_share=0.5, chip_seconds=0.01, budget=1000, batch_size=4):
+def _choosing(tiles, augmented=0.6, refit_share=0.5, chip_seconds=0.01, budget=1000, partial_validation=False):
     data, train, val = tiles
     logs = []
 
@@ -407,22 +407,24 @@ def _choosing(tiles, augmented=0.6, refit_share=0.5, chip_seconds=0.01, budget=1
     refit = ChipDataset(data, train.indices + val.indices, train.augment)
     trainer = ViewScored(SmallSegmenter(4, len(data.classes), clock=clock, chip_seconds=chip_seconds), train, val,
                          train.collate_fn, data.task, [c.name for c in data.classes], torch.device("cpu"),
-                         TrainConfig(batch_size=batch_size, train_seconds=20, refit_share=refit_share, warmup_steps=0,
-                                     choose_test_time_augmentation=True),
+                         TrainConfig(batch_size=4, train_seconds=20, refit_share=refit_share, warmup_steps=0,
+                                     choose_test_time_augmentation=True, partial_validation=partial_validation),
                          TimeBudget(budget, clock=clock), Log(), refit_data=refit)
     trainer.augmented, trainer.passes = augmented, []
     return trainer, trainer.fit(), logs, clock
 
 
 @pytest.mark.parametrize("augmented", [0.6, 0.4], ids=["views-better", "once-better"])
-def test_the_last_validation_before_the_refit_chooses_test_time_augmentation(tiles, augmented):
+def test_the_end_of_a_refit_chooses_test_time_augmentation_for_the_model_shipped(tiles, augmented):
     trainer, result, logs, clock = _choosing(tiles, augmented)
     assert result.status == COMPLETED, result.reason
-    # one pass, the weights kept once and over their eight views, when the refit began (the last validation):
-    # every validation chip predicted nine times on the clock
+    # one pass, the weights kept once and over their eight views, after the refit's last step (its validation chips,
+    # which it trained on): every validation chip predicted nine times on the clock
     assert len(trainer.passes) == 1 and trainer.passes[0][1] == 2
     assert result.history[-1].step == 10 and result.trained_chips == len(trainer.refit_data)
-    assert result.augmented_metric == augmented and result.test_time_augmentation is (augmented > 0.5)
+    assert trainer.passes[0][0] - trainer.passes[0][2] >= result.train_seconds  # after all 20 training seconds
+    assert result.augmented_metric == augmented and result.once_metric == 0.5
+    assert result.test_time_augmentation is (augmented > 0.5)
     assert trainer.passes[0][2] == pytest.approx(0.01 * len(trainer.val_data) * 9)
     assert trainer._val_seconds == pytest.approx(0.01 * len(trainer.val_data))  # still one validation's
     how = "over the eight views" if augmented > 0.5 else "each tile once"
@@ -436,19 +438,10 @@ def test_without_a_refit_the_runs_last_validation_chooses(tiles):
     assert result.test_time_augmentation and result.augmented_metric == 0.6
 
 
-def test_before_a_refit_the_eight_views_take_a_quarter_of_the_time_left(tiles):
-    # batches of one chip, a second each predicted once: the refit begins at 14 s of 120 (10 steps, a validation of
-    # the 4 chips), so the pass may take a quarter of the 106 s left: 3 of the 4 chips (9 s each) decide
-    trainer, result, logs, clock = _choosing(tiles, chip_seconds=1.0, budget=120, batch_size=1)
-    assert len(trainer.passes) == 1 and trainer.passes[0][2] == pytest.approx(27.0)
-    assert result.augmented_metric == 0.6 and result.test_time_augmentation
-    assert any("(3 validation chips)" in m for m in logs), logs
-
-
-def test_test_time_augmentation_is_not_tried_when_it_would_take_the_refits_time(tiles):
-    # a validation of the 4 chips takes 8 s: the eight views' pass about 72 s, more than a quarter of the ~90 s
-    # that are left of the run when its refit begins
-    trainer, result, logs, clock = _choosing(tiles, chip_seconds=2.0, budget=120)
+def test_test_time_augmentation_is_not_tried_when_its_time_is_not_left(tiles):
+    # the finalist's reserve is at most a fifth of its budget (partial validation): its 20 training seconds and a
+    # validation (8 s) end 28 s into 60, and 32 s are less than half the 72 s the pass would take
+    trainer, result, logs, clock = _choosing(tiles, chip_seconds=2.0, budget=60, partial_validation=True)
     assert result.status in (COMPLETED, DEADLINE) and trainer.passes == []
     assert result.augmented_metric is None and not result.test_time_augmentation
     assert any("test-time augmentation not tried" in m for m in logs), logs
@@ -555,6 +548,9 @@ def test_stop_policy_keeps_the_final_validation_s_time_before_the_budget_end():
     averaged, _ = _policy(FakeClock(), ema=True, partial_validation=True)
     averaged.validated(15.0, 15.0)
     assert averaged.training_deadline() == pytest.approx(1100.0 - 20.0)  # twice 18 s, at most a fifth of it
+    choosing, _ = _policy(FakeClock(), seconds=1000.0, ema=True, choose_test_time_augmentation=True)
+    choosing.validated(5.0, 5.0)  # the weights and their average, then the eight views' pass (nine validations)
+    assert choosing.training_deadline() == pytest.approx(2000.0 - 1.2 * 5.0 * (2 + 9))
     assert policy.after_validation(1, 0.5, True, 3) == DEADLINE and policy.final_status(DEADLINE) == DEADLINE
 
 

@@ -185,8 +185,10 @@ class CandidateResult:
     test_chips: int = 0
     trained_chips: int = 0  # chips the segment's weights last trained on (training, or training + validation)
     averaged: bool = False  # the weights are the moving average of the segment's weights
-    # validated over the eight flips and quarter turns as well (the finalist): that metric (None: not measured), and
-    # whether it beat ``metric`` on the same chips, so that the package predicts that way by default
+    # the finalist's weights validated at its end predicting each chip once and over its eight flips and quarter
+    # turns, on the same chips (None: not measured), and whether the views scored higher, so that the package
+    # predicts that way by default
+    once_metric: float | None = None
     augmented_metric: float | None = None
     test_time_augmentation: bool = False
     epochs: int = 0
@@ -238,7 +240,7 @@ class CandidateResult:
             rung=job.rung, status=trained.status, metric_name=trained.metric_name or None,
             metric=trained.best_metric if trained.best_state is not None else None,  # of the weights kept
             validation_chips=trained.validation_chips, trained_chips=trained.trained_chips,
-            averaged=trained.averaged, augmented_metric=trained.augmented_metric,
+            averaged=trained.averaged, once_metric=trained.once_metric, augmented_metric=trained.augmented_metric,
             test_time_augmentation=trained.test_time_augmentation, epochs=trained.epochs, steps=trained.steps,
             epoch_steps=trained.epoch_steps,
             batch_size=trained.batch_size or None,

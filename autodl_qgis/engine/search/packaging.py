@@ -103,7 +103,7 @@ def _write(path: Path, outcome: SearchOutcome, result: CandidateResult, state: d
         "validation": outcome.validation.as_dict(), "validation_metric": result.metric, "test_metric": test,
         "trained_chips": result.trained_chips, "weights": _weights_kind(result),
         "test_time_augmentation": result.test_time_augmentation,
-        "augmented_validation_metric": result.augmented_metric,
+        "once_validation_metric": result.once_metric, "augmented_validation_metric": result.augmented_metric,
         "fine_tuned_from": outcome.fine_tuned_from,
         "leaderboard": [r.brief() for r in outcome.leaderboard],
     }
@@ -155,10 +155,11 @@ def _prediction_kind(result: CandidateResult) -> str:
     """How the package predicts by default, and why, in words."""
     if result.augmented_metric is None:
         return "each tile once (test-time augmentation was not validated)"
-    scores = f"validation {result.metric_name} {result.augmented_metric:.4f} over them"
+    scores = (f"{result.metric_name} on the validation chips at the end of training {result.augmented_metric:.4f} "
+              f"over them, {result.once_metric:.4f} once")
     if result.test_time_augmentation:
-        return f"over the eight flips and quarter turns of each tile ({scores}, higher than predicting once)"
-    return f"each tile once ({scores}, not higher)"
+        return f"over the eight flips and quarter turns of each tile ({scores})"
+    return f"each tile once ({scores})"
 
 
 def _weights_kind(result: CandidateResult) -> str:

@@ -38,8 +38,6 @@ VALIDATION_SHARE = 0.1  # validations at epoch ends stop once they have taken th
 EMA_SPAN_SHARE, EMA_MAX_SPAN = 0.1, 2000
 # choosing test-time augmentation validates the weights kept once more and over the eight views: nine validations
 TTA_VALIDATIONS = 9
-# ... which, at a refit's start, may take at most this share of what is left of the run (else the refit trains)
-TTA_SHARE = 0.25
 
 
 class CandidateFailed(Exception):
@@ -73,9 +71,10 @@ class TrainConfig:
     # the last share of a run whose rate decays to its end trains on the training + validation chips (the
     # trainer's refit_data) without validating: every labelled chip teaches the model kept
     refit_share: float = 0.0
-    # at the run's last validation the weights kept are validated over the eight flips and quarter turns of each
-    # chip as well (infer/backend.py TestTimeAugmented), on the same chips: TrainResult.test_time_augmentation says
-    # whether that scored higher, and so whether the model predicts that way by default
+    # at the run's end the weights kept are validated once more and over the eight flips and quarter turns of each
+    # chip (infer/backend.py TestTimeAugmented), on the same chips (after a refit, the validation chips it trained
+    # on): TrainResult.test_time_augmentation says whether the views scored higher, and so whether the model predicts
+    # that way by default
     choose_test_time_augmentation: bool = False
 
     def lr_for(self, task: str) -> float:
@@ -105,8 +104,9 @@ class TrainResult:
     validation_chips: int = 0  # chips the last validation used (fewer than all when its time ran out)
     averaged: bool = False  # the weights kept are the moving average of the weights (TrainConfig.ema)
     trained_chips: int = 0  # chips the weights kept last trained on (training, or training + validation)
-    # TrainConfig.choose_test_time_augmentation: the weights kept validated over eight views (None: not measured)
-    # and whether that beat them predicting plainly on the same chips
+    # TrainConfig.choose_test_time_augmentation: the weights kept validated at the run's end predicting each chip once
+    # and over its eight views, on the same chips (None: not measured), and whether the views scored higher
+    once_metric: float | None = None
     augmented_metric: float | None = None
     test_time_augmentation: bool = False
     history: tuple[EpochRecord, ...] = ()  # the validations of the candidate's runs
@@ -249,18 +249,17 @@ class StopPolicy:
                 f"({seconds_per_step:.1f} s a step), {self.budget.remaining():.0f} s were left")
 
     def training_deadline(self) -> float:
-        """The budget's end minus the time the final validation will take: as measured, else estimated from the
-        step time, else 2% of the budget."""
+        """The budget's end minus the time the final validation (and the choice of test-time augmentation after it)
+        will take: as measured, else estimated from the step time, else 2% of the budget."""
         if self.validation_seconds is not None:
-            reserve = 1.2 * self.validation_seconds
+            one = 1.2 * self.validation_seconds
         elif self.step_estimate is not None:
-            reserve = 1.2 * self._validation_estimate(*self.step_estimate)
+            one = 1.2 * self._validation_estimate(*self.step_estimate)
         else:
-            reserve = 0.02 * self.budget.total
-        if self.config.ema:  # the moving average is validated too
-            reserve *= 2
-        if self.config.choose_test_time_augmentation and not self.refits:  # and then its choice, at the end
-            reserve *= 1 + TTA_VALIDATIONS
+            one = 0.02 * self.budget.total
+        reserve = 2 * one if self.config.ema else one  # the moving average is validated too
+        if self.config.choose_test_time_augmentation:
+            reserve += TTA_VALIDATIONS * one
         if self.config.partial_validation:  # training matters more than validating every chip
             reserve = min(reserve, 0.2 * self.budget.total)
         return self.budget.deadline - reserve
@@ -627,8 +626,8 @@ class Trainer:
         if run.stop is None:
             run.stop = policy.after_validation(run.epoch, score, improved, epoch_steps)
         run.stop = distributed.from_rank0(run.stop)  # pruning and the clock are rank 0's
-        if self.config.choose_test_time_augmentation and (run.stop is not None or refit_now):  # its last validation
-            self._choose_test_time_augmentation(run, before_refit=run.stop is None)
+        if self.config.choose_test_time_augmentation and run.stop is not None:  # its last validation
+            self._choose_test_time_augmentation(run)
         if run.stop is None and refit_now:
             run.refitting, run.chips = True, self.refit_data
             self.callbacks.log(
@@ -665,23 +664,24 @@ class Trainer:
                          best_state=self._kept_state(run.ema_better), averaged=run.ema_better)
         return score, improved
 
-    def _choose_test_time_augmentation(self, run: _Run, before_refit: bool) -> None:
-        """Validates the weights kept (the moving average where it validated better) once more and over the eight
-        flips and quarter turns of each chip, in one pass over the same chips, and records whether the eight views
-        score higher. Before a refit it may take ``TTA_SHARE`` of what is left (else the refit trains); at the run's
-        end, the time the final validation's reserve kept for it. Decided on the chips that time reaches, when they are
-        half the validation chips or more (else not tried)."""
+    def _choose_test_time_augmentation(self, run: _Run) -> None:
+        """At the run's end: validates the weights kept (the moving average where it validated better) once more and
+        over the eight flips and quarter turns of each chip, in one pass over the same chips, and records whether the
+        eight views score higher. After a refit the chips are the validation chips it trained on: the choice is
+        between two ways of predicting one model, made on the model shipped (measured on the palm chips, it agreed
+        with the held-out test block where one made mid-run, before the refit, did not). In the time the final
+        validation's reserve kept for it, decided on the chips that time reaches when they are half the validation
+        chips or more (else not tried)."""
         from ..infer.backend import TestTimeAugmented
 
         remaining = self.budget.remaining()
         cost = TTA_VALIDATIONS * (self._val_seconds or 0.0)
-        allowed = (TTA_SHARE if before_refit else 1.0) * remaining
-        if distributed.from_rank0(cost / 2 > allowed):  # rank 0's clock decides for every rank
+        if distributed.from_rank0(cost / 2 > remaining):  # rank 0's clock decides for every rank
             self.callbacks.log(f"{self.name}: test-time augmentation not tried: validating it would take about "
                                f"{cost:.0f} s of the {remaining:.0f} s left")
             return
         kept = self._ema.module if run.ema_better else self.adapter
-        deadline = None if math.isinf(remaining) else min(self.budget.deadline, self.clock() + allowed)
+        deadline = None if math.isinf(remaining) else self.budget.deadline
         views = TestTimeAugmented(kept, self.task == OBJECT_DETECTION)
         one_validation = self._val_seconds
         plain, augmented = self.evaluate_models(run.batch_size, (kept, views), deadline)
@@ -692,7 +692,7 @@ class Trainer:
                                f"{len(self.val_data)} chips before the time ran out")
             return
         better = augmented.primary > plain.primary
-        self._update(augmented_metric=augmented.primary, test_time_augmentation=better)
+        self._update(once_metric=plain.primary, augmented_metric=augmented.primary, test_time_augmentation=better)
         self.callbacks.log(translate("Trainer", "{name}: {metric_name} {plain:.4f} as predicted, {augmented:.4f} over "
                                      "eight flips and quarter turns ({chips} validation chips): the model will "
                                      "predict {how} by default").format(
@@ -721,6 +721,8 @@ class Trainer:
             return
         self._losses = self.adapter.losses
         if run.refitting:  # what the refit ends with is kept; its metric is the last validation's, before the refit
+            if self.config.choose_test_time_augmentation:
+                self._choose_test_time_augmentation(run)
             best_metric, metrics = run.last_validated
             self._update(best_metric=best_metric, metrics=metrics, best_epoch=run.epoch,
                          best_state=self._kept_state(run.ema_better), averaged=run.ema_better,
