@@ -438,10 +438,11 @@ def test_without_a_refit_the_runs_last_validation_chooses(tiles):
     assert result.test_time_augmentation and result.augmented_metric == 0.6
 
 
-def test_test_time_augmentation_is_not_tried_when_its_time_is_not_left(tiles):
-    # the finalist's reserve is at most a fifth of its budget (partial validation): its 20 training seconds and a
-    # validation (8 s) end 28 s into 60, and 32 s are less than half the 72 s the pass would take
-    trainer, result, logs, clock = _choosing(tiles, chip_seconds=2.0, budget=60, partial_validation=True)
+@pytest.mark.parametrize("budget", [60, 500], ids=["time-not-left", "more-than-a-tenth"])
+def test_test_time_augmentation_is_not_tried_when_it_costs_too_much(tiles, budget):
+    # the pass would take 72 s (a validation of the 4 chips takes 8 s): with 60 s, its 20 training seconds and a
+    # validation end 28 s in, and 32 s are less than half of it; with 500 s, it is more than a tenth of them
+    trainer, result, logs, clock = _choosing(tiles, chip_seconds=2.0, budget=budget, partial_validation=True)
     assert result.status in (COMPLETED, DEADLINE) and trainer.passes == []
     assert result.augmented_metric is None and not result.test_time_augmentation
     assert any("test-time augmentation not tried" in m for m in logs), logs
@@ -551,6 +552,8 @@ def test_stop_policy_keeps_the_final_validation_s_time_before_the_budget_end():
     choosing, _ = _policy(FakeClock(), seconds=1000.0, ema=True, choose_test_time_augmentation=True)
     choosing.validated(5.0, 5.0)  # the weights and their average, then the eight views' pass (nine validations)
     assert choosing.training_deadline() == pytest.approx(2000.0 - 1.2 * 5.0 * (2 + 9))
+    choosing.validated(12.0, 12.0)  # the pass would cost more than a tenth of the budget: not reserved
+    assert choosing.training_deadline() == pytest.approx(2000.0 - 1.2 * 12.0 * 2)
     assert policy.after_validation(1, 0.5, True, 3) == DEADLINE and policy.final_status(DEADLINE) == DEADLINE
 
 

@@ -36,8 +36,10 @@ VALIDATION_SHARE = 0.1  # validations at epoch ends stop once they have taken th
 # the moving average of the weights spans this share of the run's planned steps (decay 1 - 1 / span), at most
 # EMA_MAX_SPAN steps: long enough to smooth the last steps' noise, short enough to forget the early weights
 EMA_SPAN_SHARE, EMA_MAX_SPAN = 0.1, 2000
-# choosing test-time augmentation validates the weights kept once more and over the eight views: nine validations
-TTA_VALIDATIONS = 9
+# choosing test-time augmentation validates the weights kept once more and over the eight views: nine validations,
+# tried when they cost at most TTA_SHARE of the run's budget (at 10 minutes on a CPU they would cost the finalist's
+# training a sixth of its time; at 30 minutes a twentieth)
+TTA_VALIDATIONS, TTA_SHARE = 9, 0.1
 
 
 class CandidateFailed(Exception):
@@ -258,11 +260,17 @@ class StopPolicy:
         else:
             one = 0.02 * self.budget.total
         reserve = 2 * one if self.config.ema else one  # the moving average is validated too
-        if self.config.choose_test_time_augmentation:
+        if self.views_affordable(one):
             reserve += TTA_VALIDATIONS * one
         if self.config.partial_validation:  # training matters more than validating every chip
             reserve = min(reserve, 0.2 * self.budget.total)
         return self.budget.deadline - reserve
+
+    def views_affordable(self, one_validation: float) -> bool:
+        """The run chooses test-time augmentation and its pass (TTA_VALIDATIONS validations of ``one_validation``
+        seconds) costs at most TTA_SHARE of the budget."""
+        return self.config.choose_test_time_augmentation and (
+            math.isinf(self.budget.total) or TTA_VALIDATIONS * one_validation <= TTA_SHARE * self.budget.total)
 
     def _validation_estimate(self, seconds_per_step: float, batch_size: int) -> float:
         """A forward pass over the validation chips, at a third of a training step's cost per chip."""
@@ -670,15 +678,17 @@ class Trainer:
         eight views score higher. After a refit the chips are the validation chips it trained on: the choice is
         between two ways of predicting one model, made on the model shipped (measured on the palm chips, it agreed
         with the held-out test block where one made mid-run, before the refit, did not). In the time the final
-        validation's reserve kept for it, decided on the chips that time reaches when they are half the validation
-        chips or more (else not tried)."""
+        validation's reserve kept for it (when the pass costs at most TTA_SHARE of the budget), decided on the chips
+        that time reaches when they are half the validation chips or more (else not tried)."""
         from ..infer.backend import TestTimeAugmented
 
         remaining = self.budget.remaining()
         cost = TTA_VALIDATIONS * (self._val_seconds or 0.0)
-        if distributed.from_rank0(cost / 2 > remaining):  # rank 0's clock decides for every rank
+        affordable = run.policy.views_affordable(self._val_seconds or 0.0) and cost / 2 <= remaining
+        if not distributed.from_rank0(affordable):  # rank 0's clock decides for every rank
             self.callbacks.log(f"{self.name}: test-time augmentation not tried: validating it would take about "
-                               f"{cost:.0f} s of the {remaining:.0f} s left")
+                               f"{cost:.0f} s, more than a tenth of the {self.budget.total:.0f} s of this training or "
+                               f"twice the {remaining:.0f} s left")
             return
         kept = self._ema.module if run.ema_better else self.adapter
         deadline = None if math.isinf(remaining) else self.budget.deadline
