@@ -38,7 +38,7 @@ VALIDATION_SHARE = 0.1  # validations at epoch ends stop once they have taken th
 EMA_SPAN_SHARE, EMA_MAX_SPAN = 0.1, 2000
 # choosing test-time augmentation validates the weights kept once more and over the eight views: nine validations,
 # tried when they cost at most TTA_SHARE of the run's budget (at 10 minutes on a CPU they would cost the finalist's
-# training a sixth of its time; at 30 minutes a twentieth)
+# training an eighth of its time; at 30 minutes a twenty-fifth)
 TTA_VALIDATIONS, TTA_SHARE = 9, 0.1
 
 
