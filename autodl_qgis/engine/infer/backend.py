@@ -167,11 +167,9 @@ class TestTimeAugmented:
         return merged
 
 
-def load_model(package, device: torch.device, backend: str, tile: int, test_time_augmentation: bool | None = None):
+def load_model(package, device: torch.device, backend: str, tile: int, test_time_augmentation: bool = False):
     """The network of ``package`` on ``device`` for tiles of ``tile`` px, run by ``backend``, over the eight views
-    of each tile with ``test_time_augmentation`` (None: as the package predicts by default)."""
-    if test_time_augmentation is None:
-        test_time_augmentation = package.test_time_augmentation
+    of each tile with ``test_time_augmentation`` (callers resolve the package's default, which they also report)."""
     if backend not in BACKENDS:
         raise InputDataError(f"unknown inference backend {backend!r}", None, "Choose " + " or ".join(BACKENDS))
     if backend == "torch":
