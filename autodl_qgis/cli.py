@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from .engine.errors import InputDataError
+from .engine.messages import translate
 from .engine.progress import Cancelled
 
 _EVENTS = None  # EventCallbacks when a parent process (QGIS) asked for --events
@@ -159,7 +160,8 @@ def _train(args) -> int:
             return 1
         if args.distributed and not lead:
             return 0
-        callbacks.progress(1.0, "writing the model package (best weights, report, leaderboard)")
+        callbacks.progress(1.0, translate("AutoDL", "writing the model package (best weights, report, "
+                                                    "leaderboard)").format())
         path = autodl.save(out, sidecars=args.report)
     best = autodl.best
     if args.json:

@@ -17,34 +17,49 @@
 <context>
     <name>AutoDL</name>
     <message>
-        <location filename="../autodl_qgis/engine/search/autodl.py" line="265"/>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="267"/>
         <source>no candidate gave a model within the time limit; give more time or lighter networks ({reasons})</source>
         <translation>時間制限内にモデルを得られた候補がありません。時間を増やすか、より軽いネットワークを選んでください ({reasons})</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/autodl.py" line="267"/>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="269"/>
         <source>every candidate failed ({reasons})</source>
         <translation>すべての候補が失敗しました ({reasons})</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/autodl.py" line="270"/>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="272"/>
         <source>best: {network} ({backbone}) {metric_name} {metric:.4f}</source>
         <translation>最良: {network} ({backbone}) {metric_name} {metric:.4f}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/autodl.py" line="373"/>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="375"/>
         <source>{key} {network} ({backbone}): {status}{reason}</source>
         <translation>{key} {network} ({backbone}): {status}{reason}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/autodl.py" line="375"/>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="377"/>
         <source>{key} {network} ({backbone}): {status}, {metric_name} {metric:.4f} after {seconds:.0f} training s{reason}</source>
         <translation>{key} {network} ({backbone}): {status}、トレーニング {seconds:.0f} 秒で {metric_name} {metric:.4f}{reason}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/autodl.py" line="334"/>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="336"/>
         <source>{key}: {network} ({backbone}, scale {scale:g}) for {seconds:.0f} training seconds</source>
         <translation>{key}: {network} ({backbone}、スケール {scale:g}) を {seconds:.0f} 秒間トレーニング</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="191"/>
+        <source>skipping {name}: {reason}</source>
+        <translation>{name} をスキップします: {reason}</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="250"/>
+        <source>AutoDL {mode}: {count} candidate(s), {hours:.3g} h, device {device}, {chips} chips ({format}; {split} split: {train} train, {validation} validation, {test} test); record in {record}</source>
+        <translation>AutoDL {mode}: 候補 {count} 個、{hours:.3g} 時間、デバイス {device}、チップ {chips} 枚 ({format}; {split} 分割: トレーニング {train}、検証 {validation}、テスト {test}); 記録: {record}</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/cli.py" line="163"/>
+        <source>writing the model package (best weights, report, leaderboard)</source>
+        <translation>モデル パッケージを書き出しています (最良の重み、レポート、リーダーボード)</translation>
     </message>
 </context>
 <context>
@@ -827,24 +842,49 @@ PyTorch: NVIDIA ドライバー (nvidia-smi) がある場合は CUDA ビルド�
 <context>
     <name>Schedule</name>
     <message>
-        <location filename="../autodl_qgis/engine/search/schedule.py" line="205"/>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="209"/>
         <source>rung 0: {network} ({backbone}) first, {seconds:.0f} training seconds</source>
         <translation>ラング 0: 最初に {network} ({backbone}) を {seconds:.0f} 秒間トレーニング</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/schedule.py" line="223"/>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="228"/>
         <source>rung 0: {count} more candidate(s), {seconds:.0f} training seconds each, until {until:.0f} s</source>
         <translation>ラング 0: 残りの候補 {count} 個を各 {seconds:.0f} 秒間、{until:.0f} 秒までトレーニング</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/schedule.py" line="241"/>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="246"/>
         <source>rung {rung}: {count} candidate(s) continue for {seconds:.0f} training seconds each</source>
         <translation>ラング {rung}: 候補 {count} 個が各 {seconds:.0f} 秒間トレーニングを続けます</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/schedule.py" line="256"/>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="261"/>
         <source>finalist {network} ({backbone}) trains until the end: {seconds:.0f} s</source>
         <translation>最終候補 {network} ({backbone}) を最後までトレーニングします: {seconds:.0f} 秒</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="129"/>
+        <source>at least {seconds:.0f} s each in the first rung</source>
+        <translation>最初のラングで各 {seconds:.0f} 秒以上</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="181"/>
+        <source>{count} tuning proposal(s) not reached ({why})</source>
+        <translation>チューニング案 {count} 個には届きません ({why})</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="185"/>
+        <source>the time limit reaches the first {kept} candidate(s) in portfolio order ({why})</source>
+        <translation>制限時間で届くのはポートフォリオ順で最初の候補 {kept} 個までです ({why})</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="193"/>
+        <source>{count} candidate(s) not reached: {reason}</source>
+        <translation>候補 {count} 個には届きません: {reason}</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="219"/>
+        <source>a first-rung job costs {seconds:.0f} s, as measured on {network}, and the finalist keeps {epochs} of its epochs, {needs:.0f} s</source>
+        <translation>最初のラングのジョブは {network} での計測で {seconds:.0f} 秒かかり、最終候補にはそのエポック {epochs} 回分 ({needs:.0f} 秒) を残します</translation>
     </message>
 </context>
 <context>
@@ -965,34 +1005,54 @@ Object detection models are ranked by average precision at IoU 0.5, pixel classi
 <context>
     <name>Trainer</name>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="537"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="544"/>
         <source>{name}: choosing the batch size</source>
         <translation>{name}: バッチ サイズを決定しています</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="702"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="717"/>
         <source>{name}: epoch {epoch} train loss {loss:.4f}, validation {metric_name} {metric:.4f}</source>
         <translation>{name}: エポック {epoch} トレーニング損失 {loss:.4f}、検証 {metric_name} {metric:.4f}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="702"/>
-        <source> (moving average {metric:.4f})</source>
-        <translation> (移動平均 {metric:.4f})</translation>
-    </message>
-    <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="694"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="709"/>
         <source>{name}: {metric_name} {plain:.4f} as predicted, {augmented:.4f} over eight flips and quarter turns ({chips} validation chips): the model will predict {how} by default</source>
         <translation>{name}: {metric_name} は通常の予測で {plain:.4f}、8 通りの反転と 90 度回転で {augmented:.4f} (検証チップ {chips} 枚): モデルは既定で{how}予測します</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="694"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="709"/>
         <source>over the eight views</source>
         <translation>8 通りの向きで</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="694"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="709"/>
         <source>each tile once</source>
         <translation>各タイルを 1 回だけ</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="641"/>
+        <source>{name}: the rest of the run ({share:.0%} of it) trains on the {chips} training + validation chips without validating; the {kept} at its end will be kept (the better at this last validation)</source>
+        <translation>{name}: 残りの実行時間 ({share:.0%}) は検証せずにトレーニング + 検証チップ {chips} 枚でトレーニングします。終了時点の{kept}を残します (この最後の検証で良かった方)</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="641"/>
+        <source>moving average of the weights</source>
+        <translation>重みの移動平均</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="641"/>
+        <source>weights</source>
+        <translation>重み</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="703"/>
+        <source>{name}: test-time augmentation not chosen: its validation reached {chips} of {total} chips before the time ran out</source>
+        <translation>{name}: テスト時の拡張は選ばれませんでした: 時間切れまでに検証できたのはチップ {total} 枚中 {chips} 枚です</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="717"/>
+        <source>{name}: epoch {epoch} train loss {loss:.4f}, validation {metric_name} {metric:.4f} (moving average {average:.4f})</source>
+        <translation>{name}: エポック {epoch} トレーニング損失 {loss:.4f}、検証 {metric_name} {metric:.4f} (移動平均 {average:.4f})</translation>
     </message>
 </context>
 </TS>

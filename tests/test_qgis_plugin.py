@@ -148,10 +148,18 @@ def test_qgis_lang_ja_gives_a_japanese_plugin_and_engine_messages(monkeypatch, s
                                                          "{metric_name} {metric:.4f}").format(
                 name="UnetClassifier", epoch=3, loss=0.123456, metric_name="mIoU", metric=0.5))
             callbacks.log("a line with no template")
-        first, second = [__import__("json").loads(line) for line in events.read_text(encoding="utf-8").splitlines()]
+            # a phrase inside a message (its own template) is translated too
+            callbacks.log(translate("Trainer", "{name}: the rest of the run ({share:.0%} of it) trains on the {chips} "
+                                    "training + validation chips without validating; the {kept} at its end will be "
+                                    "kept (the better at this last validation)").format(
+                name="SSD", share=0.5, chips=15, kept=translate("Trainer", "moving average of the weights").format()))
+        first, second, nested = [__import__("json").loads(line)
+                                 for line in events.read_text(encoding="utf-8").splitlines()]
         assert first["message"] == "UnetClassifier: epoch 3 train loss 0.1235, validation mIoU 0.5000"
         assert event_text(first) == "UnetClassifier: エポック 3 トレーニング損失 0.1235、検証 mIoU 0.5000"
         assert event_text(second) == "a line with no template"
+        assert "the moving average of the weights at its end" in nested["message"]
+        assert "50%" in event_text(nested) and "終了時点の重みの移動平均を残します" in event_text(nested)
     finally:
         QCoreApplication.removeTranslator(qgis_catalogue)
         plugin.unload()

@@ -428,7 +428,8 @@ def test_the_end_of_a_refit_chooses_test_time_augmentation_for_the_model_shipped
     assert trainer.passes[0][2] == pytest.approx(0.01 * len(trainer.val_data) * 9)
     assert trainer._val_seconds == pytest.approx(0.01 * len(trainer.val_data))  # still one validation's
     how = "over the eight views" if augmented > 0.5 else "each tile once"
-    assert any(f"{augmented:.4f} over eight flips and quarter turns" in m and how in m for m in logs), logs
+    assert any(f"{augmented:.4f} over eight flips and quarter turns" in m and f"predict {how} by default" in m
+               for m in logs), logs
 
 
 def test_without_a_refit_the_runs_last_validation_chooses(tiles):

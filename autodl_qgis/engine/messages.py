@@ -20,8 +20,10 @@ class Message(str):
         return message
 
     def event_fields(self) -> dict:
-        """For a JSON event: values that are not numbers go as text (a path, a device)."""
-        values = {k: v if isinstance(v, (int, float, str)) else str(v) for k, v in self.values.items()}
+        """For a JSON event: a value that is a Message goes with its own template (QGIS translates it too), values
+        that are not numbers go as text (a path, a device)."""
+        values = {k: {**v.event_fields(), "message": str(v)} if isinstance(v, Message)
+                  else v if isinstance(v, (int, float, str)) else str(v) for k, v in self.values.items()}
         return {"context": self.context, "template": self.template, "values": values}
 
 
@@ -31,6 +33,8 @@ class Template:
     text: str
 
     def format(self, **values) -> Message:
+        """The message with these values; a value may be a Message (a translatable phrase: ``.format()`` of a
+        template without placeholders)."""
         return Message(self.context, self.text, values)
 
 

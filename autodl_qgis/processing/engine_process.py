@@ -295,6 +295,7 @@ def event_text(event: dict) -> str:
     with its values (engine/messages.py); the engine's English text when it has no template or they do not fit."""
     template, values = event.get("template"), event.get("values")
     if isinstance(template, str) and isinstance(values, dict):
+        values = {k: event_text(v) if isinstance(v, dict) else v for k, v in values.items()}  # phrases in it
         try:
             return translate(str(event.get("context", "")), template).format(**values)
         except (KeyError, IndexError, ValueError):  # a translation that does not fit its values

@@ -188,7 +188,8 @@ class AutoDL:
             try:
                 check_device(spec, self.device)
             except UnsupportedNetworkError as exc:
-                self.callbacks.log(f"skipping {spec.name}: {exc}")
+                self.callbacks.log(translate("AutoDL", "skipping {name}: {reason}").format(name=spec.name,
+                                                                                           reason=str(exc)))
                 skipped.append(CandidateResult(f"skip-{spec.name}", "-", spec.name, backbone, RUNG, 0, Status.SKIPPED,
                                                reason=str(exc), worker=_worker_id()))
                 continue
@@ -246,11 +247,12 @@ class AutoDL:
             self._record.finish(result)
         for warning in self.data.warnings:  # e.g. boxes training leaves out, and why
             self.callbacks.log(f"warning: {warning}")
-        self.callbacks.log(
-            f"AutoDL {self.config.mode}: {len(seeds)} candidate(s), {limit / 3600:.3g} h, device {self.device}, "
-            f"{len(self.data.chips)} chips ({self.data.format}; {self.split.kind} split: {len(self.split.train)} "
-            f"train, {len(self.split.val)} validation, {len(self.split.test)} test); record in "
-            f"{self._record.work_dir}")
+        self.callbacks.log(translate(
+            "AutoDL", "AutoDL {mode}: {count} candidate(s), {hours:.3g} h, device {device}, {chips} chips ({format}; "
+            "{split} split: {train} train, {validation} validation, {test} test); record in {record}").format(
+            mode=self.config.mode, count=len(seeds), hours=limit / 3600, device=str(self.device),
+            chips=len(self.data.chips), format=self.data.format, split=self.split.kind, train=len(self.split.train),
+            validation=len(self.split.val), test=len(self.split.test), record=str(self._record.work_dir)))
         tunes = self.config.mode == ADVANCED and self.pretrained is None and seeds
         search = HalvingSearch(seeds, start, limit, self._execute, self.clock, self.callbacks.log,
                                strategy=self.config.strategy, tuning=max(2, len(seeds) // 2) if tunes else 0,

@@ -24,7 +24,7 @@ import dataclasses
 import statistics
 from typing import Callable, Sequence
 
-from ..messages import translate
+from ..messages import Message, translate
 from ..reach import (ETA, FINAL_SHARE, MIN_JOB_SECONDS, candidates_within, final_reserve,  # noqa: F401 - the
                      packaging_reserve, rung_sizes)  # search's names for them
 from ..status import Status
@@ -127,7 +127,8 @@ class HalvingSearch:
             return self._flat()
         self.exploration_end = self.end - final_reserve(self.limit, self.end - self.clock())
         count = self._reachable(len(self.seeds) + self.tuning, self.exploration_end - self.clock(), MIN_JOB_SECONDS,
-                                f"at least {MIN_JOB_SECONDS:.0f} s each in the first rung")
+                                translate("Schedule", "at least {seconds:.0f} s each in the first rung").format(
+                                    seconds=MIN_JOB_SECONDS))
         sizes = rung_sizes(count)
         if not sizes:  # one candidate: it is the finalist from the start
             self._final(self.seeds[0])
@@ -169,7 +170,7 @@ class HalvingSearch:
 
     # -- rungs -----------------------------------------------------------------------------------------------------
 
-    def _reachable(self, count: int, exploration: float, job_seconds: float, why: str) -> int:
+    def _reachable(self, count: int, exploration: float, job_seconds: float, why: Message) -> int:
         """How many candidates the exploration time holds at ``job_seconds`` a rung-0 job; the others (last in
         portfolio order, ADVANCED proposals first) are reported not_reached now."""
         reach = candidates_within(count, exploration, job_seconds)
@@ -177,17 +178,20 @@ class HalvingSearch:
         self.tuning -= dropped_tuning
         kept = len(self.seeds) - (count - reach - dropped_tuning)
         if dropped_tuning:
-            self.log(f"{dropped_tuning} tuning proposal(s) not reached ({why})")
+            self.log(translate("Schedule", "{count} tuning proposal(s) not reached ({why})").format(
+                count=dropped_tuning, why=why))
         if kept < len(self.seeds):
             now = round(self.clock() - self.start, 2)
-            reason = f"the time limit reaches the first {kept} candidate(s) in portfolio order ({why})"
+            reason = translate("Schedule", "the time limit reaches the first {kept} candidate(s) in portfolio order "
+                               "({why})").format(kept=kept, why=why)
             for seed in self.seeds[kept:]:
                 result = CandidateResult(seed.key, seed.candidate, seed.network, seed.backbone, RUNG, 0,
                                          Status.NOT_REACHED, reason=reason, chip_scale=seed.chip_scale, start=now,
                                          end=now)
                 self.record(result)
                 self.results.append(result)
-            self.log(f"{len(self.seeds) - kept} candidate(s) not reached: {reason}")
+            self.log(translate("Schedule", "{count} candidate(s) not reached: {reason}").format(
+                count=len(self.seeds) - kept, reason=reason))
             self.seeds = self.seeds[:kept]
         return reach
 
@@ -213,8 +217,9 @@ class HalvingSearch:
         self.exploration_end = min(self.exploration_end, self.end - needs)
         job_seconds = self.clock() - began
         self._reachable(len(self.seeds) + self.tuning, self.exploration_end - began, job_seconds,
-                        f"a first-rung job costs {job_seconds:.0f} s, as measured on {seed.network}, and the "
-                        f"finalist keeps {MIN_FINAL_EPOCHS} of its epochs, {needs:.0f} s")
+                        translate("Schedule", "a first-rung job costs {seconds:.0f} s, as measured on {network}, "
+                                  "and the finalist keeps {epochs} of its epochs, {needs:.0f} s").format(
+                            seconds=job_seconds, network=seed.network, epochs=MIN_FINAL_EPOCHS, needs=needs))
         return result
 
     def _rung0(self, lead: CandidateResult, size: int, train_seconds: float,

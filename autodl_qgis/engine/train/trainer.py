@@ -638,11 +638,13 @@ class Trainer:
             self._choose_test_time_augmentation(run)
         if run.stop is None and refit_now:
             run.refitting, run.chips = True, self.refit_data
-            self.callbacks.log(
-                f"{self.name}: the rest of the run ({self.config.refit_share:.0%} of it) trains on the "
-                f"{len(run.chips)} training + validation chips without validating; the "
-                f"{'moving average of the weights' if run.ema_better else 'weights'} at its end will be kept "
-                "(the better at this last validation)")
+            self.callbacks.log(translate(
+                "Trainer", "{name}: the rest of the run ({share:.0%} of it) trains on the {chips} training + "
+                "validation chips without validating; the {kept} at its end will be kept (the better at this last "
+                "validation)").format(
+                name=self.name, share=self.config.refit_share, chips=len(run.chips),
+                kept=(translate("Trainer", "moving average of the weights") if run.ema_better
+                      else translate("Trainer", "weights")).format()))
 
     def _validate(self, run: _Run, stats: EpochStats) -> tuple[float, bool]:
         """The weights' (and their moving average's) validation: the curve's point, the progress message, the best
@@ -698,8 +700,9 @@ class Trainer:
         chips, self._val_seconds = self.evaluated_chips, one_validation  # the pass is no measure of a validation
         plain, augmented, chips = distributed.from_rank0((plain, augmented, chips))
         if chips < len(self.val_data) / 2:
-            self.callbacks.log(f"{self.name}: test-time augmentation not chosen: its validation reached {chips} of "
-                               f"{len(self.val_data)} chips before the time ran out")
+            self.callbacks.log(translate("Trainer", "{name}: test-time augmentation not chosen: its validation "
+                                         "reached {chips} of {total} chips before the time ran out").format(
+                name=self.name, chips=chips, total=len(self.val_data)))
             return
         better = augmented.primary > plain.primary
         self._update(once_metric=plain.primary, augmented_metric=augmented.primary, test_time_augmentation=better)
@@ -707,17 +710,17 @@ class Trainer:
                                      "eight flips and quarter turns ({chips} validation chips): the model will "
                                      "predict {how} by default").format(
             name=self.name, metric_name=self._result.metric_name, plain=plain.primary, augmented=augmented.primary,
-            chips=chips, how=translate("Trainer", "over the eight views") if better
-            else translate("Trainer", "each tile once")))
+            chips=chips, how=(translate("Trainer", "over the eight views") if better
+                              else translate("Trainer", "each tile once")).format()))
 
     def _report_epoch(self, point: EpochRecord, metric_name: str, progress: float) -> None:
-        self.callbacks.progress(progress,
-                                translate("Trainer", "{name}: epoch {epoch} train loss {loss:.4f}, validation "
-                                          "{metric_name} {metric:.4f}").format(
-                                    name=self.name, epoch=point.epoch, loss=point.loss, metric_name=metric_name,
-                                    metric=point.metric)
-                                + (translate("Trainer", " (moving average {metric:.4f})").format(
-                                    metric=point.ema_metric) if point.ema_metric is not None else ""),
+        line = (translate("Trainer", "{name}: epoch {epoch} train loss {loss:.4f}, validation {metric_name} "
+                          "{metric:.4f}") if point.ema_metric is None else  # one template: QGIS translates it whole
+                translate("Trainer", "{name}: epoch {epoch} train loss {loss:.4f}, validation {metric_name} "
+                          "{metric:.4f} (moving average {average:.4f})"))
+        self.callbacks.progress(progress, line.format(name=self.name, epoch=point.epoch, loss=point.loss,
+                                                      metric_name=metric_name, metric=point.metric,
+                                                      average=point.ema_metric),
                                 EpochEvent(self.name, point.epoch, point.loss, metric_name, point.metric,
                                            point.ema_metric))
 
