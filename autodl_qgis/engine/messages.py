@@ -19,6 +19,9 @@ class Message(str):
         message.context, message.template, message.values = context, template, values
         return message
 
+    def __reduce__(self):  # copies and pickles (str's own would call __new__ with the text alone)
+        return Message, (self.context, self.template, self.values)
+
     def event_fields(self) -> dict:
         """For a JSON event: a value that is a Message goes with its own template (QGIS translates it too), values
         that are not numbers go as text (a path, a device)."""

@@ -186,7 +186,7 @@ class HalvingSearch:
                                "({why})").format(kept=kept, why=why)
             for seed in self.seeds[kept:]:
                 result = CandidateResult(seed.key, seed.candidate, seed.network, seed.backbone, RUNG, 0,
-                                         Status.NOT_REACHED, reason=reason, chip_scale=seed.chip_scale, start=now,
+                                         Status.NOT_REACHED, reason=str(reason), chip_scale=seed.chip_scale, start=now,
                                          end=now)
                 self.record(result)
                 self.results.append(result)
