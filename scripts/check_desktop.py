@@ -34,6 +34,7 @@ def inside_qgis() -> None:
     import processing
     import qgis.utils
     from processing.gui.BatchAlgorithmDialog import BatchAlgorithmDialog
+    from processing.core.ProcessingResults import resultsList
     from processing.tools import dataobjects
     from qgis.core import QgsApplication, QgsProject
     from qgis.PyQt.QtCore import QTimer
@@ -130,6 +131,9 @@ def inside_qgis() -> None:
             package = Path(str(results.get("out_model", "")))
             check("train (dialog defaults): ran and wrote a .dlpk", finished["ok"] and package.suffix == ".dlpk"
                   and package.is_file(), results)
+            shown = [(r.name, r.filename) for r in resultsList.getResults()]
+            check("train: its report is in the Results Viewer",
+                  any(Path(str(filename)) == Path(str(results.get("report_file"))) for _, filename in shown), shown)
             dialog.close()
 
     timer = QTimer()
