@@ -40,10 +40,6 @@ EMA_SPAN_SHARE, EMA_MAX_SPAN = 0.1, 2000
 # tried when they cost at most TTA_SHARE of the run's budget (at 10 minutes on a CPU they would cost the finalist's
 # training an eighth of its time; at 30 minutes a twenty-fifth)
 TTA_VALIDATIONS, TTA_SHARE = 9, 0.1
-# after a refit the choice is made on chips the model was fitted to, where the views, an ensemble, gain least (their
-# gain is on ground not trained on): there the views are kept unless predicting once scores higher by more than this
-# (metric units, the search's least noise margin)
-TTA_FITTED_MARGIN = 0.01
 
 
 class CandidateFailed(Exception):
@@ -683,8 +679,7 @@ class Trainer:
         over the eight flips and quarter turns of each chip, in one pass over the same chips, and records whether the
         eight views score higher. After a refit the chips are the validation chips it trained on: the choice is
         between two ways of predicting one model, made on the model shipped (measured on the palm chips, it agreed
-        with the held-out test block where one made mid-run, before the refit, did not), with the views kept unless
-        predicting once is higher by more than TTA_FITTED_MARGIN. In the time the final
+        with the held-out test block where one made mid-run, before the refit, did not). In the time the final
         validation's reserve kept for it (when the pass costs at most TTA_SHARE of the budget), decided on the chips
         that time reaches when they are half the validation chips or more (else not tried)."""
         from ..infer.backend import TestTimeAugmented
@@ -710,7 +705,7 @@ class Trainer:
                                          "reached {chips} of {total} chips before the time ran out").format(
                 name=self.name, chips=chips, total=len(self.val_data)))
             return
-        better = augmented.primary > plain.primary - (TTA_FITTED_MARGIN if run.refitting else 0.0)
+        better = augmented.primary > plain.primary
         self._update(once_metric=plain.primary, augmented_metric=augmented.primary, test_time_augmentation=better)
         self.callbacks.log(translate("Trainer", "{name}: {metric_name} {plain:.4f} as predicted, {augmented:.4f} over "
                                      "eight flips and quarter turns ({chips} validation chips): the model will "
