@@ -613,6 +613,11 @@ Pixel classifiers give class probabilities per pixel (Deepness: Segmentor); obje
         <source>{what}: tile {number} of {total}</source>
         <translation>{what}: タイル {number} / {total}</translation>
     </message>
+    <message>
+        <location filename="../autodl_qgis/engine/infer/run.py" line="149"/>
+        <source>predicting each tile over its eight flips and quarter turns, as the model was chosen to (it validated higher so); turn test-time augmentation off for an eighth of the work</source>
+        <translation>モデルが学習時に選んだとおり (検証でより高かったため)、各タイルを 8 通りの反転と 90 度回転で予測します。テスト時の拡張をオフにすると処理量は 8 分の 1 になります</translation>
+    </message>
 </context>
 <context>
     <name>InstallAutodlEngine</name>
@@ -1005,57 +1010,57 @@ Object detection models are ranked by average precision at IoU 0.5, pixel classi
 <context>
     <name>Trainer</name>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="548"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="544"/>
         <source>{name}: choosing the batch size</source>
         <translation>{name}: バッチ サイズを決定しています</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="723"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="718"/>
         <source>{name}: epoch {epoch} train loss {loss:.4f}, validation {metric_name} {metric:.4f}</source>
         <translation>{name}: エポック {epoch} トレーニング損失 {loss:.4f}、検証 {metric_name} {metric:.4f}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="715"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="710"/>
         <source>{name}: {metric_name} {plain:.4f} as predicted, {augmented:.4f} over eight flips and quarter turns ({chips} validation chips): the model will predict {how} by default</source>
         <translation>{name}: {metric_name} は通常の予測で {plain:.4f}、8 通りの反転と 90 度回転で {augmented:.4f} (検証チップ {chips} 枚): モデルは既定で{how}予測します</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="715"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="710"/>
         <source>over the eight views</source>
         <translation>8 通りの向きで</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="715"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="710"/>
         <source>each tile once</source>
         <translation>各タイルを 1 回だけ</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="645"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="641"/>
         <source>{name}: the rest of the run ({share:.0%} of it) trains on the {chips} training + validation chips without validating; the {kept} at its end will be kept (the better at this last validation)</source>
         <translation>{name}: 残りの実行時間 ({share:.0%}) は検証せずにトレーニング + 検証チップ {chips} 枚でトレーニングします。終了時点の{kept}を残します (この最後の検証で良かった方)</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="645"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="641"/>
         <source>moving average of the weights</source>
         <translation>重みの移動平均</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="645"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="641"/>
         <source>weights</source>
         <translation>重み</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="709"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="704"/>
         <source>{name}: test-time augmentation not chosen: its validation reached {chips} of {total} chips before the time ran out</source>
         <translation>{name}: テスト時の拡張は選ばれませんでした: 時間切れまでに検証できたのはチップ {total} 枚中 {chips} 枚です</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="723"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="718"/>
         <source>{name}: epoch {epoch} train loss {loss:.4f}, validation {metric_name} {metric:.4f} (moving average {average:.4f})</source>
         <translation>{name}: エポック {epoch} トレーニング損失 {loss:.4f}、検証 {metric_name} {metric:.4f} (移動平均 {average:.4f})</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="696"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="691"/>
         <source>{name}: test-time augmentation not tried: validating it would take about {cost:.0f} s, more than a tenth of the {total:.0f} s of this training or twice the {remaining:.0f} s left</source>
         <translation>{name}: テスト時の拡張は試しません: その検証には約 {cost:.0f} 秒かかり、このトレーニングの {total:.0f} 秒の 10 分の 1 か、残り {remaining:.0f} 秒の 2 倍を超えます</translation>
     </message>

@@ -146,9 +146,9 @@ def _open(model_path, raster_path, out_path: Path, sidecars, task: str, tile_siz
         if test_time_augmentation is None:
             test_time_augmentation = package.test_time_augmentation
             if test_time_augmentation:
-                callbacks.log("predicting each tile over its eight flips and quarter turns, as the model was chosen "
-                              "to (it validated higher so); turn test-time augmentation off for an eighth of the "
-                              "work")
+                callbacks.log(translate("Inference", "predicting each tile over its eight flips and quarter turns, "
+                                        "as the model was chosen to (it validated higher so); turn test-time "
+                                        "augmentation off for an eighth of the work").format())
         tile, batch_size = _bounded(int(tile_size or package.chip_size[0]), batch_size, region,
                                     backend == "torch", test_time_augmentation, callbacks)
         if overlap is None or (tile_size and tile < tile_size and overlap >= tile):  # the default, or it shrank
