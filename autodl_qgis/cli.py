@@ -33,6 +33,15 @@ def _callbacks(limit_seconds: float | None = None):
     return _CONSOLE
 
 
+def _say_result(message: str) -> None:
+    """A command's closing line: on stdout for a terminal or a script; to the parent that asked for events (QGIS)
+    as a log event, which it shows in its own language (on stdout as well, its log would show it twice)."""
+    if _EVENTS is not None:
+        _EVENTS.log(message)
+    else:
+        print(message)
+
+
 def _inspect(args) -> int:
     from .engine.data import TrainingData
 
@@ -84,8 +93,9 @@ def _export(args) -> int:
                                   chip_size=args.chip_size, stride=args.stride, image_format=args.image_format,
                                   only_chips_with_features=not args.all_tiles, buffer_radius=args.buffer_radius,
                                   callbacks=_callbacks())
-    print(f"{result.folder}: {result.chips} chips, {len(result.classes)} classes "
-          f"({result.skipped} windows without features skipped)")
+    _say_result(translate("AutoDL", "{folder}: {chips} chips, {classes} classes ({skipped} windows without "
+                                    "features skipped)").format(folder=result.folder, chips=result.chips,
+                                                                classes=len(result.classes), skipped=result.skipped))
     return 0
 
 
@@ -132,6 +142,7 @@ def _join_torchrun(device: str) -> tuple[str, bool]:
 def _train(args) -> int:
     from .engine.progress import SilentCallbacks
     from .engine.search import AutoDL, SearchFailed
+    from .engine.train.trainer import prediction_phrase
 
     from .engine import validate
     from .engine.outputs import check_output_location
@@ -179,9 +190,13 @@ def _train(args) -> int:
                                "chips": validation.test_chips}
         print(json.dumps(summary, indent=2, default=str))
     else:
-        test = f", test {best.test_metric:.4f}" if best.test_metric is not None else ""
-        views = ", predicts over eight flips and quarter turns by default" if best.test_time_augmentation else ""
-        print(f"{path}: {best.network} ({best.backbone}), validation {best.metric_name} {best.metric:.4f}{test}{views}")
+        line = (translate("AutoDL", "{path}: {network} ({backbone}), validation {metric_name} {metric:.4f}; "
+                                    "predicts {how} by default") if best.test_metric is None else
+                translate("AutoDL", "{path}: {network} ({backbone}), validation {metric_name} {metric:.4f}, test "
+                                    "{test:.4f}; predicts {how} by default"))
+        _say_result(line.format(path=path, network=best.network, backbone=best.backbone,
+                                metric_name=best.metric_name, metric=best.metric, test=best.test_metric,
+                                how=prediction_phrase(bool(best.test_time_augmentation))))
     return 0
 
 
@@ -261,11 +276,13 @@ def _use_model(args) -> int:
     if args.command == "detect":
         result = infer.detect_objects(args.model, args.raster, args.out, confidence=args.confidence,
                                       nms_threshold=args.nms, **options)
-        print(f"{result.path}: {result.objects} object(s) from {result.tiles} tile(s)")
+        _say_result(translate("AutoDL", "{path}: {objects} object(s) from {tiles} tile(s)").format(
+            path=result.path, objects=result.objects, tiles=result.tiles))
     else:
         result = infer.classify_pixels(args.model, args.raster, args.out, blend_overlap=args.blend_overlap,
                                        **options)
-        print(f"{result.path}: {result.tiles} tile(s) classified")
+        _say_result(translate("AutoDL", "{path}: {tiles} tile(s) classified").format(path=result.path,
+                                                                                     tiles=result.tiles))
     return 0
 
 
@@ -275,7 +292,8 @@ def _export_model(args) -> int:
 
     with open_package(args.model) as package:
         out = write_deepness_onnx(package, args.out, resolution_cm=args.resolution)
-    print(f"{out}: ONNX graph of {package.network} ({package.backbone}) with Deepness' metadata")
+    _say_result(translate("AutoDL", "{path}: ONNX graph of {network} ({backbone}) with Deepness' metadata").format(
+        path=out, network=package.network, backbone=package.backbone))
     return 0
 
 
@@ -367,7 +385,7 @@ def _install_engine(args) -> int:
     except InstallError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"the AutoDL engine is ready: {python}")
+    _say_result(translate("AutoDL", "the AutoDL engine is ready: {python}").format(python=python))
     return 0
 
 

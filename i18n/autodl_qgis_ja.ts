@@ -57,9 +57,49 @@
         <translation>AutoDL {mode}: 候補 {count} 個、{hours:.3g} 時間、デバイス {device}、チップ {chips} 枚 ({format}; {split} 分割: トレーニング {train}、検証 {validation}、テスト {test}); 記録: {record}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/cli.py" line="163"/>
+        <location filename="../autodl_qgis/cli.py" line="174"/>
         <source>writing the model package (best weights, report, leaderboard)</source>
         <translation>モデル パッケージを書き出しています (最良の重み、レポート、リーダーボード)</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/cli.py" line="96"/>
+        <source>{folder}: {chips} chips, {classes} classes ({skipped} windows without features skipped)</source>
+        <translation>{folder}: チップ {chips} 枚、クラス {classes} 個 (フィーチャのないウィンドウ {skipped} 個をスキップ)</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/cli.py" line="193"/>
+        <source>{path}: {network} ({backbone}), validation {metric_name} {metric:.4f}; predicts {how} by default</source>
+        <translation>{path}: {network} ({backbone})、検証 {metric_name} {metric:.4f}。既定で{how}予測します</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/cli.py" line="193"/>
+        <source>{path}: {network} ({backbone}), validation {metric_name} {metric:.4f}, test {test:.4f}; predicts {how} by default</source>
+        <translation>{path}: {network} ({backbone})、検証 {metric_name} {metric:.4f}、テスト {test:.4f}。既定で{how}予測します</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/cli.py" line="279"/>
+        <source>{path}: {objects} object(s) from {tiles} tile(s)</source>
+        <translation>{path}: タイル {tiles} 個からオブジェクト {objects} 個</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/cli.py" line="284"/>
+        <source>{path}: {tiles} tile(s) classified</source>
+        <translation>{path}: タイル {tiles} 個を分類しました</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/cli.py" line="295"/>
+        <source>{path}: ONNX graph of {network} ({backbone}) with Deepness&apos; metadata</source>
+        <translation>{path}: {network} ({backbone}) の ONNX グラフ (Deepness のメタデータ付き)</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/cli.py" line="388"/>
+        <source>the AutoDL engine is ready: {python}</source>
+        <translation>AutoDL エンジンの準備ができました: {python}</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/train/candidate.py" line="95"/>
+        <source>warning: {note}</source>
+        <translation>警告: {note}</translation>
     </message>
 </context>
 <context>
@@ -802,6 +842,14 @@ PyTorch: NVIDIA ドライバー (nvidia-smi) がある場合は CUDA ビルド�
     </message>
 </context>
 <context>
+    <name>Networks</name>
+    <message>
+        <location filename="../autodl_qgis/engine/networks/adapters/base.py" line="78"/>
+        <source>{what}: pretrained weights unavailable ({reason}); starting from random initialisation, which needs more data and time to reach the same accuracy</source>
+        <translation>{what}: 事前学習済みの重みを利用できません ({reason})。ランダムな初期値から始めます。同じ精度に達するにはより多くのデータと時間が必要です</translation>
+    </message>
+</context>
+<context>
     <name>NetworksSelector</name>
     <message>
         <location filename="../autodl_qgis/processing/networks_widget.py" line="81"/>
@@ -1010,57 +1058,57 @@ Object detection models are ranked by average precision at IoU 0.5, pixel classi
 <context>
     <name>Trainer</name>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="544"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="549"/>
         <source>{name}: choosing the batch size</source>
         <translation>{name}: バッチ サイズを決定しています</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="718"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="722"/>
         <source>{name}: epoch {epoch} train loss {loss:.4f}, validation {metric_name} {metric:.4f}</source>
         <translation>{name}: エポック {epoch} トレーニング損失 {loss:.4f}、検証 {metric_name} {metric:.4f}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="710"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="715"/>
         <source>{name}: {metric_name} {plain:.4f} as predicted, {augmented:.4f} over eight flips and quarter turns ({chips} validation chips): the model will predict {how} by default</source>
         <translation>{name}: {metric_name} は通常の予測で {plain:.4f}、8 通りの反転と 90 度回転で {augmented:.4f} (検証チップ {chips} 枚): モデルは既定で{how}予測します</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="710"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="52"/>
         <source>over the eight views</source>
         <translation>8 通りの向きで</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="710"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="52"/>
         <source>each tile once</source>
         <translation>各タイルを 1 回だけ</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="641"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="646"/>
         <source>{name}: the rest of the run ({share:.0%} of it) trains on the {chips} training + validation chips without validating; the {kept} at its end will be kept (the better at this last validation)</source>
         <translation>{name}: 残りの実行時間 ({share:.0%}) は検証せずにトレーニング + 検証チップ {chips} 枚でトレーニングします。終了時点の{kept}を残します (この最後の検証で良かった方)</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="641"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="646"/>
         <source>moving average of the weights</source>
         <translation>重みの移動平均</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="641"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="646"/>
         <source>weights</source>
         <translation>重み</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="704"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="709"/>
         <source>{name}: test-time augmentation not chosen: its validation reached {chips} of {total} chips before the time ran out</source>
         <translation>{name}: テスト時の拡張は選ばれませんでした: 時間切れまでに検証できたのはチップ {total} 枚中 {chips} 枚です</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="718"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="722"/>
         <source>{name}: epoch {epoch} train loss {loss:.4f}, validation {metric_name} {metric:.4f} (moving average {average:.4f})</source>
         <translation>{name}: エポック {epoch} トレーニング損失 {loss:.4f}、検証 {metric_name} {metric:.4f} (移動平均 {average:.4f})</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="691"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="696"/>
         <source>{name}: test-time augmentation not tried: validating it would take about {cost:.0f} s, more than a tenth of the {total:.0f} s of this training or twice the {remaining:.0f} s left</source>
         <translation>{name}: テスト時の拡張は試しません: その検証には約 {cost:.0f} 秒かかり、このトレーニングの {total:.0f} 秒の 10 分の 1 か、残り {remaining:.0f} 秒の 2 倍を超えます</translation>
     </message>

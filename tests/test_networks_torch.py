@@ -151,6 +151,30 @@ def test_pretrained_weights_offline_fall_back_quickly_with_a_warning(name, backb
     assert any(p.requires_grad for p in model.parameters())
 
 
+
+def test_the_offline_warning_reaches_the_training_log_translatable(offline, synthetic):
+    # a Japanese QGIS showed this line in English: the candidate's log passed the warning on as plain text
+    from autodl_qgis.engine.data import CLASSIFIED_TILES, TrainingData
+    from autodl_qgis.engine.messages import Message
+    from autodl_qgis.engine.progress import SilentCallbacks
+    from autodl_qgis.engine.train import TrainConfig
+    from autodl_qgis.engine.train.candidate import TrainRequest, train_candidate
+
+    logged = []
+
+    class Log(SilentCallbacks):
+        def log(self, message):
+            logged.append(message)
+
+    data = TrainingData.open(synthetic(CLASSIFIED_TILES, num_chips=8))
+    request = TrainRequest("UnetClassifier", "resnet18", TrainConfig(max_epochs=1, batch_size=4), pretrained=True)
+    candidate = train_candidate(data, request, torch.device("cpu"), callbacks=Log())
+    warning = next(line for line in logged if line.startswith("warning: "))
+    note = warning.values["note"]
+    assert isinstance(note, Message) and note.template.startswith("{what}: pretrained weights unavailable")
+    assert warning.event_fields()["values"]["note"]["template"] == note.template  # QGIS translates it too
+    assert candidate.warnings == [note] and candidate.result.best_metric is not None
+
 def test_cached_torchvision_weights_load_offline(offline, tmp_path):
     from torchvision.models import ResNet18_Weights, resnet18
     from torchvision.ops import FrozenBatchNorm2d

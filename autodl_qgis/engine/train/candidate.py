@@ -16,6 +16,7 @@ from ..budget import TimeBudget
 from ..data import TrainingData
 from ..data.dataset import ChipDataset, make_datasets
 from ..data.split import DataSplit, split_chips
+from ..messages import translate
 from ..networks import UnsupportedNetworkError
 from ..networks.registry import get_spec
 from ..progress import Callbacks, Cancelled, SilentCallbacks
@@ -87,9 +88,11 @@ def train_candidate(data: TrainingData, request: TrainRequest, device: torch.dev
             return Candidate(spec.name, backbone, TrainResult(FAILED, "", reason=str(exc)), [])
         except Exception as exc:  # noqa: BLE001 - a network that cannot be built is one failed candidate
             return Candidate(spec.name, backbone, TrainResult(FAILED, "", reason=f"could not build: {exc}"), [])
-    notes = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    # the text a warning was given (a Message keeps its translation), else its str
+    notes = [w.message.args[0] if len(w.message.args) == 1 and isinstance(w.message.args[0], str) else str(w.message)
+             for w in caught if issubclass(w.category, RuntimeWarning)]
     for note in notes:
-        callbacks.log(f"warning: {note}")
+        callbacks.log(translate("AutoDL", "warning: {note}").format(note=note))
     if checkpoint is not None:
         model.load_state_dict(checkpoint.model)
     elif request.initial_state is not None:

@@ -21,7 +21,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from ..budget import TimeBudget
 from ..data.esri import OBJECT_DETECTION
-from ..messages import translate
+from ..messages import Message, translate
 from ..progress import Callbacks, Cancelled, EpochEvent, SilentCallbacks, check_cancel
 from . import distributed
 from .batch_size import MIN_BATCH, find_batch_size, is_out_of_memory
@@ -45,6 +45,11 @@ TTA_VALIDATIONS, TTA_SHARE = 9, 0.1
 class CandidateFailed(Exception):
     """This network cannot be trained (non-finite loss, out of memory at batch 1, ...): AutoDL records the reason
     and goes on with the next candidate."""
+
+
+def prediction_phrase(views: bool) -> Message:
+    """How a model predicts by default, a phrase that other messages hold (QGIS translates it with them)."""
+    return (translate("Trainer", "over the eight views") if views else translate("Trainer", "each tile once")).format()
 
 
 @dataclass
@@ -711,8 +716,7 @@ class Trainer:
                                      "eight flips and quarter turns ({chips} validation chips): the model will "
                                      "predict {how} by default").format(
             name=self.name, metric_name=self._result.metric_name, plain=plain.primary, augmented=augmented.primary,
-            chips=chips, how=(translate("Trainer", "over the eight views") if better
-                              else translate("Trainer", "each tile once")).format()))
+            chips=chips, how=prediction_phrase(better)))
 
     def _report_epoch(self, point: EpochRecord, metric_name: str, progress: float) -> None:
         line = (translate("Trainer", "{name}: epoch {epoch} train loss {loss:.4f}, validation {metric_name} "

@@ -11,6 +11,8 @@ from typing import Callable, TypeVar
 import torch
 from torch import nn
 
+from ...messages import translate
+
 T = TypeVar("T")
 
 
@@ -73,8 +75,9 @@ def load_pretrained(what: str, request: BuildRequest, pretrained: Callable[[], T
             reason = str(exc)
         except Exception as exc:  # noqa: BLE001 - offline and not cached, a failed download, a file that will not load
             reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
-        warnings.warn(f"{what}: pretrained weights unavailable ({reason}); starting from random initialisation, "
-                      "which needs more data and time to reach the same accuracy", RuntimeWarning, stacklevel=2)
+        warnings.warn(translate("Networks", "{what}: pretrained weights unavailable ({reason}); starting from "
+                                "random initialisation, which needs more data and time to reach the same "
+                                "accuracy").format(what=what, reason=reason), RuntimeWarning, stacklevel=2)
     network = random()
     if isinstance(network, nn.Module):
         follow_the_data(network)
