@@ -56,11 +56,11 @@ def test_every_marked_message_has_a_japanese_translation_in_the_shipped_catalogu
                    capture_output=True)
     catalogue = (tmp_path / "i18n" / "autodl_qgis_ja.ts").read_text(encoding="utf-8")
     untranslated = re.findall(r"<source>(.*?)</source>\s*<translation type=\"unfinished\"", catalogue, re.S)
-    assert untranslated == [], "translate these in i18n/autodl_qgis_ja.ts (README: translations)"
+    assert untranslated == [], "translate these in i18n/autodl_qgis_ja.ts, then run scripts/i18n.sh"
     assert catalogue.count("<message>") > 150
     # the .qm QGIS loads is the committed catalogue's
     subprocess.run([tools[1], "-silent", str(REPO / "i18n" / "autodl_qgis_ja.ts"), "-qm", str(tmp_path / "ja.qm")],
                    check=True, capture_output=True)
     assert (tmp_path / "ja.qm").read_bytes() == (REPO / "i18n" / "autodl_qgis_ja.qm").read_bytes(), \
-        "run: cd i18n && lrelease autodl_qgis_ja.ts -qm autodl_qgis_ja.qm"
+        "run scripts/i18n.sh"
 
