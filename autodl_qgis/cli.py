@@ -182,7 +182,8 @@ def _train(args) -> int:
                             "metric": best.metric, "test_metric": best.test_metric,
                             "trained_chips": best.trained_chips, "averaged": best.averaged,
                             "once_metric": best.once_metric, "augmented_metric": best.augmented_metric,
-                            "test_time_augmentation": best.test_time_augmentation},
+                            "test_time_augmentation": best.test_time_augmentation,
+                            "detection_confidence": best.detection_confidence},
                    "validation": {"kind": validation.kind, "chips": validation.chips},
                    "leaderboard": [r.as_dict() for r in autodl.leaderboard()]}
         if best.test_metric is not None:
@@ -254,13 +255,15 @@ def _show(args) -> int:
                 "metric_name": package.info.get("metric_name"), "metric": package.info.get("metric"),
                 "metrics": package.info.get("metrics"), "training": package.info.get("training"),
                 "test_time_augmentation": package.test_time_augmentation,
+                "detection_confidence": package.detection_confidence if package.task == "object_detection" else None,
                 "versions": package.info.get("versions")}
     if args.json:
         print(json.dumps(info, indent=2, default=str))
     else:
         for key in ("model", "network", "backbone", "task", "model_type", "chip_size", "bands", "metric_name",
-                    "metric", "test_time_augmentation"):
-            print(f"{key:<12} {info[key]}")
+                    "metric", "test_time_augmentation", "detection_confidence"):
+            if info[key] is not None:
+                print(f"{key:<12} {info[key]}")
         print("classes      " + ", ".join(f"{c['value']} {c['name']}" for c in info["classes"]))
     return 0
 
@@ -312,6 +315,8 @@ def _evaluate(args) -> int:
     if result.task == "object_detection":
         print(f"AP50 {m.average_precision:.4f}   COCO mAP {m.coco_map:.4f}   at confidence "
               f"{result.confidence:g}: precision {_fmt(m.precision)} recall {_fmt(m.recall)} F1 {_fmt(m.f1)}")
+        if m.best_confidence is not None:
+            print(f"highest F1 {m.best_f1:.4f} at confidence {m.best_confidence:g}")
         print(f"\n{'class':<24} {'AP50':>7} {'COCO':>7} {'prec.':>7} {'recall':>7} {'F1':>7} {'TP':>6} {'FP':>6} "
               f"{'FN':>6}")
         for c in m.per_class:
@@ -542,7 +547,9 @@ def build_parser() -> argparse.ArgumentParser:
                                   "centre only (no extra model work; memory for one row of tiles' probabilities, "
                                   "256 MB at most for all but many-class models on large tiles)")
         if name == "detect":
-            use.add_argument("--confidence", type=float, default=0.5, help="minimum score kept (default 0.5)")
+            use.add_argument("--confidence", type=float,
+                             help="minimum score kept (default: the model's threshold, where its F1 was highest on "
+                                  "its validation chips; 0.5 for models that do not record one)")
             use.add_argument("--nms", type=float, default=0.3, help="overlap (IoU) above which duplicates go")
         use.set_defaults(run=_use_model)
 
@@ -559,9 +566,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                     "precision / recall / F1; or IoU, accuracy, confusion matrix)")
     evaluate.add_argument("model", help=".dlpk or .emd written by Train Using AutoDL")
     evaluate.add_argument("in_data", help="labelled folder written by 'Export Training Data For Deep Learning'")
-    evaluate.add_argument("--confidence", type=float, default=0.5,
-                          help="detection: score from which precision, recall and F1 count a detection (default "
-                               "0.5, as Detect Objects)")
+    evaluate.add_argument("--confidence", type=float,
+                          help="detection: score from which precision, recall and F1 count a detection (default: "
+                               "the model's threshold, as Detect Objects)")
     evaluate.add_argument("--batch-size", type=int, default=4)
     evaluate.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     evaluate.add_argument("--test-time-augmentation", action=argparse.BooleanOptionalAction, default=None,

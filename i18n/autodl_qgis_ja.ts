@@ -67,32 +67,32 @@
         <translation>{folder}: チップ {chips} 枚、クラス {classes} 個 (フィーチャのないウィンドウ {skipped} 個をスキップ)</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/cli.py" line="193"/>
+        <location filename="../autodl_qgis/cli.py" line="194"/>
         <source>{path}: {network} ({backbone}), validation {metric_name} {metric:.4f}; predicts {how} by default</source>
         <translation>{path}: {network} ({backbone})、検証 {metric_name} {metric:.4f}。既定で{how}予測します</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/cli.py" line="193"/>
+        <location filename="../autodl_qgis/cli.py" line="194"/>
         <source>{path}: {network} ({backbone}), validation {metric_name} {metric:.4f}, test {test:.4f}; predicts {how} by default</source>
         <translation>{path}: {network} ({backbone})、検証 {metric_name} {metric:.4f}、テスト {test:.4f}。既定で{how}予測します</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/cli.py" line="279"/>
+        <location filename="../autodl_qgis/cli.py" line="282"/>
         <source>{path}: {objects} object(s) from {tiles} tile(s)</source>
         <translation>{path}: タイル {tiles} 個からオブジェクト {objects} 個</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/cli.py" line="284"/>
+        <location filename="../autodl_qgis/cli.py" line="287"/>
         <source>{path}: {tiles} tile(s) classified</source>
         <translation>{path}: タイル {tiles} 個を分類しました</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/cli.py" line="295"/>
+        <location filename="../autodl_qgis/cli.py" line="298"/>
         <source>{path}: ONNX graph of {network} ({backbone}) with Deepness&apos; metadata</source>
         <translation>{path}: {network} ({backbone}) の ONNX グラフ (Deepness のメタデータ付き)</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/cli.py" line="388"/>
+        <location filename="../autodl_qgis/cli.py" line="393"/>
         <source>the AutoDL engine is ready: {python}</source>
         <translation>AutoDL エンジンの準備ができました: {python}</translation>
     </message>
@@ -352,17 +352,17 @@
         <translation>ディープ ラーニング,オブジェクト検出,推論,dlpk</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/detect_objects_using_deep_learning.py" line="40"/>
+        <location filename="../autodl_qgis/processing/detect_objects_using_deep_learning.py" line="42"/>
         <source>Output Detected Objects</source>
         <translation>出力検出オブジェクト</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/detect_objects_using_deep_learning.py" line="42"/>
+        <location filename="../autodl_qgis/processing/detect_objects_using_deep_learning.py" line="44"/>
         <source>Threshold</source>
         <translation>しきい値</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/processing/detect_objects_using_deep_learning.py" line="45"/>
+        <location filename="../autodl_qgis/processing/detect_objects_using_deep_learning.py" line="47"/>
         <source>Max Overlap Ratio</source>
         <translation>最大オーバーラップ率</translation>
     </message>
@@ -371,13 +371,13 @@
         <source>Runs a trained object detection model on a raster and writes the objects it finds as polygons in the raster&apos;s coordinate reference system, with their class name (Class), class value (ClassValue) and confidence (Confidence). Objects found twice where tiles overlap are kept once: each tile keeps the objects whose centre lies in its centre part (blending whole tiles, as Classify Pixels can, kept boxes cut by tile edges beside the whole object).
 
 &lt;b&gt;Output Detected Objects&lt;/b&gt; (out_detected_objects): a GeoPackage, Shapefile, GeoJSON or FlatGeobuf file.
-&lt;b&gt;Threshold&lt;/b&gt; (threshold): the lowest confidence kept, 0.5 by default.
+&lt;b&gt;Threshold&lt;/b&gt; (threshold): the lowest confidence kept. Not set (the default): the model&apos;s own threshold, where its F1 (precision and recall together) was highest on its validation chips; 0.5 for models that do not record one.
 &lt;b&gt;Max Overlap Ratio&lt;/b&gt; (max_overlap_ratio): two objects of one class overlapping more than this (intersection over union) are one object; the more confident is kept.
 </source>
         <translation>学習済みのオブジェクト検出モデルをラスターに適用し、見つかったオブジェクトをラスターの座標参照系のポリゴンとして、クラス名 (Class)、クラス値 (ClassValue)、信頼度 (Confidence) とともに書き出します。タイルの重なりで二重に見つかったオブジェクトは 1 つだけ残ります。各タイルからは、中心がタイルの中央部分にあるオブジェクトだけを採ります (「ディープ ラーニングを使用したピクセル分類」のようにタイル全体をブレンドすると、タイルの端で切れたボックスがオブジェクト全体のボックスと並んで残りました)。
 
 &lt;b&gt;出力検出オブジェクト&lt;/b&gt; (out_detected_objects): GeoPackage、Shapefile、GeoJSON または FlatGeobuf ファイル。
-&lt;b&gt;しきい値&lt;/b&gt; (threshold): 残す最低の信頼度。既定は 0.5。
+&lt;b&gt;しきい値&lt;/b&gt; (threshold): 残す最低の信頼度。未設定 (既定): モデル自身のしきい値 (検証チップで F1 (適合率と再現率の両方) が最も高かった値。記録のないモデルでは 0.5)。
 &lt;b&gt;最大オーバーラップ率&lt;/b&gt; (max_overlap_ratio): 同じクラスの 2 つのオブジェクトの重なり (IoU) がこの値を超えると 1 つとみなし、信頼度の高い方を残します。
 </translation>
     </message>
@@ -657,6 +657,11 @@ Pixel classifiers give class probabilities per pixel (Deepness: Segmentor); obje
         <location filename="../autodl_qgis/engine/infer/run.py" line="149"/>
         <source>predicting each tile over its eight flips and quarter turns, as the model was chosen to (it validated higher so); turn test-time augmentation off for an eighth of the work</source>
         <translation>モデルが学習時に選んだとおり (検証でより高かったため)、各タイルを 8 通りの反転と 90 度回転で予測します。テスト時の拡張をオフにすると処理量は 8 分の 1 になります</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/infer/run.py" line="281"/>
+        <source>keeping objects from confidence {confidence:.2f}, the model&apos;s threshold (where its F1 was highest on its validation chips; 0.5 for models that do not record one)</source>
+        <translation>信頼度 {confidence:.2f} 以上のオブジェクトを残します。これはモデルのしきい値です (検証チップで F1 が最も高かった値。記録のないモデルでは 0.5)</translation>
     </message>
 </context>
 <context>
@@ -1058,17 +1063,17 @@ Object detection models are ranked by average precision at IoU 0.5, pixel classi
 <context>
     <name>Trainer</name>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="549"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="552"/>
         <source>{name}: choosing the batch size</source>
         <translation>{name}: バッチ サイズを決定しています</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="722"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="726"/>
         <source>{name}: epoch {epoch} train loss {loss:.4f}, validation {metric_name} {metric:.4f}</source>
         <translation>{name}: エポック {epoch} トレーニング損失 {loss:.4f}、検証 {metric_name} {metric:.4f}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="715"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="719"/>
         <source>{name}: {metric_name} {plain:.4f} as predicted, {augmented:.4f} over eight flips and quarter turns ({chips} validation chips): the model will predict {how} by default</source>
         <translation>{name}: {metric_name} は通常の予測で {plain:.4f}、8 通りの反転と 90 度回転で {augmented:.4f} (検証チップ {chips} 枚): モデルは既定で{how}予測します</translation>
     </message>
@@ -1083,32 +1088,32 @@ Object detection models are ranked by average precision at IoU 0.5, pixel classi
         <translation>各タイルを 1 回だけ</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="646"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="649"/>
         <source>{name}: the rest of the run ({share:.0%} of it) trains on the {chips} training + validation chips without validating; the {kept} at its end will be kept (the better at this last validation)</source>
         <translation>{name}: 残りの実行時間 ({share:.0%}) は検証せずにトレーニング + 検証チップ {chips} 枚でトレーニングします。終了時点の{kept}を残します (この最後の検証で良かった方)</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="646"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="649"/>
         <source>moving average of the weights</source>
         <translation>重みの移動平均</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="646"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="649"/>
         <source>weights</source>
         <translation>重み</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="709"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="712"/>
         <source>{name}: test-time augmentation not chosen: its validation reached {chips} of {total} chips before the time ran out</source>
         <translation>{name}: テスト時の拡張は選ばれませんでした: 時間切れまでに検証できたのはチップ {total} 枚中 {chips} 枚です</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="722"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="726"/>
         <source>{name}: epoch {epoch} train loss {loss:.4f}, validation {metric_name} {metric:.4f} (moving average {average:.4f})</source>
         <translation>{name}: エポック {epoch} トレーニング損失 {loss:.4f}、検証 {metric_name} {metric:.4f} (移動平均 {average:.4f})</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="696"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="699"/>
         <source>{name}: test-time augmentation not tried: validating it would take about {cost:.0f} s, more than a tenth of the {total:.0f} s of this training or twice the {remaining:.0f} s left</source>
         <translation>{name}: テスト時の拡張は試しません: その検証には約 {cost:.0f} 秒かかり、このトレーニングの {total:.0f} 秒の 10 分の 1 か、残り {remaining:.0f} 秒の 2 倍を超えます</translation>
     </message>

@@ -163,6 +163,54 @@ def test_matching_ap_agrees_with_pycocotools():
         assert np.mean(scores.precision_curve) == pytest.approx(scores.average_precision, abs=1e-6)
 
 
+
+def test_the_best_threshold_is_where_f1_over_all_classes_peaks():
+    from autodl_qgis.engine.detection_matching import DetectionMatcher
+
+    matcher = DetectionMatcher(0.5)
+    # one image, four truths of class 1; detections best first: hit, hit, hit, miss, hit (0.305), miss. Keeping the
+    # first k gives F1 = 2 hits / (k + 4): 0.40, 0.67, 0.86, 0.75, 0.89, 0.80 -> from 0.305, shown as 0.30
+    scores = [0.9, 0.8, 0.4, 0.35, 0.305, 0.1]
+    hit_of = {0: 0, 1: 1, 2: 2, 4: 3}
+    ious = np.zeros((6, 4))
+    for detection, truth in hit_of.items():
+        ious[detection, truth] = 0.9
+    matcher.add(ious, scores, [1] * 6, [1] * 4)
+    confidence, f1 = matcher.best_confidence()
+    assert confidence == 0.3 and f1 == pytest.approx(8 / 9)
+    assert matcher.score(1, "a", confidence).f1 == pytest.approx(f1)  # counting from it gives that F1
+    # a second class counts in the same F1: its two misses above 0.9 do not move the threshold, only the F1
+    matcher.add(np.zeros((2, 0)), [0.95, 0.92], [2, 2], [])
+    assert matcher.best_confidence() == (0.3, pytest.approx(8 / 11))
+    assert DetectionMatcher(0.5).best_confidence() is None  # nothing to count
+
+
+def test_a_package_keeps_objects_from_its_own_threshold_by_default(detection_case, tmp_path, capsys):
+    from scenes import mosaic_scene
+
+    model, folder, work = detection_case
+    scene, *_ = mosaic_scene(tmp_path)
+
+    def confidences(package, *extra):
+        out = tmp_path / f"objects{len(list(tmp_path.glob('*.gpkg')))}.gpkg"
+        assert main(["detect", str(package), str(scene), str(out), "--device", "cpu", "--quiet", *extra]) == 0
+        return sorted(f["Confidence"] for f in ogr.Open(str(out)).GetLayer(0))
+
+    everything = confidences(model, "--confidence", "0.01")
+    assert len(everything) > 3
+    own = round(everything[len(everything) // 2], 2)  # a threshold that keeps about half of them
+    package = _with_training(model, work / "own_threshold.dlpk", detection_confidence=own)
+    assert confidences(package) == [c for c in everything if c >= own]
+    assert confidences(package, "--confidence", "0.01") == everything  # told otherwise: as told
+    assert confidences(model) == [c for c in everything if c >= 0.5]  # none recorded: the classic 0.5
+    assert main(["evaluate", str(package), str(folder), "--json", "--quiet"]) == 0
+    evaluation = json.loads(capsys.readouterr().out)
+    assert evaluation["confidence"] == own  # precision / recall / F1 counted where the detections are kept
+    assert 0 <= evaluation["metrics"]["best_confidence"] <= 1 and evaluation["metrics"]["best_f1"] > 0
+    bad = _with_training(model, work / "bad_threshold.dlpk", detection_confidence=1.5)
+    assert main(["detect", str(bad), str(scene), str(tmp_path / "bad.gpkg"), "--device", "cpu"]) == 2
+    assert "invalid detection_confidence 1.5" in capsys.readouterr().err and not (tmp_path / "bad.gpkg").exists()
+
 # -- Compute Accuracy For Object Detection ---------------------------------------------------------------------------
 
 def _square(x, y, size=10.0):

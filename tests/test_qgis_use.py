@@ -193,3 +193,28 @@ def test_test_time_augmentation_is_the_models_choice_unless_told(scene, tmp_path
     arguments = algorithm.engine_arguments(parameters, context, QgsProcessingFeedback(), tmp_path)
     given = [a for a in arguments if "test-time-augmentation" in a]
     assert given == ([flag] if flag else [])
+
+
+@pytest.mark.parametrize("value,given", [(None, []), (0.3, ["--confidence", "0.3"]), (0.0, ["--confidence", "0.0"]),
+                                         ("0.25", ["--confidence", "0.25"])],
+                         ids=["default", "told", "zero", "qgis-process-text"])
+def test_threshold_is_the_models_own_unless_told(scene, tmp_path, value, given):
+    """Left unset (the dialog's default) the engine keeps objects from the package's threshold, where its F1 was
+    highest on its validation chips; a value, 0 included, is passed on as given."""
+    from qgis.core import QgsProcessingContext, QgsProcessingFeedback, QgsProcessingParameterDefinition
+
+    algorithm = processing_registry().algorithmById(DETECT)
+    definition = algorithm.parameterDefinition("threshold")
+    assert definition.defaultValue() is None and definition.flags() & QgsProcessingParameterDefinition.FlagOptional
+    model = tmp_path / "model.dlpk"
+    model.write_bytes(b"not read here")
+    parameters = {"in_raster": str(scene[0]), "in_model_definition": str(model),
+                  "out_detected_objects": str(tmp_path / "objects.gpkg")}
+    if value is not None:
+        parameters["threshold"] = value
+    context = QgsProcessingContext()
+    ok, message = algorithm.checkParameterValues(parameters, context)
+    assert ok, message
+    arguments = algorithm.engine_arguments(parameters, context, QgsProcessingFeedback(), tmp_path)
+    at = arguments.index("--confidence") if "--confidence" in arguments else None
+    assert (arguments[at:at + 2] if at is not None else []) == given

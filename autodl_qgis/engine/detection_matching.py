@@ -7,6 +7,7 @@ truth it overlaps most, if their IoU reaches the threshold. AP is COCO's 101-poi
 """
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
@@ -122,6 +123,23 @@ class DetectionMatcher:
             max_recall = float(recalls[-1]) if len(recalls) else 0.0
         return ClassDetectionScore(name, tp, fp, truths - tp, precision, recall, _f1(precision, recall), ap, curve,
                                    max_recall)
+
+    def best_confidence(self) -> tuple[float, float] | None:
+        """The confidence threshold at which F1 over all classes together is highest, and that F1, rounded down to
+        a hundredth (as the threshold is shown and typed) so that the detections it counted are kept; None without
+        ground truth or detections. Tied F1: the higher threshold (fewer objects to draw, as good)."""
+        scores = np.concatenate([np.asarray(s, np.float64) for s in self._scores.values()] or [np.zeros(0)])
+        hits = np.concatenate([np.asarray(h, bool) for h in self._hits.values()] or [np.zeros(0, bool)])
+        truths = sum(self._truths.values())
+        if not truths or not len(scores):
+            return None
+        order = np.argsort(-scores, kind="mergesort")
+        scores, cum_tp = scores[order], np.cumsum(hits[order])
+        last = np.r_[scores[1:] != scores[:-1], True]  # a threshold keeps every detection of equal score
+        kept = np.arange(1, len(scores) + 1)[last]
+        f1 = 2 * cum_tp[last] / (kept + truths)
+        best = int(np.argmax(f1))  # the first maximum: the highest threshold
+        return math.floor(scores[last][best] * 100) / 100, float(f1[best])
 
     def result(self, names: dict | None = None, confidence: float = DEFAULT_CONFIDENCE) -> DetectionAccuracy:
         """Per class (``names`` maps class keys to names; default: the keys as text) and overall."""

@@ -13,7 +13,6 @@ import torch
 from . import validate
 from .data import TrainingData
 from .data.esri import OBJECT_DETECTION
-from .detection_matching import DEFAULT_CONFIDENCE
 from .devices import resolve_device
 from .errors import InputDataError
 from .infer.backend import load_model
@@ -70,12 +69,13 @@ def _class_map(package, data: TrainingData) -> tuple[dict[int, int], list[str]]:
 
 
 def evaluate_package(model_path: str | os.PathLike, in_data: str | os.PathLike | TrainingData, *,
-                     confidence: float = DEFAULT_CONFIDENCE, batch_size: int = 4, device: str = "auto",
+                     confidence: float | None = None, batch_size: int = 4, device: str = "auto",
                      callbacks: Callbacks | None = None, test_time_augmentation: bool | None = None) -> Evaluation:
     """Predicts every chip of ``in_data`` with the package and scores the predictions against the labels;
     ``test_time_augmentation``: as inference predicts with it (each chip's eight flips and quarter turns) or without;
-    None: as the package predicts by default."""
-    validate.fraction("confidence", confidence)
+    None: as the package predicts by default; ``confidence`` None: the package's threshold, as Detect Objects."""
+    if confidence is not None:
+        validate.fraction("confidence", confidence)
     validate.positive_int("batch_size", batch_size, MAX_BATCH_SIZE)
     callbacks = callbacks or SilentCallbacks()
     data = in_data if isinstance(in_data, TrainingData) else TrainingData.open(in_data)
@@ -94,6 +94,8 @@ def evaluate_package(model_path: str | os.PathLike, in_data: str | os.PathLike |
         tile = max(package.chip_size[0], height, width)  # smaller chips are padded as inference pads
         if test_time_augmentation is None:
             test_time_augmentation = package.test_time_augmentation
+        if confidence is None:
+            confidence = package.detection_confidence
         model = load_model(package, device, "torch", tile, test_time_augmentation)
         lut = np.zeros(max([*mapping, 0]) + 1, np.int64)
         for value, index in mapping.items():

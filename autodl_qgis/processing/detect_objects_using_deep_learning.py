@@ -31,7 +31,9 @@ class DetectObjectsUsingDeepLearning(ModelOnRasterAlgorithm):
             "cut by tile edges beside the whole object).\n\n"
             "<b>Output Detected Objects</b> (out_detected_objects): a GeoPackage, Shapefile, GeoJSON or "
             "FlatGeobuf file.\n"
-            "<b>Threshold</b> (threshold): the lowest confidence kept, 0.5 by default.\n"
+            "<b>Threshold</b> (threshold): the lowest confidence kept. Not set (the default): the model's own "
+            "threshold, where its F1 (precision and recall together) was highest on its validation chips; 0.5 for "
+            "models that do not record one.\n"
             "<b>Max Overlap Ratio</b> (max_overlap_ratio): two objects of one class overlapping more than this "
             "(intersection over union) are one object; the more confident is kept.\n") + self.common_help()
 
@@ -40,7 +42,7 @@ class DetectObjectsUsingDeepLearning(ModelOnRasterAlgorithm):
         self.addParameter(QgsProcessingParameterVectorDestination(
             self.OUT_DETECTED_OBJECTS, self.tr("Output Detected Objects")))
         self.addParameter(with_decimals(QgsProcessingParameterNumber(
-            self.THRESHOLD, self.tr("Threshold"), type=QgsProcessingParameterNumber.Double, defaultValue=0.5,
+            self.THRESHOLD, self.tr("Threshold"), type=QgsProcessingParameterNumber.Double, optional=True,
             minValue=0.0, maxValue=1.0), 2))
         self.addParameter(with_decimals(QgsProcessingParameterNumber(
             self.MAX_OVERLAP_RATIO, self.tr("Max Overlap Ratio"), type=QgsProcessingParameterNumber.Double,
@@ -48,6 +50,7 @@ class DetectObjectsUsingDeepLearning(ModelOnRasterAlgorithm):
         self.add_tiling_parameters()
 
     def engine_arguments(self, parameters, context, feedback, folder):
-        return super().engine_arguments(parameters, context, feedback, folder) + [
-            "--confidence", repr(self.parameterAsDouble(parameters, self.THRESHOLD, context)),
+        threshold = ([] if parameters.get(self.THRESHOLD) in (None, "") else  # not set: the model's own
+                     ["--confidence", repr(self.parameterAsDouble(parameters, self.THRESHOLD, context))])
+        return super().engine_arguments(parameters, context, feedback, folder) + threshold + [
             "--nms", repr(self.parameterAsDouble(parameters, self.MAX_OVERLAP_RATIO, context))]

@@ -251,7 +251,7 @@ def _iou(x0, y0, x1, y1, area, ox0, oy0, ox1, oy1) -> float:
 
 
 def detect_objects(model_path, raster_path, out_path, *, tile_size: int | None = None, overlap: int | None = None,
-                   batch_size: int = 4, confidence: float = 0.5, nms_threshold: float = 0.3,
+                   batch_size: int = 4, confidence: float | None = None, nms_threshold: float = 0.3,
                    extent: tuple[float, float, float, float] | None = None, mask_wkt: str | None = None,
                    device: str = "auto", callbacks: Callbacks | None = None,
                    backend: str = "torch", test_time_augmentation: bool | None = None) -> InferenceResult:
@@ -259,7 +259,8 @@ def detect_objects(model_path, raster_path, out_path, *, tile_size: int | None =
     (xmin, ymin, xmax, ymax) and ``mask_wkt`` (polygons) are in the raster's CRS and limit where objects are
     looked for (an object counts where its centre is). Objects are always taken from tiles' cores: keeping whole
     tiles' objects and ranking duplicates by the blending weight at their centre (as ``blend_overlap`` blends class
-    maps) measured worse -- boxes cut by a tile's edge survive beside the whole object."""
+    maps) measured worse -- boxes cut by a tile's edge survive beside the whole object. ``confidence`` None: the
+    package's threshold (package/dlpk.py ``detection_confidence``)."""
     from torchvision.ops import box_convert
 
     callbacks = callbacks or SilentCallbacks()
@@ -268,12 +269,18 @@ def detect_objects(model_path, raster_path, out_path, *, tile_size: int | None =
     if driver is None:
         raise InputDataError("is not a vector format this tool writes", out_path,
                              "End the file name with " + ", ".join(VECTOR_DRIVERS))
-    validate.fraction("confidence", confidence)
+    if confidence is not None:
+        validate.fraction("confidence", confidence)
     validate.fraction("nms", nms_threshold)
     sidecars = [out_path.with_suffix(s) for s in (".shx", ".dbf", ".prj", ".cpg")] if driver == "ESRI Shapefile" \
         else []
     run = _open(model_path, raster_path, out_path, sidecars, OBJECT_DETECTION, tile_size, overlap, batch_size,
                 device, extent, mask_wkt, callbacks, RESULT_BYTES, backend, test_time_augmentation)
+    if confidence is None:
+        confidence = run.package.detection_confidence
+        callbacks.log(translate("Inference", "keeping objects from confidence {confidence:.2f}, the model's "
+                                "threshold (where its F1 was highest on its validation chips; 0.5 for models that do "
+                                "not record one)").format(confidence=confidence))
     with run.package, _written_in_place(out_path) as tmp:
         store = _DetectionStore(tmp.parent / ".detections.sqlite")
         try:

@@ -84,9 +84,13 @@ class AutoDLInference:
         self.values = np.asarray([0] + [c["Value"] for c in self.classes])  # index 0 = background / NoData
         self.padding = self.height // 8  # our own tools' default overlap (a quarter tile) split over two edges
         self.batch_size = 4
-        self.threshold, self.nms_overlap = 0.5, 0.3
-        # the default the search chose: the eight views where they validated higher
-        self.test_time_augmentation = (info.get("training") or {}).get("test_time_augmentation") is True
+        training = info.get("training") or {}
+        # the defaults the search chose: the threshold of the best validation F1 (0.5 where not recorded), the eight
+        # views where they validated higher
+        confidence = training.get("detection_confidence")
+        self.threshold = float(confidence) if type(confidence) in (int, float) and 0 <= confidence <= 1 else 0.5
+        self.nms_overlap = 0.3
+        self.test_time_augmentation = training.get("test_time_augmentation") is True
 
     def getParameterInfo(self):
         parameters = [

@@ -22,6 +22,7 @@ import torch
 
 from ..data.esri import MAX_JSON_BYTES, ClassInfo, parse_json, read_json
 from ..data.raster import check_path_name
+from ..detection_matching import DEFAULT_CONFIDENCE
 from ..errors import InputDataError
 from .emd import validate_model_definition
 
@@ -266,6 +267,18 @@ class ModelPackage:
         if not isinstance(chosen, bool):
             raise InputDataError(f"has an invalid test_time_augmentation {chosen!r}", self.path, FIX)
         return chosen
+
+    @property
+    def detection_confidence(self) -> float:
+        """The confidence from which the detector's objects are kept by default: where F1 over all classes was
+        highest on the validation chips, predicted as the package predicts by default; packages that do not record
+        it keep Detect Objects' classic 0.5."""
+        confidence = (self.info.get("training") or {}).get("detection_confidence")
+        if confidence is None:
+            return DEFAULT_CONFIDENCE
+        if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 <= confidence <= 1:
+            raise InputDataError(f"has an invalid detection_confidence {confidence!r}", self.path, FIX)
+        return float(confidence)
 
     @property
     def network_chip_size(self) -> tuple[int, int]:

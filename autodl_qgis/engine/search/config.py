@@ -191,6 +191,7 @@ class CandidateResult:
     once_metric: float | None = None
     augmented_metric: float | None = None
     test_time_augmentation: bool = False
+    detection_confidence: float | None = None  # the threshold with the best validation F1, as it predicts by default
     epochs: int = 0
     steps: int = 0
     epoch_steps: int = 0  # steps of one epoch at ``batch_size``
@@ -241,7 +242,8 @@ class CandidateResult:
             metric=trained.best_metric if trained.best_state is not None else None,  # of the weights kept
             validation_chips=trained.validation_chips, trained_chips=trained.trained_chips,
             averaged=trained.averaged, once_metric=trained.once_metric, augmented_metric=trained.augmented_metric,
-            test_time_augmentation=trained.test_time_augmentation, epochs=trained.epochs, steps=trained.steps,
+            test_time_augmentation=trained.test_time_augmentation,
+            detection_confidence=trained.detection_confidence, epochs=trained.epochs, steps=trained.steps,
             epoch_steps=trained.epoch_steps,
             batch_size=trained.batch_size or None,
             train_seconds=round(trained.train_seconds, 2), segment_seconds=round(trained.run_seconds, 2),

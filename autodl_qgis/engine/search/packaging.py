@@ -103,6 +103,7 @@ def _write(path: Path, outcome: SearchOutcome, result: CandidateResult, state: d
         "validation": outcome.validation.as_dict(), "validation_metric": result.metric, "test_metric": test,
         "trained_chips": result.trained_chips, "weights": _weights_kind(result),
         "test_time_augmentation": result.test_time_augmentation,
+        "detection_confidence": result.detection_confidence,
         "once_validation_metric": result.once_metric, "augmented_validation_metric": result.augmented_metric,
         "fine_tuned_from": outcome.fine_tuned_from,
         "leaderboard": [r.brief() for r in outcome.leaderboard],
@@ -136,6 +137,9 @@ def _report(outcome: SearchOutcome, best_model: torch.nn.Module, curve: list[dic
     summary["final model trained on"] = f"{best.trained_chips} chips ({_trained_on(best, split)})"
     summary["weights"] = _weights_kind(best)
     summary["predicts"] = _prediction_kind(best)
+    if best.detection_confidence is not None:
+        summary["keeps objects from confidence"] = (f"{best.detection_confidence:.2f} (where F1 was highest on the "
+                                                    "validation chips, predicted as above)")
     if best.test_metric is not None:
         summary[f"test {best.metric_name}"] = f"{best.test_metric:.4f} ({len(split.test)} held-out chips)"
     return report.render_report(title=f"AutoDL model: {best.network}", summary=summary,

@@ -1,8 +1,8 @@
 """Validation metrics, computed with torchmetrics (COCO-style AP through pycocotools).
 
 Object detection: AP at IoU 0.5 per class and its mean (the primary metric, ``average_precision``), COCO
-mAP@[.5:.95], and precision / recall / F1 at the detection threshold with each class's precision-recall curve
-(engine/detection_matching.py). ArcGIS ranks by AP at IoU 0.1; we use 0.5, which users of other tools expect.
+mAP@[.5:.95], precision / recall / F1 at the detection threshold with each class's precision-recall curve, and the
+threshold where F1 over all classes peaks (engine/detection_matching.py; a package keeps objects from it by default). ArcGIS ranks by AP at IoU 0.1; we use 0.5, which users of other tools expect.
 Pixel classification: per-class IoU, precision, recall and F1 from one confusion matrix; mIoU over the
 foreground classes is the primary metric (``miou``), the background's IoU is reported separately, and the
 confusion matrix itself.
@@ -63,13 +63,14 @@ class DetectionMetrics:
                 f1=matched.f1, precision_curve=matched.precision_curve, max_recall=matched.max_recall))
         known = [c.average_precision for c in per_class if c.average_precision is not None]
         overall = self._matcher.result(confidence=self.confidence).overall
+        best_confidence, best_f1 = self._matcher.best_confidence() or (None, None)
         return DetectionScores(
             average_precision=float(sum(known) / len(known)) if known else 0.0,
             confidence=self.confidence, precision=overall.precision, recall=overall.recall, f1=overall.f1,
             coco_map=_finite_or_none(coco["map"].item()) or 0.0,
             map_50=_finite_or_none(coco["map_50"].item()) or 0.0,
             map_75=_finite_or_none(coco["map_75"].item()) or 0.0,
-            per_class=tuple(per_class))
+            per_class=tuple(per_class), best_confidence=best_confidence, best_f1=best_f1)
 
 
 class PixelMetrics:

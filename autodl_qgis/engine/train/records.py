@@ -107,6 +107,10 @@ class DetectionScores(_ScoresRecord):
     map_50: float
     map_75: float
     per_class: tuple[DetectionClassScores, ...] = ()
+    # the threshold at which F1 over all classes is highest on these chips, and that F1 (None: no truth or no
+    # detection; records written before they were measured)
+    best_confidence: float | None = None
+    best_f1: float | None = None
 
     class_type: ClassVar[type] = DetectionClassScores
     primary_name: ClassVar[str] = "average_precision"

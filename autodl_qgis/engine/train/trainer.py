@@ -116,6 +116,9 @@ class TrainResult:
     once_metric: float | None = None
     augmented_metric: float | None = None
     test_time_augmentation: bool = False
+    # object detection: the confidence threshold with the best F1 on the validation chips as the model predicts by
+    # default (its kept validation's, or the eight views' pass where they were chosen); None: not measured
+    detection_confidence: float | None = None
     history: tuple[EpochRecord, ...] = ()  # the validations of the candidate's runs
     best_state: dict | None = None
     checkpoint: Checkpoint | None = None  # where training stopped
@@ -711,7 +714,8 @@ class Trainer:
                 name=self.name, chips=chips, total=len(self.val_data)))
             return
         better = augmented.primary > plain.primary
-        self._update(once_metric=plain.primary, augmented_metric=augmented.primary, test_time_augmentation=better)
+        self._update(once_metric=plain.primary, augmented_metric=augmented.primary, test_time_augmentation=better,
+                     detection_confidence=getattr(augmented, "best_confidence", None) if better else None)
         self.callbacks.log(translate("Trainer", "{name}: {metric_name} {plain:.4f} as predicted, {augmented:.4f} over "
                                      "eight flips and quarter turns ({chips} validation chips): the model will "
                                      "predict {how} by default").format(
@@ -745,6 +749,8 @@ class Trainer:
             self._update(best_metric=best_metric, metrics=metrics, best_epoch=run.epoch,
                          best_state=self._kept_state(run.ema_better), averaged=run.ema_better,
                          trained_chips=len(run.chips))
+        if not self._result.test_time_augmentation:
+            self._update(detection_confidence=getattr(self._result.metrics, "best_confidence", None))
         train_seconds = run.trained_before + run.policy.trained
         self._update(status=stop, epochs=run.epoch, steps=run.step, epoch_steps=len(run.loader),
                      run_seconds=run.policy.trained, train_seconds=train_seconds,
