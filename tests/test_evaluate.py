@@ -194,7 +194,8 @@ def test_a_package_keeps_objects_from_its_own_threshold_by_default(detection_cas
     def confidences(package, *extra):
         out = tmp_path / f"objects{len(list(tmp_path.glob('*.gpkg')))}.gpkg"
         assert main(["detect", str(package), str(scene), str(out), "--device", "cpu", "--quiet", *extra]) == 0
-        return sorted(f["Confidence"] for f in ogr.Open(str(out)).GetLayer(0))
+        source = ogr.Open(str(out))  # kept while its layer is read (GDAL frees the layer with it)
+        return sorted(f["Confidence"] for f in source.GetLayer(0))
 
     everything = confidences(model, "--confidence", "0.01")
     assert len(everything) > 3
@@ -203,6 +204,7 @@ def test_a_package_keeps_objects_from_its_own_threshold_by_default(detection_cas
     assert confidences(package) == [c for c in everything if c >= own]
     assert confidences(package, "--confidence", "0.01") == everything  # told otherwise: as told
     assert confidences(model) == [c for c in everything if c >= 0.5]  # none recorded: the classic 0.5
+    capsys.readouterr()
     assert main(["evaluate", str(package), str(folder), "--json", "--quiet"]) == 0
     evaluation = json.loads(capsys.readouterr().out)
     assert evaluation["confidence"] == own  # precision / recall / F1 counted where the detections are kept
