@@ -84,6 +84,10 @@ def inside_qgis() -> None:
         tta = widgets["test_time_augmentation"]
         check("detect: test-time augmentation defaults to the model's choice", tta.parameterValue() == 0,
               tta.wrappedWidget().currentText())
+        command = next((line for line in (out / "detect_log.txt").read_text(encoding="utf-8").splitlines()
+                        if "autodl_qgis" in line and " detect " in line), "")
+        check("detect: the threshold defaults to the model's own (not set, no --confidence passed)",
+              widgets["threshold"].parameterValue() is None and command and "--confidence" not in command, command)
         results = finished["results"]
         written = Path(str(results.get("out_detected_objects", "")))
         check("detect (dialog defaults): ran and wrote its temporary output",
