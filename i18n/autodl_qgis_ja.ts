@@ -654,14 +654,54 @@ Pixel classifiers give class probabilities per pixel (Deepness: Segmentor); obje
         <translation>{what}: タイル {number} / {total}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/infer/run.py" line="149"/>
+        <location filename="../autodl_qgis/engine/infer/run.py" line="150"/>
         <source>predicting each tile over its eight flips and quarter turns, as the model was chosen to (it validated higher so); turn test-time augmentation off for an eighth of the work</source>
         <translation>モデルが学習時に選んだとおり (検証でより高かったため)、各タイルを 8 通りの反転と 90 度回転で予測します。テスト時の拡張をオフにすると処理量は 8 分の 1 になります</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/infer/run.py" line="281"/>
+        <location filename="../autodl_qgis/engine/infer/run.py" line="287"/>
         <source>keeping objects from confidence {confidence:.2f}, the model&apos;s threshold (where its F1 was highest on its validation chips; 0.5 for models that do not record one)</source>
         <translation>信頼度 {confidence:.2f} 以上のオブジェクトを残します。これはモデルのしきい値です (検証チップで F1 が最も高かった値。記録のないモデルでは 0.5)</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/infer/run.py" line="143"/>
+        <source>warning: {raster} has no coordinate reference system; the output has the raster&apos;s own (pixel or geotransform) coordinates and no CRS</source>
+        <translation>警告: {raster} には座標参照系がありません。出力はラスター自身の座標 (ピクセルまたはジオトランスフォーム) を持ち、CRS はありません</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/infer/run.py" line="165"/>
+        <source>{network} ({backbone}) on {device}: {tiles} tiles of {tile} px, overlap {overlap} px, blended</source>
+        <translation>{network} ({backbone})、デバイス {device}: {tile} ピクセルのタイル {tiles} 個、オーバーラップ {overlap} ピクセル、ブレンドあり</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/infer/run.py" line="165"/>
+        <source>{network} ({backbone}) on {device}: {tiles} tiles of {tile} px, overlap {overlap} px</source>
+        <translation>{network} ({backbone})、デバイス {device}: {tile} ピクセルのタイル {tiles} 個、オーバーラップ {overlap} ピクセル</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/infer/run.py" line="189"/>
+        <source>batches of {fitting} tile(s) of {tile} px instead of {batch_size}, to stay within memory</source>
+        <translation>メモリに収めるため、バッチは {batch_size} ではなく {tile} ピクセルのタイル {fitting} 個にします</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/infer/run.py" line="295"/>
+        <source>detecting objects</source>
+        <translation>オブジェクトを検出しています</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/infer/run.py" line="316"/>
+        <source>{written} objects written to {path}</source>
+        <translation>オブジェクト {written} 個を {path} に書き出しました</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/infer/run.py" line="457"/>
+        <source>classifying pixels</source>
+        <translation>ピクセルを分類しています</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/infer/run.py" line="466"/>
+        <source>classified raster written to {path}</source>
+        <translation>分類ラスターを {path} に書き出しました</translation>
     </message>
 </context>
 <context>

@@ -140,8 +140,9 @@ def _open(model_path, raster_path, out_path: Path, sidecars, task: str, tile_siz
             inputs.append(package.path.parent / package.model_file)
         check_output_location(out_path, needed_bytes, inputs=inputs, sidecars=sidecars)
         if not source.crs_wkt:
-            callbacks.log(f"warning: {raster_path} has no coordinate reference system; the output has the raster's "
-                          "own (pixel or geotransform) coordinates and no CRS")
+            callbacks.log(translate("Inference", "warning: {raster} has no coordinate reference system; the output "
+                                    "has the raster's own (pixel or geotransform) coordinates and no CRS").format(
+                raster=raster_path))
         region = region_window(source.grid, extent)
         if test_time_augmentation is None:
             test_time_augmentation = package.test_time_augmentation
@@ -161,8 +162,12 @@ def _open(model_path, raster_path, out_path: Path, sidecars, task: str, tile_siz
     except BaseException:
         package.close()
         raise
-    callbacks.log(f"{package.network} ({package.backbone}) on {device}: {len(tiling)} tiles of {tile} px, "
-                  f"overlap {tiling.overlap} px" + (", blended" if blend_overlap else ""))
+    callbacks.log((translate("Inference", "{network} ({backbone}) on {device}: {tiles} tiles of {tile} px, overlap "
+                             "{overlap} px, blended") if blend_overlap else
+                   translate("Inference", "{network} ({backbone}) on {device}: {tiles} tiles of {tile} px, overlap "
+                             "{overlap} px")).format(network=package.network, backbone=package.backbone,
+                                                     device=device, tiles=len(tiling), tile=tile,
+                                                     overlap=tiling.overlap))
     return _Run(package, source, model, device, tiling, mask, batch_size)
 
 
@@ -181,7 +186,8 @@ def _bounded(tile: int, batch_size: int, region: Window, resizable: bool, test_t
                              f"Give --tile-size {largest} or less (the model's chip size is the usual choice)")
     fitting = max(1, MAX_BATCH_PIXELS // (views * tile * tile))
     if fitting < batch_size:
-        callbacks.log(f"batches of {fitting} tile(s) of {tile} px instead of {batch_size}, to stay within memory")
+        callbacks.log(translate("Inference", "batches of {fitting} tile(s) of {tile} px instead of {batch_size}, to "
+                                "stay within memory").format(fitting=fitting, tile=tile, batch_size=batch_size))
     return tile, min(batch_size, fitting)
 
 
@@ -286,7 +292,7 @@ def detect_objects(model_path, raster_path, out_path, *, tile_size: int | None =
         try:
             limit = torch.tensor([run.source.width, run.source.height] * 2, dtype=torch.float32)
             with torch.no_grad():
-                for batch, images, _ in run.batches(callbacks, "detecting objects"):
+                for batch, images, _ in run.batches(callbacks, translate("Inference", "detecting objects").format()):
                     for tile, found in zip(batch, run.model.predict(images)):
                         window = tile.window
                         keep = found["scores"] >= confidence
@@ -307,7 +313,7 @@ def detect_objects(model_path, raster_path, out_path, *, tile_size: int | None =
         finally:
             store.close()
             (tmp.parent / ".detections.sqlite").unlink(missing_ok=True)
-    callbacks.log(f"{written} objects written to {out_path}")
+    callbacks.log(translate("Inference", "{written} objects written to {path}").format(written=written, path=out_path))
     return InferenceResult(out_path, run.tiles_done, objects=written)
 
 
@@ -448,7 +454,8 @@ def classify_pixels(model_path, raster_path, out_path, *, tile_size: int | None 
         class_map = _ClassMap(run, tmp, out_path, blend_overlap)
         weights = torch.from_numpy(run.tiling.weights()).to(run.device) if blend_overlap else None
         with torch.no_grad():
-            for batch, images, valid in run.batches(callbacks, "classifying pixels", with_valid=True):
+            for batch, images, valid in run.batches(callbacks, translate("Inference", "classifying pixels").format(),
+                                                       with_valid=True):
                 if blend_overlap:
                     predicted = (class_probabilities(run.model, images) * weights).cpu().numpy()
                 else:
@@ -456,7 +463,7 @@ def classify_pixels(model_path, raster_path, out_path, *, tile_size: int | None 
                 for tile, tile_predicted, tile_valid in zip(batch, predicted, valid):
                     class_map.add(tile, tile_predicted, tile_valid)
         class_pixels = class_map.close()
-    callbacks.log(f"classified raster written to {out_path}")
+    callbacks.log(translate("Inference", "classified raster written to {path}").format(path=out_path))
     return InferenceResult(out_path, run.tiles_done, class_pixels=class_pixels)
 
 

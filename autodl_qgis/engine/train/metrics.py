@@ -2,7 +2,8 @@
 
 Object detection: AP at IoU 0.5 per class and its mean (the primary metric, ``average_precision``), COCO
 mAP@[.5:.95], precision / recall / F1 at the detection threshold with each class's precision-recall curve, and the
-threshold where F1 over all classes peaks (engine/detection_matching.py; a package keeps objects from it by default). ArcGIS ranks by AP at IoU 0.1; we use 0.5, which users of other tools expect.
+threshold where F1 over all classes peaks (engine/detection_matching.py; a package keeps objects from it by
+default). ArcGIS ranks by AP at IoU 0.1; we use 0.5, which users of other tools expect.
 Pixel classification: per-class IoU, precision, recall and F1 from one confusion matrix; mIoU over the
 foreground classes is the primary metric (``miou``), the background's IoU is reported separately, and the
 confusion matrix itself.
