@@ -170,14 +170,9 @@ def test_classify_blend_overlap_reaches_the_engine(scene, tmp_path):
     assert registry.algorithmById(DETECT).parameterDefinition("blend_overlap") is None
 
 
-@pytest.mark.parametrize("value,flag", [(None, None), (0, None), (1, "--test-time-augmentation"),
-                                        (2, "--no-test-time-augmentation"), (True, "--test-time-augmentation"),
-                                        (False, None), ("true", "--test-time-augmentation"), ("false", None)],
-                         ids=["default", "as-trained", "yes", "no", "old-checkbox-on", "old-checkbox-off",
-                              "old-qgis-process-true", "old-qgis-process-false"])
-def test_test_time_augmentation_is_the_models_choice_unless_told(scene, tmp_path, value, flag):
-    """The dialog's default leaves the choice to the package (the search chose it where it validated higher); a
-    model or batch saved with the former checkbox keeps its meaning (on: on; off: the package's choice)."""
+def _detect_arguments(scene, tmp_path, name: str, value) -> list[str]:
+    """The engine command line Detect Objects builds from its defaults, with ``name`` set to ``value`` (None: left
+    unset), after QGIS accepted the values."""
     from qgis.core import QgsProcessingContext, QgsProcessingFeedback
 
     algorithm = processing_registry().algorithmById(DETECT)
@@ -186,11 +181,22 @@ def test_test_time_augmentation_is_the_models_choice_unless_told(scene, tmp_path
     parameters = {"in_raster": str(scene[0]), "in_model_definition": str(model),
                   "out_detected_objects": str(tmp_path / "objects.gpkg")}
     if value is not None:
-        parameters["test_time_augmentation"] = value
+        parameters[name] = value
     context = QgsProcessingContext()
     ok, message = algorithm.checkParameterValues(parameters, context)
     assert ok, message
-    arguments = algorithm.engine_arguments(parameters, context, QgsProcessingFeedback(), tmp_path)
+    return algorithm.engine_arguments(parameters, context, QgsProcessingFeedback(), tmp_path)
+
+
+@pytest.mark.parametrize("value,flag", [(None, None), (0, None), (1, "--test-time-augmentation"),
+                                        (2, "--no-test-time-augmentation"), (True, "--test-time-augmentation"),
+                                        (False, None), ("true", "--test-time-augmentation"), ("false", None)],
+                         ids=["default", "as-trained", "yes", "no", "old-checkbox-on", "old-checkbox-off",
+                              "old-qgis-process-true", "old-qgis-process-false"])
+def test_test_time_augmentation_is_the_models_choice_unless_told(scene, tmp_path, value, flag):
+    """The dialog's default leaves the choice to the package (the search chose it where it validated higher); a
+    model or batch saved with the former checkbox keeps its meaning (on: on; off: the package's choice)."""
+    arguments = _detect_arguments(scene, tmp_path, "test_time_augmentation", value)
     given = [a for a in arguments if "test-time-augmentation" in a]
     assert given == ([flag] if flag else [])
 
@@ -201,20 +207,10 @@ def test_test_time_augmentation_is_the_models_choice_unless_told(scene, tmp_path
 def test_threshold_is_the_models_own_unless_told(scene, tmp_path, value, given):
     """Left unset (the dialog's default) the engine keeps objects from the package's threshold, where its F1 was
     highest on its validation chips; a value, 0 included, is passed on as given."""
-    from qgis.core import QgsProcessingContext, QgsProcessingFeedback, QgsProcessingParameterDefinition
+    from qgis.core import QgsProcessingParameterDefinition
 
-    algorithm = processing_registry().algorithmById(DETECT)
-    definition = algorithm.parameterDefinition("threshold")
+    definition = processing_registry().algorithmById(DETECT).parameterDefinition("threshold")
     assert definition.defaultValue() is None and definition.flags() & QgsProcessingParameterDefinition.FlagOptional
-    model = tmp_path / "model.dlpk"
-    model.write_bytes(b"not read here")
-    parameters = {"in_raster": str(scene[0]), "in_model_definition": str(model),
-                  "out_detected_objects": str(tmp_path / "objects.gpkg")}
-    if value is not None:
-        parameters["threshold"] = value
-    context = QgsProcessingContext()
-    ok, message = algorithm.checkParameterValues(parameters, context)
-    assert ok, message
-    arguments = algorithm.engine_arguments(parameters, context, QgsProcessingFeedback(), tmp_path)
+    arguments = _detect_arguments(scene, tmp_path, "threshold", value)
     at = arguments.index("--confidence") if "--confidence" in arguments else None
     assert (arguments[at:at + 2] if at is not None else []) == given
