@@ -11,7 +11,7 @@ from autodl_qgis.engine.package import open_package
 from autodl_qgis.engine.search import AutoDL
 from autodl_qgis.engine.search import report
 from autodl_qgis.engine.search.config import CandidateResult, LeaderboardRow
-from autodl_qgis.engine.train.metrics import DetectionMetrics, PixelMetrics
+from autodl_qgis.engine.train.metrics import DetectionMetrics, PixelMetrics, metrics_for
 from conftest import TickingClock
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -45,7 +45,8 @@ def test_detection_report_has_scores_pr_curves_timeline_and_the_learning_rate_us
                                 metric_name="average_precision", history=CURVE,
                                 predictions_png=None, metrics=metrics,
                                 test_metric=0.58, segments=SEGMENTS, limit_seconds=180)
-    for heading in ("Scores of the shipped model", "Per class (validation chips)",
+    for heading in ("Scores of the shipped model", "Per class (validation chips; precision, recall, F1 and counts "
+                    "keeping objects from confidence 0.50)",
                     "Precision-recall per class (IoU 0.5)", "How the time limit was spent (170 s of 180 s)",
                     "Training of the shipped model", "All candidates"):
         assert heading in text, heading
@@ -54,6 +55,29 @@ def test_detection_report_has_scores_pr_curves_timeline_and_the_learning_rate_us
     # FasterRCNN ran with the default rate: the table shows the peak the optimiser used (3e-4), not a blank
     assert "<td>0.0003</td>" in text
     assert text.count("data:image/png;base64,") == 4  # PR, timeline, leaderboard, curves
+
+
+def test_validation_counts_a_detector_from_its_own_threshold_not_from_half():
+    """A detector trained for minutes scores its objects below 0.5: counted at 0.5 its report said precision 0,
+    recall 0 (0 of 179 palms) for a model with AP50 0.25. Validation counts from the F1-best threshold, the one
+    its package keeps objects from, and the report says so."""
+    truth = torch.tensor([[0, 0, 10, 10], [20, 20, 30, 30], [40, 40, 50, 50]], dtype=torch.float32)
+    found = torch.tensor([[0, 0, 10, 10], [20, 20, 30, 30], [60, 60, 70, 70], [40, 40, 50, 50]], dtype=torch.float32)
+    prediction = {"boxes": found, "scores": torch.tensor([0.42, 0.35, 0.3, 0.125]),
+                  "labels": torch.tensor([1, 1, 1, 1])}
+    at_half, validation = DetectionMetrics(["palm"]), metrics_for("object_detection", ["palm"])
+    for metrics in (at_half, validation):
+        metrics.update([prediction], [{"boxes": truth, "labels": torch.tensor([1, 1, 1])}])
+    at_half, validation = at_half.compute(), validation.compute()
+    assert (at_half.confidence, at_half.recall, at_half.per_class[0].true_positives) == (0.5, 0.0, 0)
+    # F1: 0.8 keeping the two above 0.35 (2 of 3 found, no false one), 6/7 keeping all four: the lowest wins
+    assert validation.best_confidence == validation.confidence == 0.12
+    assert validation.per_class[0].true_positives == 3 and validation.per_class[0].false_positives == 1
+    assert validation.recall == 1.0 and validation.precision == 0.75
+    assert validation.average_precision == at_half.average_precision  # AP counts every detection either way
+    text = report.render_report(title="t", summary={}, rows=ROWS[:1], metric_name="average_precision", history=[],
+                                predictions_png=None, metrics=validation)
+    assert "keeping objects from confidence 0.12)" in text and "<td>0.75</td>" in text
 
 
 def test_pixel_report_has_a_normalised_confusion_matrix():
@@ -87,7 +111,9 @@ def test_a_search_ships_the_new_sections(synthetic, tmp_path):
                     pretrained_backbones=False, max_epochs=1, clock=TickingClock(0.1)).fit()
     with open_package(autodl.save(tmp_path / "m.dlpk")) as package:
         text = (package.folder / "report.html").read_text()
-    for heading in ("Scores of the shipped model", "Per class (validation chips)", "Precision-recall per class",
+    counted = f"Per class (validation chips; precision, recall, F1 and counts keeping objects from confidence " \
+              f"{autodl.best.metrics.confidence:.2f})"
+    for heading in ("Scores of the shipped model", counted, "Precision-recall per class",
                     "How the time limit was spent", "Training of the shipped model"):
         assert heading in text, heading
     assert np.isfinite([autodl.best.metric]).all()

@@ -18,6 +18,7 @@ import torch
 from ..data import TrainingData
 from ..data.dataset import make_datasets
 from ..data.split import DataSplit
+from ..detection_matching import DEFAULT_CONFIDENCE
 from ..networks.registry import get_spec
 from ..package import build_model_definition, write_package
 from ..train.scale import network_chip_size
@@ -127,7 +128,8 @@ def _write(path: Path, outcome: SearchOutcome, result: CandidateResult, state: d
 def _report(outcome: SearchOutcome, best_model: torch.nn.Module, curve: list[dict]) -> str:
     best, data, split, config = outcome.best, outcome.data, outcome.split, outcome.config
     _, val = make_datasets(data, augment=False, split=split)
-    predictions = report.predictions_chart(best_model, val, data.classes, data.task, outcome.device)
+    confidence = best.detection_confidence if best.detection_confidence is not None else DEFAULT_CONFIDENCE
+    predictions = report.predictions_chart(best_model, val, data.classes, data.task, outcome.device, confidence)
     summary = {"network": best.network, "backbone": best.backbone,
                f"validation {best.metric_name}": f"{best.metric:.4f}",
                "validation": f"{split.kind} split, {len(split.val)} chips",

@@ -13,6 +13,7 @@ import io
 import numpy as np
 import torch
 
+from ..detection_matching import DEFAULT_CONFIDENCE
 from ..status import Status
 from ..train.records import DetectionClassScores, DetectionScores, PixelScores, Scores
 from .config import CandidateResult, LeaderboardRow
@@ -102,9 +103,9 @@ def curves_figure(history: list[dict], metric_name: str):
     return figure
 
 
-def precision_recall_chart(per_class: tuple[DetectionClassScores, ...]) -> str | None:
+def precision_recall_chart(per_class: tuple[DetectionClassScores, ...], confidence: float) -> str | None:
     """Each class's precision-recall curve at IoU 0.5 (COCO's interpolated precision, up to the recall reached),
-    the point at the detection threshold marked."""
+    the point at ``confidence`` (the threshold the class scores were counted at) marked."""
     curves = [c for c in per_class if c.precision_curve]
     if not curves:
         return None
@@ -123,7 +124,7 @@ def precision_recall_chart(per_class: tuple[DetectionClassScores, ...]) -> str |
     axis.set_ylabel("precision")
     axis.set_xlim(0, 1.02)
     axis.set_ylim(0, 1.05)
-    axis.set_title("dots: at the detection threshold", fontsize=9)
+    axis.set_title(f"dots: keeping objects from confidence {confidence:.2f}", fontsize=9)
     axis.legend(loc="lower left", fontsize=8)
     return _png(figure)
 
@@ -220,7 +221,10 @@ def scores_table(validation: Scores, test_metric: float | None) -> str:
     return _table(["chips", *names], rows)
 
 
-def predictions_chart(model, dataset, classes, task: str, device, count: int = 4) -> str:
+def predictions_chart(model, dataset, classes, task: str, device, confidence: float = DEFAULT_CONFIDENCE,
+                      count: int = 4) -> str:
+    """Truth above prediction for the first ``count`` chips; a detector's boxes from ``confidence`` up (the
+    package's threshold, which Detect Objects keeps by default)."""
     plt = _pyplot()
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Rectangle
@@ -240,7 +244,7 @@ def predictions_chart(model, dataset, classes, task: str, device, count: int = 4
             axis.axis("off")
             if task == "object_detection":
                 found = what if row == 0 else what[0]
-                keep = slice(None) if row == 0 else found["scores"] >= 0.5
+                keep = slice(None) if row == 0 else found["scores"] >= confidence
                 for box, label in zip(found["boxes"][keep].cpu().tolist(), found["labels"][keep].cpu().tolist()):
                     color = colors[label][:3] if 0 < label < len(colors) else (1, 1, 0)
                     axis.add_patch(Rectangle((box[0], box[1]), box[2] - box[0], box[3] - box[1], fill=False,
@@ -286,14 +290,16 @@ def render_report(*, title: str, summary: dict, rows: list[LeaderboardRow], metr
         sections.append("<h2>Scores of the shipped model</h2>" + scores_table(metrics, test_metric))
         per_class = class_table(metrics)
         if per_class:
-            sections.append("<h3>Per class (validation chips)</h3>" + per_class)
+            counted = (f"; precision, recall, F1 and counts keeping objects from confidence {metrics.confidence:.2f}"
+                       if isinstance(metrics, DetectionScores) else "")
+            sections.append(f"<h3>Per class (validation chips{html.escape(counted)})</h3>" + per_class)
         if isinstance(metrics, PixelScores):
             figure = confusion_chart(metrics.confusion_matrix, [c.name for c in metrics.per_class])
             if figure:
                 sections.append('<h3>Confusion matrix, normalised by true class</h3>'
                                 f'<img src="data:image/png;base64,{figure}">')
         else:
-            figure = precision_recall_chart(metrics.per_class)
+            figure = precision_recall_chart(metrics.per_class, metrics.confidence)
             if figure:
                 sections.append('<h3>Precision-recall per class (IoU 0.5)</h3>'
                                 f'<img src="data:image/png;base64,{figure}">')

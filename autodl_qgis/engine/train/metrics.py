@@ -1,9 +1,9 @@
 """Validation metrics, computed with torchmetrics (COCO-style AP through pycocotools).
 
 Object detection: AP at IoU 0.5 per class and its mean (the primary metric, ``average_precision``), COCO
-mAP@[.5:.95], precision / recall / F1 at the detection threshold with each class's precision-recall curve, and the
-threshold where F1 over all classes peaks (engine/detection_matching.py; a package keeps objects from it by
-default). ArcGIS ranks by AP at IoU 0.1; we use 0.5, which users of other tools expect.
+mAP@[.5:.95], the threshold where F1 over all classes peaks (engine/detection_matching.py; a package keeps objects
+from it by default), precision / recall / F1 at a threshold (in validation that one: the objects the model would keep)
+with each class's precision-recall curve. ArcGIS ranks by AP at IoU 0.1; we use 0.5, which users of other tools expect.
 Pixel classification: per-class IoU, precision, recall and F1 from one confusion matrix; mIoU over the
 foreground classes is the primary metric (``miou``), the background's IoU is reported separately, and the
 confusion matrix itself.
@@ -27,7 +27,9 @@ def _finite_or_none(value: float) -> float | None:
 class DetectionMetrics:
     primary = DetectionScores.primary_name
 
-    def __init__(self, class_names: list[str], confidence: float = DEFAULT_CONFIDENCE):
+    def __init__(self, class_names: list[str], confidence: float | None = DEFAULT_CONFIDENCE):
+        """``confidence``: the score from which precision, recall and F1 count a detection; None: where F1 over
+        all classes peaks on these chips (DEFAULT_CONFIDENCE without truth or detections)."""
         from torchmetrics.detection import MeanAveragePrecision
 
         self.class_names, self.confidence = class_names, confidence
@@ -49,13 +51,17 @@ class DetectionMetrics:
 
     def compute(self) -> DetectionScores:
         coco, ap50 = self._coco.compute(), self._ap50.compute()
+        best_confidence, best_f1 = self._matcher.best_confidence() or (None, None)
+        confidence = self.confidence
+        if confidence is None:
+            confidence = best_confidence if best_confidence is not None else DEFAULT_CONFIDENCE
         per_class = []
         classes = ap50["classes"].flatten().tolist()
         ap50_values = ap50["map_per_class"].flatten().tolist()
         coco_values = dict(zip(coco["classes"].flatten().tolist(), coco["map_per_class"].flatten().tolist()))
         for label, value in zip(classes, ap50_values):
             name = self.class_names[label - 1] if 0 < label <= len(self.class_names) else str(label)
-            matched = self._matcher.score(label, name, self.confidence)
+            matched = self._matcher.score(label, name, confidence)
             per_class.append(DetectionClassScores(
                 name=name, average_precision=_finite_or_none(value),
                 coco_map=_finite_or_none(coco_values.get(label, float("nan"))),
@@ -63,11 +69,10 @@ class DetectionMetrics:
                 false_negatives=matched.false_negatives, precision=matched.precision, recall=matched.recall,
                 f1=matched.f1, precision_curve=matched.precision_curve, max_recall=matched.max_recall))
         known = [c.average_precision for c in per_class if c.average_precision is not None]
-        overall = self._matcher.result(confidence=self.confidence).overall
-        best_confidence, best_f1 = self._matcher.best_confidence() or (None, None)
+        overall = self._matcher.result(confidence=confidence).overall
         return DetectionScores(
             average_precision=float(sum(known) / len(known)) if known else 0.0,
-            confidence=self.confidence, precision=overall.precision, recall=overall.recall, f1=overall.f1,
+            confidence=confidence, precision=overall.precision, recall=overall.recall, f1=overall.f1,
             coco_map=_finite_or_none(coco["map"].item()) or 0.0,
             map_50=_finite_or_none(coco["map_50"].item()) or 0.0,
             map_75=_finite_or_none(coco["map_75"].item()) or 0.0,
@@ -110,4 +115,7 @@ class PixelMetrics:
 
 
 def metrics_for(task: str, class_names: list[str]):
-    return DetectionMetrics(class_names) if task == "object_detection" else PixelMetrics(class_names)
+    """A validation's metrics: a detector's precision, recall and F1 count from the threshold where its F1 peaks,
+    the one a package records (a model trained for minutes scores most objects below 0.5: counted there, its report
+    would show it finding nothing)."""
+    return DetectionMetrics(class_names, None) if task == "object_detection" else PixelMetrics(class_names)
