@@ -23,7 +23,7 @@ from autodl_qgis.engine.train.batch_size import find_batch_size
 from autodl_qgis.engine.train.candidate import load_checkpoint, save_checkpoint
 from autodl_qgis.engine.train.learning_rate import LearningRateSchedule, learning_rate_factor
 from autodl_qgis.engine.train.metrics import DetectionMetrics, PixelMetrics
-from autodl_qgis.engine.train.records import PixelScores, class_scores, scores_from_dict
+from autodl_qgis.engine.train.records import DetectionScores, PixelScores, class_scores, scores_from_dict
 from autodl_qgis.engine.train.records import Checkpoint, EpochRecord
 from autodl_qgis.engine.train.trainer import StopPolicy
 from conftest import CancelAfter
@@ -395,7 +395,22 @@ class ViewScored(Trainer):
         return [PixelScores(miou=self.augmented if v else 0.5, background_iou=None, accuracy=0.0) for v in views]
 
 
-def _choosing(tiles, augmented=0.6, refit_share=0.5, chip_seconds=0.01, budget=1000, partial_validation=False):
+class ThresholdScored(ViewScored):
+    """As ViewScored, but its end-of-run pass scores as a detector's: F1 peaks at confidence 0.34 predicting each
+    chip once and at 0.55 over the eight views."""
+
+    def evaluate_models(self, batch_size, models, deadline=None, alone=False):
+        scores = super().evaluate_models(batch_size, models, deadline, alone)
+        if not any(isinstance(m, TestTimeAugmented) for m in models):
+            return scores
+        return [DetectionScores(average_precision=s.miou, confidence=0.5, precision=None, recall=None, f1=None,
+                                coco_map=0.0, map_50=0.0, map_75=0.0, best_f1=0.7,
+                                best_confidence=0.55 if isinstance(m, TestTimeAugmented) else 0.34)
+                for m, s in zip(models, scores)]
+
+
+def _choosing(tiles, augmented=0.6, refit_share=0.5, chip_seconds=0.01, budget=1000, partial_validation=False,
+              trainer_class=ViewScored):
     data, train, val = tiles
     logs = []
 
@@ -405,11 +420,11 @@ def _choosing(tiles, augmented=0.6, refit_share=0.5, chip_seconds=0.01, budget=1
 
     clock = FakeClock()
     refit = ChipDataset(data, train.indices + val.indices, train.augment)
-    trainer = ViewScored(SmallSegmenter(4, len(data.classes), clock=clock, chip_seconds=chip_seconds), train, val,
-                         train.collate_fn, data.task, [c.name for c in data.classes], torch.device("cpu"),
-                         TrainConfig(batch_size=4, train_seconds=20, refit_share=refit_share, warmup_steps=0,
-                                     choose_test_time_augmentation=True, partial_validation=partial_validation),
-                         TimeBudget(budget, clock=clock), Log(), refit_data=refit)
+    trainer = trainer_class(SmallSegmenter(4, len(data.classes), clock=clock, chip_seconds=chip_seconds), train, val,
+                            train.collate_fn, data.task, [c.name for c in data.classes], torch.device("cpu"),
+                            TrainConfig(batch_size=4, train_seconds=20, refit_share=refit_share, warmup_steps=0,
+                                        choose_test_time_augmentation=True, partial_validation=partial_validation),
+                            TimeBudget(budget, clock=clock), Log(), refit_data=refit)
     trainer.augmented, trainer.passes = augmented, []
     return trainer, trainer.fit(), logs, clock
 
@@ -430,6 +445,16 @@ def test_the_end_of_a_refit_chooses_test_time_augmentation_for_the_model_shipped
     how = "over the eight views" if augmented > 0.5 else "each tile once"
     assert any(f"{augmented:.4f} over eight flips and quarter turns" in m and f"predict {how} by default" in m
                for m in logs), logs
+
+
+@pytest.mark.parametrize("augmented", [0.6, 0.4], ids=["views-better", "once-better"])
+def test_the_threshold_is_the_shipped_models_as_it_will_predict(tiles, augmented):
+    # after the refit, the end-of-run pass measures the model shipped: the threshold is that pass's, of the way of
+    # predicting chosen (the last validation before the refit measured a less trained model, which scores lower)
+    trainer, result, logs, clock = _choosing(tiles, augmented, trainer_class=ThresholdScored)
+    assert result.trained_chips == len(trainer.refit_data) and len(trainer.passes) == 1
+    assert result.test_time_augmentation is (augmented > 0.5)
+    assert result.detection_confidence == (0.55 if augmented > 0.5 else 0.34)
 
 
 @pytest.mark.parametrize("augmented", [0.6, 0.495], ids=["views-better", "once-better"])

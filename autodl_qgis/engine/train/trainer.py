@@ -117,7 +117,8 @@ class TrainResult:
     augmented_metric: float | None = None
     test_time_augmentation: bool = False
     # object detection: the confidence threshold with the best F1 on the validation chips as the model predicts by
-    # default (its kept validation's, or the eight views' pass where they were chosen); None: not measured
+    # default: the end-of-run pass's (TrainConfig.choose_test_time_augmentation: the weights kept, after a refit
+    # too), else the kept validation's; None: not measured
     detection_confidence: float | None = None
     history: tuple[EpochRecord, ...] = ()  # the validations of the candidate's runs
     best_state: dict | None = None
@@ -685,9 +686,11 @@ class Trainer:
     def _choose_test_time_augmentation(self, run: _Run) -> None:
         """At the run's end: validates the weights kept (the moving average where it validated better) once more and
         over the eight flips and quarter turns of each chip, in one pass over the same chips, and records whether the
-        eight views score higher. After a refit the chips are the validation chips it trained on: the choice is
+        eight views score higher, and the threshold where the way chosen peaks in F1 (detection). After a refit the
+        chips are the validation chips it trained on: the choice is
         between two ways of predicting one model, made on the model shipped (measured on the palm chips, it agreed
-        with the held-out test block where one made mid-run, before the refit, did not). In the time the final
+        with the held-out test block where one made mid-run, before the refit, did not; the threshold from the
+        validation before the refit erred low, the less trained model scoring lower). In the time the final
         validation's reserve kept for it (when the pass costs at most TTA_SHARE of the budget), decided on the chips
         that time reaches when they are half the validation chips or more (else not tried)."""
         from ..infer.backend import TestTimeAugmented
@@ -715,7 +718,7 @@ class Trainer:
             return
         better = augmented.primary > plain.primary
         self._update(once_metric=plain.primary, augmented_metric=augmented.primary, test_time_augmentation=better,
-                     detection_confidence=getattr(augmented, "best_confidence", None) if better else None)
+                     detection_confidence=getattr(augmented if better else plain, "best_confidence", None))
         self.callbacks.log(translate("Trainer", "{name}: {metric_name} {plain:.4f} as predicted, {augmented:.4f} over "
                                      "eight flips and quarter turns ({chips} validation chips): the model will "
                                      "predict {how} by default").format(
@@ -749,7 +752,7 @@ class Trainer:
             self._update(best_metric=best_metric, metrics=metrics, best_epoch=run.epoch,
                          best_state=self._kept_state(run.ema_better), averaged=run.ema_better,
                          trained_chips=len(run.chips))
-        if not self._result.test_time_augmentation:
+        if self._result.detection_confidence is None:  # no end-of-run pass measured the weights kept
             self._update(detection_confidence=getattr(self._result.metrics, "best_confidence", None))
         train_seconds = run.trained_before + run.policy.trained
         self._update(status=stop, epochs=run.epoch, steps=run.step, epoch_steps=len(run.loader),
