@@ -189,6 +189,10 @@ def _train(args) -> int:
         if best.test_metric is not None:
             summary["test"] = {"metric_name": best.metric_name, "metric": best.test_metric,
                                "chips": validation.test_chips}
+            if best.test_metrics is not None:  # as the package predicts by default (a detector: from its threshold)
+                summary["test"]["scores"] = {name: getattr(best.test_metrics, name)
+                                             for name in best.test_metrics.headline_names}
+                summary["test"]["confidence"] = getattr(best.test_metrics, "confidence", None)
         print(json.dumps(summary, indent=2, default=str))
     else:
         line = (translate("AutoDL", "{path}: {network} ({backbone}), validation {metric_name} {metric:.4f}; "

@@ -80,6 +80,23 @@ def test_validation_counts_a_detector_from_its_own_threshold_not_from_half():
     assert "keeping objects from confidence 0.12)" in text and "<td>0.75</td>" in text
 
 
+def test_the_test_row_counts_objects_from_the_packages_threshold():
+    validation = _detection_metrics()
+    test = DetectionMetrics(["pool", "building"], 0.25)
+    truth = torch.tensor([[0, 0, 10, 10], [40, 40, 50, 50]], dtype=torch.float32)
+    found = torch.tensor([[0, 0, 10, 10], [40, 40, 50, 50]], dtype=torch.float32)
+    test.update([{"boxes": found, "scores": torch.tensor([0.9, 0.3]), "labels": torch.tensor([1, 1])}],
+                [{"boxes": truth, "labels": torch.tensor([1, 1])}])
+    test = test.compute()
+    assert test.recall == 1.0  # 0.3 counts from 0.25
+    text = report.scores_table(validation, test.primary, test)
+    assert "<tr><td>test (held out)</td><td>1</td><td>1</td><td>1</td><td>1</td><td>1</td></tr>" in text
+    assert ("validation: from 0.50; test: from 0.25, the package&#x27;s threshold, as Detect Objects keeps them"
+            in text)
+    # a search recorded before the test's other scores: its AP alone, as before
+    assert "<tr><td>test (held out)</td><td>0.58</td><td></td>" in report.scores_table(validation, 0.58)
+
+
 def test_pixel_report_has_a_normalised_confusion_matrix():
     metrics = PixelMetrics(["water", "forest"])
     truth = torch.tensor([[[0, 1, 1, 2]]])

@@ -340,3 +340,8 @@ def test_time_limit_holds_on_a_real_size_export(tmp_path):
     assert all(r["status"] in RECORDED for r in rows)
     assert all(r["status"] != "failed" or "time budget" not in (r["reason"] or "") for r in rows)
     assert result["validation"]["kind"] == "spatial_blocks" and "test" in result
+    # the held-out chips counted as Detect Objects keeps objects by default: from the package's threshold
+    own = result["best"]["detection_confidence"]
+    assert result["test"]["confidence"] == (0.5 if own is None else own)
+    assert result["test"]["scores"]["average_precision"] == result["test"]["metric"]
+    assert set(result["test"]["scores"]) == {"average_precision", "coco_map", "precision", "recall", "f1"}

@@ -314,7 +314,7 @@ class ScoredByWeight(Trainer):
 
     sign = 1.0
 
-    def evaluate_models(self, batch_size, models, deadline=None, alone=False):
+    def evaluate_models(self, batch_size, models, deadline=None, alone=False, confidence=None):
         self.evaluated_chips = len(self.val_data)
         return [PixelScores(miou=self.sign * model.w.item(), background_iou=None, accuracy=0.0) for model in models]
 
@@ -386,9 +386,9 @@ class ViewScored(Trainer):
 
     augmented = 0.6
 
-    def evaluate_models(self, batch_size, models, deadline=None, alone=False):
+    def evaluate_models(self, batch_size, models, deadline=None, alone=False, confidence=None):
         began = self.clock()
-        super().evaluate_models(batch_size, models, deadline, alone)
+        super().evaluate_models(batch_size, models, deadline, alone, confidence)
         views = [isinstance(m, TestTimeAugmented) for m in models]
         if any(views):
             self.passes.append((self.clock(), len(models), self.clock() - began))
@@ -399,8 +399,8 @@ class ThresholdScored(ViewScored):
     """As ViewScored, but its end-of-run pass scores as a detector's: F1 peaks at confidence 0.34 predicting each
     chip once and at 0.55 over the eight views."""
 
-    def evaluate_models(self, batch_size, models, deadline=None, alone=False):
-        scores = super().evaluate_models(batch_size, models, deadline, alone)
+    def evaluate_models(self, batch_size, models, deadline=None, alone=False, confidence=None):
+        scores = super().evaluate_models(batch_size, models, deadline, alone, confidence)
         if not any(isinstance(m, TestTimeAugmented) for m in models):
             return scores
         return [DetectionScores(average_precision=s.miou, confidence=0.5, precision=None, recall=None, f1=None,

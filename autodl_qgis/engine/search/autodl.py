@@ -405,7 +405,8 @@ class AutoDL:
         return best
 
     def _score_test(self) -> None:
-        """The shipped model's metric on the held-out test chips, which selection never saw."""
+        """The shipped model's metrics on the held-out test chips, which selection never saw, as its package
+        predicts by default (a detector's objects kept from its threshold)."""
         if not self.split.test:
             return
         model = self.best_model()
@@ -417,8 +418,8 @@ class AutoDL:
         # within the packaging reserve: a slow network is scored on the test chips the time allows
         metrics = scorer.evaluate(max(1, self._best.batch_size or 2),
                                   deadline=self._record.ends + 0.3 * packaging_reserve(self.config.total_seconds),
-                                  alone=True, model=model)
-        self._best = self._best.replace(test_metric=metrics.primary,
+                                  alone=True, model=model, confidence=self._best.kept_from)
+        self._best = self._best.replace(test_metric=metrics.primary, test_metrics=metrics,
                                         test_chips=scorer.evaluated_chips)
         self._record.finish(self._best)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .. import validate
+from ..detection_matching import DEFAULT_CONFIDENCE
 from ..errors import InputDataError
 from ..status import RECORDED, Status
 from ..train.records import Scores, scores_from_dict
@@ -212,6 +213,8 @@ class CandidateResult:
     weights: str | None = None  # the segment's best weights (safetensors), a file in the work folder's candidates/
     checkpoint: str | None = None  # state to continue from (weights, optimizer, schedule)
     metrics: Scores | None = None  # every metric of the weights kept (a JSON record's dict is read back typed)
+    # every metric on the held-out test chips as the package predicts by default (a detector's from its threshold)
+    test_metrics: Scores | None = None
     curve: tuple[EpochRecord, ...] = ()
 
     def __post_init__(self):
@@ -220,15 +223,22 @@ class CandidateResult:
         object.__setattr__(self, "status", Status(self.status))
         object.__setattr__(self, "curve", tuple(p if isinstance(p, EpochRecord) else EpochRecord(**p)
                                                 for p in self.curve))
-        if isinstance(self.metrics, dict):
-            object.__setattr__(self, "metrics", scores_from_dict(self.metrics))
+        for name in ("metrics", "test_metrics"):
+            if isinstance(getattr(self, name), dict):
+                object.__setattr__(self, name, scores_from_dict(getattr(self, name)))
 
     def as_dict(self) -> dict:
         """The JSON record (the metrics in train/metrics.py's JSON form, {} when there are none)."""
         values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         values["curve"] = [dataclasses.asdict(p) for p in self.curve]
-        values["metrics"] = self.metrics.as_dict() if self.metrics is not None else {}
+        for name in ("metrics", "test_metrics"):
+            values[name] = getattr(self, name).as_dict() if getattr(self, name) is not None else {}
         return values
+
+    @property
+    def kept_from(self) -> float:
+        """The confidence from which the package keeps a detector's objects by default."""
+        return self.detection_confidence if self.detection_confidence is not None else DEFAULT_CONFIDENCE
 
     @classmethod
     def from_training(cls, job: CandidateJob, trained: "TrainResult", *, start: float, end: float,
@@ -281,7 +291,7 @@ class LeaderboardRow:
 
     def as_dict(self) -> dict:
         """leaderboard.json's and leaderboard.csv's row: the rank, then the result without its curve and metrics."""
-        row = {k: v for k, v in self.result.as_dict().items() if k not in ("curve", "metrics")}
+        row = {k: v for k, v in self.result.as_dict().items() if k not in ("curve", "metrics", "test_metrics")}
         return {"rank": self.rank, **row}
 
     def brief(self) -> dict:

@@ -18,7 +18,6 @@ import torch
 from ..data import TrainingData
 from ..data.dataset import make_datasets
 from ..data.split import DataSplit
-from ..detection_matching import DEFAULT_CONFIDENCE
 from ..networks.registry import get_spec
 from ..package import build_model_definition, write_package
 from ..train.scale import network_chip_size
@@ -128,8 +127,7 @@ def _write(path: Path, outcome: SearchOutcome, result: CandidateResult, state: d
 def _report(outcome: SearchOutcome, best_model: torch.nn.Module, curve: list[dict]) -> str:
     best, data, split, config = outcome.best, outcome.data, outcome.split, outcome.config
     _, val = make_datasets(data, augment=False, split=split)
-    confidence = best.detection_confidence if best.detection_confidence is not None else DEFAULT_CONFIDENCE
-    predictions = report.predictions_chart(best_model, val, data.classes, data.task, outcome.device, confidence)
+    predictions = report.predictions_chart(best_model, val, data.classes, data.task, outcome.device, best.kept_from)
     summary = {"network": best.network, "backbone": best.backbone,
                f"validation {best.metric_name}": f"{best.metric:.4f}",
                "validation": f"{split.kind} split, {len(split.val)} chips",
@@ -146,7 +144,8 @@ def _report(outcome: SearchOutcome, best_model: torch.nn.Module, curve: list[dic
         summary[f"test {best.metric_name}"] = f"{best.test_metric:.4f} ({len(split.test)} held-out chips)"
     return report.render_report(title=f"AutoDL model: {best.network}", summary=summary,
                                 rows=list(outcome.leaderboard), metric_name=best.metric_name, history=curve,
-                                predictions_png=predictions, metrics=best.metrics, test_metric=best.test_metric,
+                                predictions_png=predictions, metrics=best.metrics, test_metrics=best.test_metrics,
+                                test_metric=best.test_metric,
                                 segments=list(outcome.results), limit_seconds=config.total_seconds)
 
 

@@ -211,14 +211,23 @@ def class_table(metrics: Scores) -> str | None:
                   [[c.name] + [getattr(c, name) for _, name in columns] for c in metrics.per_class])
 
 
-def scores_table(validation: Scores, test_metric: float | None) -> str:
-    """The headline scores on the validation chips and, when a test block was held out, the primary metric on
-    it."""
+def scores_table(validation: Scores, test_metric: float | None, test: Scores | None = None) -> str:
+    """The headline scores on the validation chips and, when a test block was held out, on it (``test``; only the
+    primary metric, ``test_metric``, for a search recorded before the test's other scores were)."""
     names = validation.headline_names
     rows = [["validation"] + [getattr(validation, name) for name in names]]
-    if test_metric is not None:
+    if test is not None:
+        rows.append(["test (held out)"] + [getattr(test, name) for name in names])
+    elif test_metric is not None:
         rows.append(["test (held out)", test_metric] + [None] * (len(names) - 1))
-    return _table(["chips", *names], rows)
+    table = _table(["chips", *names], rows)
+    if isinstance(validation, DetectionScores):
+        counted = f"validation: from {validation.confidence:.2f}" + (
+            ", where its F1 peaked" if validation.confidence == validation.best_confidence else "")
+        if isinstance(test, DetectionScores):
+            counted += f"; test: from {test.confidence:.2f}, the package's threshold, as Detect Objects keeps them"
+        table += f"<p>Precision, recall and F1 count the objects kept from a confidence ({html.escape(counted)}).</p>"
+    return table
 
 
 def predictions_chart(model, dataset, classes, task: str, device, confidence: float = DEFAULT_CONFIDENCE,
@@ -277,17 +286,19 @@ RESULT_COLUMNS = ("network", "backbone", "status", "metric", "test_metric", "epo
 
 def render_report(*, title: str, summary: dict, rows: list[LeaderboardRow], metric_name: str, history: list[dict],
                   predictions_png: str | None, metrics: Scores | None = None, test_metric: float | None = None,
+                  test_metrics: Scores | None = None,
                   segments: list[CandidateResult] | None = None, limit_seconds: float | None = None) -> str:
     """``history``: the shipped model's training curve (EpochRecord values, or an older package's epoch dicts);
     ``metrics``: its validation metrics (train/metrics.py, per class and the confusion matrix included);
-    ``test_metric``: the primary metric on the held-out test chips; ``segments``: every training segment of the
+    ``test_metric``: the primary metric on the held-out test chips, ``test_metrics`` all of them (as the package
+    predicts by default); ``segments``: every training segment of the
     search; ``limit_seconds``: the time limit."""
     segments = segments or []
     rows = _learning_rates(rows, segments)
     facts = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in summary.items())
     sections = []
     if metrics is not None:
-        sections.append("<h2>Scores of the shipped model</h2>" + scores_table(metrics, test_metric))
+        sections.append("<h2>Scores of the shipped model</h2>" + scores_table(metrics, test_metric, test_metrics))
         per_class = class_table(metrics)
         if per_class:
             counted = (f"; precision, recall, F1 and counts keeping objects from confidence {metrics.confidence:.2f}"

@@ -114,8 +114,8 @@ class PixelMetrics:
             per_class=tuple(per_class), confusion_matrix=matrix.long().tolist())
 
 
-def metrics_for(task: str, class_names: list[str]):
-    """A validation's metrics: a detector's precision, recall and F1 count from the threshold where its F1 peaks,
-    the one a package records (a model trained for minutes scores most objects below 0.5: counted there, its report
-    would show it finding nothing)."""
-    return DetectionMetrics(class_names, None) if task == "object_detection" else PixelMetrics(class_names)
+def metrics_for(task: str, class_names: list[str], confidence: float | None = None):
+    """A validation's metrics: a detector's precision, recall and F1 count from ``confidence``, by default from the
+    threshold where its F1 peaks, the one a package records (a model trained for minutes scores most objects below
+    0.5: counted there, its report would show it finding nothing)."""
+    return DetectionMetrics(class_names, confidence) if task == "object_detection" else PixelMetrics(class_names)

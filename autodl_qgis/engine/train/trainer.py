@@ -460,22 +460,23 @@ class Trainer:
         return steps
 
     def evaluate(self, batch_size: int, deadline: float | None = None, alone: bool = False,
-                 model: torch.nn.Module | None = None) -> Scores:
+                 model: torch.nn.Module | None = None, confidence: float | None = None) -> Scores:
         """Metrics of ``model`` (default: the adapter) over the validation chips, in order; past ``deadline`` (on
         the budget's clock) the chips seen so far decide (at least one batch), so that a slow network cannot hold
         the run past its time limit. ``self.evaluated_chips`` says how many were used. ``alone``: the other DDP
-        ranks are not evaluating."""
-        return self.evaluate_models(batch_size, (model if model is not None else self.adapter,), deadline, alone)[0]
+        ranks are not evaluating. ``confidence``: metrics_for's."""
+        return self.evaluate_models(batch_size, (model if model is not None else self.adapter,), deadline, alone,
+                                    confidence)[0]
 
     @torch.no_grad()
-    def evaluate_models(self, batch_size: int, models, deadline: float | None = None,
-                        alone: bool = False) -> list[Scores]:
+    def evaluate_models(self, batch_size: int, models, deadline: float | None = None, alone: bool = False,
+                        confidence: float | None = None) -> list[Scores]:
         """:meth:`evaluate` for several models (anything with ``eval()`` and ``predict``) in one pass: each batch
         goes through all of them, so that their scores always count the same chips."""
         start = self.clock()
         for model in models:
             model.eval()
-        metrics = [metrics_for(self.task, self.class_names) for _ in models]
+        metrics = [metrics_for(self.task, self.class_names, confidence) for _ in models]
         self.evaluated_chips = 0
         for images, targets in self._loader(self.val_data, batch_size, shuffle=False):
             check_cancel(self.callbacks)
