@@ -457,6 +457,52 @@ def test_the_threshold_is_the_shipped_models_as_it_will_predict(tiles, augmented
     assert result.detection_confidence == (0.55 if augmented > 0.5 else 0.34)
 
 
+class DetectionScored(Trainer):
+    """Validations as a detector's without a detector: a pass costs 0.01 s a chip and a model on the clock and
+    scores AP 0.5, its F1 peaking at a threshold 0.01 higher each pass (0.31, 0.32, ...)."""
+
+    passes = 0
+
+    def evaluate_models(self, batch_size, models, deadline=None, alone=False, confidence=None):
+        self.passes += 1
+        self.clock.now += 0.01 * len(self.val_data) * len(models)
+        self.evaluated_chips = len(self.val_data)
+        return [DetectionScores(average_precision=0.5, confidence=0.5, precision=None, recall=None, f1=None,
+                                coco_map=0.0, map_50=0.0, map_75=0.0, best_f1=0.6,
+                                best_confidence=round(0.3 + 0.01 * self.passes, 2)) for _ in models]
+
+
+@pytest.mark.parametrize("refit_share", [0.5, 0.0], ids=["refit", "no-refit"])
+def test_after_a_refit_a_detector_without_the_views_pass_measures_its_threshold_once_more(tiles, refit_share):
+    # at 10 minutes on a CPU the eight views' pass is not affordable: the refit's weights get one plain pass over
+    # the validation chips (which they trained on) in the final validation's reserve, and its threshold is kept;
+    # without a refit, the kept validation measured the weights shipped
+    data, train, val = tiles
+    logs, clock = [], FakeClock()
+
+    class Log(SilentCallbacks):
+        def log(self, message):
+            logs.append(message)
+
+    trainer = DetectionScored(SmallSegmenter(4, len(data.classes), clock=clock), train, val, train.collate_fn,
+                              "object_detection", [c.name for c in data.classes], torch.device("cpu"),
+                              TrainConfig(batch_size=4, train_seconds=20, refit_share=refit_share, warmup_steps=0,
+                                          learning_rate=1e-3),
+                              TimeBudget(1000, clock=clock), Log(),
+                              refit_data=ChipDataset(data, train.indices + val.indices, train.augment))
+    result = trainer.fit()
+    assert result.status == COMPLETED, result.reason
+    validations = len(result.history)
+    if refit_share:
+        assert trainer.passes == validations + 1 and result.trained_chips == len(trainer.refit_data)
+        assert result.detection_confidence == round(0.3 + 0.01 * trainer.passes, 2)
+        assert result.detection_confidence > result.metrics.best_confidence  # the kept metrics: before the refit
+        assert any(f"keeps objects from confidence {result.detection_confidence:.2f}, where F1 peaked on "
+                   f"{len(val)} validation chips after the refit" in m for m in logs), logs
+    else:
+        assert trainer.passes == validations and result.detection_confidence == result.metrics.best_confidence
+
+
 @pytest.mark.parametrize("augmented", [0.6, 0.495], ids=["views-better", "once-better"])
 def test_without_a_refit_the_runs_last_validation_chooses(tiles, augmented):
     trainer, result, logs, clock = _choosing(tiles, augmented, refit_share=0.0)
