@@ -54,6 +54,7 @@ METHODS = ("search", "single", "flat", "yolo")
 ABLATIONS = {"noema": ("--no-weight-averaging",), "norefit": ("--no-refit",), "noboxes": ("--no-fitted-boxes",),
              "mosaic": ("--mosaic", "0.5"), "notta": ("--no-choose-test-time-augmentation",)}
 SPLIT_SEED = 0
+YOLO_CONFIDENCE = 0.25  # Ultralytics' default ``conf`` for predict
 
 
 def prepare(case: str, work: Path, real: Path) -> tuple[Path, Path]:
@@ -123,11 +124,13 @@ def run_autodl(pool: Path, out: Path, minutes: float, device: str, networks: str
             "chose_tta": best.get("test_time_augmentation")}
 
 
-def score_package(package: Path, test: Path, test_time_augmentation: bool | None = None) -> float:
-    """The package's test AP50 / mIoU; ``test_time_augmentation`` None: as it predicts by default."""
+def score_package(package: Path, test: Path, test_time_augmentation: bool | None = None) -> tuple[float, float]:
+    """The package's test AP50 / mIoU, and a detector's F1 with the objects kept from its own threshold (as Detect
+    Objects keeps them by default); ``test_time_augmentation`` None: as it predicts by default."""
     from autodl_qgis.engine.evaluate import evaluate_package
 
-    return evaluate_package(package, test, device="cpu", test_time_augmentation=test_time_augmentation).metric
+    scores = evaluate_package(package, test, device="cpu", test_time_augmentation=test_time_augmentation).metrics
+    return scores.primary, getattr(scores, "f1", None)
 
 
 def run_yolo(python: str, pool: Path, test: Path, minutes: float, work: Path, seed: int) -> dict:
@@ -153,7 +156,8 @@ def run_yolo(python: str, pool: Path, test: Path, minutes: float, work: Path, se
 
 
 def score_yolo(predictions_file: Path, test_data) -> dict:
-    """``metric`` and ``tta`` of YOLO's predictions of the test chips, with train/metrics.py."""
+    """``metric`` and ``tta`` of YOLO's predictions of the test chips, with train/metrics.py, and ``f1`` of its
+    plain predictions with the objects kept from Ultralytics' default ``conf``."""
     import numpy as np
     import torch
 
@@ -167,14 +171,14 @@ def score_yolo(predictions_file: Path, test_data) -> dict:
                        "labels": torch.tensor([index[v] for v in label.values.tolist()], dtype=torch.long)})
     scores = {}
     for views, predictions in json.loads(predictions_file.read_text()).items():
-        metrics = DetectionMetrics([c.name for c in test_data.classes])
+        metrics = DetectionMetrics([c.name for c in test_data.classes], YOLO_CONFIDENCE)
         for truth, found in zip(truths, predictions):
             guess = {"boxes": torch.tensor(found["boxes"], dtype=torch.float32).reshape(-1, 4),
                      "scores": torch.tensor(found["scores"], dtype=torch.float32),
                      "labels": torch.tensor(np.asarray(found["classes"], np.int64) + 1)}
             metrics.update([guess], [truth])
-        scores[views] = metrics.compute().primary
-    return {"metric": scores["plain"], "tta": scores["tta"]}
+        scores[views] = metrics.compute()
+    return {"metric": scores["plain"].primary, "tta": scores["tta"].primary, "f1": scores["plain"].f1}
 
 
 def yolo_dataset(data, split, folder: Path) -> Path:
@@ -295,11 +299,11 @@ def main() -> int:
                                      strategy="flat" if method == "flat" else "halving", seed=seed,
                                      options=ablation_options(method))
                     if "package" in row and task == "object_detection":  # scored both ways
-                        row["once"] = score_package(row["package"], test, test_time_augmentation=False)
-                        row["tta"] = score_package(row["package"], test, test_time_augmentation=True)
-                        row["metric"] = row["tta"] if row["chose_tta"] else row["once"]
+                        (row["once"], once_f1), (row["tta"], tta_f1) = (
+                            score_package(row["package"], test, views) for views in (False, True))
+                        row["metric"], row["f1"] = (row["tta"], tta_f1) if row["chose_tta"] else (row["once"], once_f1)
                     elif "package" in row:
-                        row["metric"] = score_package(row["package"], test)
+                        row["metric"] = score_package(row["package"], test)[0]
                 rows.append({"case": label, "method": method, "seed": seed, "limit": minutes * 60, **row})
                 print_row(rows[-1], flush=True)
     print_table(rows)
@@ -335,6 +339,8 @@ def print_row(row: dict, flush: bool = False) -> None:
                   f"{row['once']:.4f}")
     if row.get("tta") is not None:
         extra += f", test-time augmented {row['tta']:.4f}"
+    if row.get("f1") is not None:
+        extra += f", F1 {row['f1']:.3f} as it keeps objects by default"
     if row.get("trained_chips"):
         extra += f", trained on {row['trained_chips']} chips{', averaged' if row.get('averaged') else ''}"
     print(f"{row['case']:10} {row['method']:7} {row['seed']:>4} {row.get('model', '-'):32} {metric:>8} "
@@ -347,7 +353,9 @@ def print_table(rows: list[dict]) -> None:
     for row in rows:
         print_row(row)
     for key, what in (("metric", "as predicted by default"), ("tta", "both test-time augmented (ours: the eight flips "
-                                                                     "and quarter turns; YOLO's: flips and scales)")):
+                                                                     "and quarter turns; YOLO's: flips and scales)"),
+                      ("f1", f"F1, objects kept as each keeps them by default (ours: from the package's threshold; "
+                             f"YOLO's: from its default conf {YOLO_CONFIDENCE})")):
         if not any(r.get(key) is not None for r in rows):
             continue
         print(f"\nratios of test metrics {what}, means over seeds (search / other; >= 1.0: the search is at least "

@@ -72,11 +72,12 @@ def test_ablation_rows_compose_their_parts_and_unknown_methods_are_refused(real_
 def test_network_names_are_methods_and_ratios_are_given_both_ways(capsys):
     bench = load_script("bench_search")
     assert bench.is_network("YOLOX") and bench.is_network("SingleShotDetector") and not bench.is_network("ema_fast")
-    rows = [dict(case="real", method="search", seed=0, limit=60, wall=50, metric=0.4, tta=0.6),
-            dict(case="real", method="yolo", seed=0, limit=60, wall=55, metric=0.5, tta=0.4)]
+    rows = [dict(case="real", method="search", seed=0, limit=60, wall=50, metric=0.4, tta=0.6, f1=0.45),
+            dict(case="real", method="yolo", seed=0, limit=60, wall=55, metric=0.5, tta=0.4, f1=0.3)]
     bench.print_table(rows)
     out = capsys.readouterr().out
     assert "search/yolo 0.80" in out and "search/yolo 1.50" in out  # as predicted by default, then augmented
+    assert "search/yolo 1.50" in out.split("F1, objects kept")[1] and "F1 0.450 as it keeps" in out
     assert "test-time augmented 0.6000" in out
 
 
@@ -93,4 +94,4 @@ def test_yolo_predictions_are_scored_both_ways_with_the_projects_metric(real_roo
     empty = [{"boxes": [], "scores": [], "classes": []} for _ in labels]
     (tmp_path / "predictions.json").write_text(json.dumps({"plain": perfect, "tta": empty}))
     scores = bench.score_yolo(tmp_path / "predictions.json", data)
-    assert scores["metric"] == pytest.approx(1.0) and scores["tta"] == 0.0
+    assert scores["metric"] == pytest.approx(1.0) and scores["tta"] == 0.0 and scores["f1"] == 1.0  # 0.9 >= 0.25
