@@ -688,12 +688,12 @@ class Trainer:
         """At the run's end: validates the weights kept (the moving average where it validated better) once more and
         over the eight flips and quarter turns of each chip, in one pass over the same chips, and records whether the
         eight views score higher, and the threshold where the way chosen peaks in F1 (detection). After a refit the
-        chips are the validation chips it trained on: the choice is
-        between two ways of predicting one model, made on the model shipped (measured on the palm chips, it agreed
-        with the held-out test block where one made mid-run, before the refit, did not; the threshold from the
-        validation before the refit erred low, the less trained model scoring lower). In the time the final
-        validation's reserve kept for it (when the pass costs at most TTA_SHARE of the budget), decided on the chips
-        that time reaches when they are half the validation chips or more (else not tried)."""
+        chips are the validation chips it trained on: the choice is between two ways of predicting one model, made
+        on the model shipped (measured on the palm chips, it agreed with the held-out test block where one made
+        mid-run, before the refit, did not; the threshold from the validation before the refit erred low, the less
+        trained model scoring lower). In the time the final validation's reserve kept for it (when the pass costs at
+        most TTA_SHARE of the budget), decided on the chips that time reaches when they are half the validation
+        chips or more (else not tried)."""
         from ..infer.backend import TestTimeAugmented
 
         remaining = self.budget.remaining()
@@ -705,7 +705,7 @@ class Trainer:
                                          "training or twice the {remaining:.0f} s left").format(
                 name=self.name, cost=cost, total=self.budget.total, remaining=remaining))
             return
-        kept = self._ema.module if run.ema_better else self.adapter
+        kept = self._kept_model(run)
         (plain, augmented), chips = self._end_pass(run, (kept, TestTimeAugmented(kept, self.task == OBJECT_DETECTION)))
         if chips < len(self.val_data) / 2:
             self.callbacks.log(translate("Trainer", "{name}: test-time augmentation not chosen: its validation "
@@ -728,7 +728,7 @@ class Trainer:
         four 10-minute palm packages its threshold gave F1 0.374 on the unseen test block, this pass's 0.448."""
         if not distributed.from_rank0(self.budget.remaining() >= (self._val_seconds or 0.0)):
             return
-        (plain,), chips = self._end_pass(run, (self._ema.module if run.ema_better else self.adapter,))
+        (plain,), chips = self._end_pass(run, (self._kept_model(run),))
         if chips < len(self.val_data) / 2 or plain.best_confidence is None:
             return  # the last validation's threshold stays
         self._update(detection_confidence=plain.best_confidence)
@@ -791,6 +791,10 @@ class Trainer:
         planned = run_steps / progress if progress > 0 else math.inf
         span = min(EMA_MAX_SPAN, max(1.0, EMA_SPAN_SHARE * planned))
         return AveragedModel(self.adapter, multi_avg_fn=get_ema_multi_avg_fn(1.0 - 1.0 / span), use_buffers=True)
+
+    def _kept_model(self, run: _Run) -> torch.nn.Module:
+        """The weights the run keeps: their moving average where it validated better."""
+        return self._ema.module if run.ema_better else self.adapter
 
     def _kept_state(self, averaged: bool) -> dict:
         model = self._ema.module if averaged else self.adapter
