@@ -395,6 +395,12 @@ class ViewScored(Trainer):
         return [PixelScores(miou=self.augmented if v else 0.5, background_iou=None, accuracy=0.0) for v in views]
 
 
+def _detector_scores(average_precision: float, best_confidence: float) -> DetectionScores:
+    """A detector's validation scores with only the AP and the F1-best threshold set."""
+    return DetectionScores(average_precision=average_precision, confidence=0.5, precision=None, recall=None, f1=None,
+                           coco_map=0.0, map_50=0.0, map_75=0.0, best_f1=0.6, best_confidence=best_confidence)
+
+
 class ThresholdScored(ViewScored):
     """As ViewScored, but its end-of-run pass scores as a detector's: F1 peaks at confidence 0.34 predicting each
     chip once and at 0.55 over the eight views."""
@@ -403,9 +409,7 @@ class ThresholdScored(ViewScored):
         scores = super().evaluate_models(batch_size, models, deadline, alone, confidence)
         if not any(isinstance(m, TestTimeAugmented) for m in models):
             return scores
-        return [DetectionScores(average_precision=s.miou, confidence=0.5, precision=None, recall=None, f1=None,
-                                coco_map=0.0, map_50=0.0, map_75=0.0, best_f1=0.7,
-                                best_confidence=0.55 if isinstance(m, TestTimeAugmented) else 0.34)
+        return [_detector_scores(s.miou, 0.55 if isinstance(m, TestTimeAugmented) else 0.34)
                 for m, s in zip(models, scores)]
 
 
@@ -467,9 +471,7 @@ class DetectionScored(Trainer):
         self.passes += 1
         self.clock.now += 0.01 * len(self.val_data) * len(models)
         self.evaluated_chips = len(self.val_data)
-        return [DetectionScores(average_precision=0.5, confidence=0.5, precision=None, recall=None, f1=None,
-                                coco_map=0.0, map_50=0.0, map_75=0.0, best_f1=0.6,
-                                best_confidence=round(0.3 + 0.01 * self.passes, 2)) for _ in models]
+        return [_detector_scores(0.5, round(0.3 + 0.01 * self.passes, 2)) for _ in models]
 
 
 @pytest.mark.parametrize("refit_share", [0.5, 0.0], ids=["refit", "no-refit"])
