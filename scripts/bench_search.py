@@ -27,6 +27,10 @@ A network's name (YOLOX, RTMDet, ...) as a method: the search given that network
     .venv/bin/python scripts/bench_search.py --minutes 3                 # short: 3 min per method and case
     .venv/bin/python scripts/bench_search.py --minutes 5 --real-minutes 10   # the issue's budget for (a)
     .venv/bin/python scripts/bench_search.py --cases real --real NAME   # (a) on another export
+    # side by side, one core each, then one table of both:
+    taskset -c 0 .venv/bin/python scripts/bench_search.py --cases real --methods search --seeds 3 --rows a.jsonl &
+    taskset -c 1 .venv/bin/python scripts/bench_search.py --cases real --methods single --seeds 3 --rows b.jsonl
+    .venv/bin/python scripts/bench_search.py --table a.jsonl b.jsonl
 
 On a machine others use, give the benchmark a core of its own (the methods then see the same hardware): run it
 under ``taskset -c 1`` and keep every other process on CPU 0 (``taskset -a -p -c 0 PID``) while it runs.
@@ -257,7 +261,15 @@ def main() -> int:
                              "runs vary, so ratios of means over seeds say more than one run")
     parser.add_argument("--yolo-python", default=os.environ.get("AUTODL_YOLO_PYTHON", "/work/yolo-venv/bin/python"))
     parser.add_argument("--keep", type=Path, help="keep the folders and models here (default: a temporary folder)")
+    parser.add_argument("--rows", type=Path, metavar="FILE",
+                        help="also append each row, as it ends, to FILE (one JSON object a line) for --table")
+    parser.add_argument("--table", type=Path, nargs="+", metavar="FILE",
+                        help="run nothing: print the table and ratios of the rows in these --rows files (seeds "
+                             "run as separate processes, e.g. side by side on two cores)")
     args = parser.parse_args()
+    if args.table:
+        print_table(read_rows(args.table))
+        return 0
     cases = [c for c in args.cases.split(",") if c]
     methods = [m for m in args.methods.split(",") if m]
     unknown = [m for m in methods if m not in METHODS and not ablation_options(m) and not is_network(m)]
@@ -276,6 +288,7 @@ def main() -> int:
     from autodl_qgis.engine.search.portfolio import portfolio
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="bench_search_"))
+    code = code_version()
     rows = []
     for case in cases:
         minutes = args.real_minutes if case == "real" and args.real_minutes else args.minutes
@@ -304,10 +317,40 @@ def main() -> int:
                         row["metric"], row["f1"] = (row["tta"], tta_f1) if row["chose_tta"] else (row["once"], once_f1)
                     elif "package" in row:
                         row["metric"] = score_package(row["package"], test)[0]
-                rows.append({"case": label, "method": method, "seed": seed, "limit": minutes * 60, **row})
+                rows.append({"case": label, "method": method, "seed": seed, "limit": minutes * 60, "code": code,
+                             **row})
                 print_row(rows[-1], flush=True)
+                if args.rows:
+                    with args.rows.open("a", encoding="utf-8") as saved:
+                        saved.write(json.dumps(rows[-1], default=str) + "\n")
     print_table(rows)
     return 0
+
+
+def code_version() -> str:
+    """The commit the methods ran (with "+changes" where the work tree differs from it), as rows record it."""
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    return commit + ("+changes" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
+def read_rows(files: list[Path]) -> list[dict]:
+    """The rows saved by --rows, in file order."""
+    rows = []
+    for file in files:
+        try:
+            lines = file.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise SystemExit(f"{file}: cannot read rows ({exc.strerror}); give files written by --rows") from None
+        for number, line in enumerate(lines, start=1):
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                raise SystemExit(f"{file}, line {number}: not a row written by --rows") from None
+    return rows
 
 
 def ablation_options(method: str) -> tuple[str, ...]:
@@ -352,6 +395,9 @@ def print_table(rows: list[dict]) -> None:
     print("\ncase       method  seed model                            test     wall / limit (<= 1.05 x limit + 60 s)")
     for row in rows:
         print_row(row)
+    codes = list(dict.fromkeys(r["code"] for r in rows if r.get("code")))
+    if codes:
+        print(f"code: {', '.join(codes)}" + (" (rows from more than one code version)" if len(codes) > 1 else ""))
     for key, what in (("metric", "as predicted by default"), ("tta", "both test-time augmented (ours: the eight flips "
                                                                      "and quarter turns; YOLO's: flips and scales)"),
                       ("f1", f"F1, objects kept as each keeps them by default (ours: from the package's threshold; "

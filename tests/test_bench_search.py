@@ -95,3 +95,35 @@ def test_yolo_predictions_are_scored_both_ways_with_the_projects_metric(real_roo
     (tmp_path / "predictions.json").write_text(json.dumps({"plain": perfect, "tta": empty}))
     scores = bench.score_yolo(tmp_path / "predictions.json", data)
     assert scores["metric"] == pytest.approx(1.0) and scores["tta"] == 0.0 and scores["f1"] == 1.0  # 0.9 >= 0.25
+
+
+def test_rows_of_separate_runs_make_one_table_with_the_code_they_ran(real_root, tmp_path, monkeypatch, capsys):
+    """Seeds and methods run side by side as separate processes (one core each) save their rows with --rows;
+    --table prints them as one table, ratios over every file's rows, and the code version each ran."""
+    bench = load_script("bench_search")
+    trained = []
+
+    def fake_autodl(pool, out, minutes, device, networks=None, strategy="halving", seed=42, options=()):
+        trained.append((networks, seed))  # no package: the row's metric is the one given
+        return {"wall": 50.0, "model": networks or "searched", "metric": 0.3 if networks else 0.6}
+
+    monkeypatch.setattr(bench, "run_autodl", fake_autodl)
+    for method, file in (("search", "a.jsonl"), ("single", "b.jsonl")):
+        for seed in (3, 4):
+            assert _main(bench, monkeypatch, real_root, "--real", "big_kitti", "--methods", method, "--seeds",
+                         str(seed), "--minutes", "1", "--keep", str(tmp_path / f"{method}{seed}"),
+                         "--rows", str(tmp_path / file)) == 0
+    assert [seed for _, seed in trained] == [3, 4, 3, 4] and trained[0][0] is None and trained[2][0]
+    saved = bench.read_rows([tmp_path / "a.jsonl", tmp_path / "b.jsonl"])
+    assert [(r["method"], r["seed"]) for r in saved] == [("search", 3), ("search", 4), ("single", 3), ("single", 4)]
+    assert len({r["code"] for r in saved}) == 1 and saved[0]["code"] != "unknown"
+    capsys.readouterr()
+    monkeypatch.setattr("sys.argv", ["bench_search.py", "--table", str(tmp_path / "a.jsonl"),
+                                      str(tmp_path / "b.jsonl")])
+    assert bench.main() == 0
+    out = capsys.readouterr().out
+    assert "search/single 2.00" in out and f"code: {saved[0]['code']}\n" in out
+    (tmp_path / "c.jsonl").write_text('{"case": "real"}\nnot json\n')
+    with pytest.raises(SystemExit) as refused:
+        bench.read_rows([tmp_path / "c.jsonl"])
+    assert str(refused.value) == f"{tmp_path / 'c.jsonl'}, line 2: not a row written by --rows"
