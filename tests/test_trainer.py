@@ -341,6 +341,41 @@ def test_the_moving_average_is_kept_only_when_it_validates_better(tiles, sign):
         assert result.best_state["w"].item() == pytest.approx(ema[0]) and ema[0] < raw[0]
 
 
+class SlowToStart(Drifting):
+    """Drifting on a fake clock: its first step takes ``set_up`` seconds (lazy initialisation, as a real network's
+    does after the batch-size probe), every later step one second."""
+
+    def __init__(self, clock: FakeClock, set_up: float):
+        super().__init__()
+        self.clock, self.set_up, self.steps = clock, set_up, 0
+
+    def losses(self, images, targets):
+        self.clock.now += self.set_up if self.steps == 0 else 1.0
+        self.steps += 1
+        return super().losses(images, targets)
+
+
+def test_the_moving_average_spans_a_tenth_of_the_steps_the_time_allows_whatever_the_set_up_cost(tiles):
+    """A time-bounded run whose first step is slow: the average spans a tenth of the steps the measured step time
+    allows (about 18 here), so it lags the drifting weight by about 17 of its steps. Spanning the steps so far over
+    the run's progress, as before, gave a span of two steps after a 20-s start: an average equal to the weights."""
+    data, train, val = tiles
+    clock = FakeClock()
+    lr = 0.1
+    trainer = ScoredByWeight(SlowToStart(clock, set_up=20.0), train, val, train.collate_fn, data.task,
+                             [c.name for c in data.classes], torch.device("cpu"),
+                             TrainConfig(batch_size=4, ema=True, warmup_steps=0, learning_rate=lr, weight_decay=0.0,
+                                         decay_to_end=False),  # a steady drift: the lag is the span's
+                             budget=TimeBudget(200, clock=clock))
+    result = trainer.fit()
+    assert result.status == DEADLINE, result.reason
+    steps = trainer.adapter.steps
+    assert 160 < steps < 190
+    lag = (trainer.adapter.w.item() - trainer._ema.module.w.item()) / lr  # in steps of the weight
+    assert 12 < lag < 20, lag
+    assert all(h.ema_metric < h.metric for h in result.history[1:])
+
+
 def test_without_averaging_no_average_is_validated(tiles):
     data, train, val = tiles
     trainer = ScoredByWeight(Drifting(), train, val, train.collate_fn, data.task, [c.name for c in data.classes],

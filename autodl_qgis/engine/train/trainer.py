@@ -627,7 +627,7 @@ class Trainer:
                     self._update(reason=reason)
                     return False
             if self.config.ema and self._ema is None:
-                self._ema = self._averaged(policy.steps, policy.progress(len(run.loader)))
+                self._ema = self._averaged(self._affordable_steps(run.batch_size, measured))
         if self._ema is not None:
             self._ema.update_parameters(self.adapter)
         return True
@@ -783,13 +783,14 @@ class Trainer:
                                            step=run.step, seconds=train_seconds, batch_size=run.batch_size,
                                            history=self._result.history, model=self._kept_state(False)))
 
-    def _averaged(self, run_steps: int, progress: float) -> torch.optim.swa_utils.AveragedModel:
+    def _averaged(self, planned_steps: float) -> torch.optim.swa_utils.AveragedModel:
         """The moving average of the weights (parameters and buffers, e.g. BatchNorm statistics), spanning
-        ``EMA_SPAN_SHARE`` of the steps the run plans (``run_steps`` done at ``progress``)."""
+        ``EMA_SPAN_SHARE`` of the ``planned_steps`` the run can make at its measured step time. (Not the steps so far
+        over the run's progress: at the second step that progress is mostly the batch-size probe and set-up, so the
+        span came out a step or two and the average equalled the weights.)"""
         from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-        planned = run_steps / progress if progress > 0 else math.inf
-        span = min(EMA_MAX_SPAN, max(1.0, EMA_SPAN_SHARE * planned))
+        span = min(EMA_MAX_SPAN, max(1.0, EMA_SPAN_SHARE * planned_steps))
         return AveragedModel(self.adapter, multi_avg_fn=get_ema_multi_avg_fn(1.0 - 1.0 / span), use_buffers=True)
 
     def _kept_model(self, run: _Run) -> torch.nn.Module:
