@@ -179,3 +179,46 @@ def test_ssd_fitted_to_the_objects_predicts_from_stride_8_with_default_boxes_of_
     target = {"boxes": torch.tensor([[20.0, 30.0, 30.0, 40.0]]), "labels": torch.tensor([1])}
     fitted.train()
     assert all(torch.isfinite(v) for v in fitted.losses(torch.rand(2, 3, 128, 128), [target, target]).values())
+
+
+def test_a_copy_of_a_scaled_network_computes_with_its_own_weights():
+    """The moving average of the weights is a deep copy of the network (AveragedModel): at a chip scale its
+    predictions were the original's, so every validation scored the average the same as the weights and it was
+    never shipped. The copy's and the average's predictions and losses now come from their own weights."""
+    import copy
+
+    import torch
+    from torch import nn
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    from autodl_qgis.engine.networks.adapters.base import ModelAdapter
+    from autodl_qgis.engine.train.scale import apply_chip_scale
+
+    class Weighted(ModelAdapter):
+        task = "pixel_classification"
+
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(torch.ones(()))
+
+        def losses(self, images, targets):
+            return {"loss": self.w * images.mean() + 0.0 * targets.float().mean()}
+
+        def predict(self, images):
+            return torch.cat([images[:, :1] * self.w, -images[:, :1] * self.w], dim=1)
+
+    adapter = apply_chip_scale(Weighted(), 0.5)
+    twin = copy.deepcopy(adapter)
+    with torch.no_grad():
+        twin.w.fill_(3.0)
+    images, targets = torch.ones(1, 1, 8, 8), torch.zeros(1, 8, 8, dtype=torch.long)
+    assert adapter.predict(images).shape == (1, 2, 8, 8)  # answered in the chips' own pixels
+    assert adapter.predict(images)[0, 0].mean().item() == 1.0 and twin.predict(images)[0, 0].mean().item() == 3.0
+    assert adapter.losses(images, targets)["loss"].item() == 1.0 and twin.losses(images, targets)["loss"].item() == 3.0
+    averaged = AveragedModel(adapter, multi_avg_fn=get_ema_multi_avg_fn(0.5), use_buffers=True)
+    averaged.update_parameters(adapter)  # the first update copies the weights: 1
+    with torch.no_grad():
+        adapter.w.fill_(3.0)
+    averaged.update_parameters(adapter)  # halfway to 3
+    assert averaged.module.predict(images)[0, 0].mean().item() == pytest.approx(2.0)
+    assert adapter.predict(images)[0, 0].mean().item() == 3.0

@@ -5,6 +5,7 @@ so a package rebuilds the network and wraps it again from the scale its model de
 from __future__ import annotations
 
 import math
+import types
 from typing import Sequence
 
 import numpy as np
@@ -79,20 +80,25 @@ def build_scaled_network(name: str, num_classes: int, bands: int, chip_size: tup
 
 
 def apply_chip_scale(adapter, scale: float):
-    """Wraps ``adapter.losses`` and ``adapter.predict`` so that they work on resampled chips; returns the adapter."""
+    """Wraps ``adapter.losses`` and ``adapter.predict`` so that they work on resampled chips; returns the adapter.
+    They are bound to the adapter, so that a copy (the moving average of the weights is a deep copy) computes with
+    its own weights: closures over the original's methods made every copy predict with the original's."""
     adapter.chip_scale = float(scale)
     if scale == 1.0:
         return adapter
-    losses, predict = adapter.losses, adapter.predict
-
-    def scaled_losses(images, targets):
-        return losses(_resize(images, scale), _scale_targets(targets, scale))
-
-    def scaled_predict(images):
-        return _unscale(predict(_resize(images, scale)), scale, images.shape[-2:])
-
-    adapter.losses, adapter.predict = scaled_losses, scaled_predict
+    adapter.losses = types.MethodType(_scaled_losses, adapter)
+    adapter.predict = types.MethodType(_scaled_predict, adapter)
     return adapter
+
+
+def _scaled_losses(adapter, images, targets):
+    scale = adapter.chip_scale
+    return type(adapter).losses(adapter, _resize(images, scale), _scale_targets(targets, scale))
+
+
+def _scaled_predict(adapter, images):
+    scale = adapter.chip_scale
+    return _unscale(type(adapter).predict(adapter, _resize(images, scale)), scale, images.shape[-2:])
 
 
 def _size(shape, scale: float) -> tuple[int, int]:
