@@ -414,6 +414,9 @@ def print_table(rows: list[dict]) -> None:
             if got.get("search") is None:
                 print(f"{case:10} the search gave no model")
                 continue
+            if len(got) == 1:
+                print(f"{case:10} no other method to compare the search with (give its rows too)")
+                continue
             parts = [f"search/{other} {got['search'] / got[other]:.2f}" if got.get(other) else f"search/{other} -"
                      for other in got if other != "search"]
             print(f"{case:10} " + ", ".join(parts))

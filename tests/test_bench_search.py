@@ -123,6 +123,8 @@ def test_rows_of_separate_runs_make_one_table_with_the_code_they_ran(real_root, 
     assert bench.main() == 0
     out = capsys.readouterr().out
     assert "search/single 2.00" in out and f"code: {saved[0]['code']}\n" in out
+    bench.print_table(saved[:2])  # the search's rows alone: nothing to divide by
+    assert "big_kitti  no other method to compare the search with" in capsys.readouterr().out
     (tmp_path / "c.jsonl").write_text('{"case": "real"}\nnot json\n')
     with pytest.raises(SystemExit) as refused:
         bench.read_rows([tmp_path / "c.jsonl"])
