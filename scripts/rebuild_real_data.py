@@ -54,6 +54,10 @@ class RealExport:
 # - DIGIT-Seine-Ouest/gpso-crosswalks-20cm: documents a 582-chip Classified_Tiles export; the chips live off GitHub.
 # - The Kaggle "swimming pool and car detection" set (ArcGIS Pro 2.1 PASCAL_VOC, 224 px) has no copy with chips on
 #   GitHub. Mr-LiuZong/plam holds the palm export's unseen test area: never fetch or use it.
+# - Searched again 2026-12-05: majrblais/DrawingGUI (data/: a real export, but Export_Tiles, 12 tiles of 4000 px, no
+#   labels); BehrouzSohrabi/Pascal-VOC-XML-to-YOLO-Keras-TXT (five ArcGIS Pro 2.1 PASCAL_VOC label files, no chips);
+#   aman-gurjar-dev/CodeWizards (YOLO labels, not KITTI); loreabad6/Gullies (detected shapes only). The index finds
+#   esri_accumulated_stats.json only by exact path; a GitHub code search by file name may find more.
 EXPORTS = (
     RealExport(
         name="phragmites_kitti",
