@@ -56,7 +56,8 @@ CASES = ("real", "detection", "tiles")
 METHODS = ("search", "single", "flat", "yolo")
 # the search with parts of its recipe changed, joined by "_"
 ABLATIONS = {"noema": ("--no-weight-averaging",), "norefit": ("--no-refit",), "noboxes": ("--no-fitted-boxes",),
-             "mosaic": ("--mosaic", "0.5"), "notta": ("--no-choose-test-time-augmentation",)}
+             "mosaic": ("--mosaic", "0.5"), "notta": ("--no-choose-test-time-augmentation",),
+             "fp32": ("--no-mixed-precision",)}
 SPLIT_SEED = 0
 YOLO_CONFIDENCE = 0.25  # Ultralytics' default ``conf`` for predict
 

@@ -59,6 +59,8 @@ class SearchConfig:
     # the recipe of the shipped model, each part on unless switched off (README, AutoDL: "Why these three")
     weight_averaging: bool = True  # the finalist keeps a moving average of its weights, shipped if it validates better
     refit: bool = True  # the finalist's last stretch trains on the training + validation chips
+    # mixed precision: on CUDA, and on a CPU where bfloat16 steps measure faster (train/batch_size.py)
+    mixed_precision: bool = True
     mosaic: float = 0.0  # probability of a training chip being a mosaic of four (at augmentation strength 1)
     fitted_boxes: bool = True  # detectors' default boxes fitted to the labelled objects (train/scale.py)
     # the finalist's last validation decides whether its package predicts over the eight flips and quarter turns of
@@ -151,7 +153,7 @@ class CandidateJob:
                            seed=self.seed, train_seconds=self.train_seconds, decay_to_end=self.decay_to_end,
                            # the finalist gives the model: whatever it can train and validate beats nothing
                            min_steps=1 if final else TrainConfig.min_steps, partial_validation=final,
-                           ema=final and search.weight_averaging,
+                           ema=final and search.weight_averaging, amp=search.mixed_precision,
                            refit_share=REFIT_SHARE if final and search.refit else 0.0,
                            choose_test_time_augmentation=final and search.choose_test_time_augmentation)
 
@@ -197,6 +199,7 @@ class CandidateResult:
     steps: int = 0
     epoch_steps: int = 0  # steps of one epoch at ``batch_size``
     batch_size: int | None = None
+    precision: str | None = None  # of the segment's training steps (TrainResult.precision)
     train_seconds: float = 0.0  # the candidate's training seconds so far, all segments
     segment_seconds: float = 0.0  # this segment's training seconds
     seconds_per_step: float | None = None
@@ -255,7 +258,7 @@ class CandidateResult:
             test_time_augmentation=trained.test_time_augmentation,
             detection_confidence=trained.detection_confidence, epochs=trained.epochs, steps=trained.steps,
             epoch_steps=trained.epoch_steps,
-            batch_size=trained.batch_size or None,
+            batch_size=trained.batch_size or None, precision=trained.precision,
             train_seconds=round(trained.train_seconds, 2), segment_seconds=round(trained.run_seconds, 2),
             seconds_per_step=trained.seconds_per_step, validation_seconds=trained.validation_seconds,
             build_seconds=build_seconds, start=round(start, 2), end=round(end, 2), chip_scale=job.chip_scale,

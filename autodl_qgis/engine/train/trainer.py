@@ -24,7 +24,8 @@ from ..data.esri import OBJECT_DETECTION
 from ..messages import Message, translate
 from ..progress import Callbacks, Cancelled, EpochEvent, SilentCallbacks, check_cancel
 from . import distributed
-from .batch_size import MIN_BATCH, find_batch_size, is_out_of_memory
+from .batch_size import (CPU_PRECISION_MIN_SECONDS, MIN_BATCH, MIN_RUN_STEPS, choose_cpu_bfloat16, find_batch_size,
+                         is_out_of_memory)
 from .learning_rate import LearningRateSchedule
 from .metrics import metrics_for
 from ..status import Status
@@ -67,7 +68,9 @@ class TrainConfig:
     decay_to_end: bool = True  # learning rate falls linearly to zero at the run's end; False: constant after warm-up
     min_steps: int = 5  # steps before a first validation means anything: a run that cannot afford them is not_reached
     partial_validation: bool = False  # the run's result counts even if its validation's time allows only some chips
-    amp: bool = True  # mixed precision, on CUDA only
+    # mixed precision: on CUDA always; on a CPU bfloat16 autocast where its training steps measure faster
+    # (batch_size.py), validation staying in float32 there, as a package predicts
+    amp: bool = True
     # None: 0 on CPU (the cores train: a loader process gave 1.03x the chips per second on the palm chips,
     # scripts/bench_train.py --real), 4 on CUDA
     num_workers: int | None = None
@@ -103,6 +106,7 @@ class TrainResult:
     steps: int = 0  # the candidate's, all runs
     epoch_steps: int = 0  # steps of one epoch at the batch size used
     batch_size: int = 0
+    precision: str = "float32"  # of the training steps: float32, or the autocast's bfloat16 / float16
     train_seconds: float = 0.0  # the candidate's training seconds (steps only), all runs
     run_seconds: float = 0.0  # this run's training seconds
     seconds_per_step: float | None = None
@@ -380,10 +384,16 @@ class Trainer:
                           collate_fn=self.collate_fn, num_workers=workers, generator=generator,
                           drop_last=drop_last, pin_memory=self.device.type == "cuda", persistent_workers=False)
 
-    def _autocast(self):
-        if self.amp_dtype is None:
+    @property
+    def precision(self) -> str:
+        return str(self.amp_dtype or torch.float32).removeprefix("torch.")
+
+    def _autocast(self, validating: bool = False):
+        """Training's autocast, and validation's on CUDA; on a CPU validation predicts in float32, as a package
+        does."""
+        if self.amp_dtype is None or (validating and self.device.type == "cpu"):
             return torch.autocast(self.device.type, enabled=False)
-        return torch.autocast("cuda", dtype=self.amp_dtype)
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
 
     def _step(self, optimizer, images, targets, objective=None) -> float:
         images = images.to(self.device, non_blocking=True)
@@ -407,14 +417,21 @@ class Trainer:
         self.scaler.update()
         return loss.item()
 
-    def _probe_batch_size(self) -> int:
-        if self.config.batch_size:
-            return min(self.config.batch_size, len(self.train_data))
+    def _probe(self, start: Checkpoint | None) -> int:
+        """Real training steps, which do not count as training: on a CPU, whether bfloat16 autocast trains faster
+        (batch_size.py), then the batch size (unless fixed, or the continued run's). Returns the batch size."""
+        fixed = (start.batch_size if start is not None and start.batch_size else
+                 min(self.config.batch_size, len(self.train_data)) if self.config.batch_size else None)
+        small = min(fixed or MIN_BATCH, MIN_BATCH)  # the gain hardly depends on the batch; its memory does
+        # a run whose epochs or seconds cannot pay for the measuring steps does not measure
+        seconds = self.config.train_seconds if self.config.train_seconds is not None else self.budget.remaining()
+        cpu_precision = (self.device.type == "cpu" and self.config.amp and self.adapter.supports_amp
+                         and seconds >= CPU_PRECISION_MIN_SECONDS
+                         and self._affordable_steps(small, 1e-9) >= MIN_RUN_STEPS)
+        if fixed and not cpu_precision:
+            return fixed
         state = copy.deepcopy(self.adapter.state_dict())
         optimizer = self._optimizer()
-        # small datasets need several optimiser steps per epoch more than they need throughput
-        max_batch = min(self.config.max_batch_size, max(MIN_BATCH, len(self.train_data) // 8))
-        probe_budget = self.budget.child(0.1 * self.budget.remaining())  # inf when the budget is unlimited
 
         def step(batch: int) -> None:
             check_cancel(self.callbacks)
@@ -423,7 +440,22 @@ class Trainer:
             self.adapter.train()
             self._step(optimizer, images, targets)
 
+
+        def precision_step(bfloat16: bool) -> None:
+            self.amp_dtype = torch.bfloat16 if bfloat16 else None
+            step(small)
+
         try:
+            if cpu_precision:
+                bfloat16 = choose_cpu_bfloat16(
+                    precision_step, lambda seconds: self._affordable_steps(small, seconds), self.callbacks.log,
+                    self.clock)
+                self.amp_dtype = torch.bfloat16 if distributed.from_rank0(bfloat16) else None
+            if fixed:
+                return fixed
+            # small datasets need several optimiser steps per epoch more than they need throughput
+            max_batch = min(self.config.max_batch_size, max(MIN_BATCH, len(self.train_data) // 8))
+            probe_budget = self.budget.child(0.1 * self.budget.remaining())  # inf when the budget is unlimited
             return find_batch_size(step, self.device, max_batch, probe_budget.expired, self.callbacks.log,
                                    self._affordable_steps)
         finally:
@@ -488,7 +520,7 @@ class Trainer:
             self.evaluated_chips += len(images)
             images = images.to(self.device, non_blocking=True)
             for model, scores in zip(models, metrics):
-                with self._autocast():
+                with self._autocast(validating=True):
                     predictions = model.predict(images)
                 if isinstance(predictions, torch.Tensor):
                     predictions = predictions.float()
@@ -548,12 +580,10 @@ class Trainer:
 
     def _begin(self, start: Checkpoint | None) -> _Run:
         torch.manual_seed(self.config.seed + (start.step if start is not None else 0))
-        if start is not None and start.batch_size:
-            batch_size = start.batch_size
-        else:
+        if start is None or not start.batch_size:
             self.callbacks.progress(0.0, translate("Trainer", "{name}: choosing the batch size").format(name=self.name))
-            batch_size = distributed.smallest(self._probe_batch_size())
-        self._update(batch_size=batch_size)
+        batch_size = distributed.smallest(self._probe(start))
+        self._update(batch_size=batch_size, precision=self.precision)
         optimizer = self._optimizer()
         if start is not None and start.optimizer:
             optimizer.load_state_dict(start.optimizer)
