@@ -119,6 +119,7 @@ def run_autodl(pool: Path, out: Path, minutes: float, device: str, networks: str
     start = time.monotonic()
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
     wall = time.monotonic() - start
+    out.with_suffix(".log").write_text(done.stderr, encoding="utf-8")  # the run's log, beside its package
     if done.returncode != 0:
         return {"wall": wall, "error": (done.stderr.strip().splitlines() or ["no output"])[-1]}
     summary = json.loads(done.stdout)

@@ -19,7 +19,7 @@ from autodl_qgis.engine.networks.adapters.base import ModelAdapter
 from autodl_qgis.engine.progress import Cancelled, SilentCallbacks
 from autodl_qgis.engine.train import (COMPLETED, DEADLINE, EARLY_STOPPED, FAILED, NOT_REACHED, PRUNED,
                                       TrainConfig, Trainer)
-from autodl_qgis.engine.train.batch_size import find_batch_size
+from autodl_qgis.engine.train.batch_size import choose_cpu_bfloat16, find_batch_size
 from autodl_qgis.engine.train.candidate import load_checkpoint, save_checkpoint
 from autodl_qgis.engine.train.learning_rate import LearningRateSchedule, learning_rate_factor
 from autodl_qgis.engine.train.metrics import DetectionMetrics, PixelMetrics
@@ -585,6 +585,67 @@ def test_cpu_batch_grows_when_it_trains_clearly_more_chips_per_second():
     # ... unless the run could then afford too few optimiser steps: 400 s allow 285 steps at batch 4, 222 at 8
     assert find_batch_size(timer.step, torch.device("cpu"), 16, timer=timer,
                            affordable_steps=lambda batch, seconds: 400 / seconds) == 4
+
+
+def test_cpu_bfloat16_is_chosen_only_where_its_steps_are_clearly_faster_in_a_long_run():
+    def probe(fp32: float, bf16: float | None, run_seconds: float = 1000.0):
+        """(chosen, precisions stepped, logs): a step takes ``fp32`` / ``bf16`` seconds (None: bfloat16 fails)."""
+        timer, stepped, logs = FakeClock(), [], []
+
+        def step(bfloat16: bool) -> None:
+            stepped.append(bfloat16)
+            if bfloat16 and bf16 is None:
+                raise RuntimeError("\"addmm\" not implemented for 'BFloat16'")
+            timer.now += bf16 if bfloat16 else fp32
+
+        chosen = choose_cpu_bfloat16(step, lambda seconds: run_seconds / seconds, logs.append, timer)
+        return chosen, stepped, logs
+
+    chosen, stepped, logs = probe(1.2, 0.66)  # SingleShotDetector on the palm chips, AVX512-BF16
+    assert chosen and stepped == [False] * 3 + [True] * 3 and "bfloat16 autocast" in logs[0]
+    chosen, _, logs = probe(1.0, 0.9)  # 1.1x: not worth bfloat16's coarser numbers
+    assert not chosen and logs[0].startswith("float32")
+    assert probe(1.0, 2.5)[0] is False  # emulated on a CPU without native bfloat16: slower
+    chosen, stepped, logs = probe(1.0, None)
+    assert not chosen and "failed" in logs[0] and "BFloat16" in logs[0]
+    chosen, stepped, logs = probe(1.0, 0.5, run_seconds=200.0)  # 200 steps: too short to spend steps measuring
+    assert not chosen and True not in stepped and logs == []
+
+
+class PrecisionTimed(SmallSegmenter):
+    """On a fake clock a training step takes a second in float32 and 0.8 s under CPU bfloat16 autocast (1.25x);
+    records whether each step and each prediction ran under autocast."""
+
+    def __init__(self, in_channels, classes, clock):
+        super().__init__(in_channels, classes)
+        self.fake, self.trained_under, self.predicted_under = clock, [], []
+
+    def losses(self, images, targets):
+        autocast = torch.is_autocast_enabled("cpu")
+        self.trained_under.append(autocast)
+        self.fake.now += 0.8 if autocast else 1.0
+        return super().losses(images, targets)
+
+    def predict(self, images):
+        self.predicted_under.append(torch.is_autocast_enabled("cpu"))
+        return super().predict(images)
+
+
+# 260 s afford 260 float32 steps, more than the 250 a precision is measured for; 40 s do not
+@pytest.mark.parametrize("amp, budget, expected", [(True, 260.0, "bfloat16"), (False, 260.0, "float32"),
+                                                   (True, 40.0, "float32")])
+def test_a_long_cpu_run_trains_under_bfloat16_where_it_is_faster_and_validates_in_float32(tiles, amp, budget,
+                                                                                           expected):
+    clock = FakeClock()
+    adapter = PrecisionTimed(4, len(tiles[0].classes), clock)
+    result = _trainer(tiles, adapter, budget=TimeBudget(budget, clock=clock), batch_size=4, amp=amp).fit()
+    assert result.status in (DEADLINE, EARLY_STOPPED), result.reason
+    assert result.precision == expected
+    trained = adapter.trained_under[-10:]  # the run's last steps (the first ones measured both precisions)
+    assert trained == [expected == "bfloat16"] * 10
+    assert adapter.predicted_under and not any(adapter.predicted_under)  # as a package predicts on a CPU
+    if expected == "float32":
+        assert not any(adapter.trained_under)  # a short run, or mixed precision off: no bfloat16 step at all
 
 
 def test_out_of_memory_mid_epoch_restarts_the_epoch_and_drops_its_partial_losses(tiles):

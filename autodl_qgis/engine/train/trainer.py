@@ -440,7 +440,6 @@ class Trainer:
             self.adapter.train()
             self._step(optimizer, images, targets)
 
-
         def precision_step(bfloat16: bool) -> None:
             self.amp_dtype = torch.bfloat16 if bfloat16 else None
             step(small)
