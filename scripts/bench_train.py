@@ -12,6 +12,10 @@ the first setting.
 
     .venv/bin/python scripts/bench_train.py --real palm_pascal_voc_west --networks SingleShotDetector \
         --scale 0.5 --batch 2 --workers 0,1 --seconds 90 --rounds 3
+With ``--precision`` it compares instead the bare loop's chips per second in float32 and under bfloat16 autocast,
+alternately, for each network (what the trainer's CPU probe decides on, batch_size.py ``choose_cpu_bfloat16``):
+
+    .venv/bin/python scripts/bench_train.py --precision --networks SingleShotDetector,RetinaNet --size 224 --batch 2
 """
 from __future__ import annotations
 
@@ -56,8 +60,8 @@ def in_memory_chips(task: str, count: int, size: int, seed: int = 0) -> list:
     return chips
 
 
-def bare_loop(model, chips, collate, batch: int, epochs: int, device) -> float:
-    """What a data scientist would write: loader, forward, backward, clip, step."""
+def bare_loop(model, chips, collate, batch: int, epochs: int, device, bfloat16: bool = False) -> float:
+    """What a data scientist would write: loader, forward, backward, clip, step (``bfloat16``: under autocast)."""
     loader = torch.utils.data.DataLoader(chips, batch_size=batch, shuffle=True, collate_fn=collate)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4, weight_decay=1e-4)
     model.train()
@@ -65,7 +69,8 @@ def bare_loop(model, chips, collate, batch: int, epochs: int, device) -> float:
     for _ in range(epochs):
         for images, targets in loader:
             optimizer.zero_grad(set_to_none=True)
-            loss = sum(model.losses(images.to(device), to_device(targets, device)).values())
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bfloat16):
+                loss = sum(model.losses(images.to(device), to_device(targets, device)).values())
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
             optimizer.step()
@@ -110,6 +115,30 @@ def real_rates(args, device) -> int:
     return 0
 
 
+def precision_rates(args, device) -> int:
+    """Chips per second of the bare loop in float32 and under bfloat16 autocast, alternating, per network."""
+    for name in [n.strip() for n in args.networks.split(",") if n.strip()]:
+        spec = get_spec(name)
+        chips = in_memory_chips(spec.task, args.chips, args.size)
+        collate = collate_objects if spec.task == "object_detection" else collate_pixels
+        model = build_network(name, 2, 3, (args.size, args.size), pretrained=False, device=device)
+        initial = {k: v.clone() for k, v in model.state_dict().items()}
+        seconds: dict[bool, list[float]] = {False: [], True: []}
+        try:
+            for _ in range(args.rounds + 1):  # the first round warms both up and is not counted
+                for bfloat16 in (False, True):
+                    model.load_state_dict(initial)
+                    seconds[bfloat16].append(bare_loop(model, chips, collate, args.batch, args.epochs, device,
+                                                       bfloat16))
+        except Exception as exc:  # noqa: BLE001 - a network without bfloat16 kernels is a row, not the end
+            print(f"{name:<18} bfloat16 failed: {type(exc).__name__}: {exc}")
+            continue
+        images = args.chips * args.epochs
+        fp32, bf16 = (images / statistics.median(seconds[b][1:]) for b in (False, True))
+        print(f"{name:<18} float32 {fp32:7.2f} chips/s   bfloat16 {bf16:7.2f} chips/s   x{bf16 / fp32:.2f}", flush=True)
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--networks", default="UnetClassifier,FasterRCNN")
@@ -119,6 +148,8 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--precision", action="store_true",
+                        help="compare float32 and bfloat16 autocast chips per second (bare loop) per network")
     parser.add_argument("--real", metavar="NAME", help="a real export under $AUTODL_REAL_DATA: compare --workers")
     parser.add_argument("--workers", default="0,1", help="with --real: the num_workers settings compared")
     parser.add_argument("--scale", type=float, default=1.0, help="with --real: the chip scale trained at")
@@ -134,6 +165,8 @@ def main() -> int:
     torch.manual_seed(0)
     print(f"device {device}, {args.chips} chips of {args.size} px, batch {args.batch}, {args.epochs} epoch(s), "
           f"{args.rounds} alternating rounds")
+    if args.precision:
+        return precision_rates(args, device)
     ratios = []
     for name in [n.strip() for n in args.networks.split(",") if n.strip()]:
         spec = get_spec(name)
