@@ -423,11 +423,12 @@ class Trainer:
         fixed = (start.batch_size if start is not None and start.batch_size else
                  min(self.config.batch_size, len(self.train_data)) if self.config.batch_size else None)
         small = min(fixed or MIN_BATCH, MIN_BATCH)  # the gain hardly depends on the batch; its memory does
-        # a run whose epochs or seconds cannot pay for the measuring steps does not measure
+        # only where time bounds the run (faster steps are more steps; a run of fixed epochs would only trade
+        # precision for minutes) and its seconds and epochs can pay for the measuring steps
         seconds = self.config.train_seconds if self.config.train_seconds is not None else self.budget.remaining()
         cpu_precision = (self.device.type == "cpu" and self.config.amp and self.adapter.supports_amp
-                         and seconds >= CPU_PRECISION_MIN_SECONDS
-                         and self._affordable_steps(small, 1e-9) >= MIN_RUN_STEPS)
+                         and CPU_PRECISION_MIN_SECONDS <= seconds < math.inf
+                         and self._affordable_steps(fixed or MIN_BATCH, 1e-9) >= MIN_RUN_STEPS)
         if fixed and not cpu_precision:
             return fixed
         state = copy.deepcopy(self.adapter.state_dict())
@@ -447,8 +448,8 @@ class Trainer:
         try:
             if cpu_precision:
                 bfloat16 = choose_cpu_bfloat16(
-                    precision_step, lambda seconds: self._affordable_steps(small, seconds), self.callbacks.log,
-                    self.clock)
+                    precision_step, lambda seconds: self._affordable_steps(fixed or MIN_BATCH, seconds),
+                    self.callbacks.log, self.clock)
                 self.amp_dtype = torch.bfloat16 if distributed.from_rank0(bfloat16) else None
             if fixed:
                 return fixed
