@@ -648,6 +648,15 @@ def test_a_long_cpu_run_trains_under_bfloat16_where_it_is_faster_and_validates_i
         assert not any(adapter.trained_under)  # a short run, or mixed precision off: no bfloat16 step at all
 
 
+def test_a_run_bounded_by_its_epochs_stays_in_float32(tiles):
+    """250 steps of fixed epochs: faster steps would not be more steps, so no precision is traded for them."""
+    clock = FakeClock()
+    adapter = PrecisionTimed(4, len(tiles[0].classes), clock)
+    result = _trainer(tiles, adapter, max_epochs=50, batch_size=2, patience=1000).fit()
+    assert result.status == COMPLETED and result.steps == 250 and result.precision == "float32"
+    assert not any(adapter.trained_under)
+
+
 def test_out_of_memory_mid_epoch_restarts_the_epoch_and_drops_its_partial_losses(tiles):
     logs = []
 
