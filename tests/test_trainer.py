@@ -19,7 +19,7 @@ from autodl_qgis.engine.networks.adapters.base import ModelAdapter
 from autodl_qgis.engine.progress import Cancelled, SilentCallbacks
 from autodl_qgis.engine.train import (COMPLETED, DEADLINE, EARLY_STOPPED, FAILED, NOT_REACHED, PRUNED,
                                       TrainConfig, Trainer)
-from autodl_qgis.engine.train.batch_size import choose_cpu_bfloat16, find_batch_size
+from autodl_qgis.engine.train.batch_size import CpuPrecision, choose_cpu_bfloat16, find_batch_size
 from autodl_qgis.engine.train.candidate import load_checkpoint, save_checkpoint
 from autodl_qgis.engine.train.learning_rate import LearningRateSchedule, learning_rate_factor
 from autodl_qgis.engine.train.metrics import DetectionMetrics, PixelMetrics
@@ -587,6 +587,16 @@ def test_cpu_batch_grows_when_it_trains_clearly_more_chips_per_second():
                            affordable_steps=lambda batch, seconds: 400 / seconds) == 4
 
 
+def test_cpu_batch_probe_starts_from_the_step_the_precision_check_timed():
+    """The precision check leaves a warm, timed step at batch 2: the batch probe neither warms up nor times it again."""
+    timer = _StepTimer(0.3)
+    assert find_batch_size(timer.step, torch.device("cpu"), 16, timer=timer, min_batch_seconds=0.6) == 2
+    assert timer.batches and 2 not in timer.batches  # larger batches timed (no faster per chip), 2 never stepped
+    timer = _StepTimer(0.3)  # batch 2 was measured slow (3 s): batch 4 at 1.2 s trains 2.5x the chips per second
+    assert find_batch_size(timer.step, torch.device("cpu"), 4, timer=timer, min_batch_seconds=3.0) == 4
+    assert 2 not in timer.batches
+
+
 def test_cpu_bfloat16_is_chosen_only_where_its_steps_are_clearly_faster_in_a_long_run():
     def probe(fp32: float, bf16: float | None, run_seconds: float = 1000.0):
         """(chosen, precisions stepped, logs): a step takes ``fp32`` / ``bf16`` seconds (None: bfloat16 fails)."""
@@ -601,15 +611,17 @@ def test_cpu_bfloat16_is_chosen_only_where_its_steps_are_clearly_faster_in_a_lon
         chosen = choose_cpu_bfloat16(step, lambda seconds: run_seconds / seconds, logs.append, timer)
         return chosen, stepped, logs
 
-    chosen, stepped, logs = probe(1.2, 0.66)  # SingleShotDetector on the palm chips, AVX512-BF16
-    assert chosen and stepped == [False] * 3 + [True] * 3 and "bfloat16 autocast" in logs[0]
+    # SingleShotDetector on the palm chips, AVX512-BF16; the chosen precision's step time goes to the batch probe
+    chosen, stepped, logs = probe(1.2, 0.66)
+    assert chosen == CpuPrecision(True, pytest.approx(0.66)) and stepped == [False] * 3 + [True] * 3
+    assert "bfloat16 autocast" in logs[0]
     chosen, _, logs = probe(1.0, 0.9)  # 1.1x: not worth bfloat16's coarser numbers
-    assert not chosen and logs[0].startswith("float32")
-    assert probe(1.0, 2.5)[0] is False  # emulated on a CPU without native bfloat16: slower
+    assert chosen == CpuPrecision(False, pytest.approx(1.0)) and logs[0].startswith("float32")
+    assert not probe(1.0, 2.5)[0].bfloat16  # emulated on a CPU without native bfloat16: slower
     chosen, stepped, logs = probe(1.0, None)
-    assert not chosen and "failed" in logs[0] and "BFloat16" in logs[0]
+    assert chosen == CpuPrecision(False, pytest.approx(1.0)) and "failed" in logs[0] and "BFloat16" in logs[0]
     chosen, stepped, logs = probe(1.0, 0.5, run_seconds=200.0)  # 200 steps: too short to spend steps measuring
-    assert not chosen and True not in stepped and logs == []
+    assert not chosen.bfloat16 and True not in stepped and logs == []
 
 
 class PrecisionTimed(SmallSegmenter):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
@@ -51,40 +52,49 @@ def free_memory_fraction() -> float:
 def find_batch_size(step: Callable[[int], None], device: torch.device, max_batch: int,
                     deadline: Callable[[], bool] = lambda: False, log: Callable[[str], None] = lambda m: None,
                     affordable_steps: Callable[[int, float], float] = lambda batch, seconds: math.inf,
-                    timer: Callable[[], float] = time.perf_counter) -> int:
+                    timer: Callable[[], float] = time.perf_counter, min_batch_seconds: float | None = None) -> int:
     """``step(b)`` runs one real training step with batch ``b`` (raising out-of-memory when it does not fit);
-    ``affordable_steps(b, seconds_per_step)`` says how many steps the run can make at that batch (CPU only)."""
+    ``affordable_steps(b, seconds_per_step)`` says how many steps the run can make at that batch (CPU only);
+    ``min_batch_seconds``: a step at ``MIN_BATCH`` already timed, warm, as the run will train (CPU only)."""
     max_batch = max(1, max_batch)
     if max_batch <= MIN_BATCH:
         return max_batch
     if device.type == "cuda":
         return _largest_fitting(step, max_batch, deadline, log)
-    return _fastest_on_cpu(step, max_batch, deadline, log, affordable_steps, timer)
+    return _fastest_on_cpu(step, max_batch, deadline, log, affordable_steps, timer, min_batch_seconds)
+
+
+@dataclass(frozen=True)
+class CpuPrecision:
+    """What ``choose_cpu_bfloat16`` measured: the precision chosen and the seconds of one warm step in it."""
+
+    bfloat16: bool
+    seconds_per_step: float
 
 
 def choose_cpu_bfloat16(step: Callable[[bool], None], affordable_steps: Callable[[float], float],
                         log: Callable[[str], None] = lambda m: None,
-                        timer: Callable[[], float] = time.perf_counter) -> bool:
+                        timer: Callable[[], float] = time.perf_counter) -> CpuPrecision:
     """Whether a run on a CPU trains under bfloat16 autocast: ``step(bfloat16)`` runs one real training step;
     ``affordable_steps(seconds_per_step)`` says how many steps the run can make. Float32 steps are timed first; a run
     that affords fewer than ``MIN_RUN_STEPS`` of them (tests, short continuations) does not spend steps on bfloat16.
     A bfloat16 step that fails (an operation without a CPU kernel, a non-finite loss) means float32."""
     step(False)  # warm-up: first-call allocations and lazy initialisation are not throughput
-    seconds = {False: _fastest_step(step, False, timer)}
-    if affordable_steps(seconds[False]) < MIN_RUN_STEPS:
-        return False
+    float32 = CpuPrecision(False, _fastest_step(step, False, timer))
+    if affordable_steps(float32.seconds_per_step) < MIN_RUN_STEPS:
+        return float32
     try:
         step(True)
-        seconds[True] = _fastest_step(step, True, timer)
+        bfloat16 = CpuPrecision(True, _fastest_step(step, True, timer))
     except Cancelled:
         raise
     except Exception as exc:  # noqa: BLE001 - any failure under bfloat16 is an answer: train in float32
         log(f"float32: a training step under bfloat16 autocast failed ({type(exc).__name__}: {exc})")
-        return False
-    gain = seconds[False] / seconds[True]
-    chosen = gain >= CPU_BFLOAT16_GAIN
-    log(f"{'bfloat16 autocast' if chosen else 'float32'}: bfloat16 steps take {1 / gain:.2f}x the time of "
-        f"float32's on this CPU ({seconds[False]:.2f} s)")
+        return float32
+    gain = float32.seconds_per_step / bfloat16.seconds_per_step
+    chosen = bfloat16 if gain >= CPU_BFLOAT16_GAIN else float32
+    log(f"{'bfloat16 autocast' if chosen.bfloat16 else 'float32'}: bfloat16 steps take {1 / gain:.2f}x the time of "
+        f"float32's on this CPU ({float32.seconds_per_step:.2f} s)")
     return chosen
 
 
@@ -134,12 +144,16 @@ def _largest_fitting(step, max_batch: int, deadline, log) -> int:
     return chosen
 
 
-def _fastest_on_cpu(step, max_batch: int, deadline, log, affordable_steps, timer) -> int:
+def _fastest_on_cpu(step, max_batch: int, deadline, log, affordable_steps, timer, min_batch_seconds) -> int:
     best_batch, best_rate = MIN_BATCH, 0.0
     batch = MIN_BATCH
-    step(batch)  # warm-up: first-call allocations and lazy initialisation are not throughput
+    if min_batch_seconds is None:
+        step(batch)  # warm-up: first-call allocations and lazy initialisation are not throughput
     while batch <= max_batch and not deadline():
-        seconds = _fastest_step(step, batch, timer)
+        if batch == MIN_BATCH and min_batch_seconds is not None:
+            seconds = min_batch_seconds
+        else:
+            seconds = _fastest_step(step, batch, timer)
         rate = batch / seconds
         if not best_rate or (rate > best_rate * CPU_BATCH_GAIN and affordable_steps(batch, seconds) >= MIN_RUN_STEPS):
             best_batch, best_rate = batch, rate

@@ -446,18 +446,22 @@ class Trainer:
             step(small)
 
         try:
+            measured = None  # a warm step at MIN_BATCH in the precision the run trains in: the batch probe's first
             if cpu_precision:
-                bfloat16 = choose_cpu_bfloat16(
+                precision = choose_cpu_bfloat16(
                     precision_step, lambda seconds: self._affordable_steps(fixed or MIN_BATCH, seconds),
                     self.callbacks.log, self.clock)
-                self.amp_dtype = torch.bfloat16 if distributed.from_rank0(bfloat16) else None
+                bfloat16 = distributed.from_rank0(precision.bfloat16)
+                self.amp_dtype = torch.bfloat16 if bfloat16 else None
+                if bfloat16 == precision.bfloat16 and small == MIN_BATCH:
+                    measured = precision.seconds_per_step
             if fixed:
                 return fixed
             # small datasets need several optimiser steps per epoch more than they need throughput
             max_batch = min(self.config.max_batch_size, max(MIN_BATCH, len(self.train_data) // 8))
             probe_budget = self.budget.child(0.1 * self.budget.remaining())  # inf when the budget is unlimited
             return find_batch_size(step, self.device, max_batch, probe_budget.expired, self.callbacks.log,
-                                   self._affordable_steps)
+                                   self._affordable_steps, self.clock, measured)
         finally:
             self.adapter.load_state_dict(state)  # probing steps must not count as training
 
