@@ -12,17 +12,23 @@ the first setting.
 
     .venv/bin/python scripts/bench_train.py --real palm_pascal_voc_west --networks SingleShotDetector \
         --scale 0.5 --batch 2 --workers 0,1 --seconds 90 --rounds 3
-With ``--precision`` it compares instead the bare loop's chips per second in float32 and under bfloat16 autocast,
-alternately, for each network (what the trainer's CPU probe decides on, batch_size.py ``choose_cpu_bfloat16``):
+With ``--compare`` it measures instead the bare loop's chips per second under settings of the CPU throughput list
+(issue 19, item 5), alternately, for each network, each ratio to the first setting: ``precision`` float32 against
+bfloat16 autocast (what the trainer's CPU probe decides on, batch_size.py ``choose_cpu_bfloat16``), ``layout`` the
+network and its input in ``torch.channels_last`` memory format against the default, in both precisions, ``threads``
+one intra-op thread against torch's default (one per core this process may use):
 
-    .venv/bin/python scripts/bench_train.py --precision --networks SingleShotDetector,RetinaNet --size 224 --batch 2
+    .venv/bin/python scripts/bench_train.py --compare precision --networks SingleShotDetector,RetinaNet --size 224 \
+        --batch 2
 """
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -60,17 +66,42 @@ def in_memory_chips(task: str, count: int, size: int, seed: int = 0) -> list:
     return chips
 
 
-def bare_loop(model, chips, collate, batch: int, epochs: int, device, bfloat16: bool = False) -> float:
-    """What a data scientist would write: loader, forward, backward, clip, step (``bfloat16``: under autocast)."""
+@dataclass(frozen=True)
+class LoopSetting:
+    """One way of running the bare loop that ``--compare`` measures."""
+
+    label: str
+    bfloat16: bool = False
+    channels_last: bool = False
+    threads: int | None = None  # intra-op threads; None: torch's default
+
+
+COMPARISONS = {
+    "precision": (LoopSetting("float32"), LoopSetting("bfloat16", bfloat16=True)),
+    "layout": (LoopSetting("float32"), LoopSetting("float32 channels_last", channels_last=True),
+               LoopSetting("bfloat16", bfloat16=True),
+               LoopSetting("bfloat16 channels_last", bfloat16=True, channels_last=True)),
+    "threads": (LoopSetting("1 thread", threads=1),
+                LoopSetting(f"{torch.get_num_threads()} threads (default)", threads=torch.get_num_threads())),
+}
+
+
+def bare_loop(model, chips, collate, batch: int, epochs: int, device,
+              setting: LoopSetting = LoopSetting("float32")) -> float:
+    """What a data scientist would write: loader, forward, backward, clip, step, as ``setting`` says."""
     loader = torch.utils.data.DataLoader(chips, batch_size=batch, shuffle=True, collate_fn=collate)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4, weight_decay=1e-4)
-    model.train()
+    layout = torch.channels_last if setting.channels_last else torch.contiguous_format
+    model.to(memory_format=layout).train()
+    if setting.threads:
+        torch.set_num_threads(setting.threads)
     start = time.perf_counter()
     for _ in range(epochs):
         for images, targets in loader:
             optimizer.zero_grad(set_to_none=True)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bfloat16):
-                loss = sum(model.losses(images.to(device), to_device(targets, device)).values())
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=setting.bfloat16):
+                images = images.to(device).contiguous(memory_format=layout)
+                loss = sum(model.losses(images, to_device(targets, device)).values())
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
             optimizer.step()
@@ -115,27 +146,34 @@ def real_rates(args, device) -> int:
     return 0
 
 
-def precision_rates(args, device) -> int:
-    """Chips per second of the bare loop in float32 and under bfloat16 autocast, alternating, per network."""
+def setting_rates(args, device) -> int:
+    """Chips per second of the bare loop under each setting of ``--compare``, alternating, per network."""
+    settings = COMPARISONS[args.compare]
+    default_threads = torch.get_num_threads()
+    print(f"comparing {args.compare}: {', '.join(s.label for s in settings)} ({os.cpu_count()} CPUs on the machine, "
+          f"{len(os.sched_getaffinity(0))} for this process)")
     for name in [n.strip() for n in args.networks.split(",") if n.strip()]:
         spec = get_spec(name)
         chips = in_memory_chips(spec.task, args.chips, args.size)
         collate = collate_objects if spec.task == "object_detection" else collate_pixels
         model = build_network(name, 2, 3, (args.size, args.size), pretrained=False, device=device)
         initial = {k: v.clone() for k, v in model.state_dict().items()}
-        seconds: dict[bool, list[float]] = {False: [], True: []}
+        seconds: dict[LoopSetting, list[float]] = {setting: [] for setting in settings}
         try:
-            for _ in range(args.rounds + 1):  # the first round warms both up and is not counted
-                for bfloat16 in (False, True):
+            for _ in range(args.rounds + 1):  # the first round warms every setting up and is not counted
+                for setting in settings:
                     model.load_state_dict(initial)
-                    seconds[bfloat16].append(bare_loop(model, chips, collate, args.batch, args.epochs, device,
-                                                       bfloat16))
-        except Exception as exc:  # noqa: BLE001 - a network without bfloat16 kernels is a row, not the end
-            print(f"{name:<18} bfloat16 failed: {type(exc).__name__}: {exc}")
+                    seconds[setting].append(bare_loop(model, chips, collate, args.batch, args.epochs, device,
+                                                      setting))
+        except Exception as exc:  # noqa: BLE001 - a network without a kernel for a setting is a row, not the end
+            print(f"{name:<18} failed: {type(exc).__name__}: {exc}")
             continue
+        finally:
+            torch.set_num_threads(default_threads)
         images = args.chips * args.epochs
-        fp32, bf16 = (images / statistics.median(seconds[b][1:]) for b in (False, True))
-        print(f"{name:<18} float32 {fp32:7.2f} chips/s   bfloat16 {bf16:7.2f} chips/s   x{bf16 / fp32:.2f}", flush=True)
+        rates = [images / statistics.median(seconds[setting][1:]) for setting in settings]
+        print(f"{name:<18} " + "   ".join(f"{setting.label} {rate:7.2f} chips/s (x{rate / rates[0]:.2f})"
+                                         for setting, rate in zip(settings, rates)), flush=True)
     return 0
 
 
@@ -148,8 +186,10 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--precision", action="store_true",
-                        help="compare float32 and bfloat16 autocast chips per second (bare loop) per network")
+    parser.add_argument("--compare", choices=sorted(COMPARISONS),
+                        help="compare the bare loop's chips per second per network: float32 against bfloat16 "
+                             "autocast, the channels_last memory format against the default, or 1 thread against "
+                             "torch's default")
     parser.add_argument("--real", metavar="NAME", help="a real export under $AUTODL_REAL_DATA: compare --workers")
     parser.add_argument("--workers", default="0,1", help="with --real: the num_workers settings compared")
     parser.add_argument("--scale", type=float, default=1.0, help="with --real: the chip scale trained at")
@@ -165,8 +205,8 @@ def main() -> int:
     torch.manual_seed(0)
     print(f"device {device}, {args.chips} chips of {args.size} px, batch {args.batch}, {args.epochs} epoch(s), "
           f"{args.rounds} alternating rounds")
-    if args.precision:
-        return precision_rates(args, device)
+    if args.compare:
+        return setting_rates(args, device)
     ratios = []
     for name in [n.strip() for n in args.networks.split(",") if n.strip()]:
         spec = get_spec(name)
