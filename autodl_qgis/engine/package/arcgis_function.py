@@ -20,6 +20,18 @@ class GeometryType:
     Polygon = 4
 
 
+MERGE_IOU = 0.5  # as the engine's infer/backend.py: boxes of one class from several views overlapping more are one
+
+
+def _ious(box, boxes):
+    """IoU of one x0 y0 x1 y1 box with each of (N, 4) boxes."""
+    x0, y0 = np.maximum(box[0], boxes[:, 0]), np.maximum(box[1], boxes[:, 1])
+    x1, y1 = np.minimum(box[2], boxes[:, 2]), np.minimum(box[3], boxes[:, 3])
+    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    return inter / np.maximum((box[2] - box[0]) * (box[3] - box[1]) + area - inter, 1e-9)
+
+
 def _nms(boxes, scores, labels, threshold):
     """Indices kept by greedy per-class non-maximum suppression (best first)."""
     keep = []
@@ -29,16 +41,29 @@ def _nms(boxes, scores, labels, threshold):
         while index.size:
             best, rest = index[0], index[1:]
             keep.append(best)
-            x0 = np.maximum(boxes[best, 0], boxes[rest, 0])
-            y0 = np.maximum(boxes[best, 1], boxes[rest, 1])
-            x1 = np.minimum(boxes[best, 2], boxes[rest, 2])
-            y1 = np.minimum(boxes[best, 3], boxes[rest, 3])
-            inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-            area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-            iou = inter / np.maximum(area[best] + area[rest] - inter, 1e-9)
-            index = rest[iou <= threshold]
+            index = rest[_ious(boxes[best], boxes[rest]) <= threshold]
     keep = np.asarray(keep, dtype=np.int64)
     return keep[np.argsort(-scores[keep], kind="stable")]
+
+
+def _fuse(boxes, scores, labels, views, count):
+    """Objects from the boxes ``count`` views found, as the engine's infer/backend.py ``fuse_views``: boxes of a
+    class overlapping its best box by more than MERGE_IOU are one object, scored by the mean over the views of each
+    view's best score for it, its box those boxes averaged by score."""
+    keep = _nms(boxes, scores, labels, MERGE_IOU)
+    fused_boxes, fused_scores = boxes[keep].copy(), np.zeros(len(keep), np.float32)
+    for row, k in enumerate(keep):
+        member = (_ious(boxes[k], boxes) > MERGE_IOU) & (labels == labels[k])
+        weighted = np.zeros(4)
+        for view in range(count):
+            index = np.flatnonzero(member & (views == view))
+            if index.size:
+                best = index[np.argmax(scores[index])]
+                fused_scores[row] += scores[best]
+                weighted += scores[best] * boxes[best]
+        if fused_scores[row] > 0:
+            fused_boxes[row] = weighted / fused_scores[row]
+    return fused_boxes, fused_scores / count, labels[keep]
 
 
 class AutoDLInference:
@@ -240,18 +265,23 @@ class AutoDLInference:
         views = [(0, False)]
         if self.test_time_augmentation:
             views = [(turns, flip) for turns in range(4) for flip in (False, True)]
-        boxes, scores, labels = [], [], []
-        for turns, flip in views:
+        boxes, scores, labels, found_in = [], [], [], []
+        for index, (turns, flip) in enumerate(views):
             view = np.rot90(images, turns, axes=(2, 3))
             view = view[..., ::-1] if flip else view
             rows = self._run(view)[0]
-            rows = rows[rows[:, 4] >= self.threshold]
+            rows = rows[rows[:, 4] > 0]  # padding rows have confidence 0
             b = np.stack([rows[:, 0] - rows[:, 2] / 2, rows[:, 1] - rows[:, 3] / 2,
                           rows[:, 0] + rows[:, 2] / 2, rows[:, 1] + rows[:, 3] / 2], axis=1)
             boxes.append(self._unview(b, turns, flip))
             scores.append(rows[:, 4])
             labels.append(rows[:, 5:].argmax(1) + 1)
+            found_in.append(np.full(len(rows), index))
         boxes, scores, labels = np.concatenate(boxes), np.concatenate(scores), np.concatenate(labels)
+        if len(views) > 1:  # the threshold applies to the fused scores, as the engine's inference applies it
+            boxes, scores, labels = _fuse(boxes, scores, labels, np.concatenate(found_in), len(views))
+        confident = scores >= self.threshold
+        boxes, scores, labels = boxes[confident], scores[confident], labels[confident]
         keep = _nms(boxes, scores, labels, self.nms_overlap)
         height, width = np.asarray(block).shape[-2:]
         boxes = np.clip(boxes[keep], 0, [width, height, width, height])
