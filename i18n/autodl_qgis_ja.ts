@@ -77,22 +77,22 @@
         <translation>{path}: {network} ({backbone})、検証 {metric_name} {metric:.4f}、テスト {test:.4f}。既定で{how}予測します</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/cli.py" line="286"/>
+        <location filename="../autodl_qgis/cli.py" line="287"/>
         <source>{path}: {objects} object(s) from {tiles} tile(s)</source>
         <translation>{path}: タイル {tiles} 個からオブジェクト {objects} 個</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/cli.py" line="291"/>
+        <location filename="../autodl_qgis/cli.py" line="292"/>
         <source>{path}: {tiles} tile(s) classified</source>
         <translation>{path}: タイル {tiles} 個を分類しました</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/cli.py" line="302"/>
+        <location filename="../autodl_qgis/cli.py" line="303"/>
         <source>{path}: ONNX graph of {network} ({backbone}) with Deepness&apos; metadata</source>
         <translation>{path}: {network} ({backbone}) の ONNX グラフ (Deepness のメタデータ付き)</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/cli.py" line="397"/>
+        <location filename="../autodl_qgis/cli.py" line="398"/>
         <source>the AutoDL engine is ready: {python}</source>
         <translation>AutoDL エンジンの準備ができました: {python}</translation>
     </message>
@@ -1103,62 +1103,62 @@ Object detection models are ranked by average precision at IoU 0.5, pixel classi
 <context>
     <name>Trainer</name>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="554"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="589"/>
         <source>{name}: choosing the batch size</source>
         <translation>{name}: バッチ サイズを決定しています</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="749"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="784"/>
         <source>{name}: epoch {epoch} train loss {loss:.4f}, validation {metric_name} {metric:.4f}</source>
         <translation>{name}: エポック {epoch} トレーニング損失 {loss:.4f}、検証 {metric_name} {metric:.4f}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="718"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="753"/>
         <source>{name}: {metric_name} {plain:.4f} as predicted, {augmented:.4f} over eight flips and quarter turns ({chips} validation chips): the model will predict {how} by default</source>
         <translation>{name}: {metric_name} は通常の予測で {plain:.4f}、8 通りの反転と 90 度回転で {augmented:.4f} (検証チップ {chips} 枚): モデルは既定で{how}予測します</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="52"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="54"/>
         <source>over the eight views</source>
         <translation>8 通りの向きで</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="52"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="54"/>
         <source>each tile once</source>
         <translation>各タイルを 1 回だけ</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="651"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="686"/>
         <source>{name}: the rest of the run ({share:.0%} of it) trains on the {chips} training + validation chips without validating; the {kept} at its end will be kept (the better at this last validation)</source>
         <translation>{name}: 残りの実行時間 ({share:.0%}) は検証せずにトレーニング + 検証チップ {chips} 枚でトレーニングします。終了時点の{kept}を残します (この最後の検証で良かった方)</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="651"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="686"/>
         <source>moving average of the weights</source>
         <translation>重みの移動平均</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="651"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="686"/>
         <source>weights</source>
         <translation>重み</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="711"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="746"/>
         <source>{name}: test-time augmentation not chosen: its validation reached {chips} of {total} chips before the time ran out</source>
         <translation>{name}: テスト時の拡張は選ばれませんでした: 時間切れまでに検証できたのはチップ {total} 枚中 {chips} 枚です</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="749"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="784"/>
         <source>{name}: epoch {epoch} train loss {loss:.4f}, validation {metric_name} {metric:.4f} (moving average {average:.4f})</source>
         <translation>{name}: エポック {epoch} トレーニング損失 {loss:.4f}、検証 {metric_name} {metric:.4f} (移動平均 {average:.4f})</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="703"/>
-        <source>{name}: test-time augmentation not tried: validating it would take about {cost:.0f} s, more than a tenth of the {total:.0f} s of this training or twice the {remaining:.0f} s left</source>
-        <translation>{name}: テスト時の拡張は試しません: その検証には約 {cost:.0f} 秒かかり、このトレーニングの {total:.0f} 秒の 10 分の 1 か、残り {remaining:.0f} 秒の 2 倍を超えます</translation>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="738"/>
+        <source>{name}: test-time augmentation not tried: validating it would take about {cost:.0f} s, more than {share:.0%} of the {total:.0f} s of this training or twice the {remaining:.0f} s left</source>
+        <translation>{name}: テスト時の拡張は試しません: その検証には約 {cost:.0f} 秒かかり、このトレーニングの {total:.0f} 秒の {share:.0%} か、残り {remaining:.0f} 秒の 2 倍を超えます</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="735"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="770"/>
         <source>{name}: keeps objects from confidence {confidence:.2f}, where F1 peaked on {chips} validation chips after the refit</source>
         <translation>{name}: 信頼度 {confidence:.2f} 以上のオブジェクトを残します (検証チップも加えたトレーニングの後、検証チップ {chips} 枚で F1 が最大になった値)</translation>
     </message>

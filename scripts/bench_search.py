@@ -268,9 +268,16 @@ def main() -> int:
     parser.add_argument("--table", type=Path, nargs="+", metavar="FILE",
                         help="run nothing: print the table and ratios of the rows in these --rows files (seeds "
                              "run as separate processes, e.g. side by side on two cores)")
+    parser.add_argument("--score", type=Path, nargs="+", metavar="DLPK",
+                        help="run nothing: score these packages (kept by --keep) on (a)'s test block, each tile "
+                             "once and over the eight views -- a change to how models predict, measured on models "
+                             "already trained")
     args = parser.parse_args()
     if args.table:
         print_table(read_rows(args.table))
+        return 0
+    if args.score:
+        score_packages(args.score, REAL_DATA / args.real)
         return 0
     cases = [c for c in args.cases.split(",") if c]
     methods = [m for m in args.methods.split(",") if m]
@@ -327,6 +334,20 @@ def main() -> int:
                         saved.write(json.dumps(rows[-1], default=str) + "\n")
     print_table(rows)
     return 0
+
+
+def score_packages(packages: list[Path], real: Path) -> None:
+    """Each package's test AP50 (mIoU) on ``real``'s spatial test block predicted once and over the eight views,
+    then their means and how often the views scored higher."""
+    with tempfile.TemporaryDirectory(prefix="bench_score_") as work:
+        test = prepare("real", Path(work), real)[1]
+        scores = []
+        for package in packages:
+            scores.append([score_package(package, test, views)[0] for views in (False, True)])
+            print(f"{package}: once {scores[-1][0]:.3f}, eight views {scores[-1][1]:.3f}", flush=True)
+    once, views = (sum(column) / len(scores) for column in zip(*scores))
+    print(f"mean of {len(scores)}: once {once:.3f}, eight views {views:.3f}; the views higher on "
+          f"{sum(v > o for o, v in scores)}")
 
 
 def code_version() -> str:

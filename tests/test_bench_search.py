@@ -129,3 +129,26 @@ def test_rows_of_separate_runs_make_one_table_with_the_code_they_ran(real_root, 
     with pytest.raises(SystemExit) as refused:
         bench.read_rows([tmp_path / "c.jsonl"])
     assert str(refused.value) == f"{tmp_path / 'c.jsonl'}, line 2: not a row written by --rows"
+
+
+def test_kept_packages_are_scored_once_and_over_the_views_on_the_test_block(real_root, tmp_path, monkeypatch,
+                                                                            capsys):
+    """--score: a change to how models predict is measured on packages already trained, on (a)'s test block."""
+    bench = load_script("bench_search")
+    scored = []
+
+    def fake_score(package, test, test_time_augmentation=None):
+        scored.append((package.name, test_time_augmentation, len(TrainingData.open(test).chips)))
+        return {"a.dlpk": (0.4, 0.5), "b.dlpk": (0.3, 0.2)}[package.name][test_time_augmentation], None
+
+    monkeypatch.setattr(bench, "score_package", fake_score)
+    monkeypatch.setattr(bench, "REAL_DATA", real_root)
+    monkeypatch.setattr("sys.argv", ["bench_search.py", "--real", "big_kitti", "--score", str(tmp_path / "a.dlpk"),
+                                     str(tmp_path / "b.dlpk")])
+    assert bench.main() == 0
+    out = capsys.readouterr().out
+    assert f"{tmp_path / 'a.dlpk'}: once 0.400, eight views 0.500" in out
+    assert "mean of 2: once 0.350, eight views 0.350; the views higher on 1\n" in out
+    assert [(name, views) for name, views, _ in scored] == [("a.dlpk", False), ("a.dlpk", True), ("b.dlpk", False),
+                                                            ("b.dlpk", True)]
+    assert 0 < scored[0][2] < TEST_MIN_CHIPS / 2  # the test block, not the pool

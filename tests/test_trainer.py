@@ -548,10 +548,10 @@ def test_without_a_refit_the_runs_last_validation_chooses(tiles, augmented):
     assert result.test_time_augmentation is (augmented > 0.5) and result.augmented_metric == augmented
 
 
-@pytest.mark.parametrize("budget", [60, 500], ids=["time-not-left", "more-than-a-tenth"])
+@pytest.mark.parametrize("budget", [60, 400], ids=["time-not-left", "more-than-its-share"])
 def test_test_time_augmentation_is_not_tried_when_it_costs_too_much(tiles, budget):
     # the pass would take 72 s (a validation of the 4 chips takes 8 s): with 60 s, its 20 training seconds and a
-    # validation end 28 s in, and 32 s are less than half of it; with 500 s, it is more than a tenth of them
+    # validation end 28 s in, and 32 s are less than half of it; with 400 s, it is more than TTA_SHARE (60 s)
     trainer, result, logs, clock = _choosing(tiles, chip_seconds=2.0, budget=budget, partial_validation=True)
     assert result.status in (COMPLETED, DEADLINE) and trainer.passes == []
     assert result.augmented_metric is None and not result.test_time_augmentation
