@@ -136,7 +136,7 @@ def _report(outcome: SearchOutcome, best_model: torch.nn.Module, curve: list[dic
                "device": str(outcome.device)}
     summary["final model trained on"] = f"{best.trained_chips} chips ({_trained_on(best, split)})"
     summary["weights"] = _weights_kind(best)
-    summary["predicts"] = _prediction_kind(best)
+    summary["predicts"] = _prediction_kind(best, split)
     if best.detection_confidence is not None:
         summary["keeps objects from confidence"] = (f"{best.detection_confidence:.2f} (where F1 was highest on the "
                                                     "validation chips, predicted as above)")
@@ -149,19 +149,26 @@ def _report(outcome: SearchOutcome, best_model: torch.nn.Module, curve: list[dic
                                 segments=list(outcome.results), limit_seconds=config.total_seconds)
 
 
+def _refitted(result: CandidateResult, split: DataSplit) -> bool:
+    """The result's weights last trained on the training + validation chips."""
+    return bool(split.val) and result.trained_chips == len(split.train) + len(split.val)
+
+
 def _trained_on(result: CandidateResult, split: DataSplit) -> str:
     """Which chips the result's weights last trained on, in words."""
-    if result.trained_chips == len(split.train) + len(split.val) and split.val:
+    if _refitted(result, split):
         return "training + validation: its validation score was measured before they joined"
     return "training chips"
 
 
-def _prediction_kind(result: CandidateResult) -> str:
+def _prediction_kind(result: CandidateResult, split: DataSplit) -> str:
     """How the package predicts by default, and why, in words."""
     if result.augmented_metric is None:
         return "each tile once (test-time augmentation was not validated)"
     scores = (f"{result.metric_name} on the validation chips at the end of training {result.augmented_metric:.4f} "
               f"over them, {result.once_metric:.4f} once")
+    if _refitted(result, split):
+        scores += "; the model trained on those chips, so they do not choose"
     if result.test_time_augmentation:
         return f"over the eight flips and quarter turns of each tile ({scores})"
     return f"each tile once ({scores})"
