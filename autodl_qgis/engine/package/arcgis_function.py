@@ -111,7 +111,7 @@ class AutoDLInference:
         self.batch_size = 4
         training = info.get("training") or {}
         # the defaults the search chose: the threshold of the best validation F1 (0.5 where not recorded), the eight
-        # views where they validated higher
+        # views where it chose them
         confidence = training.get("detection_confidence")
         self.threshold = float(confidence) if type(confidence) in (int, float) and 0 <= confidence <= 1 else 0.5
         self.nms_overlap = 0.3

@@ -262,7 +262,7 @@ class ModelPackage:
     @property
     def test_time_augmentation(self) -> bool:
         """Whether the model predicts over the eight flips and quarter turns of each tile by default: the search chose
-        it where that validated higher; packages that do not record it predict each tile once."""
+        it after a refit and where that validated higher; packages that do not record it predict each tile once."""
         chosen = (self.info.get("training") or {}).get("test_time_augmentation", False)
         if not isinstance(chosen, bool):
             raise InputDataError(f"has an invalid test_time_augmentation {chosen!r}", self.path, FIX)

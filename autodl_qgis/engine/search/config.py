@@ -189,8 +189,8 @@ class CandidateResult:
     trained_chips: int = 0  # chips the segment's weights last trained on (training, or training + validation)
     averaged: bool = False  # the weights are the moving average of the segment's weights
     # the finalist's weights validated at its end predicting each chip once and over its eight flips and quarter
-    # turns, on the same chips (None: not measured), and whether the views scored higher, so that the package
-    # predicts that way by default
+    # turns, on the same chips (None: not measured), and whether the package predicts over the views by default
+    # (after a refit always, the chips being ones it trained on; else where the views scored higher)
     once_metric: float | None = None
     augmented_metric: float | None = None
     test_time_augmentation: bool = False

@@ -84,8 +84,8 @@ class TrainConfig:
     refit_share: float = 0.0
     # at the run's end the weights kept are validated once more and over the eight flips and quarter turns of each
     # chip (infer/backend.py TestTimeAugmented), on the same chips (after a refit, the validation chips it trained
-    # on): TrainResult.test_time_augmentation says whether the views scored higher, and so whether the model predicts
-    # that way by default
+    # on): TrainResult.test_time_augmentation says whether the model predicts over the views by default (after a
+    # refit always, those chips being no judge; else where the views scored higher)
     choose_test_time_augmentation: bool = False
 
     def lr_for(self, task: str) -> float:
@@ -117,7 +117,8 @@ class TrainResult:
     averaged: bool = False  # the weights kept are the moving average of the weights (TrainConfig.ema)
     trained_chips: int = 0  # chips the weights kept last trained on (training, or training + validation)
     # TrainConfig.choose_test_time_augmentation: the weights kept validated at the run's end predicting each chip once
-    # and over its eight views, on the same chips (None: not measured), and whether the views scored higher
+    # and over its eight views, on the same chips (None: not measured), and whether the model predicts over the views
+    # (after a refit always; else where they scored higher)
     once_metric: float | None = None
     augmented_metric: float | None = None
     test_time_augmentation: bool = False
