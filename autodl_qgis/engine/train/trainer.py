@@ -728,9 +728,9 @@ class Trainer:
         0.92 AP50 on them either way): there the model predicts over the views, which scored higher on unseen
         ground on 34 of 37 palm packages (README), and the pass gives the threshold of the model shipped (one from
         the validation before the refit, of a less trained model, erred low). Without a refit the validation chips,
-        unseen, choose. In the time the final validation's reserve kept for it (when the pass costs at most TTA_SHARE of the
-        budget), decided on the chips that time reaches when they are half the validation chips or more (else not
-        tried)."""
+        unseen, choose. In the time the final validation's reserve kept for it (when the pass costs at most
+        TTA_SHARE of the budget), decided on the chips that time reaches when they are half the validation chips or
+        more (else not tried)."""
         from ..infer.backend import TestTimeAugmented
 
         remaining = self.budget.remaining()
