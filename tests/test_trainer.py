@@ -745,8 +745,8 @@ def test_stop_policy_keeps_the_final_validation_s_time_before_the_budget_end():
     choosing, _ = _policy(FakeClock(), seconds=1000.0, ema=True, choose_test_time_augmentation=True)
     choosing.validated(5.0, 5.0)  # the weights and their average, then the eight views' pass (nine validations)
     assert choosing.training_deadline() == pytest.approx(2000.0 - 1.2 * 5.0 * (2 + 9))
-    choosing.validated(12.0, 12.0)  # the pass would cost more than a tenth of the budget: not reserved
-    assert choosing.training_deadline() == pytest.approx(2000.0 - 1.2 * 12.0 * 2)
+    choosing.validated(15.0, 15.0)  # the pass would cost more than TTA_SHARE (15 %) of the budget: not reserved
+    assert choosing.training_deadline() == pytest.approx(2000.0 - 1.2 * 15.0 * 2)
     assert policy.after_validation(1, 0.5, True, 3) == DEADLINE and policy.final_status(DEADLINE) == DEADLINE
 
 
