@@ -58,6 +58,10 @@ class RealExport:
 #   labels); BehrouzSohrabi/Pascal-VOC-XML-to-YOLO-Keras-TXT (five ArcGIS Pro 2.1 PASCAL_VOC label files, no chips);
 #   aman-gurjar-dev/CodeWizards (YOLO labels, not KITTI); loreabad6/Gullies (detected shapes only). The index finds
 #   esri_accumulated_stats.json only by exact path; a GitHub code search by file name may find more.
+# - Searched 2026-12-06: PhilipMathieu/unet-orthoimagery holds real ArcGIS Pro 3.1 Classified_Tiles exports
+#   (data/Image_Chips_128_*: 640 chips of 128 px, 4-band orthophoto plus a DEM in images2/, knotweed as value 255),
+#   but its snapshot is 2.8 GB, over what can be fetched here, and it states no licence; its layout is in
+#   docs/formats.md and tests/test_data_readers.py.
 EXPORTS = (
     RealExport(
         name="phragmites_kitti",

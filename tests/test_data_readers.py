@@ -150,6 +150,40 @@ def test_writer_layout_matches_esri_exports(synthetic):
     assert emd["ImageHeight"] == 64 and emd["MetaDataMode"] == PASCAL_VOC and len(emd["AllTilesStats"]) == 3
 
 
+def test_a_second_input_raster_is_reported_as_unused(tmp_path, capsys):
+    """ArcGIS Pro 3.1's layout for an export with an Additional Input Raster, as in a published Classified_Tiles
+    export of knotweed patches (4-band orthophoto + 1-band DEM, one class of value 255): images2/ beside images/,
+    map.txt listing three files per chip, *2 keys in the .emd. The models train on images/; the user is told."""
+    maps = [np.zeros((32, 48), np.int64) for _ in range(2)]
+    maps[0][4:12, 4:20] = 255
+    maps[1][20:, :8] = 255
+    folder = tmp_path / "knotweed"
+    rng = np.random.default_rng(2)
+    with TrainingDataWriter(folder, CLASSIFIED_TILES, [ClassInfo(255, "255", (234, 210, 82))]) as writer:
+        for m in maps:
+            writer.add(rng.integers(0, 200, (4, 32, 48)).astype("uint8"), PixelLabel(m), None, None)
+    (folder / "images2").mkdir()
+    stems = sorted(p.stem for p in (folder / "images").glob("*.tif"))
+    for stem in stems:
+        ds = gdal.GetDriverByName("GTiff").Create(str(folder / "images2" / f"{stem}.tif"), 48, 32, 1, gdal.GDT_UInt16)
+        ds.GetRasterBand(1).WriteArray(rng.integers(6301, 17990, (32, 48)).astype("uint16"))
+        ds = None
+    (folder / "map.txt").write_text("".join(f"images\\{s}.tif images2\\{s}.tif  labels\\{s}.tif\n" for s in stems))
+    emd = read_json(folder / "esri_model_definition.emd")
+    emd["InputRastersProps2"] = {"RasterCount": 1, "SensorName": "Undefined", "BandNames": [""]}
+    emd["AllTilesStats2"] = [{"BandName": "", "Min": 6301, "Max": 17990, "Mean": 10930.1, "StdDev": 2291.8}]
+    (folder / "esri_model_definition.emd").write_text(json.dumps(emd))
+
+    data = TrainingData.open(folder)
+    assert data.format == CLASSIFIED_TILES and data.header.bands == 4 and data.class_index == {255: 1}
+    assert data.pixels_per_value[255] == 8 * 16 + 12 * 8
+    np.testing.assert_array_equal(data.read_label_values(data.chips[1]).values, maps[1])
+    [warning] = data.warnings  # the three-column map.txt lists no missing chip
+    assert warning.startswith("images2/ holds 2 chip(s) of a second input raster") and "4 band(s)" in warning
+    assert main(["inspect", str(folder), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["warnings"] == [warning]
+
+
 # -- real files written by ArcGIS -------------------------------------------------------------------------------------
 
 def test_real_pascal_voc_export(real_data):

@@ -19,6 +19,8 @@ from .raster import RasterHeader, read_header, read_raster
 EXPORT_HINT = ("Point it at a folder written by 'Export Training Data For Deep Learning' "
                "(it holds images/, labels/ and esri_accumulated_stats.json)")
 STATISTICS_SAMPLE = 64  # chips read to compute band statistics when the export has none
+# ArcGIS Pro writes the chips of the Additional Input Raster (in_raster2) here, listed second in map.txt
+SECOND_RASTER_DIR = "images2"
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,14 @@ class TrainingData:
         if missing:
             self.warnings.append(f"{esri.MAP_FILE} lists {len(missing)} chip(s) that are not in images/ "
                                  f"(first: {missing[0]}); only the {len(self.chips)} present are used")
+        second = self.folder / SECOND_RASTER_DIR
+        if second.is_dir():
+            count = sum(1 for p in second.iterdir() if p.is_file() and p.suffix.lower() in RASTER_EXTENSIONS)
+            self.warnings.append(f"{SECOND_RASTER_DIR}/ holds {count} chip(s) of a second input raster (the export's "
+                                 f"Additional Input Raster), which is not used: the models train on the "
+                                 f"{self.header.bands} band(s) of images/ alone. To train on both, stack them into one "
+                                 "raster (QGIS: Build Virtual Raster, each input file a separate band) and export "
+                                 "again")
 
     def _scan_labels(self) -> None:
         """Reads every label once: validates classes and sizes, and counts objects / pixels per class."""
