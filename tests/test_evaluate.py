@@ -164,6 +164,20 @@ def test_matching_ap_agrees_with_pycocotools():
 
 
 
+def test_a_chip_with_more_than_100_detections_scores_its_best_100_without_a_warning(recwarn):
+    """The eight views' fusion leaves many low-score finds on a chip; COCO's protocol scores the 100 best, and
+    torchmetrics' warning about it would reach every ``evaluate`` and training log."""
+    truth = torch.tensor([[10.0, 10.0, 30.0, 30.0]])
+    decoys = torch.tensor([[60.0 + i, 60.0, 70.0 + i, 70.0] for i in range(120)])
+    metrics = DetectionMetrics(["a"])
+    # the truth found at a score below the 120 decoys': outside the 100 best, so not found
+    metrics.update([{"boxes": torch.cat([decoys, truth]), "scores": torch.cat([torch.full((120,), 0.5),
+                                                                             torch.tensor([0.1])]),
+                     "labels": torch.ones(121, dtype=torch.long)}], [{"boxes": truth, "labels": torch.tensor([1])}])
+    assert metrics.compute().per_class[0].average_precision == 0
+    assert not [w for w in recwarn if "detections" in str(w.message)]
+
+
 def test_the_best_threshold_is_where_f1_over_all_classes_peaks():
     from autodl_qgis.engine.detection_matching import DetectionMatcher
 

@@ -36,6 +36,10 @@ class DetectionMetrics:
         self._coco = MeanAveragePrecision(iou_type="bbox", class_metrics=True, backend="pycocotools")
         self._ap50 = MeanAveragePrecision(iou_type="bbox", iou_thresholds=[0.5], class_metrics=True,
                                           backend="pycocotools")
+        # COCO's protocol scores the 100 best detections of a chip; the eight views' low-score finds pass 100
+        # often, and torchmetrics' warning about it asks nothing of a user
+        for metric in (self._coco, self._ap50):
+            metric.warn_on_many_detections = False
         self._matcher = DetectionMatcher(0.5)  # precision / recall / F1 at the detection threshold, PR curves
 
     def update(self, predictions: list[dict], targets: list[dict]) -> None:
