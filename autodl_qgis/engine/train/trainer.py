@@ -269,13 +269,14 @@ class StopPolicy:
         """The budget's end minus the time the final validation (and the choice of test-time augmentation after it)
         will take: as measured, else estimated from the step time, else 2% of the budget."""
         if self.validation_seconds is not None:
-            one = 1.2 * self.validation_seconds
+            measured = self.validation_seconds
         elif self.step_estimate is not None:
-            one = 1.2 * self._validation_estimate(*self.step_estimate)
+            measured = self._validation_estimate(*self.step_estimate)
         else:
-            one = 0.02 * self.budget.total
+            measured = 0.02 * self.budget.total / 1.2
+        one = 1.2 * measured  # a margin for a slower validation
         reserve = 2 * one if self.config.ema else one  # the moving average is validated too
-        if self.views_affordable(one):
+        if self.views_affordable(measured):  # as the run's end judges it, so what it reserves for is tried
             reserve += TTA_VALIDATIONS * one
         if self.config.partial_validation:  # training matters more than validating every chip
             reserve = min(reserve, 0.2 * self.budget.total)
