@@ -14,7 +14,7 @@ from torch import nn
 from autodl_qgis.engine.budget import TimeBudget
 from autodl_qgis.engine.data import CLASSIFIED_TILES, TrainingData
 from autodl_qgis.engine.data.dataset import ChipDataset, make_datasets
-from autodl_qgis.engine.infer.backend import TestTimeAugmented
+from autodl_qgis.engine.infer.backend import TestTimeAugmented as ViewsModel  # not a test class
 from autodl_qgis.engine.networks.adapters.base import ModelAdapter
 from autodl_qgis.engine.progress import Cancelled, SilentCallbacks
 from autodl_qgis.engine.train import (COMPLETED, DEADLINE, EARLY_STOPPED, FAILED, NOT_REACHED, PRUNED,
@@ -424,7 +424,7 @@ class ViewScored(Trainer):
     def evaluate_models(self, batch_size, models, deadline=None, alone=False, confidence=None):
         began = self.clock()
         super().evaluate_models(batch_size, models, deadline, alone, confidence)
-        views = [isinstance(m, TestTimeAugmented) for m in models]
+        views = [isinstance(m, ViewsModel) for m in models]
         if any(views):
             self.passes.append((self.clock(), len(models), self.clock() - began))
         return [PixelScores(miou=self.augmented if v else 0.5, background_iou=None, accuracy=0.0) for v in views]
@@ -442,9 +442,9 @@ class ThresholdScored(ViewScored):
 
     def evaluate_models(self, batch_size, models, deadline=None, alone=False, confidence=None):
         scores = super().evaluate_models(batch_size, models, deadline, alone, confidence)
-        if not any(isinstance(m, TestTimeAugmented) for m in models):
+        if not any(isinstance(m, ViewsModel) for m in models):
             return scores
-        return [_detector_scores(s.miou, 0.55 if isinstance(m, TestTimeAugmented) else 0.34)
+        return [_detector_scores(s.miou, 0.55 if isinstance(m, ViewsModel) else 0.34)
                 for m, s in zip(models, scores)]
 
 
