@@ -725,13 +725,13 @@ class Trainer:
         """At the run's end: validates the weights kept (the moving average where it validated better) once more and
         over the eight flips and quarter turns of each chip, in one pass over the same chips, and records whether the
         eight views score higher, and the threshold where the way chosen peaks in F1 (detection). After a refit the
-        chips are the validation chips it trained on, on which predicting once is favoured (a model scores about
-        0.92 AP50 on them either way): there the model predicts over the views, which scored higher on unseen
-        ground on 37 of 40 palm packages (README), and the pass gives the threshold of the model shipped (one from
-        the validation before the refit, of a less trained model, erred low). Without a refit the validation chips,
-        unseen, choose. In the time the final validation's reserve kept for it (when the pass costs at most
-        TTA_SHARE of the budget), decided on the chips that time reaches when they are half the validation chips or
-        more (else not tried)."""
+        chips are the validation chips it trained on, on which predicting once is favoured (a model scores about 0.92
+        AP50 on them either way): there the model predicts over the views, which scored higher on unseen ground on 47 of
+        52 palm packages (docs/benchmarks.md), and the pass gives the threshold of the model shipped (one from the
+        validation before the refit, of a less trained model, erred low). Without a refit the validation chips, unseen,
+        choose. In the time the final validation's reserve kept for it (when the pass costs at most TTA_SHARE of the
+        budget), decided on the chips that time reaches when they are half the validation chips or more (else not
+        tried)."""
         from ..infer.backend import TestTimeAugmented
 
         remaining = self.budget.remaining()
