@@ -10,7 +10,8 @@ from autodl_qgis.engine.search.config import (FINAL, FLAT, RUNG, TUNING, Candida
                                               SearchConfig)
 from autodl_qgis.engine.status import Status
 from autodl_qgis.engine.search.schedule import (FINAL_SHARE, MIN_FINAL_EPOCHS, MIN_NOISE, HalvingSearch, finalist,
-                                                noise, packaging_reserve, promote, refusal, rung_sizes)
+                                                noise, opening_yields, packaging_reserve, promote, refusal,
+                                                rung_sizes)
 from autodl_qgis.engine.errors import InputDataError
 
 
@@ -47,6 +48,12 @@ class FakeTraining:
                     assert job.resume_from == f"{job.candidate}-state"  # continues, never restarts
                 overhead = self.overhead.get(job.network, 2.0)
                 seconds = min(job.train_seconds, max(0.0, deadline - start - overhead))
+                if job.opening is not None:  # as the search's runner: stops at a validation where its rule says
+                    opened = start + overhead + job.opening.seconds
+                    if opening_yields(job.opening, start, opened, 0.1 * self.epoch_steps):
+                        seconds = job.opening.seconds
+                    else:
+                        job = dataclasses.replace(job, phase=FINAL)
                 total = self.trained.get(job.candidate, 0.0) + seconds
                 self.trained[job.candidate] = total
                 metric = self.quality[job.network] * total / (total + 50.0)
@@ -98,8 +105,9 @@ def test_promoted_candidates_continue_at_equal_training_seconds():
     training = FakeTraining(clock, {n: 0.5 + 0.04 * i for i, n in enumerate(NINE)})
     _search(clock, training, NINE).run()
     for rung in (0, 1):
-        seconds = {j.train_seconds for j in training.jobs if j.phase == RUNG and j.rung == rung}
+        seconds = {round(r.segment_seconds, 6) for r in training.results if r.phase == RUNG and r.rung == rung}
         assert len(seconds) == 1, seconds  # every job of a rung adds the same training seconds
+    assert training.jobs[0].opening is not None and training.jobs[0].decay_to_end  # the leader's, as a finalist's
     later = [j for j in training.jobs if j.rung > 0 or j.phase == FINAL]
     assert later and all(j.resume_from == f"{j.candidate}-state" for j in later)
     rung1 = {j.network for j in training.jobs if j.rung == 1}
@@ -180,13 +188,22 @@ def test_a_limit_that_buys_the_leader_few_epochs_is_all_the_leaders():
     training = FakeTraining(clock, {n: 0.5 + 0.04 * i for i, n in enumerate(NINE)}, epoch_steps=2000)
     logs = []
     results = _search(clock, training, NINE, limit, log=logs.append).run()
-    assert [j.key for j in training.jobs] == ["c00-r0", "c00-final"]
-    assert training.jobs[-1].resume_from == "c00-state" and training.jobs[-1].decay_to_end
+    assert [j.key for j in training.jobs] == ["c00-r0"]  # one run: no second build, probe or schedule
+    assert training.jobs[0].decay_to_end and training.jobs[0].resume_from is None
+    final = [r for r in results if r.phase == FINAL]
+    assert [r.key for r in final] == ["c00-r0"] and final[0].status == Status.COMPLETED
     skipped = [r for r in results if r.status == Status.NOT_REACHED]
     assert len(skipped) == 8 and all(f"keeps {MIN_FINAL_EPOCHS} of its epochs" in r.reason for r in skipped)
+    assert "an epoch of 200 s" in skipped[0].reason
     search_seconds = limit - packaging_reserve(limit)
-    assert training.trained["c00"] >= search_seconds - 2 * 2.0 - 1e-6  # all but two jobs' overhead
+    assert training.trained["c00"] >= search_seconds - 2.0 - 1e-6  # all but one job's overhead: as alone
     assert clock() - start <= search_seconds + 1e-6
+
+    clock = FakeClock()  # without the opening (epoch-capped segments): a rung-0 job, then the leader continues
+    training = FakeTraining(clock, {n: 0.5 + 0.04 * i for i, n in enumerate(NINE)}, epoch_steps=2000)
+    _search(clock, training, NINE, limit, opening=False).run()
+    assert [j.key for j in training.jobs] == ["c00-r0", "c00-final"] and training.jobs[0].opening is None
+    assert training.jobs[-1].resume_from == "c00-state" and training.jobs[-1].decay_to_end
 
     clock = FakeClock()  # the same search with one-second epochs tries every network
     training = FakeTraining(clock, {n: 0.5 + 0.04 * i for i, n in enumerate(NINE)}, epoch_steps=10)
@@ -215,11 +232,27 @@ def test_one_candidate_is_the_finalist_from_the_start():
     assert clock() - start <= 1200.0 - packaging_reserve(1200.0) + 1e-6
 
 
-def test_nothing_validated_in_exploration_trains_the_first_candidate_to_the_end():
+def test_a_first_job_that_costs_the_exploration_time_is_the_finalist():
     clock = FakeClock()
     training = FakeTraining(clock, {"A": 0.5, "B": 0.6}, overhead={"A": 700.0, "B": 700.0})
     results = _search(clock, training, ["A", "B"], 1800.0).run()
-    assert results[-1].phase == FINAL and results[-1].network == "A"
+    final = [r for r in results if r.phase == FINAL]
+    assert [(r.key, r.network) for r in final] == [("c00-r0", "A")]
+    assert [r.status for r in results if r.network == "B"] == [Status.NOT_REACHED]
+
+
+def test_nothing_validated_in_exploration_trains_the_first_candidate_that_did_not_fail_to_the_end():
+    clock = FakeClock()
+    training = FakeTraining(clock, {"A": 0.5, "B": 0.6, "C": 0.7})
+
+    def execute(jobs, deadline):  # the leader fails; no challenger gives a validated result in time
+        return [r.replace(status=Status.FAILED, metric=None) if r.network == "A" else
+                r.replace(status=Status.NOT_REACHED, metric=None) if r.phase == RUNG else r
+                for r in training(jobs, deadline)]
+
+    results = HalvingSearch(_seeds("A", "B", "C"), clock(), 1800.0, execute, clock).run()
+    assert results[-1].key == "c01-final" and results[-1].status == Status.COMPLETED
+    assert results[-1].segment_seconds >= FINAL_SHARE * 1800.0  # the rest of the time
 
 
 def test_advanced_mode_adds_tuning_proposals_to_rung_zero():
@@ -236,7 +269,8 @@ def test_advanced_mode_adds_tuning_proposals_to_rung_zero():
     assert asked == [(2, ["B", "C", "A"])]
     rung0 = [j for j in training.jobs if j.rung == 0 and j.phase in (RUNG, TUNING)]
     assert [j.phase for j in rung0] == [RUNG] * 3 + [TUNING] * 2
-    assert len({j.train_seconds for j in rung0}) == 1  # tuning trials compared at the same training seconds
+    seconds = {r.key: r.segment_seconds for r in training.results}
+    assert len({round(seconds[j.key], 6) for j in rung0}) == 1  # tuning trials compared at equal training seconds
 
 
 def test_flat_sweep_gives_equal_shares_and_no_finalist():

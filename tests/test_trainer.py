@@ -25,7 +25,7 @@ from autodl_qgis.engine.train.learning_rate import LearningRateSchedule, learnin
 from autodl_qgis.engine.train.metrics import DetectionMetrics, PixelMetrics
 from autodl_qgis.engine.train.records import DetectionScores, PixelScores, class_scores, scores_from_dict
 from autodl_qgis.engine.train.records import Checkpoint, EpochRecord
-from autodl_qgis.engine.train.trainer import StopPolicy
+from autodl_qgis.engine.train.trainer import StopPolicy, Validated
 from conftest import CancelAfter
 
 
@@ -799,9 +799,13 @@ def test_stop_policy_prunes_counts_epochs_and_switches_to_the_refit():
     clock = FakeClock()
     told = []
     policy = StopPolicy(TrainConfig(max_epochs=3, refit_share=0.25), TimeBudget(None, clock=clock), 12,
-                        on_epoch=lambda epoch, score: told.append((epoch, score)) or score < 0.2, can_refit=True)
+                        on_epoch=lambda point: told.append(point) or point.score < 0.2, can_refit=True)
     policy.epochs = 3
-    assert policy.after_validation(3, 0.1, True, 4) == PRUNED and told == [(3, 0.1)]  # pruning is asked first
+    policy.stepped(1.5)
+    policy.step_estimate = (0.5, 2)
+    assert policy.after_validation(3, 0.1, True, 4) == PRUNED  # pruning is asked first
+    # 4 steps of 0.5 s; its epochs done, the run's last validation
+    assert told == [Validated(3, 0.1, trained_seconds=1.5, epoch_seconds=2.0, last=True)]
     assert policy.after_validation(3, 0.3, True, 4) == COMPLETED and policy.after_refit_epoch() == COMPLETED
     assert not policy.refit_due(0.74) and policy.refit_due(0.75)
     no_refit = StopPolicy(TrainConfig(refit_share=0.25), TimeBudget(10, clock=clock), 12, can_refit=False)

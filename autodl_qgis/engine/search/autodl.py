@@ -32,7 +32,7 @@ from ..networks import UnsupportedNetworkError
 from ..networks.registry import NetworkSpec, check_device, get_spec, networks_for
 from ..package import open_package
 from ..progress import Callbacks, EpochEvent, SilentCallbacks, check_cancel
-from ..train import TrainConfig, Trainer, distributed
+from ..train import TrainConfig, Trainer, TrainResult, distributed
 from ..train.candidate import Candidate, load_checkpoint, save_checkpoint, train_candidate
 from ..train.scale import build_scaled_network, effective_scale, object_scale, typical_object_size
 from . import packaging
@@ -44,7 +44,7 @@ from .portfolio import portfolio
 from .record import SearchRecord, suggest
 from .storage import check_storage
 from .workfolder import check_work_folder
-from .schedule import HalvingSearch, packaging_reserve, refusal
+from .schedule import HalvingSearch, OpeningRule, packaging_reserve, refusal
 
 SCALES = (0.5, 0.75, 1.0)  # chip scales ADVANCED may propose
 TUNED_NETWORKS = 2  # ADVANCED proposes for this many leading networks
@@ -256,7 +256,9 @@ class AutoDL:
         tunes = self.config.mode == ADVANCED and self.pretrained is None and seeds
         search = HalvingSearch(seeds, start, limit, self._execute, self.clock, self.callbacks.log,
                                strategy=self.config.strategy, tuning=max(2, len(seeds) // 2) if tunes else 0,
-                               propose=self._propose if tunes else None, record=self._record_decided)
+                               propose=self._propose if tunes else None, record=self._record_decided,
+                               # a segment's epoch cap would end the opening before its rule decides
+                               opening=self.config.max_epochs is None)
         results = search.run()
         self._record.set_done()
         self._best = self._choose_best(results)
@@ -336,10 +338,12 @@ class AutoDL:
         self.callbacks.log(translate("AutoDL", "{key}: {network} ({backbone}, scale {scale:g}) for {seconds:.0f} "
                                                "training seconds").format(
             key=job.key, network=job.network, backbone=job.backbone, scale=job.chip_scale, seconds=job.train_seconds))
-        candidate, build_seconds = self._train(job, started)
+        job, candidate, build_seconds = self._train(job, started)
         return self._record_candidate(job, candidate, started, build_seconds)
 
-    def _train(self, job: CandidateJob, started: float | None = None) -> tuple[Candidate, float]:
+    def _train(self, job: CandidateJob, started: float | None = None) -> tuple[CandidateJob, Candidate, float]:
+        """Trains ``job``; returns it as it turned out (the leader's opening: see ``_opened``), what it gave and its
+        build seconds."""
         if distributed.active() and distributed.rank() == 0:  # the other ranks train the same job with it
             distributed.from_rank0(job.as_dict())
         deadline = job.deadline if job.deadline is not None else self._record.ends
@@ -348,12 +352,17 @@ class AutoDL:
         initial = self.pretrained.state_dict() if self.pretrained is not None and checkpoint is None else None
         request = job.train_request(self.config, checkpoint, initial, self.object_size)
         began = self.clock()
+        rule = OpeningRule(job.opening, began, self.clock) if job.opening is not None else None
+        if rule is not None:  # the leader's opening stops where its rule says the challengers have room
+            request = dataclasses.replace(request, on_epoch=rule)
         try:
             candidate = train_candidate(self.data, request, self.device, budget,
                                         _SearchCallbacks(self.callbacks, self._budget), self.split)
         finally:
             del checkpoint, request
-        return candidate, candidate.result.build_seconds if candidate.result.build_seconds is not None else \
+        if rule is not None:
+            job, candidate.result = _opened(job, candidate.result)
+        return job, candidate, candidate.result.build_seconds if candidate.result.build_seconds is not None else \
             self.clock() - began
 
     def _record_candidate(self, job: CandidateJob, candidate: Candidate, started: float,
@@ -502,6 +511,18 @@ class AutoDL:
             tuple(self.leaderboard()), self.validation, self._record.candidates,
             self.started + self.config.total_seconds,
             str(self.pretrained.path) if self.pretrained is not None else None, self.object_size)
+
+
+def _opened(job: CandidateJob, trained: TrainResult) -> tuple[CandidateJob, TrainResult]:
+    """The leader's opening as what it turned out to be: stopped by its rule (pruned), the leader's rung-0 segment,
+    completed; trained to its end, the finalist's; failed, a failed rung-0 segment."""
+    if trained.status == Status.PRUNED:
+        return job, dataclasses.replace(trained, status=Status.COMPLETED, reason=translate(
+            "AutoDL", "stopped after {seconds:.0f} training seconds: the time leaves room for challengers").format(
+            seconds=trained.run_seconds))
+    if trained.status not in (Status.FAILED, Status.NOT_REACHED):
+        return dataclasses.replace(job, phase=FINAL), trained
+    return job, trained
 
 
 def _save_weights(path: Path, state: dict) -> None:

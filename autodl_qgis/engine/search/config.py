@@ -111,6 +111,19 @@ class SearchConfig:
 
 
 @dataclass(frozen=True)
+class Opening:
+    """The leader's first segment trains as the finalist would, to the search's end, unless at a validation after
+    ``seconds`` training seconds the epoch it measured leaves room for challengers (schedule.py ``opening_yields``:
+    the finalist keeps ``MIN_FINAL_EPOCHS`` of them before ``end``, the challengers explore until
+    ``exploration_end`` at most): then it stops there as the leader's rung-0 segment. So a time limit that reaches
+    no challenger costs nothing over training the leader alone. Times on the search's clock."""
+    seconds: float
+    exploration_end: float
+    end: float
+    candidates: int  # the rung-0 candidates, the leader's included
+
+
+@dataclass(frozen=True)
 class CandidateJob:
     """One training segment of one candidate: rung 0 starts it, later rungs and the final one continue it from its
     checkpoint (weights, optimizer, schedule position)."""
@@ -131,6 +144,7 @@ class CandidateJob:
     decay_to_end: bool = False  # the final segment: learning rate falls linearly to zero at its end
     full_validation: bool = False  # validate on every validation chip (else on the search's capped subset)
     deadline: float | None = None  # when the job must be over, on the search's clock (wall time, shared by workers)
+    opening: Opening | None = None  # the leader's first segment (see Opening)
 
     def params(self) -> dict:
         """The hyper-parameters, as recorded in the trial."""
@@ -142,13 +156,19 @@ class CandidateJob:
 
     @classmethod
     def from_dict(cls, values: dict) -> "CandidateJob":
-        return cls(**values)
+        opening = values.get("opening")
+        return cls(**{**values, "opening": Opening(**opening) if isinstance(opening, dict) else opening})
+
+    @property
+    def trains_as_final(self) -> bool:
+        """The finalist's segment, or the leader's opening, which may turn out to be it."""
+        return self.phase == FINAL or self.opening is not None
 
     def train_config(self, search: SearchConfig) -> "TrainConfig":
         """How the trainer runs this segment under the search's options."""
         from ..train import TrainConfig
 
-        final = self.phase == FINAL
+        final = self.trains_as_final
         return TrainConfig(max_epochs=search.max_epochs, learning_rate=self.learning_rate, batch_size=self.batch_size,
                            seed=self.seed, train_seconds=self.train_seconds, decay_to_end=self.decay_to_end,
                            # the finalist gives the model: whatever it can train and validate beats nothing

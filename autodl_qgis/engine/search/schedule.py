@@ -5,9 +5,11 @@ workers, DDP followers) is passed in, so the schedule is tested with a fake cloc
 - The run ends at ``start + limit``; the search stops ``packaging_reserve(limit)`` before that, for writing the
   package and scoring the test chips.
 - At least half the limit is kept for the finalist, and at least ``MIN_FINAL_EPOCHS`` of the leader's epochs: the
-  leader's rung-0 job runs first and measures what an epoch costs. When the limit buys too few epochs, comparing
+  leader's opening runs first and measures what an epoch costs. When the limit buys too few epochs, comparing
   networks would cost the finalist the training it needs (short rankings are noisy too), so the challengers are
-  not_reached and the leader trains on to the end: the search then gives what the best default alone gives. The
+  not_reached and the opening, which trains as the finalist would, goes on to the end: the search then gives what
+  the best default alone gives, at no cost (no second build, probe or schedule). Else the opening stops at its
+  first validation after a rung-0 job's training seconds, as the leader's rung-0 job. The
   rest is split evenly between the exploration rungs; rung 0 holds every candidate (BASIC: the networks in
   portfolio order; ADVANCED: then as many TPE proposals), each later rung the best third, continuing from their
   checkpoints. Every job of a rung adds the same training seconds, so candidates are compared at equal training
@@ -21,6 +23,7 @@ workers, DDP followers) is passed in, so the schedule is tested with a fake cloc
 from __future__ import annotations
 
 import dataclasses
+import math
 import statistics
 from typing import Callable, Sequence
 
@@ -28,7 +31,7 @@ from ..messages import Message, translate
 from ..reach import (ETA, FINAL_SHARE, MIN_JOB_SECONDS, candidates_within, final_reserve,  # noqa: F401 - the
                      packaging_reserve, rung_sizes)  # search's names for them
 from ..status import Status
-from .config import FINAL, FLAT, HALVING, RUNG, TUNING, CandidateJob, CandidateResult
+from .config import FINAL, FLAT, HALVING, RUNG, TUNING, CandidateJob, CandidateResult, Opening
 
 MIN_NOISE = 0.01  # a challenger must beat the leader by more than this (metric units) at least
 FIRST_OVERHEAD_SHARE = 0.4  # of a rung-0 job's time assumed for building, batch probing and validation until measured
@@ -58,6 +61,34 @@ def refusal(job: CandidateJob, measured: Sequence[CandidateResult], now: float) 
     if needed <= left and left > 0:
         return None
     return f"needs about {needed:.0f} s to give a validated result, {max(0.0, left):.0f} s were left"
+
+
+def opening_yields(opening: Opening, began: float, now: float, epoch_seconds: float | None) -> bool:
+    """Whether the leader's opening, begun at ``began`` and validated at ``now`` after ``opening.seconds`` of
+    training, stops as the leader's rung-0 job: the finalist's ``MIN_FINAL_EPOCHS`` epochs of ``epoch_seconds``
+    leave the exploration time room for a challenger at what the opening has cost so far."""
+    if epoch_seconds is None:
+        return False
+    exploration_end = min(opening.exploration_end, opening.end - MIN_FINAL_EPOCHS * epoch_seconds)
+    return candidates_within(opening.candidates, exploration_end - began, now - began) > 1
+
+
+class OpeningRule:
+    """The leader's opening's ``on_epoch`` (trainer.py ``Validated``): at its first validation after
+    ``opening.seconds`` of training, or its last before its refit or end, it stops (True) where ``opening_yields``,
+    else it stays, the finalist, to the end."""
+
+    def __init__(self, opening: Opening, began: float, clock: Callable[[], float]):
+        self.opening, self.began, self.clock = opening, began, clock
+        self.stays = False
+
+    def __call__(self, point) -> bool:
+        if self.stays or (point.trained_seconds < self.opening.seconds and not point.last):
+            return False
+        if opening_yields(self.opening, self.began, self.clock(), point.epoch_seconds):
+            return True
+        self.stays = True
+        return False
 
 
 def noise(results: Sequence[CandidateResult]) -> float:
@@ -108,13 +139,14 @@ class HalvingSearch:
     def __init__(self, seeds: list[CandidateJob], start: float, limit_seconds: float, execute: Execute,
                  clock: Callable[[], float], log: Callable[[str], None] = lambda m: None,
                  strategy: str = HALVING, tuning: int = 0, propose: Propose | None = None,
-                 record: Callable[[CandidateResult], None] = lambda result: None):
+                 record: Callable[[CandidateResult], None] = lambda result: None, opening: bool = True):
         """``record``: where the results decided here go (not reached, pruned, continued after all), as they are
-        decided; their times are seconds from ``start``, as every result's."""
+        decided; their times are seconds from ``start``, as every result's. ``opening``: the leader's first job is
+        its opening (see ``_lead``), else a rung-0 job as the others'."""
         self.seeds, self.start, self.limit = list(seeds), start, limit_seconds
         self.execute, self.clock, self.log = execute, clock, log
         self.strategy, self.tuning, self.propose = strategy, tuning if propose is not None else 0, propose
-        self.record = record
+        self.record, self.opening = record, opening
         self.end = start + limit_seconds - packaging_reserve(limit_seconds)  # the search's end
         self.results: list[CandidateResult] = []
         self.leader = seeds[0].candidate if seeds else None
@@ -137,9 +169,13 @@ class HalvingSearch:
         rung_seconds = (self.exploration_end - began) / len(sizes)
         train_seconds = self._seconds_per_job(rung_seconds, sizes[0], None)
         lead = self._lead(train_seconds, began + rung_seconds)
-        if len(self.seeds) + self.tuning <= 1:  # the leader's measured epochs took the time: it trains on
+        if lead.phase == FINAL:  # the leader's measured epochs took the time: its opening trained to the end
+            return self.results
+        if len(self.seeds) + self.tuning <= 1:  # the time reaches no challenger after all: the leader trains on
             self._final(lead)
             return self.results
+        # the leader trained to its first validation after train_seconds: the others train as long
+        train_seconds = max(train_seconds, lead.segment_seconds or 0.0)
         sizes = rung_sizes(len(self.seeds) + self.tuning)
         alive = self._rung0(lead, sizes[0], train_seconds, began + (self.exploration_end - began) / len(sizes))
         for rung, size in enumerate(sizes[1:], start=1):
@@ -200,17 +236,35 @@ class HalvingSearch:
         return max(1.0, share - overhead if overhead is not None else share * (1 - FIRST_OVERHEAD_SHARE))
 
     def _lead(self, train_seconds: float, rung_end: float) -> CandidateResult:
-        """Rung 0's first job, the leader's, alone. What one of its epochs costs tells whether the limit leaves the
-        finalist ``MIN_FINAL_EPOCHS`` epochs and time for challengers besides; the candidates it does not leave
-        time for are not_reached, and with none left the leader trains on as the finalist. Returns the leader's
-        result."""
+        """Rung 0's first job, the leader's opening, alone: it trains as the finalist until its first validation
+        after ``train_seconds``, when what one of its epochs costs tells whether the limit leaves the finalist
+        ``MIN_FINAL_EPOCHS`` epochs and time for challengers besides. If not, it trains on to the end as the
+        finalist (its result's phase FINAL) and the challengers are not_reached; else it stops there, the leader's
+        rung-0 result, and the candidates the time does not reach are not_reached. Without ``self.opening``, a
+        rung-0 job of ``train_seconds`` until ``rung_end``. Returns its result."""
         seed = self.seeds[0]
-        job = dataclasses.replace(seed, phase=seed.phase or RUNG, rung=0, train_seconds=train_seconds)
-        self.log(translate("Schedule", "rung 0: {network} ({backbone}) first, {seconds:.0f} training seconds").format(
-            network=seed.network, backbone=seed.backbone, seconds=train_seconds))
         began = self.clock()
+        job = dataclasses.replace(seed, phase=seed.phase or RUNG, rung=0, train_seconds=train_seconds)
+        if self.opening:
+            opening = Opening(train_seconds, self.exploration_end, self.end, len(self.seeds) + self.tuning)
+            job = dataclasses.replace(job, train_seconds=max(1.0, self.end - began), decay_to_end=True,
+                                      opening=opening)
+            rung_end = self.end
+            self.log(translate("Schedule", "rung 0: {network} ({backbone}) first, as the finalist until its first "
+                                           "validation after {seconds:.0f} training seconds").format(
+                network=seed.network, backbone=seed.backbone, seconds=train_seconds))
+        else:
+            self.log(translate("Schedule", "rung 0: {network} ({backbone}) first, {seconds:.0f} training "
+                                           "seconds").format(network=seed.network, backbone=seed.backbone,
+                                                             seconds=train_seconds))
         result = self._run([job], rung_end)[0]
         epoch = _epoch_seconds(result)
+        if result.phase == FINAL:
+            self._reachable(len(self.seeds) + self.tuning, 0.0, math.inf, translate(
+                "Schedule", "{network}'s first validation measured an epoch of {epoch:.0f} s and the finalist keeps "
+                "{epochs} of its epochs: no time was left for a challenger, and {network} trained on to the "
+                "end").format(network=seed.network, epoch=epoch or 0.0, epochs=MIN_FINAL_EPOCHS))
+            return result
         if result.status not in SCORED or result.metric is None or epoch is None:
             return result  # nothing measured: the plan stands
         needs = MIN_FINAL_EPOCHS * epoch

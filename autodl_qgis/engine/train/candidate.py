@@ -22,7 +22,7 @@ from ..networks.registry import get_spec
 from ..progress import Callbacks, Cancelled, SilentCallbacks
 from .records import Checkpoint
 from .scale import build_scaled_network
-from .trainer import FAILED, TrainConfig, Trainer, TrainResult
+from .trainer import FAILED, TrainConfig, Trainer, TrainResult, Validated
 
 
 @dataclass
@@ -54,7 +54,7 @@ class TrainRequest:
     val_chips: int | None = None  # caps the validation chips used (the first ones of the split)
     checkpoint: Checkpoint | None = None  # continues a candidate (see load_checkpoint)
     initial_state: dict[str, torch.Tensor] | None = None  # fine-tunes from another model's weights
-    on_epoch: Callable[[int, float], bool] | None = None  # after each validation: True prunes the run
+    on_epoch: Callable[[Validated], bool] | None = None  # after each validation: True prunes the run
 
 
 def train_candidate(data: TrainingData, request: TrainRequest, device: torch.device,

@@ -136,6 +136,16 @@ class TrainResult:
                                                                                                   "checkpoint")}
 
 
+@dataclass(frozen=True)
+class Validated:
+    """What ``on_epoch`` is told after each validation of a run."""
+    epoch: int
+    score: float
+    trained_seconds: float  # this run's training seconds so far
+    epoch_seconds: float | None  # training seconds an epoch takes, as measured (None before a step was)
+    last: bool = False  # the run's last validation: it ends or begins its refit after it
+
+
 class StopPolicy:
     """When a run stops, and how far it is towards its end, on the budget's clock only: the run's training seconds
     or the budget's end (less a reserve for the final validation), its epochs, patience with the anneal a plateau
@@ -143,7 +153,7 @@ class StopPolicy:
     validation's seconds and counts the epochs; ``epoch_steps`` is the steps of the run's current epochs."""
 
     def __init__(self, config: TrainConfig, budget: TimeBudget, val_chips: int, name: str = "model",
-                 log: Callable[[str], None] | None = None, on_epoch: Callable[[int, float], bool] | None = None,
+                 log: Callable[[str], None] | None = None, on_epoch: Callable[[Validated], bool] | None = None,
                  can_refit: bool = False, validation_seconds: float | None = None):
         self.config, self.budget, self.clock = config, budget, budget.clock
         self.val_chips, self.name, self.on_epoch, self.can_refit = val_chips, name, on_epoch, can_refit
@@ -211,11 +221,15 @@ class StopPolicy:
         one always happens."""
         return ending or self.validating <= VALIDATION_SHARE * self.trained
 
-    def after_validation(self, epoch: int, score: float, improved: bool, epoch_steps: int) -> str | None:
-        """The decision after a validation: pruned (``on_epoch``), completed (epochs), early stopped (an anneal
-        ended, or a plateau in a constant-rate run), completed / deadline (time), else None: go on."""
+    def after_validation(self, epoch: int, score: float, improved: bool, epoch_steps: int,
+                         refit_next: bool = False) -> str | None:
+        """The decision after a validation (``refit_next``: the refit begins after it): pruned (``on_epoch``),
+        completed (epochs), early stopped (an anneal ended, or a plateau in a constant-rate run), completed /
+        deadline (time), else None: go on."""
         self.patience_left = self.config.patience if improved else self.patience_left - 1
-        if self.on_epoch is not None and self.on_epoch(epoch, score):
+        epoch_seconds = self.step_estimate[0] * epoch_steps if self.step_estimate is not None else None
+        point = Validated(epoch, score, self.trained, epoch_seconds, refit_next or self.ending())
+        if self.on_epoch is not None and self.on_epoch(point):
             return PRUNED
         if self.epochs_done():
             return COMPLETED
@@ -338,8 +352,8 @@ class Trainer:
     def __init__(self, adapter, train_data: Dataset, val_data: Dataset, collate_fn: Callable, task: str,
                  class_names: list[str], device: torch.device, config: TrainConfig | None = None,
                  budget: TimeBudget | None = None, callbacks: Callbacks | None = None, name: str = "model",
-                 on_epoch: Callable[[int, float], bool] | None = None, refit_data: Dataset | None = None):
-        """``on_epoch(epoch, metric)`` is told each validation result; returning True stops training (pruning).
+                 on_epoch: Callable[[Validated], bool] | None = None, refit_data: Dataset | None = None):
+        """``on_epoch`` is told each validation result; returning True stops training (pruning).
         ``refit_data``: the training + validation chips the run's last ``config.refit_share`` trains on."""
         self.adapter, self.train_data, self.val_data = adapter, train_data, val_data
         self.refit_data = refit_data
@@ -679,9 +693,9 @@ class Trainer:
             return
         score, improved = self._validate(run, stats)
         if run.stop is None:
-            run.stop = policy.after_validation(run.epoch, score, improved, epoch_steps)
+            run.stop = policy.after_validation(run.epoch, score, improved, epoch_steps, refit_now)
         run.stop = distributed.from_rank0(run.stop)  # pruning and the clock are rank 0's
-        if self.config.choose_test_time_augmentation and run.stop is not None:  # its last validation
+        if self.config.choose_test_time_augmentation and run.stop not in (None, PRUNED):  # its last; pruned: unused
             self._choose_test_time_augmentation(run)
         if run.stop is None and refit_now:
             run.refitting, run.chips = True, self.refit_data
