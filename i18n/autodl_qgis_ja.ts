@@ -17,32 +17,32 @@
 <context>
     <name>AutoDL</name>
     <message>
-        <location filename="../autodl_qgis/engine/search/autodl.py" line="267"/>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="269"/>
         <source>no candidate gave a model within the time limit; give more time or lighter networks ({reasons})</source>
         <translation>時間制限内にモデルを得られた候補がありません。時間を増やすか、より軽いネットワークを選んでください ({reasons})</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/autodl.py" line="269"/>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="271"/>
         <source>every candidate failed ({reasons})</source>
         <translation>すべての候補が失敗しました ({reasons})</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/autodl.py" line="272"/>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="274"/>
         <source>best: {network} ({backbone}) {metric_name} {metric:.4f}</source>
         <translation>最良: {network} ({backbone}) {metric_name} {metric:.4f}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/autodl.py" line="375"/>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="384"/>
         <source>{key} {network} ({backbone}): {status}{reason}</source>
         <translation>{key} {network} ({backbone}): {status}{reason}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/autodl.py" line="377"/>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="386"/>
         <source>{key} {network} ({backbone}): {status}, {metric_name} {metric:.4f} after {seconds:.0f} training s{reason}</source>
         <translation>{key} {network} ({backbone}): {status}、トレーニング {seconds:.0f} 秒で {metric_name} {metric:.4f}{reason}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/autodl.py" line="336"/>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="338"/>
         <source>{key}: {network} ({backbone}, scale {scale:g}) for {seconds:.0f} training seconds</source>
         <translation>{key}: {network} ({backbone}、スケール {scale:g}) を {seconds:.0f} 秒間トレーニング</translation>
     </message>
@@ -100,6 +100,11 @@
         <location filename="../autodl_qgis/engine/train/candidate.py" line="95"/>
         <source>warning: {note}</source>
         <translation>警告: {note}</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/search/autodl.py" line="520"/>
+        <source>stopped after {seconds:.0f} training seconds: the time leaves room for challengers</source>
+        <translation>{seconds:.0f} 秒のトレーニングで停止: 残り時間で他の候補を試せます</translation>
     </message>
 </context>
 <context>
@@ -940,49 +945,59 @@ PyTorch: NVIDIA ドライバー (nvidia-smi) がある場合は CUDA ビルド�
 <context>
     <name>Schedule</name>
     <message>
-        <location filename="../autodl_qgis/engine/search/schedule.py" line="209"/>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="257"/>
         <source>rung 0: {network} ({backbone}) first, {seconds:.0f} training seconds</source>
         <translation>ラング 0: 最初に {network} ({backbone}) を {seconds:.0f} 秒間トレーニング</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/schedule.py" line="228"/>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="282"/>
         <source>rung 0: {count} more candidate(s), {seconds:.0f} training seconds each, until {until:.0f} s</source>
         <translation>ラング 0: 残りの候補 {count} 個を各 {seconds:.0f} 秒間、{until:.0f} 秒までトレーニング</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/schedule.py" line="246"/>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="300"/>
         <source>rung {rung}: {count} candidate(s) continue for {seconds:.0f} training seconds each</source>
         <translation>ラング {rung}: 候補 {count} 個が各 {seconds:.0f} 秒間トレーニングを続けます</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/schedule.py" line="261"/>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="315"/>
         <source>finalist {network} ({backbone}) trains until the end: {seconds:.0f} s</source>
         <translation>最終候補 {network} ({backbone}) を最後までトレーニングします: {seconds:.0f} 秒</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/schedule.py" line="129"/>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="161"/>
         <source>at least {seconds:.0f} s each in the first rung</source>
         <translation>最初のラングで各 {seconds:.0f} 秒以上</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/schedule.py" line="181"/>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="217"/>
         <source>{count} tuning proposal(s) not reached ({why})</source>
         <translation>チューニング案 {count} 個には届きません ({why})</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/schedule.py" line="185"/>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="221"/>
         <source>the time limit reaches the first {kept} candidate(s) in portfolio order ({why})</source>
         <translation>制限時間で届くのはポートフォリオ順で最初の候補 {kept} 個までです ({why})</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/schedule.py" line="193"/>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="229"/>
         <source>{count} candidate(s) not reached: {reason}</source>
         <translation>候補 {count} 個には届きません: {reason}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/schedule.py" line="219"/>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="273"/>
         <source>a first-rung job costs {seconds:.0f} s, as measured on {network}, and the finalist keeps {epochs} of its epochs, {needs:.0f} s</source>
         <translation>最初のラングのジョブは {network} での計測で {seconds:.0f} 秒かかり、最終候補にはそのエポック {epochs} 回分 ({needs:.0f} 秒) を残します</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="253"/>
+        <source>rung 0: {network} ({backbone}) first, as the finalist until its first validation after {seconds:.0f} training seconds</source>
+        <translation>ラング 0: 最初に {network} ({backbone}) を最終候補として、{seconds:.0f} 秒のトレーニング後の最初の検証までトレーニング</translation>
+    </message>
+    <message>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="263"/>
+        <source>{network}&apos;s first validation measured an epoch of {epoch:.0f} s and the finalist keeps {epochs} of its epochs: no time was left for a challenger, and {network} trained on to the end</source>
+        <translation>{network} の最初の検証で 1 エポックが {epoch:.0f} 秒と計測され、最終候補にはそのエポック {epochs} 回分を残すため、他の候補を試す時間はなく、{network} が最後までトレーニングしました</translation>
     </message>
 </context>
 <context>
@@ -1103,17 +1118,17 @@ Object detection models are ranked by average precision at IoU 0.5, pixel classi
 <context>
     <name>Trainer</name>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="591"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="605"/>
         <source>{name}: choosing the batch size</source>
         <translation>{name}: バッチ サイズを決定しています</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="791"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="805"/>
         <source>{name}: epoch {epoch} train loss {loss:.4f}, validation {metric_name} {metric:.4f}</source>
         <translation>{name}: エポック {epoch} トレーニング損失 {loss:.4f}、検証 {metric_name} {metric:.4f}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="756"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="770"/>
         <source>{name}: {metric_name} {plain:.4f} as predicted, {augmented:.4f} over eight flips and quarter turns ({chips} validation chips): the model will predict {how} by default</source>
         <translation>{name}: {metric_name} は通常の予測で {plain:.4f}、8 通りの反転と 90 度回転で {augmented:.4f} (検証チップ {chips} 枚): モデルは既定で{how}予測します</translation>
     </message>
@@ -1128,42 +1143,42 @@ Object detection models are ranked by average precision at IoU 0.5, pixel classi
         <translation>各タイルを 1 回だけ</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="688"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="702"/>
         <source>{name}: the rest of the run ({share:.0%} of it) trains on the {chips} training + validation chips without validating; the {kept} at its end will be kept (the better at this last validation)</source>
         <translation>{name}: 残りの実行時間 ({share:.0%}) は検証せずにトレーニング + 検証チップ {chips} 枚でトレーニングします。終了時点の{kept}を残します (この最後の検証で良かった方)</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="688"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="702"/>
         <source>moving average of the weights</source>
         <translation>重みの移動平均</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="688"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="702"/>
         <source>weights</source>
         <translation>重み</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="749"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="763"/>
         <source>{name}: test-time augmentation not chosen: its validation reached {chips} of {total} chips before the time ran out</source>
         <translation>{name}: テスト時の拡張は選ばれませんでした: 時間切れまでに検証できたのはチップ {total} 枚中 {chips} 枚です</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="791"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="805"/>
         <source>{name}: epoch {epoch} train loss {loss:.4f}, validation {metric_name} {metric:.4f} (moving average {average:.4f})</source>
         <translation>{name}: エポック {epoch} トレーニング損失 {loss:.4f}、検証 {metric_name} {metric:.4f} (移動平均 {average:.4f})</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="741"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="755"/>
         <source>{name}: test-time augmentation not tried: validating it would take about {cost:.0f} s, more than {share:.0%} of the {total:.0f} s of this training or twice the {remaining:.0f} s left</source>
         <translation>{name}: テスト時の拡張は試しません: その検証には約 {cost:.0f} 秒かかり、このトレーニングの {total:.0f} 秒の {share:.0%} か、残り {remaining:.0f} 秒の 2 倍を超えます</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="777"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="791"/>
         <source>{name}: keeps objects from confidence {confidence:.2f}, where F1 peaked on {chips} validation chips after the refit</source>
         <translation>{name}: 信頼度 {confidence:.2f} 以上のオブジェクトを残します (検証チップも加えたトレーニングの後、検証チップ {chips} 枚で F1 が最大になった値)</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="756"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="770"/>
         <source>{name}: {metric_name} {plain:.4f} as predicted, {augmented:.4f} over eight flips and quarter turns ({chips} validation chips, which the refit trained on and so cannot choose): the model will predict over the eight views by default</source>
         <translation>{name}: {metric_name} は通常の予測で {plain:.4f}、8 通りの反転と 90 度回転で {augmented:.4f} (検証チップ {chips} 枚。再学習がトレーニングに使ったチップのため選択には使えません): モデルは既定で 8 通りのビューで予測します</translation>
     </message>
