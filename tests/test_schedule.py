@@ -7,11 +7,12 @@ import re
 import pytest
 
 from autodl_qgis.engine.search.config import (FINAL, FLAT, RUNG, TUNING, CandidateJob, CandidateResult, EpochRecord,
-                                              SearchConfig)
+                                              Opening, SearchConfig)
 from autodl_qgis.engine.status import Status
 from autodl_qgis.engine.search.schedule import (FINAL_SHARE, MIN_FINAL_EPOCHS, MIN_NOISE, HalvingSearch, finalist,
-                                                noise, opening_yields, packaging_reserve, promote, refusal,
-                                                rung_sizes)
+                                                noise, opening_yields, OpeningRule, packaging_reserve, promote,
+                                                refusal, rung_sizes)
+from autodl_qgis.engine.train.trainer import Validated
 from autodl_qgis.engine.errors import InputDataError
 
 
@@ -209,6 +210,26 @@ def test_a_limit_that_buys_the_leader_few_epochs_is_all_the_leaders():
     training = FakeTraining(clock, {n: 0.5 + 0.04 * i for i, n in enumerate(NINE)}, epoch_steps=10)
     _search(clock, training, NINE, limit).run()
     assert len({j.candidate for j in training.jobs}) == 9
+
+
+def test_the_openings_rule_decides_once_at_its_first_validation_after_a_rung_zero_jobs_seconds():
+    """A search from 0 to 3000 s, exploring until 1500 s at most, three candidates; the opening began at 0."""
+    clock = FakeClock(now=100.0)
+    opening = Opening(seconds=60.0, exploration_end=1500.0, end=3000.0, candidates=3)
+    rule = OpeningRule(opening, began=0.0, clock=clock)
+    assert not rule(Validated(1, 0.2, trained_seconds=40.0, epoch_seconds=10.0))  # too early to decide
+    # 10-s epochs: the finalist's 50 leave exploring until 1500 s, 3 candidates at 100 s a job: room, it stops
+    assert rule(Validated(2, 0.3, trained_seconds=80.0, epoch_seconds=10.0))
+    assert not opening_yields(opening, 0.0, 100.0, None)  # nothing measured: no decision to stop
+    # 58-s epochs: the finalist's 50 need 2900 s of the 3000, leaving 100 s, no room for two 100-s jobs: it stays
+    rule = OpeningRule(opening, began=0.0, clock=clock)
+    assert not rule(Validated(2, 0.3, trained_seconds=80.0, epoch_seconds=58.0)) and rule.stays
+    assert not rule(Validated(3, 0.3, trained_seconds=120.0, epoch_seconds=1.0))  # decided: never asked again
+    # the run's last validation before its refit decides, however little it trained
+    rule = OpeningRule(opening, began=0.0, clock=clock)
+    assert rule(Validated(1, 0.2, trained_seconds=5.0, epoch_seconds=10.0, last=True))
+    clock.now = 800.0  # at 800 s a job, two candidates do not fit in 1500 s
+    assert not OpeningRule(opening, 0.0, clock)(Validated(2, 0.3, trained_seconds=80.0, epoch_seconds=10.0))
 
 
 def test_a_job_whose_measured_cost_does_not_fit_before_its_deadline_is_refused():

@@ -16,7 +16,10 @@ from autodl_qgis.engine.errors import InputDataError
 from autodl_qgis.engine.package import open_package
 from autodl_qgis.engine.progress import Cancelled, SilentCallbacks
 from autodl_qgis.engine.search import AutoDL, SearchFailed
-from autodl_qgis.engine.status import RECORDED
+from autodl_qgis.engine.search.autodl import _opened
+from autodl_qgis.engine.search.config import FINAL, RUNG, CandidateJob, Opening, SearchConfig
+from autodl_qgis.engine.status import RECORDED, Status
+from autodl_qgis.engine.train import TrainResult
 from autodl_qgis.engine.train import candidate as candidate_module
 from conftest import REAL_DATA, REPO, CancelAfter, TickingClock
 
@@ -118,6 +121,22 @@ def test_time_limit_holds_with_unbounded_epochs(synthetic, tmp_path):
     assert sorted(r.network for r in rows) == sorted(networks)
     assert all(r.status in RECORDED for r in rows) and rows[0].phase == "final"
     assert all(r.reason for r in rows if r.status == "not_reached")
+
+
+def test_the_leaders_opening_is_recorded_as_what_it_turned_out_to_be():
+    job = CandidateJob("c00-r0", "c00", "UnetClassifier", "resnet18", RUNG, 0, 3000.0, decay_to_end=True,
+                       opening=Opening(60.0, 1500.0, 3000.0, 3))
+    assert CandidateJob.from_dict(json.loads(json.dumps(job.as_dict()))) == job  # as the record and workers read it
+    config = job.train_config(SearchConfig(data="chips"))
+    assert config.refit_share > 0 and config.ema and config.decay_to_end  # it trains as the finalist would
+    # stopped by its rule: the leader's rung-0 segment, completed, the schedule continues or prunes it
+    stopped, trained = _opened(job, TrainResult(Status.PRUNED, "miou", run_seconds=64.0))
+    assert stopped == job and trained.status == Status.COMPLETED and "after 64 training seconds" in trained.reason
+    # trained to its end: the finalist, under the same key
+    final, trained = _opened(job, TrainResult(Status.DEADLINE, "miou"))
+    assert (final.phase, final.key, trained.status) == (FINAL, "c00-r0", Status.DEADLINE)
+    failed, trained = _opened(job, TrainResult(Status.FAILED, "miou", reason="injected"))
+    assert failed.phase == RUNG and trained.status == Status.FAILED  # the challengers get rung 0
 
 
 def test_failing_candidates_are_recorded_and_the_search_goes_on(synthetic, monkeypatch):
