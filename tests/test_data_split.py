@@ -63,12 +63,27 @@ def test_no_validation_or_test_chip_touches_a_training_chip(overlapping):
     assert str(left_out) in split.note
 
 
+def test_a_refit_trains_on_every_chip_but_the_test_block_and_its_border(overlapping):
+    """Once the validation chips train, the chips left out for touching them fool nothing: the refit takes them;
+    the chips touching the test block stay out, or the test score would be measured on near-copies of training."""
+    data, windows = overlapping
+    split = split_chips(data, val_fraction=0.2, seed=0)
+    refit = set(split.refit)
+    assert split.gap and refit == set(split.train) | set(split.val) | set(split.gap)
+    assert len(refit) == len(split.refit) and not refit & set(split.test)
+    assert not _touch(windows, split.refit, split.test)
+    assert all(_touch(windows, (chip,), split.val) for chip in split.gap)
+    rest = [i for i in range(len(data.chips)) if i not in refit and i not in split.test]
+    assert rest and all(_touch(windows, (chip,), split.test) for chip in rest)
+
+
 def test_chips_that_only_share_an_edge_are_kept_apart(tmp_path):
     data, windows = _write_grid(tmp_path / "tiled", 4, 10, CHIP)  # a tiling: neighbours abut, none overlap
     split = split_chips(data, val_fraction=0.2, seed=3)
     assert split.kind == SPATIAL and not split.test
     assert not _touch(windows, split.train, split.val)
     assert len(split.train) + len(split.val) < len(data.chips)  # the abutting ring is left out
+    assert sorted(split.refit) == list(range(len(data.chips)))  # and trains in a refit: no test block here
 
 
 def test_split_is_deterministic_by_seed(overlapping):
@@ -82,6 +97,7 @@ def test_random_split_without_georeferencing(tmp_path):
     split = split_chips(data, val_fraction=0.25, seed=1)
     assert split.kind == RANDOM and "no world file" in split.note
     assert len(split.val) == 3 and not split.test and sorted(split.train + split.val) == list(range(12))
+    assert split.refit == tuple(range(12))
     assert split == split_chips(data, val_fraction=0.25, seed=1)
     assert split_chips(data, val_fraction=0.25, seed=2) != split
 

@@ -257,7 +257,7 @@ def test_the_finalist_refits_on_training_and_validation_chips(synthetic, tmp_pat
     split = autodl.split
     best = autodl.leaderboard()[0].result
     assert best.phase == "final" and best.metric is not None
-    assert best.trained_chips == len(split.train) + (len(split.val) if recipe else 0)
+    assert best.trained_chips == len(split.refit if recipe else split.train)
     assert recipe or not best.averaged
     curve = autodl.results()[-1].curve
     assert all((p.ema_metric is not None) == recipe for p in curve)

@@ -5,7 +5,8 @@ near-copies of training chips in validation and every score comes out optimistic
 (world files, GeoTIFF tags) the split is spatial, in the spirit of TorchGeo's grid-cell and ROI splits
 (``torchgeo/datasets/splits.py``): the extent is cut into square blocks one chip footprint wide, validation (and,
 from ``TEST_MIN_CHIPS`` chips up, a test block that model selection never sees) is a compact group of blocks, and
-every chip that touches a chip of another part -- overlapping or sharing an edge -- is left out. Without
+every chip that touches a chip of another part -- overlapping or sharing an edge -- is left out (a refit, which
+trains on the validation chips too, takes back those that touch only validation chips: ``DataSplit.refit``). Without
 georeferencing the split is random, and ``kind`` says so.
 """
 from __future__ import annotations
@@ -37,6 +38,14 @@ class DataSplit:
     val: tuple[int, ...]
     test: tuple[int, ...]  # empty when no test block is held out
     note: str = ""  # why the split is random, or how many chips the gaps between blocks left out
+    # chips left out only because they touch validation chips (none touches the test block): once the validation
+    # chips train too, in a refit, nothing is left for them to fool
+    gap: tuple[int, ...] = ()
+
+    @property
+    def refit(self) -> tuple[int, ...]:
+        """The chips a refit trains on: every chip but the test block and the chips touching it."""
+        return tuple(sorted(self.train + self.val + self.gap))
 
     def summary(self) -> dict:
         return {"kind": self.kind, "train": len(self.train), "val": len(self.val), "test": len(self.test),
@@ -148,14 +157,14 @@ def _spatial_split(footprints: np.ndarray, val_fraction: float, test_fraction: f
     if test_fraction:
         test, border = _best_group(blocks, touching, available, max(1, round(n * test_fraction)), rng)
         available &= ~test & ~border
-    val = np.zeros(n, bool)
+    val, gap = np.zeros(n, bool), np.zeros(n, bool)
     if available.any():
-        val, border = _best_group(blocks, touching, available, max(1, round(n * val_fraction)), rng)
-        available &= ~val & ~border
+        val, gap = _best_group(blocks, touching, available, max(1, round(n * val_fraction)), rng)
+        available &= ~val & ~gap
     left_out = n - int(available.sum() + val.sum() + test.sum())
     note = (f"{left_out} chip(s) left out because they touch chips of another part" if left_out
             else "no chip touches a chip of another part")
-    return DataSplit(SPATIAL, _indices(available), _indices(val), _indices(test), note)
+    return DataSplit(SPATIAL, _indices(available), _indices(val), _indices(test), note, _indices(gap))
 
 
 def _random_split(n: int, val_fraction: float, test_fraction: float, seed: int, why: str) -> DataSplit:

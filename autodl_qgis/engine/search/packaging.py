@@ -151,7 +151,7 @@ def _report(outcome: SearchOutcome, best_model: torch.nn.Module, curve: list[dic
 
 def _refitted(result: CandidateResult, split: DataSplit) -> bool:
     """The result's weights last trained on the training + validation chips."""
-    return bool(split.val) and result.trained_chips == len(split.train) + len(split.val)
+    return bool(split.val) and result.trained_chips == len(split.refit)
 
 
 def _trained_on(result: CandidateResult, split: DataSplit) -> str:

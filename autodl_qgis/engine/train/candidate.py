@@ -62,7 +62,7 @@ def train_candidate(data: TrainingData, request: TrainRequest, device: torch.dev
                     split: DataSplit | None = None) -> Candidate:
     """Never raises for a network that cannot be trained: the reason is in ``result.reason`` (status failed).
     Only cancellation propagates. ``split``: the search's chips (default: split by ``request.val_fraction``). With
-    ``config.refit_share`` the run's last share trains on the split's training and validation chips."""
+    ``config.refit_share`` the run's last share trains on the split's refit chips (training + validation)."""
     config, checkpoint = request.config, request.checkpoint
     callbacks = callbacks or SilentCallbacks()
     spec = get_spec(request.network)
@@ -73,7 +73,7 @@ def train_candidate(data: TrainingData, request: TrainRequest, device: torch.dev
     split = split or split_chips(data, request.val_fraction, config.seed)
     train, val = make_datasets(data, request.val_fraction, config.seed, strength=request.augment_strength,
                                split=split, mosaic=request.mosaic)
-    refit = ChipDataset(data, split.train + split.val, train.augment, train.mosaic) if config.refit_share > 0 else None
+    refit = ChipDataset(data, split.refit, train.augment, train.mosaic) if config.refit_share > 0 else None
     if request.val_chips is not None and len(val) > request.val_chips:
         val = Subset(val, range(request.val_chips))
     clock = budget.clock if budget is not None else time.monotonic
