@@ -62,6 +62,11 @@ class RealExport:
 #   (data/Image_Chips_128_*: 640 chips of 128 px, 4-band orthophoto plus a DEM in images2/, knotweed as value 255),
 #   but its snapshot is 2.8 GB, over what can be fetched here, and it states no licence; its layout is in
 #   docs/formats.md and tests/test_data_readers.py.
+# - Searched again later on 2026-12-06: gunnarshaug/SpaceArcheologyThesis (burial-mounds-detection-2023/: a real export
+#   of burial mounds from LiDAR relief) is a 1.35 GB snapshot with its large files in Git LFS; code only in
+#   maja-kucharczyk/roof-damage-assessment, majrblais/{Logging-Roads-Public, ExportDataArcgisPro, erosion_segmentation},
+#   LinoSun/ArcGIS-Deeplearning-With-Pytorch, CollinCampagne/ArcGIS-Deep-Learning-Automation; not Esri layouts in
+#   majrblais/RoadDetection, tongjin0521/18744-off-road. The index finds an export's files only by their exact path.
 EXPORTS = (
     RealExport(
         name="phragmites_kitti",
