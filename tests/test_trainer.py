@@ -19,7 +19,9 @@ from autodl_qgis.engine.networks.adapters.base import ModelAdapter
 from autodl_qgis.engine.progress import Cancelled, SilentCallbacks
 from autodl_qgis.engine.train import (COMPLETED, DEADLINE, EARLY_STOPPED, FAILED, NOT_REACHED, PRUNED,
                                       TrainConfig, Trainer)
-from autodl_qgis.engine.train.batch_size import CpuPrecision, choose_cpu_bfloat16, find_batch_size
+from autodl_qgis.engine.train import batch_size
+from autodl_qgis.engine.train.batch_size import (CpuPrecision, choose_cpu_bfloat16, find_batch_size,
+                                                 has_bfloat16_instructions)
 from autodl_qgis.engine.train.candidate import load_checkpoint, save_checkpoint
 from autodl_qgis.engine.train.learning_rate import LearningRateSchedule, learning_rate_factor
 from autodl_qgis.engine.train.metrics import DetectionMetrics, PixelMetrics
@@ -598,7 +600,13 @@ def test_cpu_batch_probe_starts_from_the_step_the_precision_check_timed():
     assert 2 not in timer.batches
 
 
-def test_cpu_bfloat16_is_chosen_only_where_its_steps_are_clearly_faster_in_a_long_run():
+@pytest.fixture
+def bfloat16_cpu(monkeypatch):
+    """This CPU counted as one with bfloat16 instructions, whatever the test machine has."""
+    monkeypatch.setattr(batch_size, "cpu_has_bfloat16", lambda: True)
+
+
+def test_cpu_bfloat16_is_chosen_only_where_its_steps_are_clearly_faster_in_a_long_run(bfloat16_cpu):
     def probe(fp32: float, bf16: float | None, run_seconds: float = 1000.0):
         """(chosen, precisions stepped, logs): a step takes ``fp32`` / ``bf16`` seconds (None: bfloat16 fails)."""
         timer, stepped, logs = FakeClock(), [], []
@@ -625,6 +633,35 @@ def test_cpu_bfloat16_is_chosen_only_where_its_steps_are_clearly_faster_in_a_lon
     assert not chosen.bfloat16 and True not in stepped and logs == []
 
 
+def test_a_cpu_without_bfloat16_instructions_spends_no_step_measuring_it(monkeypatch):
+    """A 10-minute palm run on an AVX2 CPU spent 48 s of its 600 timing bfloat16 steps 9.4x slower than float32's."""
+    monkeypatch.setattr(batch_size, "cpu_has_bfloat16", lambda: False)
+    timer, stepped, logs = FakeClock(), [], []
+
+    def step(bfloat16: bool) -> None:
+        stepped.append(bfloat16)
+        timer.now += 1.0
+
+    chosen = choose_cpu_bfloat16(step, lambda seconds: 1000.0 / seconds, logs.append, timer)
+    assert chosen == CpuPrecision(False, pytest.approx(1.0)) and stepped == [False] * 3
+    assert logs and "no bfloat16 instructions" in logs[0]
+
+
+@pytest.mark.parametrize("cpuinfo, capability, expected", [
+    ("flags\t\t: fpu sse2 avx2 avx512f avx512_bf16 amx_tile\n", "AVX512", True),  # AMD Zen 4, Intel Xeon 4th gen
+    ("flags\t\t: fpu sse2 avx2 fma\n", "AVX2", False),  # this project's CI machines
+    ("flags\t\t: fpu avx2 avx512f avx512bw\n", "AVX512", False),  # AVX-512 without BF16 (Skylake-SP)
+    ("flags\t\t: fpu avx2 avx_vnni avx_ne_convert\n", "AVX2", True),  # Arrow Lake, Sierra Forest
+    ("Features\t: fp asimd sve bf16 i8mm\n", "SVE256", True),  # Arm v8.6 (Graviton 3)
+    ("Features\t: fp asimd\n", "DEFAULT", False),
+    ("", "AVX2", False),  # Windows on an x86 CPU below AVX-512
+    ("", "AVX512", True),  # Windows, AVX-512: may have it, measured
+    ("", "DEFAULT", True),  # macOS on Apple silicon: measured
+])
+def test_bfloat16_instructions_from_the_cpu(cpuinfo, capability, expected):
+    assert has_bfloat16_instructions(cpuinfo, capability) is expected
+
+
 class PrecisionTimed(SmallSegmenter):
     """On a fake clock a training step takes a second in float32 and 0.8 s under CPU bfloat16 autocast (1.25x);
     records whether each step and each prediction ran under autocast."""
@@ -648,7 +685,7 @@ class PrecisionTimed(SmallSegmenter):
 @pytest.mark.parametrize("amp, budget, expected", [(True, 260.0, "bfloat16"), (False, 260.0, "float32"),
                                                    (True, 40.0, "float32")])
 def test_a_long_cpu_run_trains_under_bfloat16_where_it_is_faster_and_validates_in_float32(tiles, amp, budget,
-                                                                                           expected):
+                                                                                           expected, bfloat16_cpu):
     clock = FakeClock()
     adapter = PrecisionTimed(4, len(tiles[0].classes), clock)
     result = _trainer(tiles, adapter, budget=TimeBudget(budget, clock=clock), batch_size=4, amp=amp).fit()

@@ -9,13 +9,17 @@ batch mostly buys fewer updates: on the real palm chips, SSD at batch 16 made 33
 validation AP50 0.007, at batch 2 the same chips per second made 304 steps and reached 0.32.
 CPU precision: bfloat16 autocast where its steps are clearly faster than float32's, for runs long enough to gain:
 native on CPUs with AVX512-BF16 or AMX (SingleShotDetector on the palm chips: 1.8x the steps per second on an AMD
-EPYC with AVX512-BF16), emulated and slower on the others, so it is measured, not assumed.
+EPYC with AVX512-BF16), emulated and slower on the others, so it is measured, not assumed -- except on a CPU known
+to lack the instructions, where measuring cost a 10-minute palm run 48 s of its 600 (an AVX2 AMD EPYC: bfloat16
+steps 9.4x float32's).
 """
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import torch
@@ -29,6 +33,9 @@ MIN_RUN_STEPS = 250  # a larger batch is not chosen if the run could then afford
 CPU_TIMED_STEPS = 2  # steps timed per batch size; the fastest counts (a busy machine only ever slows a step down)
 CPU_BFLOAT16_GAIN = 1.2  # on a CPU, training runs under bfloat16 autocast when its steps are this many times faster
 CPU_PRECISION_MIN_SECONDS = 60.0  # shorter runs do not measure it: the measuring steps would cost more than it gains
+# the instructions that compute bfloat16 (Linux's names): x86 AVX512-BF16, AMX-BF16, AVX-NE-CONVERT; Arm's BF16
+BFLOAT16_INSTRUCTIONS = frozenset({"avx512_bf16", "amx_bf16", "avx_ne_convert", "bf16"})
+EMULATING_CAPABILITIES = ("NO AVX", "AVX2")  # torch's x86 levels below AVX-512, which AVX512-BF16 and AMX come with
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
@@ -64,6 +71,30 @@ def find_batch_size(step: Callable[[int], None], device: torch.device, max_batch
     return _fastest_on_cpu(step, max_batch, deadline, log, affordable_steps, timer, min_batch_seconds)
 
 
+def has_bfloat16_instructions(cpuinfo: str, capability: str) -> bool:
+    """Whether a CPU can compute bfloat16 rather than emulate it: from the instructions Linux lists in
+    ``/proc/cpuinfo`` (``flags`` on x86, ``Features`` on Arm); without that list (Windows, macOS), from torch's
+    ``capability``: an x86 CPU at AVX2 or below cannot, any other may (and is measured)."""
+    listed = set()
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            listed.update(value.split())
+    if listed:
+        return bool(listed & BFLOAT16_INSTRUCTIONS)
+    return capability not in EMULATING_CAPABILITIES
+
+
+@functools.cache
+def cpu_has_bfloat16() -> bool:
+    """``has_bfloat16_instructions`` for this machine's CPU."""
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        cpuinfo = ""
+    return has_bfloat16_instructions(cpuinfo, torch.backends.cpu.get_cpu_capability())
+
+
 @dataclass(frozen=True)
 class CpuPrecision:
     """What ``choose_cpu_bfloat16`` measured: the precision chosen and the seconds of one warm step in it."""
@@ -77,11 +108,16 @@ def choose_cpu_bfloat16(step: Callable[[bool], None], affordable_steps: Callable
                         timer: Callable[[], float] = time.perf_counter) -> CpuPrecision:
     """Whether a run on a CPU trains under bfloat16 autocast: ``step(bfloat16)`` runs one real training step;
     ``affordable_steps(seconds_per_step)`` says how many steps the run can make. Float32 steps are timed first; a run
-    that affords fewer than ``MIN_RUN_STEPS`` of them (tests, short continuations) does not spend steps on bfloat16.
-    A bfloat16 step that fails (an operation without a CPU kernel, a non-finite loss) means float32."""
+    that affords fewer than ``MIN_RUN_STEPS`` of them (tests, short continuations) does not spend steps on bfloat16,
+    nor does a CPU without bfloat16 instructions (``cpu_has_bfloat16``). A bfloat16 step that fails (an operation
+    without a CPU kernel, a non-finite loss) means float32."""
     step(False)  # warm-up: first-call allocations and lazy initialisation are not throughput
     float32 = CpuPrecision(False, _fastest_step(step, False, timer))
     if affordable_steps(float32.seconds_per_step) < MIN_RUN_STEPS:
+        return float32
+    if not cpu_has_bfloat16():
+        log("float32: this CPU has no bfloat16 instructions (AVX512-BF16, AMX, AVX-NE-CONVERT or Arm's BF16), so "
+            "bfloat16 autocast would be emulated and slower")
         return float32
     try:
         step(True)
