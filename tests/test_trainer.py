@@ -579,7 +579,10 @@ class _StepTimer:
 def test_cpu_batch_stays_small_when_a_larger_one_only_buys_fewer_updates():
     timer = _StepTimer(0.3)  # the palm case: the same chips per second at every batch
     chosen = find_batch_size(timer.step, torch.device("cpu"), 16, timer=timer)
-    assert chosen == 2 and 16 not in timer.batches  # no larger batch was faster: the probe stopped growing
+    assert chosen == 2 and set(timer.batches) == {2, 4}  # batch 4 gained nothing: larger ones are not timed
+    timer = _StepTimer(0.28, overhead=0.1)  # 2 -> 4 gains 1.1x: repeated twice it could reach 1.2x by batch 16
+    assert find_batch_size(timer.step, torch.device("cpu"), 16, timer=timer) == 2
+    assert 8 in timer.batches and 16 not in timer.batches  # 4 -> 8 gained 1.04x: 16 could not reach 1.2x
 
 
 def test_cpu_batch_grows_when_it_trains_clearly_more_chips_per_second():
