@@ -475,14 +475,15 @@ def _choosing(tiles, augmented=0.6, refit_share=0.5, chip_seconds=0.01, budget=1
 def test_after_a_refit_the_model_predicts_over_the_views_whatever_its_training_chips_say(tiles, augmented):
     trainer, result, logs, clock = _choosing(tiles, augmented)
     assert result.status == COMPLETED, result.reason
-    # one pass, the weights kept once and over their eight views, after the refit's last step (its validation chips,
-    # which it trained on): every validation chip predicted nine times on the clock
-    assert len(trainer.passes) == 1 and trainer.passes[0][1] == 2
+    # one pass, the weights kept over their eight views alone, after the refit's last step (its validation chips,
+    # which it trained on, cannot choose, so predicting once is not validated): every validation chip predicted eight
+    # times on the clock
+    assert len(trainer.passes) == 1 and trainer.passes[0][1] == 1
     assert result.history[-1].step == 10 and result.trained_chips == len(trainer.refit_data)
     assert trainer.passes[0][0] - trainer.passes[0][2] >= result.train_seconds  # after all 20 training seconds
-    assert result.augmented_metric == augmented and result.once_metric == 0.5  # both reported
+    assert result.augmented_metric == augmented and result.once_metric is None
     assert result.test_time_augmentation  # the chips it trained on favour predicting once: they do not choose
-    assert trainer.passes[0][2] == pytest.approx(0.01 * len(trainer.val_data) * 9)
+    assert trainer.passes[0][2] == pytest.approx(0.01 * len(trainer.val_data) * 8)
     assert trainer._val_seconds == pytest.approx(0.01 * len(trainer.val_data))  # still one validation's
     assert any(f"{augmented:.4f} over eight flips and quarter turns ({len(trainer.val_data)} validation chips, which "
                "the refit trained on and so cannot choose): the model will predict over the eight views by default"
@@ -761,10 +762,10 @@ def test_the_trainer_sets_each_step_the_scheduled_rate(tiles):
         assert point.learning_rate == 2e-3 * learning_rate_factor(last, 8, last / 14)
 
 
-def _policy(clock, seconds=100.0, **config):
+def _policy(clock, seconds=100.0, can_refit=False, **config):
     logs = []
     policy = StopPolicy(TrainConfig(**config), TimeBudget(seconds, clock=clock), val_chips=12, name="net",
-                        log=logs.append)
+                        log=logs.append, can_refit=can_refit)
     return policy, logs
 
 
@@ -790,9 +791,19 @@ def test_stop_policy_keeps_the_final_validation_s_time_before_the_budget_end():
     # margin (they would not fit with it; until 2026-12-06 that left a 10-minute run's pass no time at its end)
     choosing.validated(15.0, 15.0)
     assert choosing.training_deadline() == pytest.approx(2000.0 - 1.2 * 15.0 * (2 + 9))
-    assert choosing.views_affordable(15.0)
+    assert choosing.views_affordable(15.0, refitted=False)
     choosing.validated(17.0, 17.0)  # the pass would cost more than TTA_SHARE of the budget: not reserved
     assert choosing.training_deadline() == pytest.approx(2000.0 - 1.2 * 17.0 * 2)
+    # a run ending in a refit makes no final validation (the refit validated as it began, weights and average) and
+    # passes over the views alone: eight validations of 17 s fit TTA_SHARE, and are all it reserves
+    refitting, _ = _policy(FakeClock(), seconds=1000.0, can_refit=True, refit_share=0.5, ema=True,
+                           choose_test_time_augmentation=True)
+    assert refitting.refits
+    refitting.validated(17.0, 17.0)
+    assert refitting.views_affordable(17.0, refitted=True)
+    assert refitting.training_deadline() == pytest.approx(2000.0 - 1.2 * 17.0 * 8)
+    refitting.validated(19.0, 19.0)  # the pass would not fit: the reserve is a detector's threshold pass
+    assert refitting.training_deadline() == pytest.approx(2000.0 - 1.2 * 19.0)
     assert policy.after_validation(1, 0.5, True, 3) == DEADLINE and policy.final_status(DEADLINE) == DEADLINE
 
 

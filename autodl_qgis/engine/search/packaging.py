@@ -166,7 +166,9 @@ def _prediction_kind(result: CandidateResult, split: DataSplit) -> str:
     if result.augmented_metric is None:
         return "each tile once (test-time augmentation was not validated)"
     scores = (f"{result.metric_name} on the validation chips at the end of training {result.augmented_metric:.4f} "
-              f"over them, {result.once_metric:.4f} once")
+              "over them")
+    if result.once_metric is not None:  # after a refit the views are not compared with predicting once
+        scores += f", {result.once_metric:.4f} once"
     if _refitted(result, split):
         scores += "; the model trained on those chips, so they do not choose"
     if result.test_time_augmentation:

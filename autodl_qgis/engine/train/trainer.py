@@ -44,6 +44,13 @@ EMA_SPAN_SHARE, EMA_MAX_SPAN = 0.1, 2000
 TTA_VALIDATIONS, TTA_SHARE = 9, 0.15
 
 
+def views_validations(refitted: bool) -> int:
+    """The validations the pass choosing test-time augmentation costs: the weights kept predicted once and over the
+    eight views; after a refit over the views alone (the chips it trained on cannot choose, so predicting once
+    informs nothing)."""
+    return TTA_VALIDATIONS - 1 if refitted else TTA_VALIDATIONS
+
+
 class CandidateFailed(Exception):
     """This network cannot be trained (non-finite loss, out of memory at batch 1, ...): AutoDL records the reason
     and goes on with the next candidate."""
@@ -289,18 +296,23 @@ class StopPolicy:
         else:
             measured = 0.02 * self.budget.total / 1.2
         one = 1.2 * measured  # a margin for a slower validation
-        reserve = 2 * one if self.config.ema else one  # the moving average is validated too
-        if self.views_affordable(measured):  # as the run's end judges it, so what it reserves for is tried
-            reserve += TTA_VALIDATIONS * one
+        if self.refits:  # no final validation (the refit validated as it began): its end predicts over the views,
+            # or measures a detector's threshold once
+            reserve = views_validations(True) * one if self.views_affordable(measured, True) else one
+        else:
+            reserve = 2 * one if self.config.ema else one  # the moving average is validated too
+            if self.views_affordable(measured, False):  # as the run's end judges it, so what it reserves for is tried
+                reserve += views_validations(False) * one
         if self.config.partial_validation:  # training matters more than validating every chip
             reserve = min(reserve, 0.2 * self.budget.total)
         return self.budget.deadline - reserve
 
-    def views_affordable(self, one_validation: float) -> bool:
-        """The run chooses test-time augmentation and its pass (TTA_VALIDATIONS validations of ``one_validation``
-        seconds) costs at most TTA_SHARE of the budget."""
+    def views_affordable(self, one_validation: float, refitted: bool) -> bool:
+        """The run chooses test-time augmentation and its pass (``views_validations`` validations of
+        ``one_validation`` seconds) costs at most TTA_SHARE of the budget."""
         return self.config.choose_test_time_augmentation and (
-            math.isinf(self.budget.total) or TTA_VALIDATIONS * one_validation <= TTA_SHARE * self.budget.total)
+            math.isinf(self.budget.total)
+            or views_validations(refitted) * one_validation <= TTA_SHARE * self.budget.total)
 
     def _validation_estimate(self, seconds_per_step: float, batch_size: int) -> float:
         """A forward pass over the validation chips, at a third of a training step's cost per chip."""
@@ -748,7 +760,8 @@ class Trainer:
         eight views score higher, and the threshold where the way chosen peaks in F1 (detection). After a refit the
         chips are the validation chips it trained on, on which predicting once is favoured (a model scores about 0.92
         AP50 on them either way): there the model predicts over the views, which scored higher on unseen ground on 47 of
-        52 palm packages (docs/benchmarks.md), and the pass gives the threshold of the model shipped (one from the
+        52 palm packages (docs/benchmarks.md), and the pass, over the views alone (a validation cheaper: on a slow CPU's
+        10-minute runs the one that tipped it past its share), gives the threshold of the model shipped (one from the
         validation before the refit, of a less trained model, erred low). Without a refit the validation chips, unseen,
         choose. In the time the final validation's reserve kept for it (when the pass costs at most TTA_SHARE of the
         budget), decided on the chips that time reaches when they are half the validation chips or more (else not
@@ -756,8 +769,8 @@ class Trainer:
         from ..infer.backend import TestTimeAugmented
 
         remaining = self.budget.remaining()
-        cost = TTA_VALIDATIONS * (self._val_seconds or 0.0)
-        affordable = run.policy.views_affordable(self._val_seconds or 0.0) and cost / 2 <= remaining
+        cost = views_validations(run.refitting) * (self._val_seconds or 0.0)
+        affordable = run.policy.views_affordable(self._val_seconds or 0.0, run.refitting) and cost / 2 <= remaining
         if not distributed.from_rank0(affordable):  # rank 0's clock decides for every rank
             self.callbacks.log(translate("Trainer", "{name}: test-time augmentation not tried: validating it would "
                                          "take about {cost:.0f} s, more than {share:.0%} of the {total:.0f} s of this "
@@ -765,24 +778,32 @@ class Trainer:
                 name=self.name, cost=cost, share=TTA_SHARE, total=self.budget.total, remaining=remaining))
             return
         kept = self._kept_model(run)
-        (plain, augmented), chips = self._end_pass(run, (kept, TestTimeAugmented(kept, self.task == OBJECT_DETECTION)))
+        views = TestTimeAugmented(kept, self.task == OBJECT_DETECTION)
+        scores, chips = self._end_pass(run, (views,) if run.refitting else (kept, views))
+        augmented = scores[-1]
         if chips < len(self.val_data) / 2:
             self.callbacks.log(translate("Trainer", "{name}: test-time augmentation not chosen: its validation "
                                          "reached {chips} of {total} chips before the time ran out").format(
                 name=self.name, chips=chips, total=len(self.val_data)))
             return
-        better = run.refitting or augmented.primary > plain.primary
+        if run.refitting:
+            self._update(augmented_metric=augmented.primary, test_time_augmentation=True,
+                         detection_confidence=getattr(augmented, "best_confidence", None))
+            self.callbacks.log(translate("Trainer", "{name}: {metric_name} {augmented:.4f} over eight flips and "
+                                         "quarter turns ({chips} validation chips, which the refit trained on and so "
+                                         "cannot choose): the model will predict over the eight views by default")
+                               .format(name=self.name, metric_name=self._result.metric_name,
+                                       augmented=augmented.primary, chips=chips))
+            return
+        plain = scores[0]
+        better = augmented.primary > plain.primary
         self._update(once_metric=plain.primary, augmented_metric=augmented.primary, test_time_augmentation=better,
                      detection_confidence=getattr(augmented if better else plain, "best_confidence", None))
-        line = (translate("Trainer", "{name}: {metric_name} {plain:.4f} as predicted, {augmented:.4f} over eight "
-                          "flips and quarter turns ({chips} validation chips, which the refit trained on and so "
-                          "cannot choose): the model will predict over the eight views by default")
-                if run.refitting else  # one template each: QGIS translates them whole
-                translate("Trainer", "{name}: {metric_name} {plain:.4f} as predicted, {augmented:.4f} over eight "
-                          "flips and quarter turns ({chips} validation chips): the model will predict {how} by "
-                          "default"))
-        self.callbacks.log(line.format(name=self.name, metric_name=self._result.metric_name, plain=plain.primary,
-                                       augmented=augmented.primary, chips=chips, how=prediction_phrase(better)))
+        self.callbacks.log(translate("Trainer", "{name}: {metric_name} {plain:.4f} as predicted, {augmented:.4f} over "
+                                     "eight flips and quarter turns ({chips} validation chips): the model will "
+                                     "predict {how} by default").format(
+            name=self.name, metric_name=self._result.metric_name, plain=plain.primary, augmented=augmented.primary,
+            chips=chips, how=prediction_phrase(better)))
 
     def _measure_threshold(self, run: _Run) -> None:
         """After a refit whose end did not measure the weights kept (the eight views not tried): a detector's
