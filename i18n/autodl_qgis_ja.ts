@@ -1123,12 +1123,12 @@ Object detection models are ranked by average precision at IoU 0.5, pixel classi
         <translation>{name}: バッチ サイズを決定しています</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="833"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="828"/>
         <source>{name}: epoch {epoch} train loss {loss:.4f}, validation {metric_name} {metric:.4f}</source>
         <translation>{name}: エポック {epoch} トレーニング損失 {loss:.4f}、検証 {metric_name} {metric:.4f}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="802"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="793"/>
         <source>{name}: {metric_name} {plain:.4f} as predicted, {augmented:.4f} over eight flips and quarter turns ({chips} validation chips): the model will predict {how} by default</source>
         <translation>{name}: {metric_name} は通常の予測で {plain:.4f}、8 通りの反転と 90 度回転で {augmented:.4f} (検証チップ {chips} 枚): モデルは既定で{how}予測します</translation>
     </message>
@@ -1163,7 +1163,7 @@ Object detection models are ranked by average precision at IoU 0.5, pixel classi
         <translation>{name}: テスト時の拡張は選ばれませんでした: 時間切れまでに検証できたのはチップ {total} 枚中 {chips} 枚です</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="833"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="828"/>
         <source>{name}: epoch {epoch} train loss {loss:.4f}, validation {metric_name} {metric:.4f} (moving average {average:.4f})</source>
         <translation>{name}: エポック {epoch} トレーニング損失 {loss:.4f}、検証 {metric_name} {metric:.4f} (移動平均 {average:.4f})</translation>
     </message>
@@ -1173,12 +1173,12 @@ Object detection models are ranked by average precision at IoU 0.5, pixel classi
         <translation>{name}: テスト時の拡張は試しません: その検証には約 {cost:.0f} 秒かかり、このトレーニングの {total:.0f} 秒の {share:.0%} か、残り {remaining:.0f} 秒の 2 倍を超えます</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="819"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="814"/>
         <source>{name}: keeps objects from confidence {confidence:.2f}, where F1 peaked on {chips} validation chips after the refit</source>
         <translation>{name}: 信頼度 {confidence:.2f} 以上のオブジェクトを残します (検証チップも加えたトレーニングの後、検証チップ {chips} 枚で F1 が最大になった値)</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="792"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="793"/>
         <source>{name}: {metric_name} {augmented:.4f} over eight flips and quarter turns ({chips} validation chips, which the refit trained on and so cannot choose): the model will predict over the eight views by default</source>
         <translation>{name}: {metric_name} は 8 通りの反転と 90 度回転で {augmented:.4f} (検証チップ {chips} 枚。再学習がトレーニングに使ったチップのため選択には使えません): モデルは既定で 8 通りのビューで予測します</translation>
     </message>

@@ -780,30 +780,25 @@ class Trainer:
         kept = self._kept_model(run)
         views = TestTimeAugmented(kept, self.task == OBJECT_DETECTION)
         scores, chips = self._end_pass(run, (views,) if run.refitting else (kept, views))
-        augmented = scores[-1]
+        plain, augmented = (None, *scores) if run.refitting else scores  # plain: predicted once, where it can choose
         if chips < len(self.val_data) / 2:
             self.callbacks.log(translate("Trainer", "{name}: test-time augmentation not chosen: its validation "
                                          "reached {chips} of {total} chips before the time ran out").format(
                 name=self.name, chips=chips, total=len(self.val_data)))
             return
-        if run.refitting:
-            self._update(augmented_metric=augmented.primary, test_time_augmentation=True,
-                         detection_confidence=getattr(augmented, "best_confidence", None))
-            self.callbacks.log(translate("Trainer", "{name}: {metric_name} {augmented:.4f} over eight flips and "
-                                         "quarter turns ({chips} validation chips, which the refit trained on and so "
-                                         "cannot choose): the model will predict over the eight views by default")
-                               .format(name=self.name, metric_name=self._result.metric_name,
-                                       augmented=augmented.primary, chips=chips))
-            return
-        plain = scores[0]
-        better = augmented.primary > plain.primary
-        self._update(once_metric=plain.primary, augmented_metric=augmented.primary, test_time_augmentation=better,
+        once = None if plain is None else plain.primary
+        better = once is None or augmented.primary > once
+        self._update(once_metric=once, augmented_metric=augmented.primary, test_time_augmentation=better,
                      detection_confidence=getattr(augmented if better else plain, "best_confidence", None))
-        self.callbacks.log(translate("Trainer", "{name}: {metric_name} {plain:.4f} as predicted, {augmented:.4f} over "
-                                     "eight flips and quarter turns ({chips} validation chips): the model will "
-                                     "predict {how} by default").format(
-            name=self.name, metric_name=self._result.metric_name, plain=plain.primary, augmented=augmented.primary,
-            chips=chips, how=prediction_phrase(better)))
+        line = (translate("Trainer", "{name}: {metric_name} {augmented:.4f} over eight flips and quarter turns "
+                          "({chips} validation chips, which the refit trained on and so cannot choose): the model "
+                          "will predict over the eight views by default")
+                if once is None else  # one template each: QGIS translates them whole
+                translate("Trainer", "{name}: {metric_name} {plain:.4f} as predicted, {augmented:.4f} over eight "
+                          "flips and quarter turns ({chips} validation chips): the model will predict {how} by "
+                          "default"))
+        self.callbacks.log(line.format(name=self.name, metric_name=self._result.metric_name, plain=once,
+                                       augmented=augmented.primary, chips=chips, how=prediction_phrase(better)))
 
     def _measure_threshold(self, run: _Run) -> None:
         """After a refit whose end did not measure the weights kept (the eight views not tried): a detector's
