@@ -507,9 +507,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the finalist's last validation also predicts each chip over its eight flips and quarter "
                             "turns; where that scores higher, the model predicts so by default (8x the inference "
                             "work; default: on; --no-...: it predicts each tile once by default)")
-    train.add_argument("--mosaic", type=float, default=0.0, metavar="P",
+    train.add_argument("--mosaic", type=float, default=None, metavar="P",
                        help="probability that a training chip is a mosaic of four rescaled chips (boxes and masks "
-                            "moved with them); ADVANCED's augmentation strength scales it (experimental, default 0)")
+                            "moved with them); ADVANCED's augmentation strength scales it (default: 0.5 for object "
+                            "detection, 0 for pixel classification; --mosaic 0 switches it off)")
     train.add_argument("--seed", type=int, default=42,
                        help="random seed of the validation split and of training; another seed shows how much "
                             "the result varies")

@@ -15,12 +15,13 @@ site-packages first lets it reuse the project's torch, 0.7 GB instead of several
 (no pretrained weights), on the CPU unless --device says otherwise.
 Ablation rows, asked for by name in --methods, each the search with one part of its recipe changed: noema (no
 moving average of the finalist's weights), norefit (its last half does not train on the validation chips), noboxes
-(SingleShotDetector's classic default boxes, not fitted to the objects), mosaic (half the training chips are mosaics
-of four), notta (the package never predicts test-time augmented by default), and any of them joined by "_"
-(noema_norefit_noboxes_notta: the search before the recipe); the table gives search / each. A row's test metric is
-its package's as it predicts by default (test-time augmented where the search chose so); detection rows are also
-scored both ways (ours: ``evaluate --test-time-augmentation`` / ``--no-...``, the eight flips and quarter turns;
-YOLOv8n: its ``augment=True``, flips and scales), and the ratios given as predicted by default and both augmented.
+(SingleShotDetector's classic default boxes, not fitted to the objects), nomosaic (no training chip is a mosaic of
+four; by default half of a detector's are), notta (the package never predicts test-time augmented by default), and
+any of them joined by "_" (noema_norefit_noboxes_nomosaic_notta: the search before the recipe); the table gives
+search / each. A row's test metric is its package's as it predicts by default (test-time augmented where the
+search chose so); detection rows are also scored both ways (ours: ``evaluate --test-time-augmentation`` /
+``--no-...``, the eight flips and quarter turns; YOLOv8n: its ``augment=True``, flips and scales), and the ratios
+given as predicted by default and both augmented.
 A network's name (YOLOX, RTMDet, ...) as a method: the search given that network alone
 (``train --networks NAME``), its default backbone and scale.
 
@@ -56,7 +57,7 @@ CASES = ("real", "detection", "tiles")
 METHODS = ("search", "single", "flat", "yolo")
 # the search with parts of its recipe changed, joined by "_"
 ABLATIONS = {"noema": ("--no-weight-averaging",), "norefit": ("--no-refit",), "noboxes": ("--no-fitted-boxes",),
-             "mosaic": ("--mosaic", "0.5"), "notta": ("--no-choose-test-time-augmentation",),
+             "nomosaic": ("--mosaic", "0"), "notta": ("--no-choose-test-time-augmentation",),
              "fp32": ("--no-mixed-precision",)}
 SPLIT_SEED = 0
 YOLO_CONFIDENCE = 0.25  # Ultralytics' default ``conf`` for predict

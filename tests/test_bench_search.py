@@ -56,8 +56,8 @@ def test_an_absent_export_skips_the_case(real_root, tmp_path, monkeypatch, capsy
 
 def test_ablation_rows_compose_their_parts_and_unknown_methods_are_refused(real_root, tmp_path, monkeypatch, capsys):
     bench = load_script("bench_search")
-    assert bench.ablation_options("noema_norefit_mosaic") == ("--no-weight-averaging", "--no-refit", "--mosaic",
-                                                              "0.5")
+    assert bench.ablation_options("noema_norefit_nomosaic") == ("--no-weight-averaging", "--no-refit", "--mosaic",
+                                                                "0")
     assert bench.ablation_options("norefit_noboxes_norefit") == ("--no-refit", "--no-fitted-boxes")
     assert bench.ablation_options("search") == bench.ablation_options("ema_fast") == ()
     monkeypatch.setattr(bench, "REAL_DATA", real_root)

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from autodl_qgis.engine.search.config import (FINAL, FLAT, RUNG, TUNING, CandidateJob, CandidateResult, EpochRecord,
-                                              Opening, SearchConfig)
+from autodl_qgis.engine.search.config import (DEFAULT_MOSAIC, FINAL, FLAT, RUNG, TUNING, CandidateJob, CandidateResult,
+                                              EpochRecord, Opening, SearchConfig)
 from autodl_qgis.engine.status import Status
 from autodl_qgis.engine.search.schedule import (FINAL_SHARE, MIN_FINAL_EPOCHS, MIN_NOISE, HalvingSearch, finalist,
                                                 noise, opening_yields, OpeningRule, packaging_reserve, promote,
@@ -327,3 +327,16 @@ def test_search_config_is_checked_and_round_trips_as_the_plan():
                 dict(strategy="grid"), dict(resume=True)):
         with pytest.raises(InputDataError):
             SearchConfig(data="chips", **bad)
+
+
+def test_detectors_train_on_mosaics_by_default_and_a_given_probability_wins():
+    job = CandidateJob("c00-r0", "c00", "SingleShotDetector", "resnet18", FINAL, 0, 60.0)
+    pixels = dataclasses.replace(job, network="UnetClassifier")
+    default = SearchConfig(data="chips")
+    assert job.train_request(default).mosaic == DEFAULT_MOSAIC["object_detection"] > 0
+    assert pixels.train_request(default).mosaic == 0.0  # not measured on pixel classification: off
+    assert job.train_request(SearchConfig(data="chips", mosaic=0.0)).mosaic == 0.0  # --mosaic 0
+    assert pixels.train_request(SearchConfig(data="chips", mosaic=0.25)).mosaic == 0.25
+    assert SearchConfig.from_plan(default.as_plan()) == default  # a resumed search keeps the task's default
+    with pytest.raises(InputDataError, match="mosaic"):
+        SearchConfig(data="chips", mosaic=1.5)

@@ -286,7 +286,7 @@ def test_the_finalist_refits_on_training_and_validation_chips(synthetic, tmp_pat
 def test_command_line_train_and_show(synthetic, tmp_path, capsys, monkeypatch):
     from autodl_qgis.engine.data.augment import Mosaic
 
-    mosaics = []  # (size, boxes) of each mosaic training made: --mosaic reaches the training chips
+    mosaics = []  # (size, boxes) of each mosaic training made: a detector's default reaches the training chips
     real_mosaic = Mosaic.__call__
 
     def counted(self, samples):
@@ -297,7 +297,7 @@ def test_command_line_train_and_show(synthetic, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(Mosaic, "__call__", counted)
     folder = synthetic(KITTI, num_chips=12)
     code = main(["train", str(folder), str(tmp_path / "pools"), "--networks", "FasterRCNN", "--total-time-limit",
-                 "0.05", "--max-epochs", "1", "--no-pretrained-backbones", "--mosaic", "0.5", "--json"])
+                 "0.05", "--max-epochs", "1", "--no-pretrained-backbones", "--json"])
     assert code == 0
     assert mosaics and all(size == (64, 64) for size, _ in mosaics) and any(boxes for _, boxes in mosaics)
     result = json.loads(capsys.readouterr().out)

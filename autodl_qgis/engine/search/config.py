@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .. import validate
+from ..data.esri import OBJECT_DETECTION
 from ..detection_matching import DEFAULT_CONFIDENCE
 from ..errors import InputDataError
 from ..status import RECORDED, Status
@@ -34,6 +35,10 @@ VAL_CHIPS = 64  # validation chips of the rungs (the same first ones for every c
 # the finalist's last share of its training, on the training + validation chips (SearchConfig.refit): half, so that
 # its first half still validates (the health of the run and the moving average's worth are known before)
 REFIT_SHARE = 0.5
+# the probability of a training chip being a mosaic of four (data/augment.py Mosaic) where SearchConfig.mosaic is
+# None: detection's measured on the real palm chips (docs/benchmarks.md, *Mosaic at 30 minutes*); pixel
+# classification's is not measured, so it stays off there
+DEFAULT_MOSAIC = {OBJECT_DETECTION: 0.5}
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,8 @@ class SearchConfig:
     refit: bool = True  # the finalist's last stretch trains on the training + validation chips
     # mixed precision: on CUDA, and on a CPU where bfloat16 steps measure faster (train/batch_size.py)
     mixed_precision: bool = True
-    mosaic: float = 0.0  # probability of a training chip being a mosaic of four (at augmentation strength 1)
+    # probability of a training chip being a mosaic of four (at augmentation strength 1); None: the task's default
+    mosaic: float | None = None
     fitted_boxes: bool = True  # detectors' default boxes fitted to the labelled objects (train/scale.py)
     # the finalist's last validation decides whether its package predicts over the eight flips and quarter turns of
     # each tile by default (off: it predicts each tile once, as ArcGIS' default)
@@ -82,7 +88,8 @@ class SearchConfig:
         if not 0 < self.val_fraction < 1:
             raise InputDataError(f"validation fraction {self.val_fraction} is outside (0, 1)", None,
                                  "Use a fraction such as 0.2")
-        validate.fraction("mosaic", self.mosaic)
+        if self.mosaic is not None:
+            validate.fraction("mosaic", self.mosaic)
         if self.max_epochs is not None and self.max_epochs < 1:
             raise InputDataError(f"max_epochs must be at least 1, not {self.max_epochs}", None, "For example 10")
         if self.resume and not self.work_dir:
@@ -95,6 +102,10 @@ class SearchConfig:
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, str(value))
+
+    def mosaic_for(self, task: str) -> float:
+        """The probability of a training chip being a mosaic for ``task``'s networks."""
+        return DEFAULT_MOSAIC.get(task, 0.0) if self.mosaic is None else self.mosaic
 
     @property
     def total_seconds(self) -> float:
@@ -182,13 +193,15 @@ class CandidateJob:
         """This segment for train_candidate: ``checkpoint`` (loaded from ``resume_from``) continues the candidate;
         ``initial_state`` (the weights of the search's pretrained model) fine-tunes; ``object_size``: the search's
         (train/scale.py ``typical_object_size``)."""
+        from ..networks.registry import get_spec
         from ..train.candidate import TrainRequest
 
         return TrainRequest(self.network, self.backbone, self.train_config(search),
                             pretrained=search.pretrained_backbones and search.pretrained_model is None,
                             augment_strength=self.augment_strength, chip_scale=self.chip_scale,
                             val_chips=None if self.full_validation else VAL_CHIPS, checkpoint=checkpoint,
-                            initial_state=initial_state, mosaic=search.mosaic, object_size=object_size)
+                            initial_state=initial_state, object_size=object_size,
+                            mosaic=search.mosaic_for(get_spec(self.network).task))
 
 
 @dataclass(frozen=True)
