@@ -1,6 +1,7 @@
 """Torch datasets over a :class:`TrainingData` folder: normalised float tensors and index-valued targets."""
 from __future__ import annotations
 
+import copy
 from typing import Callable
 
 import numpy as np
@@ -39,6 +40,12 @@ class ChipDataset(Dataset):
 
     def __len__(self) -> int:
         return len(self.indices)
+
+    def without_mosaic(self) -> ChipDataset:
+        """The same chips, augmented the same way, none of them a mosaic."""
+        plain = copy.copy(self)
+        plain.mosaic, plain._mosaic = 0.0, None
+        return plain
 
     def __getitem__(self, item: int):
         image, target = self._sample(self.indices[item])

@@ -39,6 +39,8 @@ REFIT_SHARE = 0.5
 # None: detection's measured on the real palm chips (docs/benchmarks.md, *Mosaic at 30 minutes*); pixel
 # classification's is not measured, so it stays off there
 DEFAULT_MOSAIC = {OBJECT_DETECTION: 0.5}
+# the finalist's last share of its training without mosaics (TrainConfig.plain_share)
+PLAIN_SHARE = 0.15
 
 
 @dataclass(frozen=True)
@@ -186,6 +188,7 @@ class CandidateJob:
                            min_steps=1 if final else TrainConfig.min_steps, partial_validation=final,
                            ema=final and search.weight_averaging, amp=search.mixed_precision,
                            refit_share=REFIT_SHARE if final and search.refit else 0.0,
+                           plain_share=PLAIN_SHARE if final else 0.0,
                            choose_test_time_augmentation=final and search.choose_test_time_augmentation)
 
     def train_request(self, search: SearchConfig, checkpoint: Checkpoint | None = None,

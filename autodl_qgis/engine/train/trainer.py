@@ -20,6 +20,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from ..budget import TimeBudget
+from ..data.dataset import ChipDataset
 from ..data.esri import OBJECT_DETECTION
 from ..messages import Message, translate
 from ..progress import Callbacks, Cancelled, EpochEvent, SilentCallbacks, check_cancel
@@ -89,6 +90,9 @@ class TrainConfig:
     # the last share of a run whose rate decays to its end trains on the training + validation chips (the
     # trainer's refit_data) without validating: every labelled chip teaches the model kept
     refit_share: float = 0.0
+    # the last share of a run whose rate decays to its end trains on its chips as they are, no mosaic (YOLO's
+    # close_mosaic): the model's last steps see objects as it will predict them, whole and at their scale
+    plain_share: float = 0.0
     # at the run's end the weights kept are validated once more and over the eight flips and quarter turns of each
     # chip (infer/backend.py TestTimeAugmented), on the same chips (after a refit, the validation chips it trained
     # on): TrainResult.test_time_augmentation says whether the model predicts over the views by default (after a
@@ -639,6 +643,11 @@ class Trainer:
         partial epoch, validated as such). Out of memory: the batch is halved and the epoch restarts, its losses
         dropped."""
         policy = run.policy
+        if self._plain_due(run):
+            run.chips = run.chips.without_mosaic()
+            self.callbacks.log(translate("Trainer", "{name}: the last {share:.0%} of the run trains on chips as they "
+                                                    "are, no mosaics").format(name=self.name,
+                                                                              share=self.config.plain_share))
         loader = run.loader = self._loader(run.chips, run.batch_size, shuffle=True, epoch=epoch - 1)
         if isinstance(loader.sampler, DistributedSampler):
             loader.sampler.set_epoch(epoch)
@@ -671,6 +680,13 @@ class Trainer:
             if not self._stepped(run, self.clock() - began):
                 return EpochStats(tuple(losses), NOT_REACHED)
         return EpochStats(tuple(losses))
+
+    def _plain_due(self, run: _Run) -> bool:
+        """The run's chips are mosaics at times and the run has reached its last ``plain_share`` (checked as an
+        epoch begins; the refit's chips, switched to mid-epoch, are checked as the next one does)."""
+        return (self.config.plain_share > 0 and self.config.decay_to_end and run.loader is not None
+                and isinstance(run.chips, ChipDataset) and run.chips.mosaic > 0
+                and run.policy.progress(len(run.loader)) >= 1.0 - self.config.plain_share)
 
     def _stepped(self, run: _Run, spent: float) -> bool:
         """Counts a training step of ``spent`` seconds: the step time, the moving average of the weights. False when
