@@ -253,6 +253,10 @@ def test_mosaic_off_reads_one_chip_and_on_reads_four(synthetic):
         if mosaic == 0.0:  # p = 0 is the chip itself, untouched
             expected_image, expected = plain[3]
             assert torch.equal(image, expected_image) and torch.equal(target["boxes"], expected["boxes"])
+        else:  # its chips without mosaics read one chip a sample; the dataset itself keeps its mosaics
+            data.reads = 0
+            assert dataset.without_mosaic()[3][0].shape == (3, 64, 64) and data.reads == 1
+            assert dataset.mosaic == 1.0 and dataset.without_mosaic().augment is dataset.augment
 
 
 def test_mosaic_is_for_training_chips_and_scales_with_the_strength(synthetic):

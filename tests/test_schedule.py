@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from autodl_qgis.engine.search.config import (DEFAULT_MOSAIC, FINAL, FLAT, RUNG, TUNING, CandidateJob, CandidateResult,
-                                              EpochRecord, Opening, SearchConfig)
+from autodl_qgis.engine.search.config import (DEFAULT_MOSAIC, FINAL, FLAT, PLAIN_SHARE, RUNG, TUNING, CandidateJob,
+                                              CandidateResult, EpochRecord, Opening, SearchConfig)
 from autodl_qgis.engine.status import Status
 from autodl_qgis.engine.search.schedule import (FINAL_SHARE, MIN_FINAL_EPOCHS, MIN_NOISE, HalvingSearch, finalist,
                                                 noise, opening_yields, OpeningRule, packaging_reserve, promote,
@@ -338,5 +338,8 @@ def test_detectors_train_on_mosaics_by_default_and_a_given_probability_wins():
     assert job.train_request(SearchConfig(data="chips", mosaic=0.0)).mosaic == 0.0  # --mosaic 0
     assert pixels.train_request(SearchConfig(data="chips", mosaic=0.25)).mosaic == 0.25
     assert SearchConfig.from_plan(default.as_plan()) == default  # a resumed search keeps the task's default
+    # the finalist ends without mosaics (YOLO's close_mosaic); a rung's short run is not its model
+    assert job.train_request(default).config.plain_share == PLAIN_SHARE > 0
+    assert dataclasses.replace(job, phase=RUNG).train_request(default).config.plain_share == 0.0
     with pytest.raises(InputDataError, match="mosaic"):
         SearchConfig(data="chips", mosaic=1.5)

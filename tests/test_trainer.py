@@ -471,6 +471,53 @@ def _choosing(tiles, augmented=0.6, refit_share=0.5, chip_seconds=0.01, budget=1
     return trainer, trainer.fit(), logs, clock
 
 
+class LoaderRecorded(Trainer):
+    """Records each training epoch's first step, chips and their mosaic probability."""
+
+    epochs_seen = ()
+
+    def train_one_epoch(self, run, epoch):
+        self.step_now = run.step
+        return super().train_one_epoch(run, epoch)
+
+    def _loader(self, data, batch_size, shuffle, epoch=0):
+        if shuffle:
+            self.epochs_seen += ((self.step_now, len(data), data.mosaic),)
+        return super()._loader(data, batch_size, shuffle, epoch)
+
+
+@pytest.mark.parametrize("plain_share", [0.25, 0.0], ids=["plain-end", "mosaics-to-the-end"])
+def test_the_last_share_of_a_run_trains_on_chips_without_mosaics(tiles, plain_share):
+    # 20 one-second steps of 4 chips: 3 an epoch on the 11 training chips, the refit (from step 10, half the run) 4
+    # an epoch on the 15 training + validation chips; an epoch beginning at 75 % or later has no mosaic
+    data, train, val = tiles
+    logs, clock = [], FakeClock()
+
+    class Log(SilentCallbacks):
+        def log(self, message):
+            logs.append(message)
+
+    mosaics = ChipDataset(data, train.indices, train.augment, mosaic=1.0)
+    adapter = SmallSegmenter(4, len(data.classes), clock=clock, chip_seconds=0.01)
+    trainer = LoaderRecorded(adapter, mosaics, val, train.collate_fn, data.task, [c.name for c in data.classes],
+                             torch.device("cpu"),
+                             TrainConfig(batch_size=4, train_seconds=20, refit_share=0.5, plain_share=plain_share,
+                                         warmup_steps=0), TimeBudget(1000, clock=clock), Log(),
+                             refit_data=ChipDataset(data, train.indices + val.indices, train.augment, mosaic=1.0))
+    result = trainer.fit()
+    assert result.status == COMPLETED and result.steps == 20, result.reason
+    if plain_share:
+        n, refit = len(mosaics), len(trainer.refit_data)
+        assert (n, refit) == (11, 15)
+        assert trainer.epochs_seen == ((0, n, 1.0), (3, n, 1.0), (6, n, 1.0), (9, n, 1.0), (10, refit, 1.0),
+                                       (14, refit, 1.0), (18, refit, 0.0))
+        assert any("the last 25% of the run trains on chips as they are, no mosaics" in m for m in logs), logs
+    else:
+        assert [mosaic for *_, mosaic in trainer.epochs_seen] == [1.0] * 7
+        assert not any("no mosaics" in m for m in logs)
+    assert mosaics.mosaic == trainer.refit_data.mosaic == 1.0  # the datasets given are left as they were
+
+
 @pytest.mark.parametrize("augmented", [0.6, 0.4], ids=["views-better", "once-better"])
 def test_after_a_refit_the_model_predicts_over_the_views_whatever_its_training_chips_say(tiles, augmented):
     trainer, result, logs, clock = _choosing(tiles, augmented)
