@@ -79,6 +79,16 @@ def _trainer(tiles, adapter=None, budget=None, callbacks=None, **config):
                    torch.device("cpu"), TrainConfig(**config), budget, callbacks)
 
 
+class Logged(SilentCallbacks):
+    """Callbacks whose log appends to ``messages``."""
+
+    def __init__(self, messages: list):
+        self.messages = messages
+
+    def log(self, message):
+        self.messages.append(message)
+
+
 class FakeClock:
     def __init__(self):
         self.now = 1000.0
@@ -159,12 +169,8 @@ def test_early_stopping_when_the_metric_stops_improving(tiles):
 def test_a_plateau_in_a_decaying_run_anneals_the_rate_to_zero_before_stopping(tiles):
     logs = []
 
-    class Log(SilentCallbacks):
-        def log(self, message):
-            logs.append(message)
-
     torch.manual_seed(0)
-    result = _validating_every_epoch(tiles, callbacks=Log(), max_epochs=50, batch_size=4, learning_rate=1e-9,
+    result = _validating_every_epoch(tiles, callbacks=Logged(logs), max_epochs=50, batch_size=4, learning_rate=1e-9,
                                      patience=2, warmup_steps=0).fit()
     assert result.status == EARLY_STOPPED and result.epochs < 50
     assert any("falls to zero over the next 2 epochs" in m for m in logs), logs
@@ -391,17 +397,13 @@ def test_the_last_share_of_a_run_trains_on_training_and_validation_chips(tiles):
     data, train, val = tiles
     logs = []
 
-    class Log(SilentCallbacks):
-        def log(self, message):
-            logs.append(message)
-
     refit = ChipDataset(data, train.indices + val.indices, train.augment)
     clock = FakeClock()
     adapter = SmallSegmenter(4, len(data.classes), clock=clock, chip_seconds=0.01)  # validations cheap: each due
     trainer = Trainer(adapter, train, val, train.collate_fn, data.task, [c.name for c in data.classes],
                       torch.device("cpu"), TrainConfig(batch_size=4, train_seconds=20, refit_share=0.5,
                                                        warmup_steps=0),
-                      TimeBudget(1000, clock=clock), Log(), refit_data=refit)
+                      TimeBudget(1000, clock=clock), Logged(logs), refit_data=refit)
     result = trainer.fit()
     assert result.status == COMPLETED, result.reason
     assert result.steps == 20 and result.run_seconds == pytest.approx(20.0)  # one training second a step
@@ -456,17 +458,13 @@ def _choosing(tiles, augmented=0.6, refit_share=0.5, chip_seconds=0.01, budget=1
     data, train, val = tiles
     logs = []
 
-    class Log(SilentCallbacks):
-        def log(self, message):
-            logs.append(message)
-
     clock = FakeClock()
     refit = ChipDataset(data, train.indices + val.indices, train.augment)
     trainer = trainer_class(SmallSegmenter(4, len(data.classes), clock=clock, chip_seconds=chip_seconds), train, val,
                             train.collate_fn, data.task, [c.name for c in data.classes], torch.device("cpu"),
                             TrainConfig(batch_size=4, train_seconds=20, refit_share=refit_share, warmup_steps=0,
                                         choose_test_time_augmentation=True, partial_validation=partial_validation),
-                            TimeBudget(budget, clock=clock), Log(), refit_data=refit)
+                            TimeBudget(budget, clock=clock), Logged(logs), refit_data=refit)
     trainer.augmented, trainer.passes = augmented, []
     return trainer, trainer.fit(), logs, clock
 
@@ -493,16 +491,12 @@ def test_the_last_share_of_a_run_trains_on_chips_without_mosaics(tiles, plain_sh
     data, train, val = tiles
     logs, clock = [], FakeClock()
 
-    class Log(SilentCallbacks):
-        def log(self, message):
-            logs.append(message)
-
     mosaics = ChipDataset(data, train.indices, train.augment, mosaic=1.0)
     adapter = SmallSegmenter(4, len(data.classes), clock=clock, chip_seconds=0.01)
     trainer = LoaderRecorded(adapter, mosaics, val, train.collate_fn, data.task, [c.name for c in data.classes],
                              torch.device("cpu"),
                              TrainConfig(batch_size=4, train_seconds=20, refit_share=0.5, plain_share=plain_share,
-                                         warmup_steps=0), TimeBudget(1000, clock=clock), Log(),
+                                         warmup_steps=0), TimeBudget(1000, clock=clock), Logged(logs),
                              refit_data=ChipDataset(data, train.indices + val.indices, train.augment, mosaic=1.0))
     result = trainer.fit()
     assert result.status == COMPLETED and result.steps == 20, result.reason
@@ -569,15 +563,11 @@ def test_after_a_refit_a_detector_without_the_views_pass_measures_its_threshold_
     data, train, val = tiles
     logs, clock = [], FakeClock()
 
-    class Log(SilentCallbacks):
-        def log(self, message):
-            logs.append(message)
-
     trainer = DetectionScored(SmallSegmenter(4, len(data.classes), clock=clock), train, val, train.collate_fn,
                               "object_detection", [c.name for c in data.classes], torch.device("cpu"),
                               TrainConfig(batch_size=4, train_seconds=20, refit_share=refit_share, warmup_steps=0,
                                           learning_rate=1e-3),
-                              TimeBudget(1000, clock=clock), Log(),
+                              TimeBudget(1000, clock=clock), Logged(logs),
                               refit_data=ChipDataset(data, train.indices + val.indices, train.augment))
     result = trainer.fit()
     assert result.status == COMPLETED, result.reason
@@ -762,13 +752,9 @@ def test_a_run_bounded_by_its_epochs_stays_in_float32(tiles):
 def test_out_of_memory_mid_epoch_restarts_the_epoch_and_drops_its_partial_losses(tiles):
     logs = []
 
-    class Log(SilentCallbacks):
-        def log(self, message):
-            logs.append(message)
-
     clock = FakeClock()
     adapter = SmallSegmenter(4, len(tiles[0].classes), clock=clock, chip_seconds=0.0, fail_at_call=2)
-    trainer = _trainer(tiles, adapter, budget=TimeBudget(None, clock=clock), callbacks=Log(), max_epochs=2,
+    trainer = _trainer(tiles, adapter, budget=TimeBudget(None, clock=clock), callbacks=Logged(logs), max_epochs=2,
                        batch_size=4)
     result = trainer.fit()
     assert result.status == COMPLETED, result.reason
