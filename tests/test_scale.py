@@ -1,9 +1,8 @@
 """The chip scale a detection candidate trains at: the portfolio's, unless it would shrink the small labelled
 objects below what the detectors' finest feature map resolves; the reason is recorded."""
-import numpy as np
 import pytest
 
-from autodl_qgis.engine.train.scale import MIN_OBJECT_PIXELS, object_scale, typical_object_size, whole_object_sides
+from autodl_qgis.engine.train.scale import MIN_OBJECT_PIXELS, object_scale, typical_object_size
 
 
 @pytest.mark.parametrize(("sides", "portfolio", "expected"), [
@@ -27,23 +26,6 @@ def test_chips_too_small_to_scale_and_chips_without_objects_keep_the_portfolio_r
     assert object_scale(0.5, (448, 448), []) == (0.5, "the portfolio's scale (no labelled objects)")
     scale, why = object_scale(0.5, (448, 448), [12.0] * 10)
     assert why.startswith("scale 0.75 instead of the portfolio's 0.5") and "12 px" in why
-
-
-def test_boxes_the_chip_cuts_do_not_measure_the_objects():
-    """Palm: the chips cut a third of the crowns, whose slices (a tenth of all boxes under 13 px) sent the search to
-    0.75 scale though whole crowns are 41 px and more."""
-    whole = [[100.0 + i, 100.0, 145.0 + i, 150.0] for i in range(18)]  # 45 x 50 px
-    cut = [[0.0, 10.0, 6.0, 60.0], [440.0, 200.0, 448.0, 250.0], [300.0, 0.0, 350.0, 5.0], [200.0, 443.0, 250.0, 448.0]]
-    sides = whole_object_sides(whole + cut, (448, 448))
-    assert sides == [45.0] * 18
-    assert object_scale(0.5, (448, 448), sides)[0] == 0.5
-    assert object_scale(0.5, (448, 448), whole_object_sides(cut + whole[:2], (448, 448)))[0] == 0.5
-    # with every box cut (objects the size of the chips) their slices are all there is to measure
-    assert sorted(whole_object_sides(cut, (448, 448))) == [5.0, 5.0, 6.0, 8.0]
-    assert object_scale(0.5, (448, 448), whole_object_sides(cut, (448, 448)))[0] == 1.0
-    # the edge is the chip's: a box 445 px from the left of a 512 x 448 chip (rows x columns) is clear of it
-    assert whole_object_sides([[400.0, 445.0, 430.0, 480.0]], (512, 448)) == [30.0]
-    assert whole_object_sides(np.zeros((0, 4)), (448, 448)) == []
 
 
 TORCHVISION_DETECTORS = [("SingleShotDetector", "resnet18"), ("RetinaNet", "resnet18"), ("FasterRCNN", "resnet18")]

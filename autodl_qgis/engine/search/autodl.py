@@ -34,7 +34,7 @@ from ..package import open_package
 from ..progress import Callbacks, EpochEvent, SilentCallbacks, check_cancel
 from ..train import TrainConfig, Trainer, TrainResult, distributed
 from ..train.candidate import Candidate, load_checkpoint, save_checkpoint, train_candidate
-from ..train.scale import build_scaled_network, effective_scale, object_scale, typical_object_size, whole_object_sides
+from ..train.scale import build_scaled_network, effective_scale, object_scale, typical_object_size
 from . import packaging
 from ..status import Status
 from .config import (ADVANCED, BASIC, FINAL, FLAT, HALVING, RUNG, TUNING, CandidateJob, CandidateResult, LeaderboardRow,
@@ -205,8 +205,9 @@ class AutoDL:
         return np.concatenate(boxes) if boxes else np.zeros((0, 4))
 
     def _object_sides(self) -> list[float]:
-        """The shorter side, in chip pixels, of every whole object labelled on the training chips (train/scale.py)."""
-        return whole_object_sides(self._training_boxes, self.data.chip_size)
+        """The shorter side, in chip pixels, of every box labelled on the training chips."""
+        boxes = self._training_boxes
+        return np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]).tolist()
 
     @functools.cached_property
     def object_size(self) -> float | None:

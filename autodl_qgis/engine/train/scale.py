@@ -20,8 +20,6 @@ MIN_SCALED_PIXELS = 64  # a scale that would make chips smaller than this is not
 # 43 px) every detector the portfolio measured at both scales learnt more at half scale in the same CPU time
 MIN_OBJECT_PIXELS = 8
 SMALL_OBJECT_PERCENTILE = 10
-# a box within this many pixels of the chip's edge may be an object the chip cuts: its size is not the object's
-EDGE_PIXELS = 1.0
 # the size default boxes start from: the boxes' square-root area at this percentile. The tenth, as above, is mostly
 # boxes cut by the chip's edge (palm: a twentieth of the chip against a tenth for a whole crown)
 TYPICAL_OBJECT_PERCENTILE = 25
@@ -43,25 +41,12 @@ def object_scale(scale: float, chip_size: tuple[int, int], object_sides: Sequenc
     chosen = next((s for s in sorted(scales) if s >= scale and small * effective_scale(s, chip_size)
                    >= MIN_OBJECT_PIXELS), 1.0)
     chosen = effective_scale(chosen, chip_size)
-    why = (f"small objects ({SMALL_OBJECT_PERCENTILE}th percentile of the whole boxes' shorter sides) are "
-           f"{small:.0f} px: {small * chosen:.0f} px at scale {chosen:g}")
+    why = (f"small objects ({SMALL_OBJECT_PERCENTILE}th percentile of the boxes' shorter sides) are {small:.0f} px: "
+           f"{small * chosen:.0f} px at scale {chosen:g}")
     if chosen == scale:
         return scale, f"the portfolio's scale; {why}"
     return chosen, (f"scale {chosen:g} instead of the portfolio's {scale:g}: {why} (at least {MIN_OBJECT_PIXELS} px "
                     "wanted)")
-
-
-def whole_object_sides(boxes: np.ndarray, chip_size: tuple[int, int]) -> list[float]:
-    """The shorter side of each box in ``boxes`` (N x 4, XYXY chip pixels) that the chip does not cut: clear of its
-    edges by ``EDGE_PIXELS``. A cut box measures the slice the chip holds, not the object (palm: the tenth percentile
-    of all boxes' shorter sides is 12 px, of the whole ones 45 px), and the objects a network learns at a scale are
-    whole on their neighbouring chips. Every box's side where no box is whole (objects as large as the chips)."""
-    boxes = np.asarray(boxes, dtype=float).reshape(-1, 4)
-    height, width = chip_size
-    whole = ((boxes[:, 0] >= EDGE_PIXELS) & (boxes[:, 1] >= EDGE_PIXELS)
-             & (boxes[:, 2] <= width - EDGE_PIXELS) & (boxes[:, 3] <= height - EDGE_PIXELS))
-    kept = boxes[whole] if whole.any() else boxes
-    return np.minimum(kept[:, 2] - kept[:, 0], kept[:, 3] - kept[:, 1]).tolist()
 
 
 def typical_object_size(boxes: np.ndarray, chip_size: tuple[int, int]) -> float | None:
