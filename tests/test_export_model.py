@@ -489,3 +489,28 @@ def test_views_fuse_into_one_object_scored_by_how_many_views_found_it():
     theirs = sorted(zip(scores.tolist(), labels.tolist(), boxes.tolist()), reverse=True)
     assert [(round(s, 4), label) for s, label, _ in theirs] == [(0.8, 1), (0.1125, 1), (0.075, 2)]
     assert np.allclose([b for *_, b in theirs], [b for *_, b in found])
+
+
+def test_boxes_the_views_disagree_on_by_more_than_the_merge_overlap_stay_apart():
+    """Every view finds an object, four of them a box shifted to overlap the others' by 0.55 (IoU): fused as one
+    object before (MERGE_IOU 0.5), whose averaged box then drifted by the shifted boxes; now the well-aligned four
+    make the object and the shifted four another, each at half the score. The ArcGIS function fuses alike."""
+    from torchvision.ops import box_iou
+
+    from autodl_qgis.engine.infer.backend import MERGE_IOU, fuse_views
+
+    aligned, shifted = [10.0, 10.0, 50.0, 50.0], [10.0 + 40.0 * 0.29, 10.0, 50.0 + 40.0 * 0.29, 50.0]  # IoU 0.55
+    views = [{"boxes": torch.tensor([aligned if i % 2 == 0 else shifted]), "scores": torch.tensor([0.8 if i % 2 == 0
+             else 0.6]), "labels": torch.tensor([1])} for i in range(8)]
+    assert 0.5 < float(box_iou(torch.tensor([aligned]), torch.tensor([shifted]))) < MERGE_IOU
+    fused = fuse_views(views)
+    found = sorted(zip(fused["scores"].tolist(), fused["boxes"].tolist()), reverse=True)
+    assert [round(s, 4) for s, _ in found] == [0.4, 0.3]
+    assert found[0][1] == pytest.approx(aligned) and found[1][1] == pytest.approx(shifted)
+
+    module = _arcgis_function_module()
+    assert module.MERGE_IOU == MERGE_IOU
+    pooled = [torch.cat([v[k] for v in views]).numpy() for k in ("boxes", "scores", "labels")]
+    boxes, scores, _ = module._fuse(*pooled, np.arange(8), 8)
+    assert sorted(scores.tolist(), reverse=True) == pytest.approx([0.4, 0.3])
+    assert np.allclose(boxes[np.argsort(-scores)], [aligned, shifted])

@@ -20,7 +20,7 @@ class GeometryType:
     Polygon = 4
 
 
-MERGE_IOU = 0.5  # as the engine's infer/backend.py: boxes of one class from several views overlapping more are one
+MERGE_IOU = 0.6  # as the engine's infer/backend.py: boxes of one class from several views overlapping more are one
 
 
 def _ious(box, boxes):
