@@ -500,8 +500,8 @@ def test_boxes_the_views_disagree_on_by_more_than_the_merge_overlap_stay_apart()
     from autodl_qgis.engine.infer.backend import MERGE_IOU, fuse_views
 
     aligned, shifted = [10.0, 10.0, 50.0, 50.0], [10.0 + 40.0 * 0.29, 10.0, 50.0 + 40.0 * 0.29, 50.0]  # IoU 0.55
-    views = [{"boxes": torch.tensor([aligned if i % 2 == 0 else shifted]), "scores": torch.tensor([0.8 if i % 2 == 0
-             else 0.6]), "labels": torch.tensor([1])} for i in range(8)]
+    views = [{"boxes": torch.tensor([box]), "scores": torch.tensor([score]), "labels": torch.tensor([1])}
+             for box, score in [(aligned, 0.8), (shifted, 0.6)] * 4]
     assert 0.5 < float(box_iou(torch.tensor([aligned]), torch.tensor([shifted]))) < MERGE_IOU
     fused = fuse_views(views)
     found = sorted(zip(fused["scores"].tolist(), fused["boxes"].tolist()), reverse=True)
