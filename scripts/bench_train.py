@@ -16,7 +16,8 @@ With ``--compare`` it measures instead the bare loop's chips per second under se
 (issue 19, item 5), alternately, for each network, each ratio to the first setting: ``precision`` float32 against
 bfloat16 autocast (what the trainer's CPU probe decides on, batch_size.py ``choose_cpu_bfloat16``), ``layout`` the
 network and its input in ``torch.channels_last`` memory format against the default, in both precisions, ``threads``
-one intra-op thread against torch's default (one per core this process may use):
+one intra-op thread against torch's default (one per core this process may use), ``optimizer`` AdamW as torch
+updates each parameter tensor by default against its fused kernel (what the trainer uses, trainer.py ``adamw``):
 
     .venv/bin/python scripts/bench_train.py --compare precision --networks SingleShotDetector,RetinaNet --size 224 \
         --batch 2
@@ -74,6 +75,7 @@ class LoopSetting:
     bfloat16: bool = False
     channels_last: bool = False
     threads: int | None = None  # intra-op threads; None: torch's default
+    fused_adamw: bool = False  # torch.optim.AdamW(fused=True): one kernel per step, not one per parameter tensor
 
 
 COMPARISONS = {
@@ -83,6 +85,7 @@ COMPARISONS = {
                LoopSetting("bfloat16 channels_last", bfloat16=True, channels_last=True)),
     "threads": (LoopSetting("1 thread", threads=1),
                 LoopSetting(f"{torch.get_num_threads()} threads (default)", threads=torch.get_num_threads())),
+    "optimizer": (LoopSetting("AdamW"), LoopSetting("AdamW fused", fused_adamw=True)),
 }
 
 
@@ -90,7 +93,8 @@ def bare_loop(model, chips, collate, batch: int, epochs: int, device,
               setting: LoopSetting = LoopSetting("float32")) -> float:
     """What a data scientist would write: loader, forward, backward, clip, step, as ``setting`` says."""
     loader = torch.utils.data.DataLoader(chips, batch_size=batch, shuffle=True, collate_fn=collate)
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4, weight_decay=1e-4)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4, weight_decay=1e-4,
+                                  fused=setting.fused_adamw)
     layout = torch.channels_last if setting.channels_last else torch.contiguous_format
     model.to(memory_format=layout).train()
     if setting.threads:
@@ -188,8 +192,8 @@ def main() -> int:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--compare", choices=sorted(COMPARISONS),
                         help="compare the bare loop's chips per second per network: float32 against bfloat16 "
-                             "autocast, the channels_last memory format against the default, or 1 thread against "
-                             "torch's default")
+                             "autocast, the channels_last memory format against the default, 1 thread against "
+                             "torch's default, or AdamW fused against its default")
     parser.add_argument("--real", metavar="NAME", help="a real export under $AUTODL_REAL_DATA: compare --workers")
     parser.add_argument("--workers", default="0,1", help="with --real: the num_workers settings compared")
     parser.add_argument("--scale", type=float, default=1.0, help="with --real: the chip scale trained at")
