@@ -10,6 +10,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from autodl_qgis.engine.progress import SilentCallbacks  # noqa: E402 - found through the path set above
+
 pytest_plugins = ["qgis_app"]  # its fixtures (a QGIS profile of the test's own, the shared provider) for every test
 
 # Real files written by ArcGIS live beside the work tree, never in the repository.
@@ -47,6 +49,16 @@ def synthetic(tmp_path_factory):
         return made[key]
 
     return make
+
+
+class Logged(SilentCallbacks):
+    """Engine callbacks whose log appends each message to ``messages``."""
+
+    def __init__(self, messages: list):
+        self.messages = messages
+
+    def log(self, message):
+        self.messages.append(message)
 
 
 class CancelAfter:

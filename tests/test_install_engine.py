@@ -14,7 +14,7 @@ from autodl_qgis.engine import extras
 from autodl_qgis.engine.progress import Cancelled, SilentCallbacks
 from autodl_qgis.installer import (TORCH_CPU_INDEX, TORCH_CUDA_INDEX, PackageSource, Stamp, choose_torch,
                                    interpreter_candidates, mmcv_wheel, requirements_hash, venv_interpreter)
-from conftest import REPO
+from conftest import REPO, Logged
 
 
 def test_interpreter_paths_on_debian():
@@ -105,14 +105,10 @@ def test_mmcv_wheel_for_this_python_only(tmp_path):
 
 
 def test_run_logged_streams_lines_and_returns_the_exit_code():
-    class Log(SilentCallbacks):
-        lines = []
-
-        def log(self, message):
-            self.lines.append(message)
-
-    code = installer.run_logged([sys.executable, "-c", "print('a'); print(); print('b'); raise SystemExit(3)"], Log())
-    assert (code, Log.lines) == (3, ["a", "b"])
+    lines = []
+    code = installer.run_logged([sys.executable, "-c", "print('a'); print(); print('b'); raise SystemExit(3)"],
+                                Logged(lines))
+    assert (code, lines) == (3, ["a", "b"])
 
 
 def test_run_logged_stops_a_silent_child_on_cancel():
@@ -218,13 +214,8 @@ def test_install_steps_repair_and_remake(tmp_path, monkeypatch):
     monkeypatch.setattr(installer.shutil, "which", lambda name: None)  # no nvidia-smi
     monkeypatch.setattr(installer, "reachable", lambda url, proxy: False)
     log = []
-
-    class Log(SilentCallbacks):
-        def log(self, message):
-            log.append(message)
-
     venv = tmp_path / "engine" / "venv"
-    python = installer.install(installer.InstallRequest(venv, PackageSource(index_url="https://m/simple")), Log())
+    python = installer.install(installer.InstallRequest(venv, PackageSource(index_url="https://m/simple")), Logged(log))
     assert [c[1:4] for c in commands] == [["-m", "venv", "--clear"], ["-m", "pip", "--disable-pip-version-check"],
                                           ["-m", "autodl_qgis", "doctor"]]
     assert "--system-site-packages" in commands[0] and commands[0][0] == sys.executable
@@ -234,9 +225,9 @@ def test_install_steps_repair_and_remake(tmp_path, monkeypatch):
                                      f"{sys.version_info[0]}.{sys.version_info[1]}")
     assert Path(python) == Path(installer.venv_interpreter(venv)) and not mmcv
     # the extra added once stays on a later plain run, which repairs without remaking the venv
-    installer.install(installer.InstallRequest(venv, openmmlab=True), Log())
+    installer.install(installer.InstallRequest(venv, openmmlab=True), Logged(log))
     commands.clear()
-    installer.install(installer.InstallRequest(venv), Log())
+    installer.install(installer.InstallRequest(venv), Logged(log))
     assert len(mmcv) == 2 and not any(c[1:3] == ["-m", "venv"] for c in commands)
     assert any("is up to date with this plugin's requirements" in line for line in log)
     assert any(f"{TORCH_CPU_INDEX} cannot be reached" in line for line in log)  # then no --extra-index-url
@@ -246,6 +237,6 @@ def test_install_steps_repair_and_remake(tmp_path, monkeypatch):
     old = Stamp.read(venv)
     Stamp(old.requirements, True, "cpu", "3.8").write(venv)
     commands.clear()
-    installer.install(installer.InstallRequest(venv), Log())
+    installer.install(installer.InstallRequest(venv), Logged(log))
     assert commands[0][1:4] == ["-m", "venv", "--clear"] and Stamp.read(venv).openmmlab is False
     assert any("made from Python 3.8" in line for line in log)

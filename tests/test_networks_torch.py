@@ -14,6 +14,7 @@ import torch
 from autodl_qgis.engine.networks import NETWORKS, build_network
 from autodl_qgis.engine.networks.adapters import base
 from autodl_qgis.engine.networks.adapters import segment_anything as sam_adapter
+from conftest import Logged
 
 LIBRARIES = ("torchvision", "smp", "transformers", "segment_anything")
 NAMES = [name for name, spec in NETWORKS.items() if spec.library in LIBRARIES]
@@ -156,19 +157,13 @@ def test_the_offline_warning_reaches_the_training_log_translatable(offline, synt
     # a Japanese QGIS showed this line in English: the candidate's log passed the warning on as plain text
     from autodl_qgis.engine.data import CLASSIFIED_TILES, TrainingData
     from autodl_qgis.engine.messages import Message
-    from autodl_qgis.engine.progress import SilentCallbacks
     from autodl_qgis.engine.train import TrainConfig
     from autodl_qgis.engine.train.candidate import TrainRequest, train_candidate
 
     logged = []
-
-    class Log(SilentCallbacks):
-        def log(self, message):
-            logged.append(message)
-
     data = TrainingData.open(synthetic(CLASSIFIED_TILES, num_chips=8))
     request = TrainRequest("UnetClassifier", "resnet18", TrainConfig(max_epochs=1, batch_size=4), pretrained=True)
-    candidate = train_candidate(data, request, torch.device("cpu"), callbacks=Log())
+    candidate = train_candidate(data, request, torch.device("cpu"), callbacks=Logged(logged))
     warning = next(line for line in logged if line.startswith("warning: "))
     note = warning.values["note"]
     assert isinstance(note, Message) and note.template.startswith("{what}: pretrained weights unavailable")

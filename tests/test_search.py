@@ -14,14 +14,14 @@ from autodl_qgis.engine.data import CLASSIFIED_TILES, KITTI, PASCAL_VOC, RCNN_MA
 from autodl_qgis.engine.data.dataset import make_datasets
 from autodl_qgis.engine.errors import InputDataError
 from autodl_qgis.engine.package import open_package
-from autodl_qgis.engine.progress import Cancelled, SilentCallbacks
+from autodl_qgis.engine.progress import Cancelled
 from autodl_qgis.engine.search import AutoDL, SearchFailed
 from autodl_qgis.engine.search.autodl import _opened
 from autodl_qgis.engine.search.config import FINAL, RUNG, CandidateJob, Opening, SearchConfig
 from autodl_qgis.engine.status import RECORDED, Status
 from autodl_qgis.engine.train import TrainResult
 from autodl_qgis.engine.train import candidate as candidate_module
-from conftest import REAL_DATA, REPO, CancelAfter, TickingClock
+from conftest import REAL_DATA, REPO, CancelAfter, Logged, TickingClock
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -71,16 +71,9 @@ def test_basic_search_writes_a_package_that_round_trips(synthetic, tmp_path, fmt
 
 
 def test_evaluated_models_are_saved_best_first_within_the_time_limit(synthetic, tmp_path):
-    class Logged(SilentCallbacks):
-        def __init__(self):
-            super().__init__()
-            self.lines = []
-
-        def log(self, message):
-            self.lines.append(message)
-
+    lines = []
     folder = synthetic(CLASSIFIED_TILES, num_chips=12)
-    logged = Logged()
+    logged = Logged(lines)
     # a clock that stands still: one epoch ends each job, so the schedule's decisions do not depend on the load
     autodl = _autodl(folder, networks=["UnetClassifier", "FCN"], save_evaluated_models=True, max_epochs=1,
                      callbacks=logged, clock=lambda: 1e6).fit()
@@ -103,7 +96,7 @@ def test_evaluated_models_are_saved_best_first_within_the_time_limit(synthetic, 
     autodl.clock = lambda: run_end
     autodl.save(tmp_path / "late.dlpk")
     assert (tmp_path / "late.dlpk").is_file() and not any((tmp_path / "late_evaluated_models").iterdir())
-    assert any("evaluated models not saved" in line for line in logged.lines)
+    assert any("evaluated models not saved" in line for line in lines)
 
 
 def test_time_limit_holds_with_unbounded_epochs(synthetic, tmp_path):
@@ -221,13 +214,8 @@ def test_fine_tuning_accepts_the_same_network_and_refuses_a_mismatch(synthetic, 
     first = _autodl(tiles, networks="UnetClassifier").fit()
     package = first.save(tmp_path / "first.dlpk")
     logs = []
-
-    class Recorder(SilentCallbacks):
-        def log(self, message):
-            logs.append(message)
-
     # with a pretrained model, training uses that network only (whatever networks says)
-    tuned = _autodl(tiles, pretrained_model=package, callbacks=Recorder()).fit()
+    tuned = _autodl(tiles, pretrained_model=package, callbacks=Logged(logs)).fit()
     assert [r.result.network for r in tuned.leaderboard()] == ["UnetClassifier"]
     assert any("tensors taken from the pretrained model" in m for m in logs)
     with pytest.raises(InputDataError, match="is a pixel_classification model"):

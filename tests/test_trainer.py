@@ -16,7 +16,7 @@ from autodl_qgis.engine.data import CLASSIFIED_TILES, TrainingData
 from autodl_qgis.engine.data.dataset import ChipDataset, make_datasets
 from autodl_qgis.engine.infer.backend import TestTimeAugmented as ViewsModel  # not a test class
 from autodl_qgis.engine.networks.adapters.base import ModelAdapter
-from autodl_qgis.engine.progress import Cancelled, SilentCallbacks
+from autodl_qgis.engine.progress import Cancelled
 from autodl_qgis.engine.train import (COMPLETED, DEADLINE, EARLY_STOPPED, FAILED, NOT_REACHED, PRUNED,
                                       TrainConfig, Trainer)
 from autodl_qgis.engine.train import batch_size
@@ -28,7 +28,7 @@ from autodl_qgis.engine.train.metrics import DetectionMetrics, PixelMetrics
 from autodl_qgis.engine.train.records import DetectionScores, PixelScores, class_scores, scores_from_dict
 from autodl_qgis.engine.train.records import Checkpoint, EpochRecord
 from autodl_qgis.engine.train.trainer import StopPolicy, Validated
-from conftest import CancelAfter
+from conftest import CancelAfter, Logged
 
 
 class SmallSegmenter(ModelAdapter):
@@ -77,16 +77,6 @@ def _trainer(tiles, adapter=None, budget=None, callbacks=None, **config):
     adapter = adapter or SmallSegmenter(4, len(data.classes))
     return Trainer(adapter, train, val, train.collate_fn, data.task, [c.name for c in data.classes],
                    torch.device("cpu"), TrainConfig(**config), budget, callbacks)
-
-
-class Logged(SilentCallbacks):
-    """Callbacks whose log appends to ``messages``."""
-
-    def __init__(self, messages: list):
-        self.messages = messages
-
-    def log(self, message):
-        self.messages.append(message)
 
 
 class FakeClock:
