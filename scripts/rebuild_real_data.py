@@ -67,6 +67,10 @@ class RealExport:
 #   maja-kucharczyk/roof-damage-assessment, majrblais/{Logging-Roads-Public, ExportDataArcgisPro, erosion_segmentation},
 #   LinoSun/ArcGIS-Deeplearning-With-Pytorch, CollinCampagne/ArcGIS-Deep-Learning-Automation; not Esri layouts in
 #   majrblais/RoadDetection, tongjin0521/18744-off-road. The index finds an export's files only by their exact path.
+# - Searched again 2026-12-07 (exact paths esri_accumulated_stats.json, esri_model_definition.emd, images/000000000.*
+#   and labels/000000000.* under ~30 parent folders; find_repos arcgis-learn variants): code only in
+#   OterLabb/Mask_RCNN, spgriffin/land_cover, ElathaThon/ArcGIS-Pro-Deep-Learning, DesarrolladoresEsri/GeoAI. Untried:
+#   forks of the repositories above, and folder names such as Image_Chips, TrainingChips, 训练样本, muestras.
 EXPORTS = (
     RealExport(
         name="phragmites_kitti",
