@@ -17,7 +17,7 @@ With ``--compare`` it measures instead the bare loop's chips per second under se
 bfloat16 autocast (what the trainer's CPU probe decides on, batch_size.py ``choose_cpu_bfloat16``), ``layout`` the
 network and its input in ``torch.channels_last`` memory format against the default, in both precisions, ``threads``
 one intra-op thread against torch's default (one per core this process may use), ``optimizer`` AdamW as torch
-updates each parameter tensor by default against its fused kernel (what the trainer uses, trainer.py ``adamw``):
+updates each parameter tensor by default against its fused kernel (what the trainer uses, ``Trainer._optimizer``):
 
     .venv/bin/python scripts/bench_train.py --compare precision --networks SingleShotDetector,RetinaNet --size 224 \
         --batch 2

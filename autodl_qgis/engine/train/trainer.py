@@ -46,13 +46,6 @@ TTA_VALIDATIONS, TTA_SHARE = 9, 0.15
 FUSED_ADAMW_DEVICES = ("cpu", "cuda")  # where torch.optim.AdamW(fused=True) has kernels for float parameters
 
 
-def adamw(params: list, lr: float, weight_decay: float, device: torch.device) -> torch.optim.AdamW:
-    """AdamW as one fused kernel per step where torch has it for the device: on a CPU torch's default updates each
-    parameter tensor in turn, a tenth of SingleShotDetector's step on the palm chips; fused, 1.05-1.19x the chips
-    per second on one core (scripts/bench_train.py --compare optimizer). The same update, the same state."""
-    return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=device.type in FUSED_ADAMW_DEVICES)
-
-
 def views_validations(refitted: bool) -> int:
     """The validations the pass choosing test-time augmentation costs: the weights kept predicted once and over the
     eight views; after a refit over the views alone (the chips it trained on cannot choose, so predicting once
@@ -407,9 +400,13 @@ class Trainer:
     # -- pieces ------------------------------------------------------------------------------------------------------
 
     def _optimizer(self, module: torch.nn.Module | None = None) -> torch.optim.Optimizer:
-        """AdamW over the trainable parameters of ``module`` (default: the network)."""
-        return adamw([p for p in (module or self.adapter).parameters() if p.requires_grad], self.base_lr,
-                     self.config.weight_decay, self.device)
+        """AdamW over the trainable parameters of ``module`` (default: the network), as one fused kernel per step
+        where torch has it for the device: on a CPU torch's default updates each parameter tensor in turn, a tenth of
+        SingleShotDetector's step on the palm chips; fused, 1.05-1.19x the chips per second on one core
+        (scripts/bench_train.py --compare optimizer). The same update, the same state."""
+        params = [p for p in (module or self.adapter).parameters() if p.requires_grad]
+        return torch.optim.AdamW(params, lr=self.base_lr, weight_decay=self.config.weight_decay,
+                                 fused=self.device.type in FUSED_ADAMW_DEVICES)
 
     def _loader(self, data: Dataset, batch_size: int, shuffle: bool, epoch: int = 0) -> DataLoader:
         workers = self.config.num_workers
