@@ -3,10 +3,10 @@
 CUDA: the largest batch that fits (doubling, then binary search between the last fit and the first
 out-of-memory), backed off by 10% for the fragmentation a long run accumulates (scripts/check_cuda.py runs it under a
 memory cap on a GPU).
-CPU: the smallest batch that is not clearly slower than a larger one, while enough RAM stays free, and never one
-at which the run could afford too few optimiser steps. On a CPU throughput barely grows with the batch, so a larger
-batch mostly buys fewer updates: on the real palm chips, SSD at batch 16 made 33 steps in a 5-minute run and reached
-validation AP50 0.007, at batch 2 the same chips per second made 304 steps and reached 0.32.
+CPU: the smallest batch that is not clearly slower than a larger one (``cpu_gain_needed``), while enough RAM stays
+free, and never one at which the run could afford too few optimiser steps. On a CPU throughput barely grows with the
+batch, so a larger batch mostly buys fewer updates: on the real palm chips, SSD at batch 16 made 33 steps in a 5-minute
+run and reached validation AP50 0.007, at batch 2 the same chips per second made 304 steps and reached 0.32.
 CPU precision: bfloat16 autocast where its steps are clearly faster than float32's, for runs long enough to gain:
 native on CPUs with AVX512-BF16 or AMX (SingleShotDetector on the palm chips: 1.8x the steps per second on an AMD
 EPYC with AVX512-BF16), emulated and slower on the others, so it is measured, not assumed -- except on a CPU known
@@ -28,7 +28,6 @@ from ..progress import Cancelled
 
 MIN_BATCH = 2  # BatchNorm in train mode needs two samples per batch
 CPU_FREE_MEMORY_FLOOR = 0.2  # stop growing the batch when less than this share of RAM is available
-CPU_BATCH_GAIN = 1.2  # on a CPU a larger batch must train this many times the chips per second of the best smaller
 MIN_RUN_STEPS = 250  # a larger batch is not chosen if the run could then afford fewer optimiser steps than this
 CPU_TIMED_STEPS = 2  # steps timed per batch size; the fastest counts (a busy machine only ever slows a step down)
 CPU_BFLOAT16_GAIN = 1.2  # on a CPU, training runs under bfloat16 autocast when its steps are this many times faster
@@ -69,6 +68,17 @@ def find_batch_size(step: Callable[[int], None], device: torch.device, max_batch
     if device.type == "cuda":
         return _largest_fitting(step, max_batch, deadline, log)
     return _fastest_on_cpu(step, max_batch, deadline, log, affordable_steps, timer, min_batch_seconds)
+
+
+def cpu_gain_needed(batch: int, smaller: int) -> float:
+    """How many times the chips per second of batch ``smaller`` a larger ``batch`` must train on a CPU to be chosen:
+    the square root of their ratio. At the same learning rate a batch k times larger makes k times fewer steps, each
+    about as long (AdamW normalises its update) and only less noisy, by the square root of k -- the factor by which
+    adaptive optimisers' learning rate must grow with the batch to train alike (Malladi et al. 2022, the square-root
+    scaling rule). On the palm chips a fixed 1.2x let batch 8 win the probe at about 1.2x batch 2's chips per
+    second: over 30 minutes it made a third of the steps and scored 0.363 and 0.463 where batch 2 scored 0.513 and
+    0.481."""
+    return math.sqrt(batch / smaller)
 
 
 def has_bfloat16_instructions(cpuinfo: str, capability: str) -> bool:
@@ -181,11 +191,11 @@ def _largest_fitting(step, max_batch: int, deadline, log) -> int:
 
 
 def _fastest_on_cpu(step, max_batch: int, deadline, log, affordable_steps, timer, min_batch_seconds) -> int:
-    """Doubles the batch while a larger one may still reach ``CPU_BATCH_GAIN`` x the best one's chips per second:
-    throughput grows less with each doubling, so where the last doubling's gain, repeated up to ``max_batch``, would
-    not reach it, larger batches are not timed (on an AVX2 EPYC timing batches 8 and 16 after a flat 4 cost a
-    10-minute palm run about 30 s)."""
-    best_batch, best_rate, last_rate = MIN_BATCH, 0.0, 0.0
+    """Doubles the batch while each doubling trains ``cpu_gain_needed`` times the chips per second (and leaves the run
+    enough steps): throughput grows less with each doubling and larger batches afford fewer steps, so the first
+    doubling that falls short ends the probe (on an AVX2 EPYC timing batches 8 and 16 after a flat 4 cost a 10-minute
+    palm run about 30 s)."""
+    best_batch, best_rate = MIN_BATCH, 0.0
     batch = MIN_BATCH
     if min_batch_seconds is None:
         step(batch)  # warm-up: first-call allocations and lazy initialisation are not throughput
@@ -195,16 +205,12 @@ def _fastest_on_cpu(step, max_batch: int, deadline, log, affordable_steps, timer
         else:
             seconds = _fastest_step(step, batch, timer)
         rate = batch / seconds
-        if not best_rate or (rate > best_rate * CPU_BATCH_GAIN and affordable_steps(batch, seconds) >= MIN_RUN_STEPS):
-            best_batch, best_rate = batch, rate
-        elif rate < best_rate:
-            break  # past the best: larger batches only get slower
+        if best_rate and (rate < best_rate * cpu_gain_needed(batch, best_batch)
+                          or affordable_steps(batch, seconds) < MIN_RUN_STEPS):
+            break
+        best_batch, best_rate = batch, rate
         if free_memory_fraction() < CPU_FREE_MEMORY_FLOOR or batch == max_batch:
             break
-        doublings_left = math.ceil(math.log2(max_batch / batch))
-        if last_rate and rate / best_rate * (rate / last_rate) ** doublings_left < CPU_BATCH_GAIN:
-            break
-        last_rate = rate
         batch = min(batch * 2, max_batch)
     if best_rate:
         log(f"batch size {best_batch}: best measured CPU throughput ({best_rate:.1f} chips/s)")
