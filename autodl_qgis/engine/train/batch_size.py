@@ -197,6 +197,7 @@ def _fastest_on_cpu(step, max_batch: int, deadline, log, affordable_steps, timer
     palm run about 30 s)."""
     best_batch, best_rate = MIN_BATCH, 0.0
     batch = MIN_BATCH
+    short = ""  # why the larger batch that ended the probe was not taken
     if min_batch_seconds is None:
         step(batch)  # warm-up: first-call allocations and lazy initialisation are not throughput
     while batch <= max_batch and not deadline():
@@ -205,15 +206,20 @@ def _fastest_on_cpu(step, max_batch: int, deadline, log, affordable_steps, timer
         else:
             seconds = _fastest_step(step, batch, timer)
         rate = batch / seconds
-        if best_rate and (rate < best_rate * cpu_gain_needed(batch, best_batch)
-                          or affordable_steps(batch, seconds) < MIN_RUN_STEPS):
-            break
+        if best_rate:
+            needed = cpu_gain_needed(batch, best_batch)
+            if rate < best_rate * needed:
+                short = f"; batch {batch}: {rate:.1f} chips/s, under the {needed:.2f}x batch {best_batch}'s it needs"
+                break
+            if affordable_steps(batch, seconds) < MIN_RUN_STEPS:
+                short = f"; batch {batch} would leave the run fewer than {MIN_RUN_STEPS} steps"
+                break
         best_batch, best_rate = batch, rate
         if free_memory_fraction() < CPU_FREE_MEMORY_FLOOR or batch == max_batch:
             break
         batch = min(batch * 2, max_batch)
     if best_rate:
-        log(f"batch size {best_batch}: best measured CPU throughput ({best_rate:.1f} chips/s)")
+        log(f"batch size {best_batch}: best measured CPU throughput ({best_rate:.1f} chips/s{short})")
     else:
         log(f"batch size {best_batch}: no time to compare batch sizes")
     return best_batch
