@@ -89,24 +89,37 @@ def prepare(case: str, work: Path, real: Path) -> tuple[Path, Path]:
 
 def copy_chips(data, indices, target: Path) -> None:
     """The chips ``indices`` of a training-data folder with their sidecars (world files, .aux.xml) and labels, its
-    metadata files, and a map.txt listing only them."""
-    target.mkdir(parents=True)
-    keep = {data.chips[i].stem for i in indices}
+    metadata files, and a map.txt listing only them. A ``target`` already holding these files (a --keep folder given
+    to one method after another, or to two side by side) is used as it is; one holding other files is refused."""
+    files = {}  # path in target: its source
     for i in indices:
         chip = data.chips[i]
         for first in (chip.image, *chip.labels):
             relative = first.parent.relative_to(data.folder)
-            (target / relative).mkdir(parents=True, exist_ok=True)
-            for path in first.parent.glob(f"{chip.stem}.*"):
-                shutil.copy2(path, target / relative / path.name)
-    for path in data.folder.iterdir():
-        if path.is_file() and path.name != "map.txt":
-            shutil.copy2(path, target / path.name)
+            files.update({relative / path.name: path for path in first.parent.glob(f"{chip.stem}.*")})
+    files.update({Path(path.name): path for path in data.folder.iterdir()
+                  if path.is_file() and path.name != "map.txt"})
+    if target.exists():
+        held = {path.relative_to(target): path for path in target.rglob("*") if path.is_file()}
+        held.pop(Path("map.txt"), None)
+        if held.keys() != files.keys() or any(held[r].stat().st_size != files[r].stat().st_size for r in files):
+            raise SystemExit(f"{target} holds other files than the chips this benchmark copies there: give --keep "
+                             "an empty folder, or the one an earlier run of the same export was given")
+        return
+    staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=target.parent))  # whole or not at all
+    for relative, path in files.items():
+        (staging / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, staging / relative)
+    keep = {data.chips[i].stem for i in indices}
     mapping = data.folder / "map.txt"
     if mapping.is_file():
         lines = [line for line in mapping.read_text().splitlines()
                  if line.split() and Path(line.split()[0].replace("\\", "/")).stem in keep]
-        (target / "map.txt").write_text("\n".join(lines) + "\n")
+        (staging / "map.txt").write_text("\n".join(lines) + "\n")
+    try:
+        staging.rename(target)
+    except OSError:  # a run beside this one copied the same chips first
+        shutil.rmtree(staging)
 
 
 # -- methods ---------------------------------------------------------------------------------------------------------

@@ -38,6 +38,22 @@ def test_the_named_export_is_split_and_its_test_block_kept_from_the_pool(real_ro
     assert len(pool.chips) + len(test.chips) <= TEST_MIN_CHIPS
 
 
+def test_a_keep_folder_is_reused_by_the_next_method_and_refused_when_it_holds_other_chips(real_root, tmp_path,
+                                                                                           monkeypatch):
+    """One --keep folder for method after method (or two side by side): the held-out copies are made once."""
+    bench = load_script("bench_search")
+    assert _main(bench, monkeypatch, real_root, "--real", "big_kitti", "--keep", str(tmp_path)) == 0
+    pool = tmp_path / "big_kitti" / "real_pool"
+    made = {path: path.stat().st_mtime_ns for path in pool.rglob("*")}
+    assert _main(bench, monkeypatch, real_root, "--real", "big_kitti", "--keep", str(tmp_path)) == 0
+    assert {path: path.stat().st_mtime_ns for path in pool.rglob("*")} == made
+    assert sorted(p.name for p in pool.parent.iterdir()) == ["real_pool", "real_test"]  # no staging folder left
+    next(pool.glob("labels/*")).unlink()
+    with pytest.raises(SystemExit) as refused:
+        _main(bench, monkeypatch, real_root, "--real", "big_kitti", "--keep", str(tmp_path))
+    assert str(refused.value).startswith(f"{pool} holds other files than the chips this benchmark copies there")
+
+
 def test_an_export_too_small_for_a_test_block_is_refused_with_the_reason(real_root, tmp_path, monkeypatch):
     bench = load_script("bench_search")
     with pytest.raises(SystemExit) as refused:
