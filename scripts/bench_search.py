@@ -47,6 +47,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from statistics import fmean
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -444,19 +445,31 @@ def print_table(rows: list[dict]) -> None:
         print(f"\nratios of test metrics {what}, means over seeds (search / other; >= 1.0: the search is at least "
               "as good)")
         for case in dict.fromkeys(r["case"] for r in rows):
+            by_seed = {}  # method: {seed: its runs' scores}
+            for r in rows:
+                if r["case"] == case:
+                    by_seed.setdefault(r["method"], {}).setdefault(r["seed"], []).append(r.get(key))
             got = {}
-            for method in dict.fromkeys(r["method"] for r in rows if r["case"] == case):
-                scores = [r.get(key) for r in rows if r["case"] == case and r["method"] == method]
-                got[method] = None if None in scores else sum(scores) / len(scores)
+            for method, seeds in by_seed.items():
+                scores = [score for runs in seeds.values() for score in runs]
+                got[method] = None if None in scores else fmean(scores)
             if got.get("search") is None:
                 print(f"{case:10} the search gave no model")
                 continue
             if len(got) == 1:
                 print(f"{case:10} no other method to compare the search with (give its rows too)")
                 continue
-            parts = [f"search/{other} {got['search'] / got[other]:.2f}" if got.get(other) else f"search/{other} -"
-                     for other in got if other != "search"]
+            parts = [f"search/{other} {got['search'] / got[other]:.2f}{seed_spread(by_seed['search'], by_seed[other])}"
+                     if got.get(other) else f"search/{other} -" for other in got if other != "search"]
             print(f"{case:10} " + ", ".join(parts))
+
+
+def seed_spread(search: dict, other: dict) -> str:
+    """The lowest and highest of the seeds' ratios (``{seed: scores}``, a seed's runs averaged) where two or more
+    seeds ran both: how far a mean over few seeds can be trusted (time-bounded runs of one recipe part by up to
+    0.25 AP50)."""
+    ratios = [fmean(search[seed]) / fmean(other[seed]) for seed in search.keys() & other.keys() if fmean(other[seed])]
+    return f" (seed by seed {min(ratios):.2f}-{max(ratios):.2f})" if len(ratios) > 1 else ""
 
 
 if __name__ == "__main__":

@@ -95,6 +95,11 @@ def test_network_names_are_methods_and_ratios_are_given_both_ways(capsys):
     assert "search/yolo 0.80" in out and "search/yolo 1.50" in out  # as predicted by default, then augmented
     assert "search/yolo 1.50" in out.split("F1, objects kept")[1] and "F1 0.450 as it keeps" in out
     assert "test-time augmented 0.6000" in out
+    assert "seed by seed" not in out  # one seed: no spread to give
+    rows += [dict(case="real", method="search", seed=1, limit=60, wall=50, metric=0.6, tta=0.6, f1=0.45),
+             dict(case="real", method="yolo", seed=1, limit=60, wall=55, metric=0.3, tta=0.4, f1=0.3)]
+    bench.print_table(rows)
+    assert "search/yolo 1.25 (seed by seed 0.80-2.00)" in capsys.readouterr().out  # 0.5 / 0.4; 0.4/0.5, 0.6/0.3
 
 
 def test_yolo_predictions_are_scored_both_ways_with_the_projects_metric(real_root, tmp_path):
