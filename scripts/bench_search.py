@@ -329,7 +329,7 @@ def main() -> int:
                 if method == "yolo":
                     row = run_yolo(args.yolo_python, pool, test, minutes, work, seed)
                 else:
-                    name = f"{method}.dlpk" if len(seeds) == 1 else f"{method}_seed{seed}.dlpk"
+                    name = f"{method}_{minutes:g}min_seed{seed}.dlpk"  # --keep folders are reused: never overwritten
                     row = run_autodl(pool, work / name, minutes, args.device,
                                      networks=single if method == "single" else
                                      method if is_network(method) else None,
