@@ -492,7 +492,7 @@ def build_parser() -> argparse.ArgumentParser:
     # on by default: measured by scripts/bench_search.py on the real palm chips (README, AutoDL: "Why these three")
     train.add_argument("--weight-averaging", action=argparse.BooleanOptionalAction, default=True,
                        help="the finalist keeps a moving average of its weights and ships it when it validates "
-                            "better than the weights (default: on)")
+                            "better than the weights, and always after a refit (default: on)")
     train.add_argument("--refit", action=argparse.BooleanOptionalAction, default=True,
                        help="the finalist's last half trains on the training + validation chips; the test chips "
                             "always stay out (default: on)")

@@ -1118,72 +1118,72 @@ Object detection models are ranked by average precision at IoU 0.5, pixel classi
 <context>
     <name>Trainer</name>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="622"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="629"/>
         <source>{name}: choosing the batch size</source>
         <translation>{name}: バッチ サイズを決定しています</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="844"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="853"/>
         <source>{name}: epoch {epoch} train loss {loss:.4f}, validation {metric_name} {metric:.4f}</source>
         <translation>{name}: エポック {epoch} トレーニング損失 {loss:.4f}、検証 {metric_name} {metric:.4f}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="809"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="818"/>
         <source>{name}: {metric_name} {plain:.4f} as predicted, {augmented:.4f} over eight flips and quarter turns ({chips} validation chips): the model will predict {how} by default</source>
         <translation>{name}: {metric_name} は通常の予測で {plain:.4f}、8 通りの反転と 90 度回転で {augmented:.4f} (検証チップ {chips} 枚): モデルは既定で{how}予測します</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="62"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="63"/>
         <source>over the eight views</source>
         <translation>8 通りの向きで</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="62"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="63"/>
         <source>each tile once</source>
         <translation>各タイルを 1 回だけ</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="737"/>
-        <source>{name}: the rest of the run ({share:.0%} of it) trains on the {chips} training + validation chips without validating; the {kept} at its end will be kept (the better at this last validation)</source>
-        <translation>{name}: 残りの実行時間 ({share:.0%}) は検証せずにトレーニング + 検証チップ {chips} 枚でトレーニングします。終了時点の{kept}を残します (この最後の検証で良かった方)</translation>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="746"/>
+        <source>{name}: the rest of the run ({share:.0%} of it) trains on the {chips} training + validation chips without validating; the {kept} at its end will be kept</source>
+        <translation>{name}: 残りの実行時間 ({share:.0%}) は検証せずにトレーニング + 検証チップ {chips} 枚でトレーニングします。終了時点の{kept}を残します</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="737"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="746"/>
         <source>moving average of the weights</source>
         <translation>重みの移動平均</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="737"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="746"/>
         <source>weights</source>
         <translation>重み</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="801"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="810"/>
         <source>{name}: test-time augmentation not chosen: its validation reached {chips} of {total} chips before the time ran out</source>
         <translation>{name}: テスト時の拡張は選ばれませんでした: 時間切れまでに検証できたのはチップ {total} 枚中 {chips} 枚です</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="844"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="853"/>
         <source>{name}: epoch {epoch} train loss {loss:.4f}, validation {metric_name} {metric:.4f} (moving average {average:.4f})</source>
         <translation>{name}: エポック {epoch} トレーニング損失 {loss:.4f}、検証 {metric_name} {metric:.4f} (移動平均 {average:.4f})</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="791"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="800"/>
         <source>{name}: test-time augmentation not tried: validating it would take about {cost:.0f} s, more than {share:.0%} of the {total:.0f} s of this training or twice the {remaining:.0f} s left</source>
         <translation>{name}: テスト時の拡張は試しません: その検証には約 {cost:.0f} 秒かかり、このトレーニングの {total:.0f} 秒の {share:.0%} か、残り {remaining:.0f} 秒の 2 倍を超えます</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="830"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="839"/>
         <source>{name}: keeps objects from confidence {confidence:.2f}, where F1 peaked on {chips} validation chips after the refit</source>
         <translation>{name}: 信頼度 {confidence:.2f} 以上のオブジェクトを残します (検証チップも加えたトレーニングの後、検証チップ {chips} 枚で F1 が最大になった値)</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="809"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="818"/>
         <source>{name}: {metric_name} {augmented:.4f} over eight flips and quarter turns ({chips} validation chips, which the refit trained on and so cannot choose): the model will predict over the eight views by default</source>
         <translation>{name}: {metric_name} は 8 通りの反転と 90 度回転で {augmented:.4f} (検証チップ {chips} 枚。再学習がトレーニングに使ったチップのため選択には使えません): モデルは既定で 8 通りのビューで予測します</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="648"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="655"/>
         <source>{name}: the last {share:.0%} of the run trains on chips as they are, no mosaics</source>
         <translation>{name}: 実行の最後の {share:.0%} はモザイクにせず、チップそのままでトレーニングします</translation>
     </message>

@@ -151,7 +151,7 @@ def test_qgis_lang_ja_gives_a_japanese_plugin_and_engine_messages(monkeypatch, s
             # a phrase inside a message (its own template) is translated too
             callbacks.log(translate("Trainer", "{name}: the rest of the run ({share:.0%} of it) trains on the {chips} "
                                     "training + validation chips without validating; the {kept} at its end will be "
-                                    "kept (the better at this last validation)").format(
+                                    "kept").format(
                 name="SSD", share=0.5, chips=15, kept=translate("Trainer", "moving average of the weights").format()))
         first, second, nested = [__import__("json").loads(line)
                                  for line in events.read_text(encoding="utf-8").splitlines()]

@@ -64,7 +64,8 @@ class SearchConfig:
     max_epochs: int | None = None  # a cap per training segment (tests); None: the time decides
     strategy: str = HALVING
     # the recipe of the shipped model, each part on unless switched off (README, AutoDL: "Why these three")
-    weight_averaging: bool = True  # the finalist keeps a moving average of its weights, shipped if it validates better
+    # the finalist keeps a moving average of its weights, shipped if it validates better, and after a refit always
+    weight_averaging: bool = True
     refit: bool = True  # the finalist's last stretch trains on the training + validation chips
     # mixed precision: on CUDA, and on a CPU where bfloat16 steps measure faster (train/batch_size.py)
     mixed_precision: bool = True

@@ -86,7 +86,8 @@ class TrainConfig:
     num_workers: int | None = None
     seed: int = 42
     # an exponential moving average of the weights (torch.optim.swa_utils.AveragedModel) is validated beside them
-    # at each validation; the better of the two is kept
+    # at each validation; the better of the two is kept, and after a refit the average always (its validation
+    # chips are no judge then; docs/benchmarks.md *The average after a refit*)
     ema: bool = False
     # the last share of a run whose rate decays to its end trains on the training + validation chips (the
     # trainer's refit_data) without validating: every labelled chip teaches the model kept
@@ -350,8 +351,9 @@ class _Run:
     trained_before: float  # the candidate's training seconds before this run
     loader: DataLoader | None = None  # of the current epoch
     refitting: bool = False
-    ema_better: bool = False  # at the last validation, the moving average validated better than the weights
+    ema_better: bool = False  # the moving average is kept: it validated better at the last validation (or refit)
     last_validated: tuple[float, Scores] | None = None  # the score kept and its metrics, at the last validation
+    average_validated: tuple[float, Scores] | None = None  # the moving average's, at the last validation
     stop: str | None = None
     epoch_progress: float = 0.0  # the run's progress at its last epoch's end
 
@@ -739,10 +741,11 @@ class Trainer:
             self._choose_test_time_augmentation(run)
         if run.stop is None and refit_now:
             run.refitting, run.chips = True, self.refit_data
+            if run.average_validated is not None:  # the average is kept, and recorded as it validated here
+                run.ema_better, run.last_validated = True, run.average_validated
             self.callbacks.log(translate(
                 "Trainer", "{name}: the rest of the run ({share:.0%} of it) trains on the {chips} training + "
-                "validation chips without validating; the {kept} at its end will be kept (the better at this last "
-                "validation)").format(
+                "validation chips without validating; the {kept} at its end will be kept").format(
                 name=self.name, share=self.config.refit_share, chips=len(run.chips),
                 kept=(translate("Trainer", "moving average of the weights") if run.ema_better
                       else translate("Trainer", "weights")).format()))
@@ -761,6 +764,7 @@ class Trainer:
         score = metrics.primary
         ema_score = averaged.primary if averaged is not None else None
         run.ema_better = ema_score is not None and ema_score > score
+        run.average_validated = (ema_score, averaged) if averaged is not None else None
         point = EpochRecord(run.epoch, run.step, run.trained_before + run.policy.trained, stats.mean_loss, score,
                             run.optimizer.param_groups[0]["lr"], ema_score)
         self._update(validation_chips=self.evaluated_chips, validation_seconds=self._val_seconds,
