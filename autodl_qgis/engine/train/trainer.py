@@ -780,7 +780,7 @@ class Trainer:
         return score, improved
 
     def _choose_test_time_augmentation(self, run: _Run) -> None:
-        """At the run's end: validates the weights kept (the moving average where it validated better) once more and
+        """At the run's end: validates the weights kept (:meth:`_kept_model`) once more and
         over the eight flips and quarter turns of each chip, in one pass over the same chips, and records whether the
         eight views score higher, and the threshold where the way chosen peaks in F1 (detection). After a refit the
         chips are the validation chips it trained on, on which predicting once is favoured (a model scores about 0.92
@@ -898,7 +898,7 @@ class Trainer:
         return AveragedModel(self.adapter, multi_avg_fn=get_ema_multi_avg_fn(1.0 - 1.0 / span), use_buffers=True)
 
     def _kept_model(self, run: _Run) -> torch.nn.Module:
-        """The weights the run keeps: their moving average where it validated better."""
+        """The weights the run keeps: their moving average where it validated better, and after a refit."""
         return self._ema.module if run.ema_better else self.adapter
 
     def _kept_state(self, averaged: bool) -> dict:
