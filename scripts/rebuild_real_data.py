@@ -71,6 +71,12 @@ class RealExport:
 #   and labels/000000000.* under ~30 parent folders; find_repos arcgis-learn variants): code only in
 #   OterLabb/Mask_RCNN, spgriffin/land_cover, ElathaThon/ArcGIS-Pro-Deep-Learning, DesarrolladoresEsri/GeoAI. Untried:
 #   forks of the repositories above, and folder names such as Image_Chips, TrainingChips, 训练样本, muestras.
+# - Searched again later on 2026-12-07: esri_model_definition.emd / esri_accumulated_stats.json / labels/000000000.xml
+#   under ~60 more folders (Image_Chips, chips, training_data, TrainingSamples, samples, export, dataset, tiles,
+#   训练样本, 样本, trees, palm, buildings, pools, solar, wellpads, ...), repositories of majrblais,
+#   maxwell-geospatial (topoDL: code and tables only), libertadcc, gdenis82, yuriya-dev/palm-tree-detection: nothing
+#   new. The text indexes do not hold .emd, esri_accumulated_stats.json, map.txt or label .xml files: an export is
+#   found only by its exact path.
 EXPORTS = (
     RealExport(
         name="phragmites_kitti",
