@@ -169,8 +169,12 @@ def _train(args) -> int:
             if _EVENTS is not None:
                 _EVENTS.error(exc.args[0])  # a Message: QGIS shows it translated
             return 1
-        if args.distributed and not lead:
-            return 0
+        if args.distributed:
+            from .engine.train import distributed
+
+            distributed.leave()  # every collective is behind: rank 0 writes the package alone
+            if not lead:
+                return 0
         callbacks.progress(1.0, translate("AutoDL", "writing the model package (best weights, report, "
                                                     "leaderboard)").format())
         path = autodl.save(out, sidecars=args.report)

@@ -28,6 +28,13 @@ def init_from_environment(device_type: str) -> str | None:
     return dist.get_backend()
 
 
+def leave() -> None:
+    """Leaves the process group (local: no collective), so that gloo's threads are joined here and not by static
+    destructors at exit, which sometimes abort a rank ("terminate called without an active exception")."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
 def active() -> bool:
     return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 
