@@ -9,9 +9,9 @@ import pytest
 from autodl_qgis.engine.search.config import (DEFAULT_MOSAIC, FINAL, FLAT, PLAIN_SHARE, RUNG, TUNING, CandidateJob,
                                               CandidateResult, EpochRecord, Opening, SearchConfig)
 from autodl_qgis.engine.status import Status
-from autodl_qgis.engine.search.schedule import (FINAL_SHARE, MIN_FINAL_EPOCHS, MIN_NOISE, HalvingSearch, finalist,
-                                                noise, opening_yields, OpeningRule, packaging_reserve, promote,
-                                                refusal, rung_sizes)
+from autodl_qgis.engine.search.schedule import (FINAL_SHARE, MIN_FINAL_EPOCHS, MIN_FIRST_PASSES, MIN_NOISE,
+                                                HalvingSearch, finalist, noise, opening_yields, OpeningRule,
+                                                packaging_reserve, promote, refusal, rung_sizes)
 from autodl_qgis.engine.train.trainer import Validated
 from autodl_qgis.engine.errors import InputDataError
 
@@ -28,9 +28,10 @@ class FakeTraining:
     """Runs jobs as the search's executor does, on the fake clock: ``quality[network]`` is the metric a candidate
     approaches with training seconds; building and validating cost ``overhead[network]`` seconds."""
 
-    def __init__(self, clock, quality, overhead=None, wobble=0.0, epoch_steps=10):
+    def __init__(self, clock, quality, overhead=None, wobble=0.0, epoch_steps=10, step_seconds=None):
         self.clock, self.quality, self.overhead = clock, quality, overhead or {}
         self.epoch_steps = epoch_steps  # at 0.1 s a step: one epoch a second unless given
+        self.step_seconds = step_seconds or {}  # a network's seconds a step, if not 0.1
         self.wobble = wobble  # difference between a candidate's last two validations (the noise)
         self.jobs, self.results, self.trained = [], [], {}
 
@@ -48,6 +49,15 @@ class FakeTraining:
                 if job.resume_from is not None:
                     assert job.resume_from == f"{job.candidate}-state"  # continues, never restarts
                 overhead = self.overhead.get(job.network, 2.0)
+                step = self.step_seconds.get(job.network, 0.1)
+                if job.train_seconds < job.min_passes * self.epoch_steps * step:  # as the trainer decides
+                    self.clock.now += overhead
+                    result = CandidateResult(job.key, job.candidate, job.network, job.backbone, job.phase, job.rung,
+                                             Status.NOT_REACHED, reason="less than one pass", start=start,
+                                             end=self.clock(), seconds_per_step=step, epoch_steps=self.epoch_steps)
+                    self.results.append(result)
+                    out.append(result)
+                    continue
                 seconds = min(job.train_seconds, max(0.0, deadline - start - overhead))
                 if job.opening is not None:  # as the search's runner: stops at a validation where its rule says
                     opened = start + overhead + job.opening.seconds
@@ -63,7 +73,7 @@ class FakeTraining:
                          EpochRecord(2, 2, total, 0.5, metric, 1e-3))
                 result = CandidateResult(job.key, job.candidate, job.network, job.backbone, job.phase, job.rung,
                                          Status.COMPLETED, metric_name="miou", metric=metric, train_seconds=total,
-                                         segment_seconds=seconds, seconds_per_step=0.1, epoch_steps=self.epoch_steps,
+                                         segment_seconds=seconds, seconds_per_step=step, epoch_steps=self.epoch_steps,
                                          validation_seconds=0.5,
                                          build_seconds=overhead - 0.5, start=start, end=self.clock(),
                                          checkpoint=f"{job.candidate}-state", curve=curve)
@@ -210,6 +220,23 @@ def test_a_limit_that_buys_the_leader_few_epochs_is_all_the_leaders():
     training = FakeTraining(clock, {n: 0.5 + 0.04 * i for i, n in enumerate(NINE)}, epoch_steps=10)
     _search(clock, training, NINE, limit).run()
     assert len({j.candidate for j in training.jobs}) == 9
+
+
+def test_a_challenger_whose_first_rung_buys_less_than_a_pass_gives_its_time_to_the_finalist():
+    """B would win if it trained, but its epoch (300 s) is longer than a first-rung job: it is not_reached once its
+    throughput is known, the leader is the finalist and trains all but C's pass and the jobs' overheads."""
+    clock = FakeClock()
+    start, limit = clock(), 1800.0
+    training = FakeTraining(clock, {"A": 0.5, "B": 0.9, "C": 0.45}, step_seconds={"B": 30.0})
+    results = _search(clock, training, ["A", "B", "C"], limit).run()
+    passes = {j.key: j.min_passes for j in training.jobs}
+    assert passes == {"c00-r0": 0.0, "c01-r0": MIN_FIRST_PASSES, "c02-r0": MIN_FIRST_PASSES, "c00-final": 0.0}
+    statuses = {r.key: r.status for r in results}
+    assert statuses["c01-r0"] == Status.NOT_REACHED and statuses["c02-r0"] == Status.PRUNED
+    assert results[-1].key == "c00-final"  # C trained its pass and lost; B was never ranked
+    search_seconds = limit - packaging_reserve(limit)
+    assert training.trained["c00"] >= search_seconds - 4 * 2.0 - training.trained["c02"] - 1e-6  # 4 jobs
+    assert clock() - start <= search_seconds + 1e-6
 
 
 def test_the_openings_rule_decides_once_at_its_first_validation_after_a_rung_zero_jobs_seconds():

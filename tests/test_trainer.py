@@ -251,6 +251,16 @@ def test_a_run_that_cannot_afford_a_validated_result_is_not_reached(tiles):
     result = trainer.fit()
     assert result.status == NOT_REACHED and "5 steps and a validation" in result.reason
     assert adapter.calls == 2  # stopped after measuring the step time, not after a useless partial epoch
+    # 12 training chips at batch 4 are 3 steps of 1 s: 2 training seconds buy less than one pass
+    adapter, trainer = _clocked(tiles, clock, batch_size=4, train_seconds=2, min_passes=1.0,
+                                budget=TimeBudget(1000, clock=clock))
+    result = trainer.fit()
+    assert result.status == NOT_REACHED and result.seconds_per_step == 1.0 and adapter.calls == 2
+    assert result.reason == ("its 2 training seconds buy about 8 chips at 4.0 chips/s, less than 1 pass(es) over its "
+                             "12 chips: too little training to rank it")
+    adapter, trainer = _clocked(tiles, clock, batch_size=4, train_seconds=3, min_passes=1.0,
+                                budget=TimeBudget(1000, clock=clock))
+    assert trainer.fit().status == COMPLETED and adapter.calls == 3  # one pass: ranked
 
 
 def test_pixel_metrics_from_a_known_confusion():
@@ -929,8 +939,8 @@ def test_stop_policy_bounds_the_validations_share_and_what_a_result_needs():
     policy.validated(0.5, 0.5)
     assert not policy.validation_due(False) and policy.validation_due(True)  # the run's last one always happens
     fresh, _ = _policy(clock, seconds=10.0, min_steps=5)
-    assert fresh.cannot_afford(1.0, 4) is None  # 5 steps and 12 chips at a third of a step each: 6 of 10 s
-    assert fresh.cannot_afford(2.0, 4) == ("needs about 12 s for 5 steps and a validation (2.0 s a step), 10 s were "
+    assert fresh.cannot_afford(1.0, 4, 3) is None  # 5 steps and 12 chips at a third of a step each: 6 of 10 s
+    assert fresh.cannot_afford(2.0, 4, 3) == ("needs about 12 s for 5 steps and a validation (2.0 s a step), 10 s were "
                                            "left")
 
 

@@ -159,6 +159,7 @@ class CandidateJob:
     full_validation: bool = False  # validate on every validation chip (else on the search's capped subset)
     deadline: float | None = None  # when the job must be over, on the search's clock (wall time, shared by workers)
     opening: Opening | None = None  # the leader's first segment (see Opening)
+    min_passes: float = 0.0  # a first-rung challenger's: TrainConfig.min_passes
 
     def params(self) -> dict:
         """The hyper-parameters, as recorded in the trial."""
@@ -186,7 +187,8 @@ class CandidateJob:
         return TrainConfig(max_epochs=search.max_epochs, learning_rate=self.learning_rate, batch_size=self.batch_size,
                            seed=self.seed, train_seconds=self.train_seconds, decay_to_end=self.decay_to_end,
                            # the finalist gives the model: whatever it can train and validate beats nothing
-                           min_steps=1 if final else TrainConfig.min_steps, partial_validation=final,
+                           min_steps=1 if final else TrainConfig.min_steps, min_passes=self.min_passes,
+                           partial_validation=final,
                            ema=final and search.weight_averaging, amp=search.mixed_precision,
                            refit_share=REFIT_SHARE if final and search.refit else 0.0,
                            plain_share=PLAIN_SHARE if final else 0.0,

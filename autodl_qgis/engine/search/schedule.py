@@ -15,7 +15,9 @@ workers, DDP followers) is passed in, so the schedule is tested with a fake cloc
   checkpoints. Every job of a rung adds the same training seconds, so candidates are compared at equal training
   time.
 - A job starts only if its minimum cost (build, a few steps, a validation: measured on this device for the
-  candidates already run) fits in what is left of its rung; otherwise it is ``not_reached``.
+  candidates already run) fits in what is left of its rung; otherwise it is ``not_reached``. A rung-0 challenger is
+  also not_reached, once its first steps measure its throughput, if its training seconds buy less than
+  ``MIN_FIRST_PASSES`` passes over the training chips: its time goes to the finalist.
 - The leader (the portfolio's first candidate, the strongest default) is replaced, in a promotion or as the
   finalist, only by a challenger better by more than the noise between validations.
 - The finalist continues with a learning rate that falls to zero at the search's end and a full validation.
@@ -37,6 +39,11 @@ MIN_NOISE = 0.01  # a challenger must beat the leader by more than this (metric 
 FIRST_OVERHEAD_SHARE = 0.4  # of a rung-0 job's time assumed for building, batch probing and validation until measured
 MIN_FINAL_EPOCHS = 50  # the finalist's epochs (the leader's cost) that come before any challenger's time
 MIN_STEPS = 5  # steps a candidate needs before its first validation means anything
+# passes over the training chips a first-rung challenger's seconds must buy at its measured throughput, else it is
+# not_reached once that is measured (its build, batch probe and a step in) and its time goes to the finalist: ranked
+# sooner it is ranked on noise (on a CPU at 30 minutes FCOS and ATSS saw 150-190 of 216 palm chips, lost every time
+# and cost the finalist 11 % of its training; docs/benchmarks.md *One pass before a ranking*)
+MIN_FIRST_PASSES = 1.0
 # trained and validated; pruned ones too (dropped here; a resumed search reads them back so and decides the same)
 SCORED = (Status.COMPLETED, Status.EARLY_STOPPED, Status.DEADLINE, Status.PRUNED)
 
@@ -283,12 +290,13 @@ class HalvingSearch:
                                        "{until:.0f} s").format(count=size - 1, seconds=train_seconds,
                                                               until=rung_end - self.start))
         basic_end = rung_end - (rung_end - self.clock()) * self.tuning / max(1, size - 1)
-        jobs = [dataclasses.replace(s, phase=s.phase or RUNG, rung=0, train_seconds=train_seconds)
-                for s in self.seeds[1:]]
+        jobs = [dataclasses.replace(s, phase=s.phase or RUNG, rung=0, train_seconds=train_seconds,
+                                    min_passes=MIN_FIRST_PASSES) for s in self.seeds[1:]]
         results = [lead] + self._run(jobs, basic_end if self.tuning else rung_end)
         if self.tuning:
             proposals = self.propose(self.tuning, ranked(results))
-            jobs = [dataclasses.replace(p, phase=TUNING, rung=0, train_seconds=train_seconds) for p in proposals]
+            jobs = [dataclasses.replace(p, phase=TUNING, rung=0, train_seconds=train_seconds,
+                                        min_passes=MIN_FIRST_PASSES) for p in proposals]
             results += self._run(jobs, rung_end)
         if self.leader not in {r.candidate for r in ranked(results)}:
             self.leader = ranked(results)[0].candidate if ranked(results) else None

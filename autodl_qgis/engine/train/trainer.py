@@ -77,6 +77,10 @@ class TrainConfig:
     train_seconds: float | None = None  # training seconds this run adds (equal for the candidates of a rung)
     decay_to_end: bool = True  # learning rate falls linearly to zero at the run's end; False: constant after warm-up
     min_steps: int = 5  # steps before a first validation means anything: a run that cannot afford them is not_reached
+    # passes over its chips that a run's ``train_seconds`` must buy at its measured step time, else it is not_reached
+    # as soon as that is measured: a first-rung challenger ranked before one pass is ranked on noise, and the time it
+    # would take goes to the finalist (docs/benchmarks.md *One pass before a ranking*)
+    min_passes: float = 0.0
     partial_validation: bool = False  # the run's result counts even if its validation's time allows only some chips
     # mixed precision: on CUDA always; on a CPU bfloat16 autocast where its training steps measure faster
     # (batch_size.py), validation staying in float32 there, as a package predicts
@@ -277,10 +281,18 @@ class StopPolicy:
                  f"falls to zero over the next {epochs} epochs, then training stops")
         return True
 
-    def cannot_afford(self, seconds_per_step: float, batch_size: int) -> str | None:
-        """After the first step: why the minimum a validated result needs (``min_steps`` steps and a validation,
-        estimated as a forward pass over the validation chips at a third of a training step's cost per chip) does
-        not fit in what is left of the budget; None when it does."""
+    def cannot_afford(self, seconds_per_step: float, batch_size: int, epoch_steps: int) -> str | None:
+        """After the first measured step: why the run cannot give a result worth having, or None. Either the
+        minimum a validated result needs (``min_steps`` steps and a validation, estimated as a forward pass over the
+        validation chips at a third of a training step's cost per chip) does not fit in what is left of the budget,
+        or its ``train_seconds`` buy fewer than ``min_passes`` passes over its ``epoch_steps`` steps."""
+        if self.config.min_passes and self.config.train_seconds:
+            steps = self.config.train_seconds / seconds_per_step
+            if steps < self.config.min_passes * epoch_steps:
+                return (f"its {self.config.train_seconds:.0f} training seconds buy about {steps * batch_size:.0f} "
+                        f"chips at {batch_size / seconds_per_step:.1f} chips/s, less than "
+                        f"{self.config.min_passes:g} pass(es) over its {epoch_steps * batch_size} chips: too little "
+                        f"training to rank it")
         if math.isinf(self.budget.total):
             return None
         validation = self._validation_estimate(seconds_per_step, batch_size)
@@ -697,19 +709,21 @@ class Trainer:
 
     def _stepped(self, run: _Run, spent: float) -> bool:
         """Counts a training step of ``spent`` seconds: the step time, the moving average of the weights. False when
-        the first measured step shows that the run cannot afford a validated result (the result's reason says
+        the first measured step shows that the run cannot afford a result worth having (the result's reason says
         why)."""
         policy = run.policy
         policy.stepped(spent)
         run.step += 1
         # the first step of a run pays for lazy initialisation: it is not the step time
         if run.step > run.first_step + 1 or len(run.loader) <= 1:
-            measured = self._result.seconds_per_step
-            measured = spent if measured is None else 0.8 * measured + 0.2 * spent
+            before = self._result.seconds_per_step
+            measured = spent if before is None else 0.8 * before + 0.2 * spent
             self._update(seconds_per_step=measured)
             policy.step_estimate = (measured, run.batch_size)
-            if measured == spent and not self._result.history:
-                reason = policy.cannot_afford(measured, self._result.batch_size)
+            if before is None and not self._result.history:
+                # rank 0 decides: ranks measuring slightly different step times must not part here
+                reason = distributed.from_rank0(policy.cannot_afford(measured, self._result.batch_size,
+                                                                     len(run.loader)))
                 if reason is not None:
                     self._update(reason=reason)
                     return False
