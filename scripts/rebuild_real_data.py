@@ -1,11 +1,14 @@
-"""Rebuild the real ArcGIS exports the project measures on from fetched git snapshots, never from the project's own
-repository (issue 19, item 7: the data is public but not ours, so it is rebuilt, not committed).
+"""Rebuild the real training data the project measures on from fetched git snapshots, never from the project's own
+repository (issue 19, item 7: the data is public but not ours, so it is rebuilt, not committed): ArcGIS exports,
+copied as published, and real overhead tiles labelled elsewhere (a COCO export), rewritten in the layout of ArcGIS'
+PASCAL_VOC_rectangles export by the project's own writer.
 
 Each export is pinned to a repository, a commit and the git tree id of its folder: the files written are the blobs of
 that tree, each re-hashed on disk (git's blob SHA-1) and counted, so a rebuilt folder is byte for byte what the author
-published. A snapshot is a bare git directory such as the agent tool ``fetch github:owner/name`` leaves under
-/work/.mirror/owner+name/repo (or ``git clone --mirror https://github.com/owner/name``); a folder is written to a
-temporary name and renamed when complete, so an earlier copy survives a failure.
+published (of a COCO set, its tiles' pixels and boxes are; the files are the writer's). A snapshot is a bare git
+directory such as the agent tool ``fetch github:owner/name`` leaves under /work/.mirror/owner+name/repo (or ``git
+clone --mirror https://github.com/owner/name``); a folder is written to a temporary name and renamed when complete, so
+an earlier copy survives a failure.
 
     .venv/bin/python scripts/rebuild_real_data.py --list
     .venv/bin/python scripts/rebuild_real_data.py [--only phragmites_kitti] [--mirror GITDIR] [--out DIR]
@@ -16,7 +19,9 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -24,7 +29,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # the COCO sets are written with the project's own writer
 DEFAULT_OUT = Path(os.environ.get("AUTODL_REAL_DATA", REPO.parent / "shared" / "data" / "real"))
 DEFAULT_MIRRORS = Path(os.environ.get("AUTODL_MIRRORS", "/work/.mirror"))
 REGULAR_FILE_MODES = ("100644", "100755")
@@ -43,6 +51,93 @@ class RealExport:
     labels: int  # label files under labels/
     licence: str
     about: str
+
+    def verify(self, git_dir: Path) -> list[Blob]:
+        """The pinned folder's files, its tree id and counts checked against the snapshot."""
+        blobs = list_blobs(git_dir, self)
+        check_counts(self, blobs)
+        return blobs
+
+    def write(self, git_dir: Path, folder: Path) -> str:
+        """Writes the export's files, as published, to ``folder``; returns what was written."""
+        blobs = self.verify(git_dir)
+        folder.mkdir()
+        size = write_blobs(git_dir, blobs, folder)
+        return (f"{self.name}: {len(blobs)} files ({self.images} chips, {self.labels} labels, {size / 1e6:.1f} MB) "
+                f"from {self.repo}@{self.commit[:12]}:{self.folder}, every blob hash checked")
+
+
+COCO_LABELS = "_annotations.coco.json"  # a Roboflow COCO split's labels, beside its tiles
+TILE_NAME = re.compile(r"tile_(\d+)_(\d+)\.")  # a tile's row and column offsets in its mosaic, in pixels
+
+
+@dataclass(frozen=True)
+class CocoTiles:
+    """Real overhead tiles cut from one mosaic, with box labels, published as a COCO export (Roboflow's) rather
+    than by ArcGIS: written as a PASCAL_VOC_rectangles folder by TrainingDataWriter (PNG, so the JPEG's pixels are
+    kept as decoded), one class, each tile georeferenced in a local grid of one unit a pixel at the offsets its
+    original name gives, so that the split is spatial as for an ArcGIS export."""
+
+    name: str
+    repo: str
+    commit: str
+    folders: tuple[tuple[str, str], ...]  # (folder holding _annotations.coco.json and its tiles, its git tree id)
+    category: int  # the COCO category id of the boxes kept
+    class_name: str
+    images: int
+    boxes: int
+    licence: str
+    about: str
+
+    def verify(self, git_dir: Path) -> list[tuple[str, list[Blob], dict]]:
+        """Each pinned folder's files and COCO labels, tree ids and counts checked against the snapshot."""
+        splits, images, boxes = [], 0, 0
+        for path, tree in self.folders:
+            blobs = tree_blobs(git_dir, self.name, self.commit, path, tree)
+            labels = next((b for b in blobs if b.path.name == COCO_LABELS), None)
+            if labels is None:
+                raise RebuildError(f"{self.name}: {path} has no {COCO_LABELS}")
+            coco = json.loads(git(git_dir, "cat-file", "blob", labels.sha))
+            splits.append((path, blobs, coco))
+            images += len(coco["images"])
+            boxes += sum(1 for a in coco["annotations"] if a["category_id"] == self.category)
+        if (images, boxes) != (self.images, self.boxes):
+            raise RebuildError(f"{self.name}: the snapshot has {images} tiles and {boxes} boxes, expected "
+                               f"{self.images} and {self.boxes}")
+        return splits
+
+    def write(self, git_dir: Path, folder: Path) -> str:
+        from autodl_qgis.engine.data import PASCAL_VOC
+        from autodl_qgis.engine.data.esri import ClassInfo
+        from autodl_qgis.engine.data.labels import BoxLabel
+        from autodl_qgis.engine.data.writer import TrainingDataWriter
+        from osgeo import gdal
+
+        gdal.UseExceptions()
+        source = folder.parent / "source"
+        tiles = []
+        for index, (path, blobs, coco) in enumerate(self.verify(git_dir)):
+            write_blobs(git_dir, [b for b in blobs if b.path.name != COCO_LABELS], source / str(index))
+            for image in coco["images"]:
+                original = image.get("extra", {}).get("name", image["file_name"])
+                offsets = TILE_NAME.match(original)
+                if offsets is None:
+                    raise RebuildError(f"{self.name}: {path}/{image['file_name']}: no tile offsets in {original!r}")
+                found = [a["bbox"] for a in coco["annotations"]
+                         if a["image_id"] == image["id"] and a["category_id"] == self.category]
+                tiles.append((source / str(index) / image["file_name"], int(offsets[1]), int(offsets[2]), found))
+        classes = [ClassInfo(1, self.class_name, (255, 0, 0))]
+        with TrainingDataWriter(folder, PASCAL_VOC, classes, image_format="png") as writer:
+            for file, row, column, found in sorted(tiles, key=lambda t: (t[1], t[2])):
+                pixels = gdal.Open(str(file)).ReadAsArray()
+                xyxy = [(x, y, x + w, y + h) for x, y, w, h in found]
+                writer.add(pixels, BoxLabel(np.asarray(xyxy, dtype=np.float64).reshape(-1, 4),
+                                            np.ones(len(xyxy), dtype=np.int64)),
+                           geotransform=(column, 1.0, 0.0, -row, 0.0, -1.0))
+        shutil.rmtree(source)
+        return (f"{self.name}: {len(tiles)} tiles, {self.boxes} boxes of {self.class_name} from "
+                f"{self.repo}@{self.commit[:12]} ({', '.join(p for p, _ in self.folders)}), every blob hash checked, "
+                f"written as PASCAL_VOC_rectangles")
 
 
 # Searched for and not pinned (2026-12), so that the next search starts further on:
@@ -77,6 +172,11 @@ class RealExport:
 #   maxwell-geospatial (topoDL: code and tables only), libertadcc, gdenis82, yuriya-dev/palm-tree-detection: nothing
 #   new. The text indexes do not hold .emd, esri_accumulated_stats.json, map.txt or label .xml files: an export is
 #   found only by its exact path.
+# - Searched 2026-12-07 (night) for real overhead tiles with box labels in any layout: NarimT/Computer-Vision-Project
+#   (pinned below, CC0; its oil_palm_coco_v2/train labels are missing from the fetched snapshot);
+#   CATS-Lab/Field-data-Drone-View-Vehicle-Image-Set (1393 drone frames of cars on one street, VOC, no licence, frames
+#   of two videos: near-copies); jekhor/aerial-cars-dataset (mixed sources and licences); liaoxuanzhi/VEDAI
+#   (annotations only); jonathanventura/urban-tree-detection-data (points, not boxes).
 EXPORTS = (
     RealExport(
         name="phragmites_kitti",
@@ -90,6 +190,23 @@ EXPORTS = (
         about="KITTI_rectangles export of 6-band UInt16 sUAS GeoTIFF chips (32 x 32 px, EPSG:4326), one box per chip, "
               "7 wetland classes; the authors uploaded 50 of the 306 chips their map.txt lists. Old-style .emd "
               "template without MetaDataMode (the format is in esri_accumulated_stats.json).",
+    ),
+    CocoTiles(
+        name="oil_palm_drone_coco",
+        repo="NarimT/Computer-Vision-Project",
+        commit="e48c8914f74d9ff4f6fa3d7b0e70fc76cf54dfc9",
+        folders=(("cv_project/03_datasets/oil_palm_coco_v2/valid", "c2dbb50c7a48ce763d9f92280ef5d290f93cb125"),
+                 ("cv_project/03_datasets/oil_palm_coco_v2/test", "1b2660afeff64463bd9a48331862e29e86ca07a9")),
+        category=1,
+        class_name="OilPalm",
+        images=204,
+        boxes=26483,
+        licence="Public Domain (CC0 1.0), as its Roboflow export states (README.dataset.txt, the COCO licenses field)",
+        about="Roboflow COCO export of 512 x 512 px RGB JPEG tiles of a drone orthomosaic of an oil palm plantation, "
+              "cut with overlap, one box per palm crown (about 45 px, ~130 a tile). Not written by ArcGIS. Its train "
+              "split's labels are missing from the fetched snapshot (the largest files are left out), so the "
+              "valid and test splits are used, 204 tiles scattered over the mosaic; their names give each tile's "
+              "offsets, written as world files in a local pixel grid.",
     ),
 )
 
@@ -133,19 +250,25 @@ class Blob:
 
 def list_blobs(git_dir: Path, export: RealExport) -> list[Blob]:
     """The export folder's files; refuses links, submodules and paths leaving the folder."""
-    tree = git(git_dir, "rev-parse", f"{export.commit}:{export.folder}").decode().strip()
-    if tree != export.tree:
-        raise RebuildError(f"{export.name}: {export.repo}@{export.commit[:12]}:{export.folder} is tree {tree}, "
-                           f"expected {export.tree}; the snapshot differs from the one this script pins")
+    return tree_blobs(git_dir, export.name, export.commit, export.folder, export.tree)
+
+
+def tree_blobs(git_dir: Path, name: str, commit: str, folder: str, expected: str) -> list[Blob]:
+    """The files of ``folder`` at ``commit``, which must be tree ``expected``; refuses links, submodules and paths
+    leaving the folder."""
+    tree = git(git_dir, "rev-parse", f"{commit}:{folder}").decode().strip()
+    if tree != expected:
+        raise RebuildError(f"{name}: {commit[:12]}:{folder} is tree {tree}, expected {expected}; the snapshot "
+                           f"differs from the one this script pins")
     blobs = []
-    for entry in git(git_dir, "ls-tree", "-r", "-z", export.tree).split(b"\0"):
+    for entry in git(git_dir, "ls-tree", "-r", "-z", tree).split(b"\0"):
         if not entry:
             continue
         meta, raw_path = entry.split(b"\t", 1)
         mode, kind, sha = meta.decode().split()
         path = PurePosixPath(raw_path.decode())
         if kind != "blob" or mode not in REGULAR_FILE_MODES or path.is_absolute() or ".." in path.parts:
-            raise RebuildError(f"{export.name}: refusing {kind} {mode} {path} (only plain files inside the folder)")
+            raise RebuildError(f"{name}: refusing {kind} {mode} {path} (only plain files inside the folder)")
         blobs.append(Blob(path, sha))
     return blobs
 
@@ -188,27 +311,24 @@ def write_blobs(git_dir: Path, blobs: list[Blob], target: Path) -> int:
     return written
 
 
-def rebuild(export: RealExport, git_dir: Path, out_root: Path) -> str:
-    blobs = list_blobs(git_dir, export)
-    check_counts(export, blobs)
+def rebuild(export: RealExport | CocoTiles, git_dir: Path, out_root: Path) -> str:
+    """Writes the export under a temporary name beside ``out_root / export.name`` and renames it when complete."""
     out_root.mkdir(parents=True, exist_ok=True)
     target = out_root / export.name
     staging = Path(tempfile.mkdtemp(prefix=f".{export.name}.", dir=out_root))
-    staging.chmod(0o755)  # mkdtemp's 0700 would hide the data from the other users of the shared folder
     try:
-        size = write_blobs(git_dir, blobs, staging)
+        summary = export.write(git_dir, staging / export.name)
+        (staging / export.name).chmod(0o755)  # a temporary folder's 0700 would hide the data from the other users
         if target.exists():
             previous = Path(tempfile.mkdtemp(prefix=f".{export.name}.old.", dir=out_root))
             target.rename(previous / export.name)
-            staging.rename(target)
+            (staging / export.name).rename(target)
             shutil.rmtree(previous)
         else:
-            staging.rename(target)
+            (staging / export.name).rename(target)
     finally:
-        if staging.exists():
-            shutil.rmtree(staging)
-    return (f"{export.name}: {len(blobs)} files ({export.images} chips, {export.labels} labels, {size / 1e6:.1f} MB) "
-            f"from {export.repo}@{export.commit[:12]}:{export.folder}, every blob hash checked -> {target}")
+        shutil.rmtree(staging, ignore_errors=True)
+    return f"{summary} -> {target}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -224,7 +344,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.list:
         for e in EXPORTS:
-            print(f"{e.name}: {e.repo}@{e.commit}:{e.folder} -- {e.images} chips; licence: {e.licence}\n  {e.about}")
+            where = getattr(e, "folder", None) or ", ".join(folder for folder, _ in e.folders)
+            print(f"{e.name}: {e.repo}@{e.commit}:{where} -- {e.images} chips; licence: {e.licence}\n  {e.about}")
         return 0
     known = {e.name: e for e in EXPORTS}
     unknown = sorted(set(args.only or ()) - set(known))
@@ -234,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for export in (known[n] for n in args.only) if args.only else EXPORTS:
             print(rebuild(export, find_snapshot(export, args.mirror, args.mirror_root), args.out))
-    except (RebuildError, OSError) as error:
+    except (RebuildError, OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0
