@@ -57,7 +57,7 @@
         <translation>AutoDL {mode}: 候補 {count} 個、{hours:.3g} 時間、デバイス {device}、チップ {chips} 枚 ({format}; {split} 分割: トレーニング {train}、検証 {validation}、テスト {test}); 記録: {record}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/cli.py" line="174"/>
+        <location filename="../autodl_qgis/cli.py" line="178"/>
         <source>writing the model package (best weights, report, leaderboard)</source>
         <translation>モデル パッケージを書き出しています (最良の重み、レポート、リーダーボード)</translation>
     </message>
@@ -67,32 +67,32 @@
         <translation>{folder}: チップ {chips} 枚、クラス {classes} 個 (フィーチャのないウィンドウ {skipped} 個をスキップ)</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/cli.py" line="198"/>
+        <location filename="../autodl_qgis/cli.py" line="202"/>
         <source>{path}: {network} ({backbone}), validation {metric_name} {metric:.4f}; predicts {how} by default</source>
         <translation>{path}: {network} ({backbone})、検証 {metric_name} {metric:.4f}。既定で{how}予測します</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/cli.py" line="198"/>
+        <location filename="../autodl_qgis/cli.py" line="202"/>
         <source>{path}: {network} ({backbone}), validation {metric_name} {metric:.4f}, test {test:.4f}; predicts {how} by default</source>
         <translation>{path}: {network} ({backbone})、検証 {metric_name} {metric:.4f}、テスト {test:.4f}。既定で{how}予測します</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/cli.py" line="287"/>
+        <location filename="../autodl_qgis/cli.py" line="291"/>
         <source>{path}: {objects} object(s) from {tiles} tile(s)</source>
         <translation>{path}: タイル {tiles} 個からオブジェクト {objects} 個</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/cli.py" line="292"/>
+        <location filename="../autodl_qgis/cli.py" line="296"/>
         <source>{path}: {tiles} tile(s) classified</source>
         <translation>{path}: タイル {tiles} 個を分類しました</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/cli.py" line="303"/>
+        <location filename="../autodl_qgis/cli.py" line="307"/>
         <source>{path}: ONNX graph of {network} ({backbone}) with Deepness&apos; metadata</source>
         <translation>{path}: {network} ({backbone}) の ONNX グラフ (Deepness のメタデータ付き)</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/cli.py" line="398"/>
+        <location filename="../autodl_qgis/cli.py" line="402"/>
         <source>the AutoDL engine is ready: {python}</source>
         <translation>AutoDL エンジンの準備ができました: {python}</translation>
     </message>
@@ -945,57 +945,57 @@ PyTorch: NVIDIA ドライバー (nvidia-smi) がある場合は CUDA ビルド�
 <context>
     <name>Schedule</name>
     <message>
-        <location filename="../autodl_qgis/engine/search/schedule.py" line="257"/>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="264"/>
         <source>rung 0: {network} ({backbone}) first, {seconds:.0f} training seconds</source>
         <translation>ラング 0: 最初に {network} ({backbone}) を {seconds:.0f} 秒間トレーニング</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/schedule.py" line="282"/>
-        <source>rung 0: {count} more candidate(s), {seconds:.0f} training seconds each, until {until:.0f} s</source>
-        <translation>ラング 0: 残りの候補 {count} 個を各 {seconds:.0f} 秒間、{until:.0f} 秒までトレーニング</translation>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="291"/>
+        <source>rung 0: {count} more candidate(s), {seconds:.0f} training seconds each, until {until:.0f} s; each goes on if those seconds buy it {passes:.1f} passes over the training chips (to be ranked, one; should it win, {epochs} of its epochs in the finalist&apos;s {final:.0f} s)</source>
+        <translation>ラング 0: 残りの候補 {count} 個を各 {seconds:.0f} 秒間、{until:.0f} 秒までトレーニング。その時間でトレーニングチップを {passes:.1f} 周以上学習できる候補のみ続行（順位付けには 1 周、勝った場合は最終モデルの {final:.0f} 秒で自身のエポックを {epochs} 回）</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/schedule.py" line="300"/>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="313"/>
         <source>rung {rung}: {count} candidate(s) continue for {seconds:.0f} training seconds each</source>
         <translation>ラング {rung}: 候補 {count} 個が各 {seconds:.0f} 秒間トレーニングを続けます</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/schedule.py" line="315"/>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="328"/>
         <source>finalist {network} ({backbone}) trains until the end: {seconds:.0f} s</source>
         <translation>最終候補 {network} ({backbone}) を最後までトレーニングします: {seconds:.0f} 秒</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/schedule.py" line="161"/>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="168"/>
         <source>at least {seconds:.0f} s each in the first rung</source>
         <translation>最初のラングで各 {seconds:.0f} 秒以上</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/schedule.py" line="217"/>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="224"/>
         <source>{count} tuning proposal(s) not reached ({why})</source>
         <translation>チューニング案 {count} 個には届きません ({why})</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/schedule.py" line="221"/>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="228"/>
         <source>the time limit reaches the first {kept} candidate(s) in portfolio order ({why})</source>
         <translation>制限時間で届くのはポートフォリオ順で最初の候補 {kept} 個までです ({why})</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/schedule.py" line="229"/>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="236"/>
         <source>{count} candidate(s) not reached: {reason}</source>
         <translation>候補 {count} 個には届きません: {reason}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/schedule.py" line="273"/>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="280"/>
         <source>a first-rung job costs {seconds:.0f} s, as measured on {network}, and the finalist keeps {epochs} of its epochs, {needs:.0f} s</source>
         <translation>最初のラングのジョブは {network} での計測で {seconds:.0f} 秒かかり、最終候補にはそのエポック {epochs} 回分 ({needs:.0f} 秒) を残します</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/schedule.py" line="253"/>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="260"/>
         <source>rung 0: {network} ({backbone}) first, as the finalist until its first validation after {seconds:.0f} training seconds</source>
         <translation>ラング 0: 最初に {network} ({backbone}) を最終候補として、{seconds:.0f} 秒のトレーニング後の最初の検証までトレーニング</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/search/schedule.py" line="263"/>
+        <location filename="../autodl_qgis/engine/search/schedule.py" line="270"/>
         <source>{network}&apos;s first validation measured an epoch of {epoch:.0f} s and the finalist keeps {epochs} of its epochs: no time was left for a challenger, and {network} trained on to the end</source>
         <translation>{network} の最初の検証で 1 エポックが {epoch:.0f} 秒と計測され、最終候補にはそのエポック {epochs} 回分を残すため、他の候補を試す時間はなく、{network} が最後までトレーニングしました</translation>
     </message>
@@ -1118,17 +1118,17 @@ Object detection models are ranked by average precision at IoU 0.5, pixel classi
 <context>
     <name>Trainer</name>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="629"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="639"/>
         <source>{name}: choosing the batch size</source>
         <translation>{name}: バッチ サイズを決定しています</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="853"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="865"/>
         <source>{name}: epoch {epoch} train loss {loss:.4f}, validation {metric_name} {metric:.4f}</source>
         <translation>{name}: エポック {epoch} トレーニング損失 {loss:.4f}、検証 {metric_name} {metric:.4f}</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="818"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="830"/>
         <source>{name}: {metric_name} {plain:.4f} as predicted, {augmented:.4f} over eight flips and quarter turns ({chips} validation chips): the model will predict {how} by default</source>
         <translation>{name}: {metric_name} は通常の予測で {plain:.4f}、8 通りの反転と 90 度回転で {augmented:.4f} (検証チップ {chips} 枚): モデルは既定で{how}予測します</translation>
     </message>
@@ -1143,47 +1143,47 @@ Object detection models are ranked by average precision at IoU 0.5, pixel classi
         <translation>各タイルを 1 回だけ</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="746"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="758"/>
         <source>{name}: the rest of the run ({share:.0%} of it) trains on the {chips} training + validation chips without validating; the {kept} at its end will be kept</source>
         <translation>{name}: 残りの実行時間 ({share:.0%}) は検証せずにトレーニング + 検証チップ {chips} 枚でトレーニングします。終了時点の{kept}を残します</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="746"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="758"/>
         <source>moving average of the weights</source>
         <translation>重みの移動平均</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="746"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="758"/>
         <source>weights</source>
         <translation>重み</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="810"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="822"/>
         <source>{name}: test-time augmentation not chosen: its validation reached {chips} of {total} chips before the time ran out</source>
         <translation>{name}: テスト時の拡張は選ばれませんでした: 時間切れまでに検証できたのはチップ {total} 枚中 {chips} 枚です</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="853"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="865"/>
         <source>{name}: epoch {epoch} train loss {loss:.4f}, validation {metric_name} {metric:.4f} (moving average {average:.4f})</source>
         <translation>{name}: エポック {epoch} トレーニング損失 {loss:.4f}、検証 {metric_name} {metric:.4f} (移動平均 {average:.4f})</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="800"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="812"/>
         <source>{name}: test-time augmentation not tried: validating it would take about {cost:.0f} s, more than {share:.0%} of the {total:.0f} s of this training or twice the {remaining:.0f} s left</source>
         <translation>{name}: テスト時の拡張は試しません: その検証には約 {cost:.0f} 秒かかり、このトレーニングの {total:.0f} 秒の {share:.0%} か、残り {remaining:.0f} 秒の 2 倍を超えます</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="839"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="851"/>
         <source>{name}: keeps objects from confidence {confidence:.2f}, where F1 peaked on {chips} validation chips after the refit</source>
         <translation>{name}: 信頼度 {confidence:.2f} 以上のオブジェクトを残します (検証チップも加えたトレーニングの後、検証チップ {chips} 枚で F1 が最大になった値)</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="818"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="830"/>
         <source>{name}: {metric_name} {augmented:.4f} over eight flips and quarter turns ({chips} validation chips, which the refit trained on and so cannot choose): the model will predict over the eight views by default</source>
         <translation>{name}: {metric_name} は 8 通りの反転と 90 度回転で {augmented:.4f} (検証チップ {chips} 枚。再学習がトレーニングに使ったチップのため選択には使えません): モデルは既定で 8 通りのビューで予測します</translation>
     </message>
     <message>
-        <location filename="../autodl_qgis/engine/train/trainer.py" line="655"/>
+        <location filename="../autodl_qgis/engine/train/trainer.py" line="665"/>
         <source>{name}: the last {share:.0%} of the run trains on chips as they are, no mosaics</source>
         <translation>{name}: 実行の最後の {share:.0%} はモザイクにせず、チップそのままでトレーニングします</translation>
     </message>

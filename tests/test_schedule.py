@@ -222,21 +222,33 @@ def test_a_limit_that_buys_the_leader_few_epochs_is_all_the_leaders():
     assert len({j.candidate for j in training.jobs}) == 9
 
 
-def test_a_challenger_whose_first_rung_buys_less_than_a_pass_gives_its_time_to_the_finalist():
-    """B would win if it trained, but its epoch (300 s) is longer than a first-rung job: it is not_reached once its
-    throughput is known, the leader is the finalist and trains all but C's pass and the jobs' overheads."""
+def test_first_rung_challengers_are_held_to_the_leaders_standard():
+    """Epochs of 1 s for the leader A. B would win if it trained, but its epoch (300 s) is longer than a first-rung
+    job: less than one pass, too little to rank it. C's epoch (30 s) gives it a few passes, but should it win, the
+    finalist's time would buy it fewer than MIN_FINAL_EPOCHS of them. Both are not_reached once their first steps
+    measure them, their time goes to the others; D (10 s epochs) is ranked, wins and is the finalist."""
     clock = FakeClock()
     start, limit = clock(), 1800.0
-    training = FakeTraining(clock, {"A": 0.5, "B": 0.9, "C": 0.45}, step_seconds={"B": 30.0})
-    results = _search(clock, training, ["A", "B", "C"], limit).run()
-    passes = {j.key: j.min_passes for j in training.jobs}
-    assert passes == {"c00-r0": 0.0, "c01-r0": MIN_FIRST_PASSES, "c02-r0": MIN_FIRST_PASSES, "c00-final": 0.0}
-    statuses = {r.key: r.status for r in results}
-    assert statuses["c01-r0"] == Status.NOT_REACHED and statuses["c02-r0"] == Status.PRUNED
-    assert results[-1].key == "c00-final"  # C trained its pass and lost; B was never ranked
-    search_seconds = limit - packaging_reserve(limit)
-    assert training.trained["c00"] >= search_seconds - 4 * 2.0 - training.trained["c02"] - 1e-6  # 4 jobs
-    assert clock() - start <= search_seconds + 1e-6
+    training = FakeTraining(clock, {"A": 0.5, "B": 0.9, "C": 0.8, "D": 0.6},
+                            step_seconds={"B": 30.0, "C": 3.0, "D": 1.0})
+    logs = []
+    search = _search(clock, training, ["A", "B", "C", "D"], limit, log=logs.append)
+    results = search.run()
+    rung0 = [j for j in training.jobs if j.rung == 0 and j.opening is None]
+    final_seconds = search.end - search.exploration_end
+    asked = MIN_FINAL_EPOCHS * rung0[0].train_seconds / final_seconds
+    assert asked > MIN_FIRST_PASSES and [j.min_passes for j in rung0] == [pytest.approx(asked)] * 3
+    assert training.jobs[0].min_passes == 0.0 and training.jobs[-1].min_passes == 0.0  # the leader, the finalist
+    assert any(f"{asked:.1f} passes over the training chips" in line for line in logs)
+    assert {r.network for r in results if r.status == Status.NOT_REACHED} == {"B", "C"}
+    assert results[-1].key == "c03-final"  # D beat the leader and trains to the end
+    assert clock() - start <= search.end - start + 1e-6
+
+    clock = FakeClock()  # a longer limit: the finalist's time buys C its epochs, and C is ranked and wins
+    training = FakeTraining(clock, {"A": 0.5, "B": 0.9, "C": 0.8, "D": 0.6},
+                            step_seconds={"B": 30.0, "C": 3.0, "D": 1.0})
+    results = _search(clock, training, ["A", "B", "C", "D"], 6 * 3600.0).run()
+    assert results[-1].key == "c02-final"
 
 
 def test_the_openings_rule_decides_once_at_its_first_validation_after_a_rung_zero_jobs_seconds():

@@ -256,8 +256,8 @@ def test_a_run_that_cannot_afford_a_validated_result_is_not_reached(tiles):
                                 budget=TimeBudget(1000, clock=clock))
     result = trainer.fit()
     assert result.status == NOT_REACHED and result.seconds_per_step == 1.0 and adapter.calls == 2
-    assert result.reason == ("its 2 training seconds buy about 8 chips at 4.0 chips/s, less than 1 pass(es) over its "
-                             "12 chips: too little training to rank it")
+    assert result.reason == ("its 2 training seconds buy 0.7 passes over its 12 chips at 4.0 chips/s, fewer than the "
+                             "1.0 asked of it")
     adapter, trainer = _clocked(tiles, clock, batch_size=4, train_seconds=3, min_passes=1.0,
                                 budget=TimeBudget(1000, clock=clock))
     assert trainer.fit().status == COMPLETED and adapter.calls == 3  # one pass: ranked

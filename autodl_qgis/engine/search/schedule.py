@@ -16,8 +16,9 @@ workers, DDP followers) is passed in, so the schedule is tested with a fake cloc
   time.
 - A job starts only if its minimum cost (build, a few steps, a validation: measured on this device for the
   candidates already run) fits in what is left of its rung; otherwise it is ``not_reached``. A rung-0 challenger is
-  also not_reached, once its first steps measure its throughput, if its training seconds buy less than
-  ``MIN_FIRST_PASSES`` passes over the training chips: its time goes to the finalist.
+  held to the leader's standard once its first steps measure its throughput: should it win, the finalist's time
+  must buy it ``MIN_FINAL_EPOCHS`` of its own epochs, and its rung-0 seconds at least ``MIN_FIRST_PASSES`` passes
+  over the training chips to rank it at all; else it is not_reached and its time goes to the finalist.
 - The leader (the portfolio's first candidate, the strongest default) is replaced, in a promotion or as the
   finalist, only by a challenger better by more than the noise between validations.
 - The finalist continues with a learning rate that falls to zero at the search's end and a full validation.
@@ -41,8 +42,7 @@ MIN_FINAL_EPOCHS = 50  # the finalist's epochs (the leader's cost) that come bef
 MIN_STEPS = 5  # steps a candidate needs before its first validation means anything
 # passes over the training chips a first-rung challenger's seconds must buy at its measured throughput, else it is
 # not_reached once that is measured (its build, batch probe and a step in) and its time goes to the finalist: ranked
-# sooner it is ranked on noise (on a CPU at 30 minutes FCOS and ATSS saw 150-190 of 216 palm chips, lost every time
-# and cost the finalist 11 % of its training; docs/benchmarks.md *One pass before a ranking*)
+# sooner it is ranked on noise (docs/benchmarks.md *Challengers held to the leader's standard*)
 MIN_FIRST_PASSES = 1.0
 # trained and validated; pruned ones too (dropped here; a resumed search reads them back so and decides the same)
 SCORED = (Status.COMPLETED, Status.EARLY_STOPPED, Status.DEADLINE, Status.PRUNED)
@@ -286,17 +286,22 @@ class HalvingSearch:
     def _rung0(self, lead: CandidateResult, size: int, train_seconds: float,
                rung_end: float) -> list[CandidateResult]:
         """The rest of rung 0 after the leader, at the leader's training seconds."""
+        final_seconds = max(1.0, self.end - self.exploration_end)
+        passes = max(MIN_FIRST_PASSES, MIN_FINAL_EPOCHS * train_seconds / final_seconds)
         self.log(translate("Schedule", "rung 0: {count} more candidate(s), {seconds:.0f} training seconds each, until "
-                                       "{until:.0f} s").format(count=size - 1, seconds=train_seconds,
-                                                              until=rung_end - self.start))
+                                       "{until:.0f} s; each goes on if those seconds buy it {passes:.1f} passes over "
+                                       "the training chips (to be ranked, one; should it win, {epochs} of its epochs "
+                                       "in the finalist's {final:.0f} s)").format(
+            count=size - 1, seconds=train_seconds, until=rung_end - self.start, passes=passes,
+            epochs=MIN_FINAL_EPOCHS, final=final_seconds))
         basic_end = rung_end - (rung_end - self.clock()) * self.tuning / max(1, size - 1)
         jobs = [dataclasses.replace(s, phase=s.phase or RUNG, rung=0, train_seconds=train_seconds,
-                                    min_passes=MIN_FIRST_PASSES) for s in self.seeds[1:]]
+                                    min_passes=passes) for s in self.seeds[1:]]
         results = [lead] + self._run(jobs, basic_end if self.tuning else rung_end)
         if self.tuning:
             proposals = self.propose(self.tuning, ranked(results))
-            jobs = [dataclasses.replace(p, phase=TUNING, rung=0, train_seconds=train_seconds,
-                                        min_passes=MIN_FIRST_PASSES) for p in proposals]
+            jobs = [dataclasses.replace(p, phase=TUNING, rung=0, train_seconds=train_seconds, min_passes=passes)
+                    for p in proposals]
             results += self._run(jobs, rung_end)
         if self.leader not in {r.candidate for r in ranked(results)}:
             self.leader = ranked(results)[0].candidate if ranked(results) else None

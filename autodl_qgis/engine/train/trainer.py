@@ -78,8 +78,7 @@ class TrainConfig:
     decay_to_end: bool = True  # learning rate falls linearly to zero at the run's end; False: constant after warm-up
     min_steps: int = 5  # steps before a first validation means anything: a run that cannot afford them is not_reached
     # passes over its chips that a run's ``train_seconds`` must buy at its measured step time, else it is not_reached
-    # as soon as that is measured: a first-rung challenger ranked before one pass is ranked on noise, and the time it
-    # would take goes to the finalist (docs/benchmarks.md *One pass before a ranking*)
+    # as soon as that is measured (the search asks it of first-rung challengers: schedule.py ``MIN_FIRST_PASSES``)
     min_passes: float = 0.0
     partial_validation: bool = False  # the run's result counts even if its validation's time allows only some chips
     # mixed precision: on CUDA always; on a CPU bfloat16 autocast where its training steps measure faster
@@ -287,12 +286,11 @@ class StopPolicy:
         validation chips at a third of a training step's cost per chip) does not fit in what is left of the budget,
         or its ``train_seconds`` buy fewer than ``min_passes`` passes over its ``epoch_steps`` steps."""
         if self.config.min_passes and self.config.train_seconds:
-            steps = self.config.train_seconds / seconds_per_step
-            if steps < self.config.min_passes * epoch_steps:
-                return (f"its {self.config.train_seconds:.0f} training seconds buy about {steps * batch_size:.0f} "
-                        f"chips at {batch_size / seconds_per_step:.1f} chips/s, less than "
-                        f"{self.config.min_passes:g} pass(es) over its {epoch_steps * batch_size} chips: too little "
-                        f"training to rank it")
+            passes = self.config.train_seconds / seconds_per_step / epoch_steps
+            if passes < self.config.min_passes:
+                return (f"its {self.config.train_seconds:.0f} training seconds buy {passes:.1f} passes over its "
+                        f"{epoch_steps * batch_size} chips at {batch_size / seconds_per_step:.1f} chips/s, fewer than "
+                        f"the {self.config.min_passes:.1f} asked of it")
         if math.isinf(self.budget.total):
             return None
         validation = self._validation_estimate(seconds_per_step, batch_size)
