@@ -285,7 +285,7 @@ class StopPolicy:
         minimum a validated result needs (``min_steps`` steps and a validation, estimated as a forward pass over the
         validation chips at a third of a training step's cost per chip) does not fit in what is left of the budget,
         or its ``train_seconds`` buy fewer than ``min_passes`` passes over its ``epoch_steps`` steps."""
-        if self.config.min_passes and self.config.train_seconds:
+        if self.config.min_passes and self.config.train_seconds and seconds_per_step > 0:  # 0: a clock standing still
             passes = self.config.train_seconds / seconds_per_step / epoch_steps
             if passes < self.config.min_passes:
                 return (f"its {self.config.train_seconds:.0f} training seconds buy {passes:.1f} passes over its "
