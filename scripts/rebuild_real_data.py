@@ -54,7 +54,7 @@ class RealExport:
 
     def verify(self, git_dir: Path) -> list[Blob]:
         """The pinned folder's files, its tree id and counts checked against the snapshot."""
-        blobs = list_blobs(git_dir, self)
+        blobs = tree_blobs(git_dir, self.name, self.commit, self.folder, self.tree)
         check_counts(self, blobs)
         return blobs
 
@@ -118,14 +118,17 @@ class CocoTiles:
         tiles = []
         for index, (path, blobs, coco) in enumerate(self.verify(git_dir)):
             write_blobs(git_dir, [b for b in blobs if b.path.name != COCO_LABELS], source / str(index))
+            boxes: dict[int, list] = {}  # each image's boxes of the kept category, grouped in one pass
+            for a in coco["annotations"]:
+                if a["category_id"] == self.category:
+                    boxes.setdefault(a["image_id"], []).append(a["bbox"])
             for image in coco["images"]:
                 original = image.get("extra", {}).get("name", image["file_name"])
                 offsets = TILE_NAME.match(original)
                 if offsets is None:
                     raise RebuildError(f"{self.name}: {path}/{image['file_name']}: no tile offsets in {original!r}")
-                found = [a["bbox"] for a in coco["annotations"]
-                         if a["image_id"] == image["id"] and a["category_id"] == self.category]
-                tiles.append((source / str(index) / image["file_name"], int(offsets[1]), int(offsets[2]), found))
+                tiles.append((source / str(index) / image["file_name"], int(offsets[1]), int(offsets[2]),
+                              boxes.get(image["id"], [])))
         classes = [ClassInfo(1, self.class_name, (255, 0, 0))]
         with TrainingDataWriter(folder, PASCAL_VOC, classes, image_format="png") as writer:
             for file, row, column, found in sorted(tiles, key=lambda t: (t[1], t[2])):
@@ -246,11 +249,6 @@ def find_snapshot(export: RealExport, mirrors: list[Path], mirror_root: Path) ->
 class Blob:
     path: PurePosixPath  # relative to the export folder
     sha: str
-
-
-def list_blobs(git_dir: Path, export: RealExport) -> list[Blob]:
-    """The export folder's files; refuses links, submodules and paths leaving the folder."""
-    return tree_blobs(git_dir, export.name, export.commit, export.folder, export.tree)
 
 
 def tree_blobs(git_dir: Path, name: str, commit: str, folder: str, expected: str) -> list[Blob]:
